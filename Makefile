@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine (Python 3.11 + pip):
+#   make demo   set up, generate sample extracts, run the territory job end to end
+#   make test   set up and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup demo test ui bench lint clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	rm -rf var/demo_landing
+	$(RUN) territory-ops sample --accounts 3000 --reps 40 --months 3 --seed 7 --out var/demo_landing
+	$(RUN) territory-ops run --landing var/demo_landing
+
+test: setup
+	$(RUN) pytest -q -n 2 --dist loadgroup
+
+ui: setup
+	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(RUN) dagster dev -w workspace.yaml
+
+bench: setup
+	$(RUN) python -m benchmarks.run_all
+
+lint: setup
+	$(RUN) ruff check . && $(RUN) ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var dbt_project/target dbt_project/logs

@@ -1,0 +1,61 @@
+"""Where territory-ops keeps its state, read from the environment with project-local defaults.
+
+Everything lives under one home folder (default: ``var/`` in the project) so a checkout is
+self-contained: the DuckDB warehouse, Dagster's local instance and the archive of landed files.
+Secrets (Slack token) are read from the environment where they are used, never stored here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    duckdb_path: Path
+    dagster_home: Path
+    archive_dir: Path
+    outbox_dir: Path
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("TERRITORY_OPS_HOME", PROJECT_ROOT / "var")).resolve()
+        duckdb_path = Path(os.environ.get("TERRITORY_OPS_DUCKDB", home / "territory.duckdb"))
+        dagster_home = Path(os.environ.get("DAGSTER_HOME", home / "dagster_home"))
+        return cls(
+            home=home,
+            duckdb_path=duckdb_path.resolve(),
+            dagster_home=dagster_home.resolve(),
+            archive_dir=(home / "archive").resolve(),
+            outbox_dir=(home / "outbox").resolve(),
+        )
+
+
+def disable_telemetry() -> None:
+    """dbt and Dagster phone home by default; this project runs without network."""
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+DAGSTER_YAML = """\
+# Written by territory-ops: a local instance under the project folder, no telemetry.
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Create Dagster's local instance folder with telemetry off, and point DAGSTER_HOME at it."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    return settings.dagster_home
