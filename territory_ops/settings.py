@@ -23,6 +23,7 @@ class Settings:
     dagster_home: Path
     archive_dir: Path
     outbox_dir: Path
+    landing_dir: Path
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             dagster_home=dagster_home.resolve(),
             archive_dir=(home / "archive").resolve(),
             outbox_dir=(home / "outbox").resolve(),
+            landing_dir=Path(os.environ.get("TERRITORY_OPS_LANDING", home / "landing")).resolve(),
         )
 
 
@@ -59,3 +61,14 @@ def ensure_dagster_home(settings: Settings) -> Path:
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
+
+
+def dbt_executable() -> str:
+    """The dbt of this project's environment, even when its bin folder is not on PATH."""
+    import shutil
+    import sys
+
+    beside_python = Path(sys.executable).parent / "dbt"
+    if beside_python.exists():
+        return str(beside_python)
+    return shutil.which("dbt") or "dbt"

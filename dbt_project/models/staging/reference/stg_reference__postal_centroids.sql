@@ -1,0 +1,7 @@
+select
+    postal_code,
+    city,
+    state,
+    latitude,
+    longitude,
+from {{ source('raw', 'postal_centroids') }}

@@ -1,0 +1,24 @@
+"""Loads and merges the pipeline's definitions; nothing else."""
+
+
+import dagster as dg
+
+from pipelines import dbt, ingest, jobs, schedules, sensors
+from pipelines.resources import default_resources
+from territory_ops.settings import disable_telemetry
+
+disable_telemetry()
+
+defs = dg.Definitions(
+    assets=[
+        *ingest.raw_extract_assets,
+        ingest.postal_centroids,
+        ingest.current_loads,
+        dbt.dbt_prep_assets,
+        dbt.dbt_mart_assets,
+    ],
+    jobs=[jobs.territory_pass_job],
+    schedules=[schedules.monthly_territory_pass],
+    sensors=[sensors.new_snapshot_sensor],
+    resources=default_resources(),
+)

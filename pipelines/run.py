@@ -1,0 +1,78 @@
+"""Run the territory pass job in process, on the project's Dagster instance.
+
+This is what ``territory-ops run`` calls: the very job the schedule and sensor start, so the
+command line never becomes a second pipeline. Runs show up in the Dagster UI.
+"""
+
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from territory_ops.settings import Settings, ensure_dagster_home
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: str
+    status: str  # success | failure | skipped
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PassOutcome:
+    run_id: str
+    success: bool
+    steps: list[StepOutcome]
+    failures: list[StepOutcome]
+    log_path: Path | None = None
+
+
+def run_config_for(landing: Path, log_level: str = "WARNING") -> dict:
+    return {
+        "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+
+
+def run_territory_pass(landing: Path, settings: Settings | None = None) -> PassOutcome:
+    settings = settings or Settings.from_env()
+    ensure_dagster_home(settings)
+    from pipelines.definitions import defs
+    from pipelines.jobs import TERRITORY_PASS_JOB
+
+    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    # dbt writes its progress to stdout: keep it in a log file, not on the user's screen.
+    log_path = settings.home / "logs" / f"territory_pass-{datetime.now():%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        dg.DagsterInstance.get() as instance,
+        log_path.open("w", encoding="utf-8") as log,
+        redirect_stdout(log),
+    ):
+        result = job.execute_in_process(
+            run_config=run_config_for(landing),
+            instance=instance,
+            raise_on_error=False,
+        )
+    return _outcome(result, log_path)
+
+
+def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
+    steps: list[StepOutcome] = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_SUCCESS":
+            steps.append(StepOutcome(event.step_key or "", "success"))
+        elif event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error if event.step_failure_data else None
+            user = event.step_failure_data.user_failure_data if event.step_failure_data else None
+            message = (user.description if user and user.description else None) or (
+                error.message.strip() if error else ""
+            )
+            steps.append(StepOutcome(event.step_key or "", "failure", message))
+        elif event.event_type_value == "STEP_SKIPPED":
+            steps.append(StepOutcome(event.step_key or "", "skipped"))
+    failures = [s for s in steps if s.status == "failure"]
+    return PassOutcome(result.run_id, result.success, steps, failures, log_path)

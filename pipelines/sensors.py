@@ -1,0 +1,25 @@
+"""Sensors: a new snapshot folder in the landing folder starts a run."""
+
+
+import dagster as dg
+
+from pipelines.jobs import territory_pass_job
+from territory_ops.extracts.landing import newest_complete_snapshot
+from territory_ops.settings import Settings
+
+
+@dg.sensor(
+    job=territory_pass_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts the territory pass when a new, complete snapshot folder lands.",
+)
+def new_snapshot_sensor(context: dg.SensorEvaluationContext):
+    landing = Settings.from_env().landing_dir
+    newest = newest_complete_snapshot(landing)
+    if newest is None:
+        return dg.SkipReason(f"no complete snapshot folder in {landing}")
+    if context.cursor == newest.isoformat():
+        return dg.SkipReason(f"snapshot {newest} already started a run")
+    context.update_cursor(newest.isoformat())
+    return dg.RunRequest(run_key=f"snapshot-{newest.isoformat()}")

