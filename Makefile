@@ -30,6 +30,7 @@ demo: setup
 	$(RUN) territory-ops run --landing var/demo_landing
 
 test: setup
+	$(RUN) dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 	$(RUN) pytest -q -n 2 --dist loadgroup
 
 ui: setup

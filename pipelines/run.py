@@ -4,6 +4,7 @@ This is what ``territory-ops run`` calls: the very job the schedule and sensor s
 command line never becomes a second pipeline. Runs show up in the Dagster UI.
 """
 
+import os
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +31,18 @@ class PassOutcome:
     log_path: Path | None = None
 
 
-def run_config_for(landing: Path, log_level: str = "WARNING") -> dict:
+def run_config_for(landing: Path, settings: Settings, log_level: str = "WARNING") -> dict:
+    """Point the job's resources at a landing folder and a warehouse (tests use temp ones)."""
     return {
-        "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
+        "resources": {
+            "landing": {"config": {"path": str(landing.resolve())}},
+            "warehouse": {
+                "config": {
+                    "database": str(settings.duckdb_path),
+                    "archive_dir": str(settings.archive_dir),
+                }
+            },
+        },
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
 
@@ -40,6 +50,8 @@ def run_config_for(landing: Path, log_level: str = "WARNING") -> dict:
 def run_territory_pass(landing: Path, settings: Settings | None = None) -> PassOutcome:
     settings = settings or Settings.from_env()
     ensure_dagster_home(settings)
+    # dbt runs as a subprocess and finds the warehouse through the profile's env var.
+    os.environ["TERRITORY_OPS_DUCKDB"] = str(settings.duckdb_path)
     from pipelines.definitions import defs
     from pipelines.jobs import TERRITORY_PASS_JOB
 
@@ -53,7 +65,7 @@ def run_territory_pass(landing: Path, settings: Settings | None = None) -> PassO
         redirect_stdout(log),
     ):
         result = job.execute_in_process(
-            run_config=run_config_for(landing),
+            run_config=run_config_for(landing, settings),
             instance=instance,
             raise_on_error=False,
         )

@@ -1,0 +1,69 @@
+"""The definitions load, and the asset graph and automation are what the product promises."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.dbt import dbt_build_args
+from pipelines.jobs import TERRITORY_PASS_JOB
+from territory_ops.extracts.spec import EXTRACTS
+
+EXPECTED_DBT_MODELS = {
+    "stg_crm__accounts",
+    "stg_crm__users",
+    "stg_crm__opportunities",
+    "stg_intent__signals",
+    "stg_firmographics__companies",
+    "int_accounts_deduplicated",
+    "int_accounts_geocoded",
+    "int_accounts_families_resolved",
+    "int_opportunities_rolled_up",
+    "int_intent_signals_summarized",
+    "account_profiles",
+    "rep_roster",
+    "current_assignments",
+}
+
+
+def asset_keys() -> set[str]:
+    return {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_definitions_load_and_validate():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_ingest_assets_and_every_dbt_model_are_in_one_graph():
+    keys = asset_keys()
+    assert {f"raw/{spec.name}" for spec in EXTRACTS} <= keys
+    assert EXPECTED_DBT_MODELS <= keys
+    graph = defs.resolve_asset_graph()
+    staging = graph.get(dg.AssetKey("stg_crm__accounts"))
+    assert dg.AssetKey(["raw", "crm_accounts"]) in staging.parent_keys
+    assert dg.AssetKey(["raw", "current_loads"]) in staging.parent_keys
+    profiles = graph.get(dg.AssetKey("account_profiles"))
+    assert dg.AssetKey("int_accounts_enriched") in profiles.parent_keys
+
+
+def test_dbt_tests_are_asset_checks_on_their_models():
+    check_keys = {
+        (c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert ("account_profiles", "unique_account_profiles_account_id") in check_keys
+    assert ("rep_roster", "unique_rep_roster_rep_id") in check_keys
+
+
+def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
+    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    assert job.executor_def.name == "in_process"
+    schedule = defs.resolve_schedule_def("monthly_territory_pass")
+    assert schedule.job_name == TERRITORY_PASS_JOB
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.execution_timezone
+    sensor = defs.resolve_sensor_def("new_snapshot_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_dbt_build_args_build_models_and_tests():
+    assert dbt_build_args()[0] == "build"
