@@ -6,6 +6,7 @@ between them: ``dbt_prep`` (staging, intermediate, seeds) and ``dbt_marts``.
 
 
 import os
+import subprocess
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from territory_ops.settings import DBT_PROJECT_DIR, Settings
+from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
 MARTS_SELECTION = "path:models/marts"
 
@@ -24,12 +25,34 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     os.environ.setdefault("TERRITORY_OPS_DUCKDB", str(Settings.from_env().duckdb_path))
     if not project.manifest_path.exists():
-        project.preparer.prepare(project)
+        prepare_manifest()
     return project
 
 
+def prepare_manifest() -> None:
+    """``dbt parse`` with the project's own dbt (dagster-dbt's preparer wants dbt on PATH)."""
+    subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
+        check=True,
+        cwd=DBT_PROJECT_DIR,
+    )
+
+
 class TerritoryDbtTranslator(DagsterDbtTranslator):
-    """Group dbt assets by layer (staging, intermediate, marts, reference)."""
+    """Asset keys are plain model names (``account_profiles``); groups are dbt layers."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dg.AssetKey(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":

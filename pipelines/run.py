@@ -18,7 +18,7 @@ from territory_ops.settings import Settings, ensure_dagster_home
 @dataclass(frozen=True)
 class StepOutcome:
     step: str
-    status: str  # success | failure | skipped
+    status: str  # success | failure | skipped | not_run
     message: str = ""
 
 
@@ -86,5 +86,10 @@ def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
             steps.append(StepOutcome(event.step_key or "", "failure", message))
         elif event.event_type_value == "STEP_SKIPPED":
             steps.append(StepOutcome(event.step_key or "", "skipped"))
+    # Steps downstream of a failure never start (the executor emits no event for them).
+    seen = {s.step for s in steps}
+    steps += [
+        StepOutcome(node.name, "not_run") for node in result.job_def.nodes if node.name not in seen
+    ]
     failures = [s for s in steps if s.status == "failure"]
     return PassOutcome(result.run_id, result.success, steps, failures, log_path)

@@ -18,10 +18,274 @@ app = typer.Typer(
 
 
 # --- sample extracts (territory_ops.extracts.sample) -------------------------------------
-# (command added by the generator work)
+
+SAMPLE_OUT = Path("landing")
+
+
+@app.command()
+def sample(
+    accounts: int = typer.Option(
+        5000, "--accounts", min=100, help="Accounts in the last snapshot."
+    ),
+    reps: int = typer.Option(40, "--reps", min=6, help="Sales reps (managers come extra)."),
+    months: int = typer.Option(3, "--months", min=1, max=36, help="Monthly snapshots to write."),
+    seed: int = typer.Option(42, "--seed", help="Same seed and arguments give identical files."),
+    out: Path = typer.Option(SAMPLE_OUT, "--out", help="Landing folder to write into."),  # noqa: B008
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Last snapshot date, YYYY-MM-DD (default: last month end)."
+    ),
+) -> None:
+    """Write deterministic, realistic sample extracts (one folder per month end) plus _truth/."""
+    from datetime import date
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from territory_ops.extracts.sample import default_as_of, generate_sample
+
+    try:
+        as_of_date = date.fromisoformat(as_of) if as_of else default_as_of()
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"'{as_of}' is not a date like 2026-09-30", param_hint="--as-of"
+        ) from exc
+    console = Console()
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def report(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        try:
+            summary = generate_sample(out, accounts, reps, months, seed, as_of_date, report)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    last = summary.snapshot_dates[-1].isoformat()
+    table = Table(title=f"Sample extracts written to {summary.out_dir}")
+    table.add_column("file")
+    table.add_column(f"rows on {last}", justify="right")
+    table.add_column(f"rows in {len(summary.rows)} snapshot(s)", justify="right")
+    for name, total in summary.rows_per_file().items():
+        table.add_row(name, f"{summary.rows[last][name]:,}", f"{total:,}")
+    console.print(table)
+    first = summary.snapshot_dates[0].isoformat()
+    console.print(f"Snapshots {first} .. {last}: {summary.out_dir}/<date>/ (seed {summary.seed})")
+    console.print(
+        f"Last snapshot: {summary.accounts:,} accounts, {summary.reps:,} reps, "
+        f"{summary.managers:,} managers."
+    )
+    console.print(f"Truth for evaluation only (never ingested): {summary.truth_dir}")
+
 
 # --- optimizer (territory_ops.optimize) ---------------------------------------------------
-# (command added by the optimizer work)
+
+
+@app.command()
+def optimize(
+    accounts: Path = typer.Option(..., "--accounts", help="accounts table (CSV or Parquet)"),
+    reps: Path = typer.Option(..., "--reps", help="reps table (CSV or Parquet)"),
+    out: Path = typer.Option(..., "--out", help="plan CSV to write"),
+    mode: str = typer.Option("full", "--mode", help="full (quarterly) or micro (monthly)"),
+    tolerance: float = typer.Option(0.05, "--tolerance", help="balance band: +- share of target"),
+    max_moves: int | None = typer.Option(None, "--max-moves", help="micro: max moves of accounts whose owner is active (default 0)"),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="solver time budget, seconds"),
+    seed: int = typer.Option(0, "--seed", help="random seed (same input + seed = same plan)"),
+    travel_matrix: Path | None = typer.Option(None, "--travel-matrix", help="sparse account_id,rep_id,minutes"),
+    workers: int = typer.Option(2, "--workers", help="solver threads"),
+    candidates: int | None = typer.Option(None, "--candidates", help="eligible reps kept per family"),
+    max_accounts_per_rep: int | None = typer.Option(None, "--max-accounts-per-rep"),
+) -> None:
+    """Assign every account to one active eligible rep: hard rules, band, travel, disruption.
+
+    Writes the plan CSV and prints one JSON metrics object as the last line of stdout.
+    """
+    import json
+    import sys
+    import time
+
+    from territory_ops.csv_safe import write_csv_safe
+    from territory_ops.optimize import HardRuleInfeasible, InputError, OptimizeOptions
+    from territory_ops.optimize import optimize as run_optimize
+
+    t0 = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    options = OptimizeOptions(
+        mode=mode,
+        tolerance=tolerance,
+        max_moves=max_moves,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        candidates=candidates,
+        max_accounts_per_rep=max_accounts_per_rep,
+        progress=progress,
+    )
+    try:
+        result = run_optimize(accounts, reps, options, travel_matrix)
+    except (InputError, HardRuleInfeasible, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(code=2) from exc
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    write_csv_safe(result.plan, out)
+    result.metrics["seconds"] = round(time.perf_counter() - t0, 2)
+    print(json.dumps(result.metrics, default=float))
+
+
+@app.command("make-instance")
+def make_instance(
+    accounts: int = typer.Option(5000, "--accounts", help="number of accounts"),
+    reps: int = typer.Option(40, "--reps", help="number of reps"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "--out", help="folder for accounts.csv and reps.csv"),
+) -> None:
+    """Write a benchmark instance of the canonical shape (real cities, heavy tails, families)."""
+    from territory_ops.optimize.instances import write_instance
+
+    a, r = write_instance(accounts, reps, seed, out)
+    typer.echo(f"wrote {a} and {r}")
+
+
+# --- pipeline (pipelines.run: the scheduled Dagster job, in process) -----------------------
+
+
+@app.command()
+def run(
+    landing: Path = typer.Option(..., "--landing", help="Landing folder: one sub-folder per snapshot date."),
+) -> None:
+    """Run the territory pass (the scheduled Dagster job) in process over the extracts in LANDING."""
+    from rich.console import Console
+
+    from territory_ops.settings import Settings, disable_telemetry
+
+    disable_telemetry()
+    console = Console()
+    settings = Settings.from_env()
+    with console.status(f"Running the territory pass over {landing} ..."):
+        from pipelines.run import run_territory_pass
+
+        outcome = run_territory_pass(landing, settings)
+    _print_outcome(console, outcome, settings)
+    if not outcome.success:
+        raise typer.Exit(code=1)
+
+
+def _print_outcome(console, outcome, settings) -> None:
+    import duckdb
+    from rich.table import Table
+
+    from territory_ops.summary import warehouse_summary
+
+    done = sum(s.status == "success" for s in outcome.steps)
+    skipped = [s.step for s in outcome.steps if s.status in ("skipped", "not_run")]
+    verdict = "[green]succeeded[/green]" if outcome.success else "[red]FAILED[/red]"
+    console.print(f"Run {outcome.run_id[:8]} {verdict}: {done} step(s) done.")
+    for failure in outcome.failures:
+        console.print(f"[red]x {failure.step}[/red]: {failure.message}")
+    if skipped:
+        console.print(f"Not run because of the failure: {', '.join(skipped)}")
+    if not settings.duckdb_path.exists():
+        return
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        summary = warehouse_summary(con)
+    if summary is None:
+        console.print("No planning tables in the warehouse yet.")
+        return
+    table = Table(title=f"Planning tables (snapshot {summary.snapshot_date})", show_header=False)
+    table.add_row("accounts (marts.account_profiles)", f"{summary.accounts:,}")
+    table.add_row("  families (more than one account)", f"{summary.families:,}")
+    table.add_row("  duplicate records merged", f"{summary.merged_duplicates:,}")
+    table.add_row("  located by ZIP centroid / unknown", f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}")
+    table.add_row("  locked", f"{summary.locked:,}")
+    table.add_row("  unassigned / owner gone", f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}")
+    table.add_row("  total potential", f"{summary.total_potential:,.0f}")
+    table.add_row("reps (marts.rep_roster)", f"{summary.reps:,} ({summary.active_reps:,} active)")
+    console.print(table)
+    console.print(f"Warehouse: {settings.duckdb_path}")
+    console.print(f"Dagster runs: {settings.dagster_home} (open with `make ui`)")
+    if outcome.log_path:
+        console.print(f"dbt log: {outcome.log_path}")
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="Folder to write accounts.csv and reps.csv into."),
+) -> None:
+    """Write the canonical planning tables (accounts.csv, reps.csv) from the warehouse."""
+    import duckdb
+
+    from territory_ops.export import ExportError, export_planning_tables
+    from territory_ops.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.duckdb_path.exists():
+        typer.echo(f"No warehouse at {settings.duckdb_path}: run `territory-ops run` first.", err=True)
+        raise typer.Exit(code=2)
+    try:
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+            result = export_planning_tables(con, out)
+    except ExportError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Wrote {result.accounts:,} accounts to {result.accounts_path}")
+    typer.echo(f"Wrote {result.reps:,} reps to {result.reps_path}")
+
+
+# --- quality gate (territory_ops.quality) --------------------------------------------------
+
+
+@app.command()
+def validate(
+    landing: Path = typer.Argument(..., help="Landing folder: one sub-folder per snapshot date."),  # noqa: B008
+    warehouse: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--warehouse",
+        help="Compare volume with this warehouse's accepted loads (default: the project's, if any).",
+    ),
+) -> None:
+    """Run the data-quality gate alone on LANDING (no Dagster, warehouse untouched).
+
+    Exits 1 when an error-severity expectation fails (the pass would be blocked), else 0.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from territory_ops.quality.landing import validate_landing
+    from territory_ops.settings import Settings
+
+    console = Console(width=200)
+    if warehouse is None:
+        warehouse = Settings.from_env().duckdb_path
+    with console.status(f"Validating {landing} ..."):
+        report = validate_landing(landing, warehouse if warehouse.exists() else None)
+    snapshot = report.snapshot_date.isoformat() if report.snapshot_date else "?"
+    table = Table(title=f"Quality gate on {landing} (snapshot {snapshot})", show_lines=True)
+    for column in ("severity", "suite · expectation", "file · column", "finding", "example rows"):
+        table.add_column(column, overflow="fold")
+    for f in sorted(report.findings, key=lambda f: (not f.is_error, f.file, f.column or "")):
+        style = "red" if f.is_error else "yellow"
+        table.add_row(
+            f"[{style}]{f.severity}[/{style}]",
+            f"{f.suite} · {f.expectation}",
+            f.file + (f" · {f.column}" if f.column else ""),
+            f.message,
+            f.examples_text(3),
+        )
+    if report.findings:
+        console.print(table)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/dim]")
+    counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    checked = f"{len(report.loads)} file(s), {report.expectations_evaluated} expectations/checks"
+    if report.blocked:
+        console.print(f"[red]BLOCKED[/red]: {counts} in {checked}. A pass would stop here.")
+        raise typer.Exit(code=1)
+    console.print(f"[green]PASSED[/green]: {counts} in {checked}.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

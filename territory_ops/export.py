@@ -10,6 +10,7 @@ import polars as pl
 
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.csv_safe import write_csv_safe
+from territory_ops.warehouse import query_frame
 
 
 class ExportError(Exception):
@@ -35,8 +36,8 @@ def _ordered(frame: pl.DataFrame, canonical: tuple[str, ...], table: str) -> pl.
 def read_planning_tables(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     """account_profiles and rep_roster, canonical columns first, in a stable row order."""
     try:
-        accounts = con.execute("select * from marts.account_profiles order by account_id").pl()
-        reps = con.execute("select * from marts.rep_roster order by rep_id").pl()
+        accounts = query_frame(con, "select * from marts.account_profiles order by account_id")
+        reps = query_frame(con, "select * from marts.rep_roster order by rep_id")
     except duckdb.CatalogException as err:
         raise ExportError(
             "the warehouse has no planning tables yet: run `territory-ops run --landing DIR` first"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from territory_ops.warehouse import table_exists
+
 
 @dataclass(frozen=True)
 class WarehouseSummary:
@@ -23,17 +25,8 @@ class WarehouseSummary:
     total_potential: float
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None:
-    if not (_exists(con, "marts", "account_profiles") and _exists(con, "marts", "rep_roster")):
+    if not (table_exists(con, "marts", "account_profiles") and table_exists(con, "marts", "rep_roster")):
         return None
     a = con.execute(
         """

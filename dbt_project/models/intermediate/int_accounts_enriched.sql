@@ -66,19 +66,30 @@ sized as (
     from joined
 ),
 
-segmented as (
+sized_segments as (
     select
         *,
         case
             when effective_employees >= {{ var('enterprise_min_employees') }} then 'enterprise'
             when effective_employees >= {{ var('mid_market_min_employees') }} then 'mid_market'
             else 'smb'
-        end as segment,
+        end as own_segment,
+    from sized
+),
+
+segmented as (
+    select
+        *,
+        -- A family is covered by one rep, so it takes its ultimate parent's segment: a
+        -- 300-person subsidiary of an enterprise is worked by the enterprise team.
+        first_value(own_segment) over (
+            partition by family_id order by (account_id = family_id) desc, account_id
+        ) as segment,
         -- Wallet: 0.2% of company revenue (capped), scaled by growth and recent intent.
         least(coalesce(company_revenue, 0) * 0.002, 5000000)
             * (1 + greatest(-0.5, least(1.0, coalesce(revenue_growth_pct, 0) / 100)))
             * (1 + 0.5 * intent_score_recent / 100) as wallet_estimate,
-    from sized
+    from sized_segments
 )
 
 select

@@ -1,0 +1,1 @@
+"""Extracts: the landing-folder contract (``spec``), ingest, and the sample generator."""
