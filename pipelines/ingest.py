@@ -1,9 +1,10 @@
 """Ingest assets: each extract of the landing folder lands in DuckDB schema ``raw``."""
 
-
 import dagster as dg
 
+from pipelines.alerts import AlertSink
 from pipelines.resources import LandingResource, WarehouseResource
+from territory_ops.alerts import Alert
 from territory_ops.extracts.ingest import (
     ExtractError,
     land_extract,
@@ -23,6 +24,28 @@ def _failure(err: ExtractError) -> dg.Failure:
     )
 
 
+def _ingest_blocked_alert(err: ExtractError, run_id: str) -> Alert:
+    """The "run blocked" alert for a file ingest cannot land (quality gate, ingest stage)."""
+    column = f" · column {err.column}" if err.column else ""
+    where = f"{err.path.parent.name}/{err.path.name}{column}"
+    return Alert(
+        title=f"Territory pass blocked at ingest: {err.path.name} cannot be landed",
+        lines=(
+            f"ingest · file_is_readable · {where}: {err.problem}",
+            "Nothing was promoted: the marts and the last published plan are unchanged. "
+            "Fix the file and re-run.",
+        ),
+        kind="run_blocked",
+        details={
+            "stage": "ingest",
+            "file": str(err.path),
+            "column": err.column,
+            "problem": err.problem,
+        },
+        run_id=run_id,
+    )
+
+
 def build_raw_extract_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", spec.name],
@@ -32,16 +55,21 @@ def build_raw_extract_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
         pool="duckdb_writer",
     )
     def _raw_extract(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingResource,
+        alerts: AlertSink,
     ) -> dg.MaterializeResult:
         try:
             with warehouse.connect() as con:
                 results = land_extract(con, landing.folder, spec, warehouse.archive_path)
         except ExtractError as err:
+            alerts.send(_ingest_blocked_alert(err, context.run_id), context.log)
             raise _failure(err) from None
         newly = [r for r in results if r.landed]
         context.log.info(
-            f"{spec.file_name}: {len(newly)} new load(s), {len(results) - len(newly)} already landed"
+            f"{spec.file_name}: {len(newly)} new load(s), "
+            f"{len(results) - len(newly)} already landed"
         )
         summary = load_summary(results)
         return dg.MaterializeResult(

@@ -1,6 +1,5 @@
 """Resources: the DuckDB warehouse, the landing folder and dbt. Configured from the environment."""
 
-
 import importlib.metadata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from pipelines.alerts import LocalAlertSink
 from pipelines.dbt import dbt_project
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
@@ -70,4 +70,6 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=dbt_executable(),
         ),
+        # Outbox resolved when an alert is sent (Settings.from_env().outbox_dir).
+        "alerts": LocalAlertSink(),
     }

@@ -106,7 +106,10 @@ def content_hash(path: Path) -> str:
 
 
 def check_utf8(path: Path) -> None:
-    """Fail with the line and bytes of the first non-UTF-8 sequence (exports from Excel often are cp1252)."""
+    """Fail with the line and bytes of the first non-UTF-8 sequence.
+
+    Exports from Excel are often cp1252, so this names where the bad bytes are.
+    """
     with path.open("rb") as handle:
         for line_number, raw_line in enumerate(handle, start=1):
             try:
@@ -177,9 +180,7 @@ def _explain_csv_error(path: Path, err: duckdb.Error) -> ExtractError:
     )
     where = f"line {line.group(1)}: " if line else ""
     example = f" (line reads {original.group(1)[:120]!r})" if original else ""
-    return ExtractError(
-        path, f"{where}{reason}{example}; is the file truncated or malformed?"
-    )
+    return ExtractError(path, f"{where}{reason}{example}; is the file truncated or malformed?")
 
 
 # --- landing -------------------------------------------------------------------------------
@@ -260,9 +261,7 @@ def _archive(path: Path, spec: ExtractSpec, snapshot: date, digest: str, archive
     return target
 
 
-def land_file(
-    con: duckdb.DuckDBPyConnection, file: SnapshotFile, archive_dir: Path
-) -> LoadResult:
+def land_file(con: duckdb.DuckDBPyConnection, file: SnapshotFile, archive_dir: Path) -> LoadResult:
     """Land one extract file (idempotent by snapshot date and content hash)."""
     spec, path = file.spec, file.path
     check_utf8(path)
@@ -277,9 +276,7 @@ def land_file(
         )
 
     archived = _archive(path, spec, file.snapshot_date, digest, archive_dir)
-    load_id = uuid.uuid5(
-        uuid.NAMESPACE_URL, f"{spec.name}/{file.snapshot_date}/{digest}"
-    ).hex[:16]
+    load_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{spec.name}/{file.snapshot_date}/{digest}").hex[:16]
     # Extra columns the contract does not know are kept, not dropped: nothing is lost.
     known = set(_raw_columns(con, spec))
     extras = [h for h in header if h not in known]
@@ -288,7 +285,9 @@ def land_file(
     con.execute("begin transaction")
     try:
         for column in extras:
-            con.execute(f'alter table raw.{spec.raw_table} add column "{_sql_ident(column)}" varchar')
+            con.execute(
+                f'alter table raw.{spec.raw_table} add column "{_sql_ident(column)}" varchar'
+            )
         try:
             con.execute(
                 f"""
@@ -363,7 +362,8 @@ def load_postal_centroids(con: duckdb.DuckDBPyConnection) -> int:
     source = f"zipcodes=={importlib.metadata.version('zipcodes')}"
     con.execute("create schema if not exists raw")
     con.execute(
-        "create table if not exists raw.reference_versions (name varchar primary key, source varchar)"
+        "create table if not exists raw.reference_versions "
+        "(name varchar primary key, source varchar)"
     )
     current = con.execute(
         "select source from raw.reference_versions where name = 'postal_centroids'"
@@ -447,6 +447,21 @@ def promote_current_loads(
     return {n: newest[n] for n in names}
 
 
+def reject_load(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> bool:
+    """Mark a landed load ``rejected`` with a reason, so it is never promoted.
+
+    Its rows stay in ``raw`` and its file in the archive (nothing is lost); a fixed file has a
+    new content hash and lands as a new load. A load that is already accepted is left as it is
+    (returns False): what was published from it stays explainable.
+    """
+    updated = con.execute(
+        f"update {REGISTRY_TABLE} set status = 'rejected', status_reason = ? "
+        "where load_id = ? and status = 'landed' returning load_id",
+        [reason[:2000], load_id],
+    ).fetchall()
+    return bool(updated)
+
+
 def _sql_ident(name: str) -> str:
     return name.replace('"', '""')
 
@@ -467,5 +482,6 @@ __all__ = [
     "load_postal_centroids",
     "newest_loads",
     "promote_current_loads",
+    "reject_load",
     "snapshot_files",
 ]

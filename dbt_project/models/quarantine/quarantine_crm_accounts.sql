@@ -1,0 +1,32 @@
+{{ config(schema='quarantine', alias='crm_accounts', materialized='table') }}
+-- Duplicate account records (same company by name and website/ZIP) whose records disagree
+-- on the owner. dbt still merges them into the oldest record and keeps its owner; every
+-- record of such a group is listed here so RevOps can settle the ownership in the CRM.
+
+with
+
+deduplicated as (
+    select * from {{ ref('int_accounts_deduplicated') }}
+),
+
+groups as (
+    select
+        *,
+        count(distinct owner_id) over (partition by dedup_key) as owner_count,
+    from deduplicated
+    where records_in_group > 1
+)
+
+select
+    account_id,
+    surviving_account_id,
+    is_survivor,
+    account_name,
+    owner_id,
+    records_in_group,
+    'duplicate_conflicting_owner' as reason,
+    snapshot_date,
+    source_file,
+    source_row_number,
+from groups
+where owner_count > 1

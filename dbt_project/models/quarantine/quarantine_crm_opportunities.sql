@@ -1,0 +1,32 @@
+{{ config(schema='quarantine', alias='crm_opportunities', materialized='table') }}
+-- Opportunities of the current snapshot whose account is not in the account export:
+-- they cannot count towards any account's pipeline or lock it, so they are held here
+-- (with the snapshot and source line they came from) instead of vanishing in a join.
+
+with
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+accounts as (
+    select account_id from {{ ref('stg_crm__accounts') }}
+)
+
+select
+    opportunities.opportunity_id,
+    opportunities.account_id,
+    opportunities.owner_id,
+    opportunities.stage_name,
+    opportunities.amount,
+    opportunities.is_closed,
+    case
+        when opportunities.account_id is null then 'missing_account_id'
+        else 'unknown_account'
+    end as reason,
+    opportunities.snapshot_date,
+    opportunities.source_file,
+    opportunities.source_row_number,
+from opportunities
+left join accounts on accounts.account_id = opportunities.account_id
+where accounts.account_id is null
