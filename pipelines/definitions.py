@@ -1,9 +1,8 @@
 """Loads and merges the pipeline's definitions; nothing else."""
 
-
 import dagster as dg
 
-from pipelines import dbt, ingest, jobs, schedules, sensors
+from pipelines import dbt, ingest, jobs, quality, schedules, scoring, sensors
 from pipelines.resources import default_resources
 from territory_ops.settings import disable_telemetry
 
@@ -15,8 +14,10 @@ defs = dg.Definitions(
         ingest.postal_centroids,
         ingest.current_loads,
         dbt.dbt_prep_assets,
+        *scoring.scoring_assets,
         dbt.dbt_mart_assets,
     ],
+    asset_checks=quality.quality_checks,
     jobs=[jobs.territory_pass_job],
     schedules=[schedules.monthly_territory_pass],
     sensors=[sensors.new_snapshot_sensor],

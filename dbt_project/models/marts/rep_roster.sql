@@ -1,6 +1,8 @@
 -- One row per sales rep: the canonical `reps` planning table in its exact column order,
 -- then extras. Managers are not reps. A rep on leave or departed is inactive (owns nothing
--- in a new plan); a new hire ramps up over `ramp_months`.
+-- in a new plan). Capacity, status and ramp-up come from the `rep_capacity` scoring asset
+-- (territory_ops.capacity, docs/scoring.md): zero while departed or on leave, a new hire
+-- ramps up over `ramp_months`, and each rep's history adjusts a full book's hours.
 
 with
 
@@ -10,6 +12,10 @@ users as (
 
 centroids as (
     select * from {{ ref('stg_reference__postal_centroids') }}
+),
+
+capacity as (
+    select * from {{ source('scores', 'rep_capacity') }}
 ),
 
 reps as (
@@ -33,44 +39,38 @@ reps as (
 
 statused as (
     select
-        *,
-        case
-            when not is_active then 'departed'
-            when leave_until > snapshot_date then 'on_leave'
-            when tenure_months < {{ var('ramp_months') }} then 'ramping'
-            else 'active'
-        end as status,
-        -- A new hire carries a growing share of a full book: 1/3, 2/3, then all of it.
-        least(1.0, (greatest(tenure_months, 0) + 1) / {{ var('ramp_months') }}) as ramp_factor,
-        coalesce(
-            planned_capacity_hours,
-            {{ segment_lookup('default_capacity_hours', "split_part(segments, ';', 1)") }}
-        ) as full_capacity_hours,
+        reps.*,
+        capacity.status,
+        capacity.ramp_factor,
+        capacity.full_capacity_hours,
+        capacity.capacity_hours,
+        capacity.efficiency as capacity_efficiency,
+        capacity.available_from,
     from reps
+    left join capacity on capacity.rep_id = reps.user_id
 )
 
 select
     user_id as rep_id,
     latitude,
     longitude,
-    cast(
-        case when status in ('departed', 'on_leave') then 0 else full_capacity_hours * ramp_factor end
-        as double
-    ) as capacity_hours,
-    cast(ramp_factor as double) as target_weight,
+    cast(coalesce(capacity_hours, 0) as double) as capacity_hours,
+    cast(coalesce(ramp_factor, 1.0) as double) as target_weight,
     segments,
     coalesce(certifications, '') as skills,
-    status in ('active', 'ramping') as active,
+    coalesce(status in ('active', 'ramping'), false) as active,
     -- extras
     user_name as rep_name,
     email,
     manager_id,
     title,
-    status,
+    coalesce(status, case when is_active then 'active' else 'departed' end) as status,
     leave_until,
     cast(created_at as date) as start_date,
     tenure_months,
-    full_capacity_hours,
+    cast(full_capacity_hours as double) as full_capacity_hours,
     home_postal_code,
     snapshot_date,
+    cast(capacity_efficiency as double) as capacity_efficiency,
+    available_from,
 from statused

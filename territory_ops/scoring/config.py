@@ -1,0 +1,96 @@
+"""Published defaults of the potential model, its fallback and the workload rule.
+
+One typed place for every parameter. The pipeline records ``ScoringConfig.as_metadata()`` with
+each materialization, so a past plan can be explained with the parameters it was scored with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MODEL_VERSION = "potential-glm-v1"
+RULE_VERSION = "rule_v1"
+
+# Factors as people read them, in the order the contribution columns are written.
+FACTORS: tuple[str, ...] = (
+    "industry_fit",
+    "size",
+    "growth",
+    "intent",
+    "engagement",
+    "track_record",
+)
+FACTOR_LABELS: dict[str, str] = {
+    "industry_fit": "industry fit",
+    "size": "size",
+    "growth": "growth",
+    "intent": "intent surge",
+    "engagement": "engagement",
+    "track_record": "track record",
+}
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """Selling hours per year an account needs (docs/scoring.md, "Workload").
+
+    ``workload_hours = account_hours[segment]
+                       + meetings_per_year[segment] * hours_per_meeting
+                       + hours_per_active_opportunity * open opportunities``
+
+    The defaults give 60 / 24 / 8 hours for an enterprise / mid-market / SMB account without
+    open deals: a rep with ~1,400 hours carries ~25-30 enterprise accounts, ~200 SMB ones.
+    """
+
+    account_hours: dict[str, float] = field(
+        default_factory=lambda: {"enterprise": 24.0, "mid_market": 6.0, "smb": 2.0}
+    )
+    meetings_per_year: dict[str, float] = field(
+        default_factory=lambda: {"enterprise": 12.0, "mid_market": 6.0, "smb": 2.0}
+    )
+    hours_per_meeting: float = 3.0
+    hours_per_active_opportunity: float = 10.0
+    # An account whose segment is unknown is planned like an SMB account.
+    default_segment: str = "smb"
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Parameters of the potential model (``potential.py``) and when it falls back."""
+
+    model_version: str = MODEL_VERSION
+    # Training window: closed opportunities of the last N years before the snapshot.
+    training_window_years: float = 3.0
+    # Time-based holdout: the newest N months of closes are held out to validate.
+    holdout_months: int = 6
+    # Publish the model only if the holdout AUC of the win propensity reaches this floor.
+    auc_floor: float = 0.60
+    # ... and only with at least this much closed history (else: "history too thin").
+    min_closed_opportunities: int = 300
+    min_holdout_per_class: int = 25
+    # Regularization (inverse strength for the logistic model, alpha for the GLMs).
+    logistic_c: float = 1.0
+    ridge_alpha: float = 1.0
+    poisson_alpha: float = 1e-3
+    # Track record (credibility weights): an account's own history moves its score by
+    # n / (n + k). None = estimate k from the data (recorded with the materialization).
+    deal_size_credibility_k: float | None = None
+    opportunity_rate_credibility_k: float = 2.0
+    win_rate_credibility_k: float = 10.0
+    # Bound on the track-record multiplier, in log space (|ln m| <= this).
+    max_track_record_log: float = 1.5
+    # Clamp for growth (%), as the rule does.
+    growth_clamp_pct: tuple[float, float] = (-50.0, 100.0)
+    # Intent and activity recency: e-folding times.
+    surge_recency_weeks: float = 4.0
+    activity_recency_days: float = 90.0
+    # Sentences name at most this many factors.
+    sentence_factors: int = 4
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Every parameter as plain JSON-able values."""
+        out = asdict(self)
+        out["growth_clamp_pct"] = list(self.growth_clamp_pct)
+        return out
