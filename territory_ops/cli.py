@@ -89,12 +89,18 @@ def optimize(
     out: Path = typer.Option(..., "--out", help="plan CSV to write"),
     mode: str = typer.Option("full", "--mode", help="full (quarterly) or micro (monthly)"),
     tolerance: float = typer.Option(0.05, "--tolerance", help="balance band: +- share of target"),
-    max_moves: int | None = typer.Option(None, "--max-moves", help="micro: max moves of accounts whose owner is active (default 0)"),
+    max_moves: int | None = typer.Option(
+        None, "--max-moves", help="micro: max moves of accounts whose owner is active (default 0)"
+    ),
     time_limit: float = typer.Option(60.0, "--time-limit", help="solver time budget, seconds"),
     seed: int = typer.Option(0, "--seed", help="random seed (same input + seed = same plan)"),
-    travel_matrix: Path | None = typer.Option(None, "--travel-matrix", help="sparse account_id,rep_id,minutes"),
+    travel_matrix: Path | None = typer.Option(
+        None, "--travel-matrix", help="sparse account_id,rep_id,minutes"
+    ),
     workers: int = typer.Option(2, "--workers", help="solver threads"),
-    candidates: int | None = typer.Option(None, "--candidates", help="eligible reps kept per family"),
+    candidates: int | None = typer.Option(
+        None, "--candidates", help="eligible reps kept per family"
+    ),
     max_accounts_per_rep: int | None = typer.Option(None, "--max-accounts-per-rep"),
 ) -> None:
     """Assign every account to one active eligible rep: hard rules, band, travel, disruption.
@@ -127,7 +133,7 @@ def optimize(
     )
     try:
         result = run_optimize(accounts, reps, options, travel_matrix)
-    except (InputError, HardRuleInfeasible, ValueError) as exc:
+    except (InputError, HardRuleInfeasible, ValueError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(code=2) from exc
     for w in result.warnings:
@@ -156,9 +162,11 @@ def make_instance(
 
 @app.command()
 def run(
-    landing: Path = typer.Option(..., "--landing", help="Landing folder: one sub-folder per snapshot date."),
+    landing: Path = typer.Option(
+        ..., "--landing", help="Landing folder: one sub-folder per snapshot date."
+    ),
 ) -> None:
-    """Run the territory pass (the scheduled Dagster job) in process over the extracts in LANDING."""
+    """Run the territory pass (the scheduled Dagster job) in process over LANDING's extracts."""
     from rich.console import Console
 
     from territory_ops.settings import Settings, disable_telemetry
@@ -200,9 +208,15 @@ def _print_outcome(console, outcome, settings) -> None:
     table.add_row("accounts (marts.account_profiles)", f"{summary.accounts:,}")
     table.add_row("  families (more than one account)", f"{summary.families:,}")
     table.add_row("  duplicate records merged", f"{summary.merged_duplicates:,}")
-    table.add_row("  located by ZIP centroid / unknown", f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}")
+    table.add_row(
+        "  located by ZIP centroid / unknown",
+        f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
+    )
     table.add_row("  locked", f"{summary.locked:,}")
-    table.add_row("  unassigned / owner gone", f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}")
+    table.add_row(
+        "  unassigned / owner gone",
+        f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}",
+    )
     table.add_row("  total potential", f"{summary.total_potential:,.0f}")
     table.add_row("reps (marts.rep_roster)", f"{summary.reps:,} ({summary.active_reps:,} active)")
     console.print(table)
@@ -224,7 +238,9 @@ def export(
 
     settings = Settings.from_env()
     if not settings.duckdb_path.exists():
-        typer.echo(f"No warehouse at {settings.duckdb_path}: run `territory-ops run` first.", err=True)
+        typer.echo(
+            f"No warehouse at {settings.duckdb_path}: run `territory-ops run` first.", err=True
+        )
         raise typer.Exit(code=2)
     try:
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
@@ -241,11 +257,13 @@ def export(
 
 @app.command()
 def validate(
-    landing: Path = typer.Argument(..., help="Landing folder: one sub-folder per snapshot date."),  # noqa: B008
+    landing: Path = typer.Argument(  # noqa: B008
+        ..., help="Landing folder: one sub-folder per snapshot date."
+    ),
     warehouse: Path | None = typer.Option(  # noqa: B008
         None,
         "--warehouse",
-        help="Compare volume with this warehouse's accepted loads (default: the project's, if any).",
+        help="Compare volume with this warehouse's accepted loads (default: the project's).",
     ),
 ) -> None:
     """Run the data-quality gate alone on LANDING (no Dagster, warehouse untouched).

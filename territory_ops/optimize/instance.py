@@ -1,0 +1,567 @@
+"""The optimization instance: families, eligibility, targets, candidates and travel costs.
+
+Accounts are aggregated into *families* (all accounts under one ultimate parent); the model
+assigns families, which makes rule 4 (no split family) hold by construction. A family's
+travel cost to a rep is the exact sum over its accounts of ``workload_hours x distance``.
+
+Candidate pruning: each family keeps its ``k`` cheapest eligible reps (plus the current
+owners of its accounts, for disruption and micro mode); a locked family has exactly one
+candidate. The bound in :mod:`.lagrange` is evaluated over *all* eligible reps, so pruning
+never makes the certificate optimistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+from territory_ops.geography import haversine_km
+from territory_ops.optimize.tables import MAX_EXAMPLES, InputError, Tables
+
+CHUNK_ACCOUNTS = 4096
+
+
+class HardRuleInfeasible(ValueError):
+    """No plan can keep every hard rule; the message names the rule and the accounts."""
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Published objective weights, all in *km of mean travel* (minutes with a matrix).
+
+    * ``disruption_km``: moving an account of average potential/workload is worth it only
+      when it brings the account at least this much closer (weighted by potential);
+    * ``balance_km``: cost of the total absolute deviation from target *inside* the band,
+      per 100% of total potential;
+    * ``skill_match_km``: bonus per account (workload-weighted) whose rep holds its
+      ``preferred_skill`` (only when that optional column exists).
+    """
+
+    travel: float = 1.0
+    disruption_km: float = 5.0
+    balance_km: float = 20.0
+    skill_match_km: float = 10.0
+
+
+FULL_WEIGHTS = ObjectiveWeights()
+MICRO_WEIGHTS = ObjectiveWeights(disruption_km=20.0, balance_km=50.0)
+
+
+@dataclass
+class Instance:
+    tables: Tables
+    tolerance: float
+    weights: ObjectiveWeights
+    # accounts (n)
+    account_ids: list[str]
+    acc_lat: np.ndarray
+    acc_lon: np.ndarray
+    potential: np.ndarray
+    workload: np.ndarray
+    current: np.ndarray  # rep index or -1
+    current_active: np.ndarray  # bool: current owner exists and is active
+    locked: np.ndarray  # after release of locks on inactive owners
+    family_of: np.ndarray
+    # families (F), members in CSR form over ``fam_order``
+    fam_order: np.ndarray
+    fam_start: np.ndarray
+    fam_root_account: np.ndarray  # account index shown in "family: follows parent X"
+    fam_potential: np.ndarray
+    fam_workload: np.ndarray
+    fam_count: np.ndarray
+    fam_lock_rep: np.ndarray  # -1 = not locked
+    fam_class: np.ndarray
+    class_mask: np.ndarray  # (C, R) eligibility
+    # reps (R)
+    rep_ids: list[str]
+    rep_lat: np.ndarray
+    rep_lon: np.ndarray
+    capacity: np.ndarray
+    active: np.ndarray
+    max_accounts: np.ndarray
+    target: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    # travel
+    travel_unit: str
+    matrix: sparse.csr_matrix | None
+    matrix_mask: sparse.csr_matrix | None
+    fallback_kmh: float
+    preferred_skill: np.ndarray | None
+    rep_skills: list[frozenset[str]]
+    # candidates (F, K), -1 padded
+    cand_rep: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    cand_travel: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    cand_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    cand_moves: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_families(self) -> int:
+        return len(self.fam_potential)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.rep_ids)
+
+    @property
+    def total_potential(self) -> float:
+        return float(self.potential.sum())
+
+    @property
+    def total_workload(self) -> float:
+        return float(self.workload.sum())
+
+    def members(self, f: int) -> np.ndarray:
+        return self.fam_order[self.fam_start[f] : self.fam_start[f + 1]]
+
+    @property
+    def potential_to_cost(self) -> float:
+        """Converts potential into objective units (km x hours) for the weights."""
+        return self.total_workload / max(self.total_potential, 1e-12)
+
+    def eligible(self, f: int) -> np.ndarray:
+        return self.class_mask[self.fam_class[f]]
+
+
+def build_instance(
+    tables: Tables,
+    tolerance: float,
+    weights: ObjectiveWeights,
+    *,
+    candidates: int | None = None,
+    max_accounts_per_rep: int | None = None,
+    fallback_kmh: float = 60.0,
+) -> Instance:
+    """Aggregate families, check the hard rules can hold, and prune candidates."""
+    if not 0 <= tolerance < 1:
+        raise InputError(f"tolerance must be in [0, 1), got {tolerance}")
+    acc, reps = tables.accounts, tables.reps
+    rep_ids = reps["rep_id"].to_list()
+    rep_index = {r: i for i, r in enumerate(rep_ids)}
+    active = reps["active"].to_numpy().astype(bool)
+    current = np.array(
+        [rep_index.get(r, -1) for r in acc["current_rep_id"].to_list()], dtype=np.int64
+    )
+    current_active = (current >= 0) & active[np.maximum(current, 0)]
+    locked = acc["locked"].to_numpy().astype(bool) & current_active
+
+    family_of, roots = _families(acc)
+    n = len(family_of)
+    order = np.argsort(family_of, kind="stable")
+    counts = np.bincount(family_of, minlength=len(roots))
+    start = np.concatenate([[0], np.cumsum(counts)])
+    potential = acc["potential"].to_numpy().astype(float)
+    workload = acc["workload_hours"].to_numpy().astype(float)
+    fam_pot = np.bincount(family_of, weights=potential, minlength=len(roots))
+    fam_w = np.bincount(family_of, weights=workload, minlength=len(roots))
+
+    rep_segs = [frozenset(s for s in x.split(";") if s) for x in reps["segments"].to_list()]
+    rep_skills = [frozenset(s for s in x.split(";") if s) for x in reps["skills"].to_list()]
+    rep_regions = (
+        [frozenset(s for s in x.split(";") if s) for x in reps["regions"].to_list()]
+        if "regions" in reps.columns
+        else [frozenset()] * len(rep_ids)
+    )
+    seg = acc["segment"].to_list()
+    skill = acc["required_skill"].to_list()
+    region = acc["region"].to_list() if "region" in acc.columns else [""] * n
+    fam_needs: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+    for f in range(len(roots)):
+        mem = order[start[f] : start[f + 1]]
+        fam_needs.append(
+            (
+                frozenset(seg[i] for i in mem),
+                frozenset(skill[i] for i in mem if skill[i]),
+                frozenset(region[i] for i in mem if region[i]),
+            )
+        )
+    classes: dict[tuple[frozenset[str], frozenset[str], frozenset[str]], int] = {}
+    fam_class = np.array([classes.setdefault(k, len(classes)) for k in fam_needs], dtype=np.int64)
+    class_mask = np.zeros((len(classes), len(rep_ids)), dtype=bool)
+    for (segs, skills, regions), c in classes.items():
+        for r in range(len(rep_ids)):
+            class_mask[c, r] = (
+                active[r]
+                and segs <= rep_segs[r]
+                and skills <= rep_skills[r]
+                and (not rep_regions[r] or regions <= rep_regions[r])
+            )
+
+    ids = acc["account_id"].to_list()
+    _check_hard_rules(ids, order, start, fam_class, class_mask, locked, current, rep_ids, fam_needs)
+    fam_lock = np.full(len(roots), -1, dtype=np.int64)
+    lk = np.nonzero(locked)[0]
+    fam_lock[family_of[lk]] = current[lk]
+
+    max_acc = (
+        reps["max_accounts"].to_numpy().astype(float)
+        if "max_accounts" in reps.columns
+        else np.full(len(rep_ids), np.inf)
+    )
+    if max_accounts_per_rep is not None:
+        max_acc = np.minimum(max_acc, float(max_accounts_per_rep))
+    weight = reps["target_weight"].to_numpy().astype(float)
+    w_active = np.where(active, weight, 0.0)
+    target = potential.sum() * w_active / w_active.sum()
+    capacity = reps["capacity_hours"].to_numpy().astype(float)
+
+    matrix = mask = None
+    unit = "km"
+    if tables.travel is not None:
+        unit = "minutes"
+        acc_index = {a: i for i, a in enumerate(ids)}
+        rows = np.array(
+            [acc_index[a] for a in tables.travel["account_id"].to_list()], dtype=np.int64
+        )
+        cols = np.array([rep_index[r] for r in tables.travel["rep_id"].to_list()], dtype=np.int64)
+        vals = tables.travel["minutes"].to_numpy().astype(float)
+        matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(rep_ids)))
+        mask = sparse.csr_matrix((np.ones(len(vals)), (rows, cols)), shape=(n, len(rep_ids)))
+    pref = (
+        np.array(acc["preferred_skill"].to_list(), dtype=object)
+        if "preferred_skill" in acc.columns
+        else None
+    )
+    fam_root_acc = np.array(roots, dtype=np.int64)
+    inst = Instance(
+        tables=tables,
+        tolerance=tolerance,
+        weights=weights,
+        account_ids=ids,
+        acc_lat=acc["latitude"].to_numpy().astype(float),
+        acc_lon=acc["longitude"].to_numpy().astype(float),
+        potential=potential,
+        workload=workload,
+        current=current,
+        current_active=current_active,
+        locked=locked,
+        family_of=family_of,
+        fam_order=order,
+        fam_start=start,
+        fam_root_account=fam_root_acc,
+        fam_potential=fam_pot,
+        fam_workload=fam_w,
+        fam_count=counts.astype(np.int64),
+        fam_lock_rep=fam_lock,
+        fam_class=fam_class,
+        class_mask=class_mask,
+        rep_ids=rep_ids,
+        rep_lat=reps["latitude"].to_numpy().astype(float),
+        rep_lon=reps["longitude"].to_numpy().astype(float),
+        capacity=capacity,
+        active=active,
+        max_accounts=max_acc,
+        target=target,
+        lower=target * (1 - tolerance),
+        upper=target * (1 + tolerance),
+        travel_unit=unit,
+        matrix=matrix,
+        matrix_mask=mask,
+        fallback_kmh=fallback_kmh,
+        preferred_skill=pref,
+        rep_skills=rep_skills,
+        warnings=list(tables.warnings),
+    )
+    _check_capacity(inst)
+    build_candidates(inst, candidates)
+    return inst
+
+
+# --- families ------------------------------------------------------------------------------
+
+
+def _families(acc: pl.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """Family index per account (in order of first appearance) and each family's root account.
+
+    The root is the ultimate parent when it is an account, else the family's first account.
+    """
+    ids = acc["account_id"].to_list()
+    parents = acc["parent_account_id"].to_list()
+    index = {a: i for i, a in enumerate(ids)}
+    root_key: list[str | None] = [None] * len(ids)
+    for i in range(len(ids)):
+        if root_key[i] is not None:
+            continue
+        path, seen = [], set()
+        j: int | None = i
+        key = ids[i]
+        while j is not None:
+            if root_key[j] is not None:
+                key = root_key[j]  # type: ignore[assignment]
+                break
+            if j in seen:
+                cyc = [ids[k] for k in path[path.index(j) :]]
+                raise InputError(
+                    "accounts: column parent_account_id forms a cycle: "
+                    + " -> ".join(cyc[:MAX_EXAMPLES])
+                )
+            seen.add(j)
+            path.append(j)
+            p = parents[j]
+            if not p:
+                key = ids[j]
+                j = None
+            elif p in index:
+                j = index[p]
+            else:
+                key = "\x00" + p  # unknown parent: groups its children
+                j = None
+        for k in path:
+            root_key[k] = key
+    fam_ids: dict[str, int] = {}
+    family_of = np.array([fam_ids.setdefault(k, len(fam_ids)) for k in root_key], dtype=np.int64)  # type: ignore[arg-type]
+    roots: list[int] = [-1] * len(fam_ids)
+    for key, f in fam_ids.items():
+        roots[f] = index.get(key, -1)
+    pot = acc["potential"].to_numpy()
+    for f, r in enumerate(roots):
+        if r < 0:  # unknown parent: show the biggest member
+            mem = np.nonzero(family_of == f)[0]
+            roots[f] = int(mem[np.argmax(pot[mem])])
+    return family_of, roots
+
+
+def _names(ids: list[str], idx: np.ndarray | list[int]) -> str:
+    idx = list(idx)
+    shown = ", ".join(ids[i] for i in idx[:MAX_EXAMPLES])
+    return shown + (f" and {len(idx) - MAX_EXAMPLES} more" if len(idx) > MAX_EXAMPLES else "")
+
+
+def _check_hard_rules(
+    ids: list[str],
+    order: np.ndarray,
+    start: np.ndarray,
+    fam_class: np.ndarray,
+    class_mask: np.ndarray,
+    locked: np.ndarray,
+    current: np.ndarray,
+    rep_ids: list[str],
+    fam_needs: list[tuple[frozenset[str], frozenset[str], frozenset[str]]],
+) -> None:
+    problems: list[str] = []
+    no_rep = np.nonzero(~class_mask[fam_class].any(axis=1))[0]
+    for f in no_rep[:MAX_EXAMPLES]:
+        segs, skills, regions = fam_needs[f]
+        need = f"segment {'+'.join(sorted(segs))}"
+        if skills:
+            need += f" and skill {'+'.join(sorted(skills))}"
+        if regions:
+            need += f" in region {'+'.join(sorted(regions))}"
+        problems.append(
+            f"rule 2 (eligibility): no active rep covers {need} for family of "
+            + _names(ids, order[start[f] : start[f + 1]])
+        )
+    if len(no_rep) > MAX_EXAMPLES:
+        problems.append(
+            f"... and {len(no_rep) - MAX_EXAMPLES} more families without an eligible rep"
+        )
+    for f in range(len(start) - 1):
+        mem = order[start[f] : start[f + 1]]
+        lk = mem[locked[mem]]
+        if len(lk) == 0:
+            continue
+        owners = sorted({int(current[i]) for i in lk})
+        if len(owners) > 1:
+            problems.append(
+                "rules 3+4 (lock vs family): locked accounts of one family sit with different "
+                f"active reps ({', '.join(rep_ids[o] for o in owners)}): " + _names(ids, lk)
+            )
+        elif not class_mask[fam_class[f], owners[0]]:
+            problems.append(
+                f"rules 2+3 (lock vs eligibility): {rep_ids[owners[0]]} holds locked "
+                + _names(ids, lk)
+                + " but may not own every account of its family "
+                + _names(ids, mem)
+            )
+    if problems:
+        raise HardRuleInfeasible("no plan can keep every hard rule:\n  " + "\n  ".join(problems))
+
+
+def _check_capacity(inst: Instance) -> None:
+    lk = inst.fam_lock_rep >= 0
+    locked_w = np.bincount(
+        inst.fam_lock_rep[lk], weights=inst.fam_workload[lk], minlength=inst.n_reps
+    )
+    locked_n = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_count[lk], minlength=inst.n_reps)
+    problems = []
+    for r in np.nonzero(locked_w > inst.capacity + 1e-9)[0]:
+        fams = np.nonzero(inst.fam_lock_rep == r)[0]
+        accs = np.concatenate([inst.members(f) for f in fams])
+        problems.append(
+            f"rule 5 (capacity): {inst.rep_ids[r]} must keep locked accounts (with families) of "
+            f"{locked_w[r]:,.0f} h > capacity_hours {inst.capacity[r]:,.0f}: "
+            + _names(inst.account_ids, accs)
+        )
+    for r in np.nonzero(locked_n > inst.max_accounts + 1e-9)[0]:
+        problems.append(
+            f"max accounts: {inst.rep_ids[r]} must keep {int(locked_n[r])} locked accounts "
+            f"> max_accounts {inst.max_accounts[r]:.0f}"
+        )
+    total_cap = inst.capacity[inst.active].sum()
+    if inst.total_workload > total_cap + 1e-9:
+        problems.append(
+            f"rule 5 (capacity): total workload {inst.total_workload:,.0f} h exceeds the active "
+            f"reps' total capacity_hours {total_cap:,.0f} h"
+        )
+    # a family heavier than every eligible rep's capacity
+    heavy = []
+    for f in np.nonzero(inst.fam_workload > 0)[0]:
+        el = inst.eligible(f)
+        if inst.fam_workload[f] > inst.capacity[el].max() + 1e-9:
+            heavy.append(f)
+    for f in heavy[:MAX_EXAMPLES]:
+        problems.append(
+            f"rule 5 (capacity): family of {_names(inst.account_ids, inst.members(f))} needs "
+            f"{inst.fam_workload[f]:,.0f} h, more than any eligible rep's capacity_hours"
+        )
+    if problems:
+        raise HardRuleInfeasible("no plan can keep every hard rule:\n  " + "\n  ".join(problems))
+
+
+# --- travel --------------------------------------------------------------------------------
+
+
+def account_distances(
+    inst: Instance, accounts: np.ndarray, reps: np.ndarray | None = None
+) -> np.ndarray:
+    """Distance (km, or minutes with a matrix) from ``accounts`` to ``reps`` (default all)."""
+    reps = np.arange(inst.n_reps) if reps is None else reps
+    d = haversine_km(
+        inst.acc_lat[accounts][:, None],
+        inst.acc_lon[accounts][:, None],
+        inst.rep_lat[reps][None, :],
+        inst.rep_lon[reps][None, :],
+    )
+    if inst.matrix is not None:
+        d = d * (60.0 / inst.fallback_kmh)
+        sub = inst.matrix[accounts][:, reps].toarray()
+        m = inst.matrix_mask[accounts][:, reps].toarray() > 0  # type: ignore[index]
+        d = np.where(m, sub, d)
+    return d
+
+
+def family_rep_matrix(inst: Instance, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:
+    """(travel cost sum w*d, plain distance sum) of families ``f0..f1`` to every rep."""
+    a0, a1 = inst.fam_start[f0], inst.fam_start[f1]
+    accs = inst.fam_order[a0:a1]
+    d = account_distances(inst, accs)
+    offsets = inst.fam_start[f0:f1] - a0
+    cost = np.add.reduceat(d * inst.workload[accs][:, None], offsets, axis=0)
+    dist = np.add.reduceat(d, offsets, axis=0)
+    return cost, dist
+
+
+def family_chunks(inst: Instance) -> list[tuple[int, int]]:
+    chunks, f0 = [], 0
+    F = inst.n_families
+    while f0 < F:
+        f1 = (
+            int(np.searchsorted(inst.fam_start, inst.fam_start[f0] + CHUNK_ACCOUNTS, side="right"))
+            - 1
+        )
+        f1 = min(max(f1, f0 + 1), F)
+        chunks.append((f0, f1))
+        f0 = f1
+    return chunks
+
+
+def pair_distances(inst: Instance, accs: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Distance (km, or minutes with a matrix) for each (account, rep) pair (flat arrays)."""
+    d = haversine_km(inst.acc_lat[accs], inst.acc_lon[accs], inst.rep_lat[reps], inst.rep_lon[reps])
+    if inst.matrix is not None and len(accs):
+        d = d * (60.0 / inst.fallback_kmh)
+        vals = np.asarray(inst.matrix[accs, reps]).ravel()
+        have = np.asarray(inst.matrix_mask[accs, reps]).ravel() > 0  # type: ignore[index]
+        d = np.where(have, vals, d)
+    return d
+
+
+def build_candidates(inst: Instance, k: int | None) -> None:
+    """Fill ``cand_*``: the k cheapest eligible reps per family plus current owners."""
+    F, R = inst.n_families, inst.n_reps
+    n_active = int(inst.active.sum())
+    if k is None:
+        k = n_active if F * n_active <= 400_000 else 16
+    k = max(1, min(k, n_active))
+    extra = 2  # current owners of the family's accounts (normally one)
+    K = k + extra
+    cand = np.full((F, K), -1, dtype=np.int64)
+    cur_sets: list[list[int]] = [[] for _ in range(F)]
+    ca = np.nonzero(inst.current_active)[0]
+    for i in ca:
+        f = inst.family_of[i]
+        r = int(inst.current[i])
+        if r not in cur_sets[f]:
+            cur_sets[f].append(r)
+    for f0, f1 in family_chunks(inst):
+        cost, dist = family_rep_matrix(inst, f0, f1)
+        key = cost + 1e-6 * dist
+        el = inst.class_mask[inst.fam_class[f0:f1]]
+        key = np.where(el, key, np.inf)
+        if k < R:
+            part = np.argpartition(key, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(R), (f1 - f0, 1))
+        pk = np.take_along_axis(key, part, axis=1)
+        srt = np.lexsort((part, pk), axis=1)
+        part = np.take_along_axis(part, srt, axis=1)
+        pk = np.take_along_axis(pk, srt, axis=1)
+        part = np.where(np.isfinite(pk), part, -1)
+        for j, f in enumerate(range(f0, f1)):
+            if inst.fam_lock_rep[f] >= 0:
+                cand[f, 0] = inst.fam_lock_rep[f]
+                continue
+            row = [int(x) for x in part[j] if x >= 0]
+            for r in cur_sets[f]:
+                if el[j, r] and r not in row and len(row) < K:
+                    row.append(r)
+            cand[f, : len(row)] = row
+    # costs for every candidate pair
+    ff, kk = np.nonzero(cand >= 0)
+    rr = cand[ff, kk]
+    travel, cost, moves = _pair_costs_vectorized(inst, ff, rr)
+    inst.cand_rep = cand
+    inst.cand_travel = np.full((F, K), np.inf)
+    inst.cand_cost = np.full((F, K), np.inf)
+    inst.cand_moves = np.zeros((F, K), dtype=np.int64)
+    inst.cand_travel[ff, kk] = travel
+    inst.cand_cost[ff, kk] = cost
+    inst.cand_moves[ff, kk] = moves
+
+
+def _pair_costs_vectorized(
+    inst: Instance, ff: np.ndarray, rr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`pair_costs` but vectorised over all member accounts of the pairs."""
+    sizes = inst.fam_count[ff]
+    pair_of = np.repeat(np.arange(len(ff)), sizes)
+    # member accounts of every pair, in CSR order
+    starts = inst.fam_start[ff]
+    offs = np.arange(len(pair_of)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    accs = inst.fam_order[np.repeat(starts, sizes) + offs]
+    reps = rr[pair_of]
+    d = pair_distances(inst, accs, reps)
+    w = inst.workload[accs]
+    travel = np.bincount(pair_of, weights=w * d, minlength=len(ff))
+    mv = inst.current_active[accs] & (inst.current[accs] != reps)
+    moves = np.bincount(pair_of, weights=mv.astype(float), minlength=len(ff)).astype(np.int64)
+    moved_pot = np.bincount(pair_of, weights=inst.potential[accs] * mv, minlength=len(ff))
+    matched = np.zeros(len(ff))
+    if inst.preferred_skill is not None:
+        pref = inst.preferred_skill[accs]
+        ok = np.array(
+            [p != "" and p in inst.rep_skills[r] for p, r in zip(pref, reps, strict=True)],
+            dtype=bool,
+        )
+        matched = np.bincount(pair_of, weights=w * ok, minlength=len(ff))
+    wt = inst.weights
+    cost = (
+        wt.travel * travel
+        + wt.disruption_km * moved_pot * inst.potential_to_cost
+        - wt.skill_match_km * matched
+    )
+    return travel, cost, moves

@@ -1,0 +1,236 @@
+"""LP relaxation of the (core) assignment problem, solved with GLOP.
+
+Built in :func:`build_lp`, solved in :func:`solve_lp`, read in :func:`read_lp`. Families
+outside the core enter as fixed per-rep totals. The band is hard (``slack="none"``), or
+per-rep slack ``s_r`` (in units of the rep's target) is allowed: ``"phase1"`` minimises the
+largest slack first (then the sum); ``"bounded"`` caps each slack at the phase-1 values and
+minimises the objective. Potentials are scaled by the mean target and costs by
+``cost_scale`` (named below) so GLOP sees numbers of order one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from territory_ops.optimize.instance import Instance
+
+PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of slacks
+INTEGRAL_TOL = 1e-6
+
+
+@dataclass
+class CoreProblem:
+    """A sub-problem: ``fams`` are free over their candidate columns, the rest is fixed."""
+
+    fams: np.ndarray
+    fixed_pot: np.ndarray  # per rep
+    fixed_work: np.ndarray
+    fixed_count: np.ndarray
+    fixed_moves: int
+    lower: np.ndarray
+    upper: np.ndarray
+    move_budget: int | None = None
+    columns: np.ndarray | None = None  # (F, K) bool: columns the LP may use (None: all)
+
+
+@dataclass
+class LPModel:
+    solver: pywraplp.Solver
+    x: list[list[tuple[int, pywraplp.Variable]]]  # per core family: (column, var)
+    slack: list[pywraplp.Variable | None]
+    zmax: pywraplp.Variable | None
+    cost_scale: float
+    pot_scale: float
+
+
+@dataclass
+class LPSolution:
+    status: str
+    objective: float  # original cost units (phase 2) or max slack (phase 1)
+    values: list[list[tuple[int, float]]]
+    reduced: list[list[tuple[int, float]]]
+    slack: np.ndarray  # per rep, fraction of target
+
+
+def build_lp(
+    inst: Instance,
+    core: CoreProblem,
+    cost: np.ndarray,
+    *,
+    slack: str = "none",
+    slack_cap: np.ndarray | None = None,
+    balance_weight: float | None = None,
+) -> LPModel:
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:  # pragma: no cover
+        raise RuntimeError("OR-Tools GLOP is not available")
+    R = inst.n_reps
+    act = inst.active
+    valid_cost = cost[core.fams][inst.cand_rep[core.fams] >= 0]
+    cost_scale = max(float(np.abs(valid_cost).mean()) if len(valid_cost) else 1.0, 1e-9)
+    pot_scale = max(float(inst.target[act].mean()), 1e-9)
+    inf = solver.infinity()
+
+    slack_vars: list[pywraplp.Variable | None] = [None] * R
+    zmax = None
+    if slack != "none":
+        if slack == "phase1":
+            zmax = solver.NumVar(0.0, inf, "zmax")
+        for r in np.nonzero(act)[0]:
+            ub = inf if slack == "phase1" else float(slack_cap[r]) if slack_cap is not None else inf
+            if ub <= 0:
+                continue
+            slack_vars[r] = solver.NumVar(0.0, ub, f"s{r}")
+
+    pot_rows, work_rows, cnt_rows = [], [], []
+    for r in range(R):
+        if not act[r]:
+            pot_rows.append(None)
+            work_rows.append(None)
+            cnt_rows.append(None)
+            continue
+        fp = core.fixed_pot[r] / pot_scale
+        lo = core.lower[r] / pot_scale - fp
+        hi = core.upper[r] / pot_scale - fp
+        s = slack_vars[r]
+        t = inst.target[r] / pot_scale
+        if s is None:
+            row_hi = solver.Constraint(-inf, hi, f"bandU{r}")
+            row_lo = solver.Constraint(lo, inf, f"bandL{r}")
+        else:
+            row_hi = solver.Constraint(-inf, hi, f"bandU{r}")
+            row_hi.SetCoefficient(s, -t)
+            row_lo = solver.Constraint(lo, inf, f"bandL{r}")
+            row_lo.SetCoefficient(s, t)
+            if zmax is not None:
+                zr = solver.Constraint(-inf, 0.0, f"z{r}")
+                zr.SetCoefficient(s, 1.0)
+                zr.SetCoefficient(zmax, -1.0)
+        pot_rows.append((row_lo, row_hi))
+        cap_left = (inst.capacity[r] - core.fixed_work[r]) / max(inst.capacity[r], 1e-9)
+        work_rows.append(solver.Constraint(-inf, cap_left, f"cap{r}"))
+        if np.isfinite(inst.max_accounts[r]):
+            cnt_rows.append(
+                solver.Constraint(-inf, inst.max_accounts[r] - core.fixed_count[r], f"cnt{r}")
+            )
+        else:
+            cnt_rows.append(None)
+
+    budget_row = None
+    if core.move_budget is not None:
+        budget_row = solver.Constraint(-inf, float(core.move_budget - core.fixed_moves), "moves")
+
+    objective = solver.Objective()
+    phase1 = slack == "phase1"
+    x: list[list[tuple[int, pywraplp.Variable]]] = []
+    for f in core.fams:
+        row = solver.Constraint(1.0, 1.0, f"one{f}")
+        pf = inst.fam_potential[f] / pot_scale
+        wf = inst.fam_workload[f]
+        nf = float(inst.fam_count[f])
+        cols = []
+        allowed = inst.cand_rep[f] >= 0
+        if core.columns is not None:
+            allowed = allowed & core.columns[f]
+        for k in np.nonzero(allowed)[0]:
+            r = int(inst.cand_rep[f, k])
+            v = solver.NumVar(0.0, 1.0, "")
+            row.SetCoefficient(v, 1.0)
+            lo_row, hi_row = pot_rows[r]
+            lo_row.SetCoefficient(v, pf)
+            hi_row.SetCoefficient(v, pf)
+            if wf:
+                work_rows[r].SetCoefficient(v, wf / max(inst.capacity[r], 1e-9))
+            if cnt_rows[r] is not None:
+                cnt_rows[r].SetCoefficient(v, nf)
+            if budget_row is not None and inst.cand_moves[f, k]:
+                budget_row.SetCoefficient(v, float(inst.cand_moves[f, k]))
+            if not phase1:
+                objective.SetCoefficient(v, float(cost[f, k]) / cost_scale)
+            cols.append((int(k), v))
+        x.append(cols)
+
+    if phase1:
+        objective.SetCoefficient(zmax, PHASE1_MAX_WEIGHT)
+        for s in slack_vars:
+            if s is not None:
+                objective.SetCoefficient(s, 1.0)
+    elif balance_weight:
+        # |P_r - T_r| inside the band, in cost units: weight x |dev| (potential) x W/P
+        coef = balance_weight * inst.potential_to_cost * pot_scale / cost_scale
+        for r in np.nonzero(act)[0]:
+            dp = solver.NumVar(0.0, inf, f"dp{r}")
+            dm = solver.NumVar(0.0, inf, f"dm{r}")
+            t = inst.target[r] / pot_scale - core.fixed_pot[r] / pot_scale
+            c = solver.Constraint(t, t, f"dev{r}")
+            c.SetCoefficient(dp, -1.0)
+            c.SetCoefficient(dm, 1.0)
+            objective.SetCoefficient(dp, coef)
+            objective.SetCoefficient(dm, coef)
+            pot_rows[r] = (*pot_rows[r], c)
+        for f_i, f in enumerate(core.fams):
+            pf = inst.fam_potential[f] / pot_scale
+            for k, v in x[f_i]:
+                pot_rows[int(inst.cand_rep[f, k])][2].SetCoefficient(v, pf)
+    objective.SetMinimization()
+    return LPModel(solver, x, slack_vars, zmax, cost_scale, pot_scale)
+
+
+def solve_lp(model: LPModel, time_limit: float) -> str:
+    model.solver.SetTimeLimit(int(max(time_limit, 1.0) * 1000))
+    status = model.solver.Solve()
+    return {
+        pywraplp.Solver.OPTIMAL: "optimal",
+        pywraplp.Solver.FEASIBLE: "feasible",
+        pywraplp.Solver.INFEASIBLE: "infeasible",
+        pywraplp.Solver.UNBOUNDED: "unbounded",
+        pywraplp.Solver.NOT_SOLVED: "not_solved",
+    }.get(status, "error")
+
+
+def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
+    if status not in ("optimal", "feasible"):
+        return LPSolution(status, float("nan"), [], [], np.zeros(n_reps))
+    values = [[(k, v.solution_value()) for k, v in cols] for cols in model.x]
+    reduced = [[(k, v.reduced_cost()) for k, v in cols] for cols in model.x]
+    slack = np.array([s.solution_value() if s is not None else 0.0 for s in model.slack])
+    obj = model.solver.Objective().Value()
+    return LPSolution(
+        status,
+        obj if model.zmax is not None else obj * model.cost_scale,
+        values,
+        reduced,
+        np.maximum(slack, 0.0),
+    )
+
+
+def solve_core_lp(
+    inst: Instance,
+    core: CoreProblem,
+    cost: np.ndarray,
+    time_limit: float,
+    balance_weight: float | None,
+) -> tuple[LPSolution, np.ndarray]:
+    """Hard band first; if infeasible, phase 1 (min-max slack) then phase 2 within it.
+
+    Returns the phase-2 solution and the per-rep slack allowed (0 when the band holds).
+    Status ``"infeasible"`` means even unlimited slack fails (capacity / move budget).
+    """
+    model = build_lp(inst, core, cost, balance_weight=balance_weight)
+    status = solve_lp(model, time_limit)
+    if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
+        return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
+    p1 = build_lp(inst, core, cost, slack="phase1")
+    st1 = solve_lp(p1, time_limit)
+    sol1 = read_lp(p1, st1, inst.n_reps)
+    if st1 not in ("optimal", "feasible"):
+        return sol1, np.zeros(inst.n_reps)
+    cap = sol1.slack * (1 + 1e-6) + 1e-7
+    model = build_lp(
+        inst, core, cost, slack="bounded", slack_cap=cap, balance_weight=balance_weight
+    )
+    status = solve_lp(model, time_limit)
+    return read_lp(model, status, inst.n_reps), cap

@@ -1,0 +1,48 @@
+"""Micro mode (monthly): place what must be placed, move at most ``max_moves`` others.
+
+*Must* families: any account without an active owner (new, or owner inactive), families
+whose accounts sit with different reps, whose owner no longer may own them (segment, skill,
+region), or whose lock points elsewhere. Every other ("settled") family stays with its
+owner unless chosen as a move; each account whose current owner is active and changes rep
+counts against the budget. On big instances only the settled families with the largest
+benefit under the full problem's dual prices (how much a redesign would gain by moving
+them) enter the model, at most ``core_limit`` in all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_ops.optimize.instance import Instance
+
+
+def current_columns(inst: Instance) -> np.ndarray:
+    """Candidate column of each family's current owner, or -1 for must families."""
+    F = inst.n_families
+    col = np.full(F, -1, dtype=np.int64)
+    for f in range(F):
+        mem = inst.members(f)
+        if not inst.current_active[mem].all():
+            continue
+        owners = np.unique(inst.current[mem])
+        if len(owners) != 1:
+            continue
+        hit = np.nonzero(inst.cand_rep[f] == owners[0])[0]
+        if len(hit):
+            col[f] = int(hit[0])
+    return col
+
+
+def micro_core(
+    inst: Instance, cur_col: np.ndarray, benefit: np.ndarray | None, core_limit: int
+) -> np.ndarray:
+    """Families in the micro model: all must families plus the most promising settled ones."""
+    must = np.nonzero(cur_col < 0)[0]
+    settled = np.nonzero((cur_col >= 0) & (inst.fam_lock_rep < 0))[0]
+    room = max(core_limit - len(must), 0)
+    if benefit is None or room >= len(settled):
+        chosen = settled
+    else:
+        order = np.lexsort((settled, -benefit[settled]))
+        chosen = settled[order[:room]]
+    return np.sort(np.concatenate([must, chosen]))

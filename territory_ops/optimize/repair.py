@@ -1,0 +1,377 @@
+"""Repair of the LP solution: an LP dive (GLOP) over a small free set, and a local search.
+
+The LP optimum has few fractional families (at most one per binding coupling row). The
+repair frees those, plus, for every rep, the integral families that are cheapest to move
+(smallest reduced cost of an alternative), and makes them integral by an LP dive; the
+objective puts the band excess (largest, then total) far above the plan objective
+(travel + disruption + skill preference + balance inside the band).
+
+Scaling (named constants): potentials in units of the mean target, costs divided by the
+mean free cost. Hard rows are tightened by ``HARD_ROW_EPS`` so an answer within GLOP's
+feasibility tolerance is feasible in exact arithmetic. Determinism: GLOP is deterministic
+and the dive order has explicit tie-breaks (a wall-clock limit is only a safety net).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.lp import INTEGRAL_TOL, LPSolution
+
+ALT_COLUMNS = 3  # alternatives kept per free family (lowest reduced cost)
+HARD_ROW_EPS = 1e-7  # relative tightening of band/capacity rows
+EXCESS_PENALTY = 10_000.0  # per free family, per unit of band excess (fraction of target)
+CAPACITY_WEIGHT = 100.0  # local search: capacity overflow counts 100x a band excess
+DIVE_BATCH_X = 0.9  # fractional families at or above this share are fixed in one go
+
+
+@dataclass
+class SolverParams:
+    time_limit: float
+    seed: int = 0
+    workers: int = 2
+
+
+@dataclass
+class RepairResult:
+    columns: dict[int, int]  # family -> chosen candidate column
+    excess: np.ndarray  # per rep band excess after repair (fraction of target)
+    status: str
+    n_free: int
+
+
+def choose_free_families(
+    inst: Instance, core_fams: np.ndarray, sol: LPSolution, per_rep: int
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Free families with their allowed columns, and the LP's (rounded) column per family."""
+    free: dict[int, list[int]] = {}
+    rounded: dict[int, int] = {}
+    by_rep: dict[int, list[tuple[float, int, list[int]]]] = {}
+    for i, f in enumerate(core_fams):
+        vals = sol.values[i]
+        best_k, best_v = max(vals, key=lambda kv: (kv[1], -kv[0]))
+        rounded[int(f)] = best_k
+        red = sorted((rc, k) for k, rc in sol.reduced[i] if k != best_k)
+        if best_v < 1 - INTEGRAL_TOL:
+            cols = {k for k, v in vals if v > INTEGRAL_TOL}
+            cols.update(k for _, k in red[:ALT_COLUMNS])
+            free[int(f)] = sorted(cols)
+        elif red:
+            r = int(inst.cand_rep[f, best_k])
+            by_rep.setdefault(r, []).append(
+                (red[0][0], int(f), [best_k] + [k for _, k in red[:ALT_COLUMNS]])
+            )
+    for r in sorted(by_rep):
+        for _, f, cols in sorted(by_rep[r])[:per_rep]:
+            free.setdefault(f, sorted(cols))
+    return free, rounded
+
+
+def repair(
+    inst: Instance,
+    assignment: np.ndarray,
+    free: dict[int, list[int]],
+    hint: dict[int, int],
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    params: SolverParams,
+    *,
+    move_budget: int | None = None,
+    balance_weight: float = 0.0,
+) -> RepairResult:
+    """Make the ``free`` families integral; ``assignment`` (column per family) fixes the rest.
+
+    An LP dive on the small free problem: fix the biggest fractional family (and every
+    family already at >= ``DIVE_BATCH_X``) to its largest column, re-solve, repeat. Band
+    excess is allowed but penalised far above any cost, so the LP never fails because of
+    the band; a fix that breaks capacity / max accounts / the move budget is undone and the
+    next column tried.
+    """
+    model = _build(inst, assignment, free, cost, lower, upper, move_budget, balance_weight)
+    status = "OPTIMAL"
+    glop_limit = max(params.time_limit, 1.0)
+    st = model.solve(glop_limit)
+    while True:
+        if st != pywraplp.Solver.OPTIMAL:
+            status = _status(st)
+            break
+        snap = model.snapshot()
+        frac = [f for f, (_, x) in snap.items() if x < 1 - INTEGRAL_TOL]
+        if not frac:
+            break
+        f = max(frac, key=lambda g: (inst.fam_potential[g], -g))
+        for g in frac:
+            if g != f and snap[g][1] >= DIVE_BATCH_X:
+                model.fix(g, snap[g][0])
+        for k in model.ranked(f):
+            model.fix(f, k)
+            st = model.solve(glop_limit)
+            if st == pywraplp.Solver.OPTIMAL:
+                break
+            model.unfix(f)
+        else:  # no column keeps the hard rows
+            status = "DIVE_FAILED"
+            break
+    columns = dict(hint)
+    if status != "OPTIMAL":
+        return RepairResult(columns, np.zeros(inst.n_reps), status, len(free))
+    final = model.snapshot()
+    for f in free:
+        columns[f] = final[f][0]
+    excess = model.excess()
+    return RepairResult(columns, excess, status, len(free))
+
+
+def _pick(vals: list[tuple[int, float]]) -> tuple[int, float]:
+    """(column, value) with the largest value; ties to the lowest column."""
+    k, x = max(vals, key=lambda kv: (kv[1], -kv[0]))
+    return k, x
+
+
+class _Model:
+    """The free families as an LP with fixed families folded into the rows."""
+
+    def __init__(self, solver: pywraplp.Solver, inst: Instance) -> None:
+        self.solver = solver
+        self.inst = inst
+        self.y: dict[int, list[tuple[int, pywraplp.Variable, float]]] = {}
+        self.excess_vars: dict[int, pywraplp.Variable] = {}
+        self.values: dict[int, list[tuple[int, float]]] = {}
+
+    def solve(self, time_limit: float) -> int:
+        self.solver.SetTimeLimit(int(time_limit * 1000))
+        return self.solver.Solve()
+
+    def snapshot(self) -> dict[int, tuple[int, float]]:
+        """Largest column and its value per family, read before the model changes again."""
+        self.values = {
+            f: [(k, v.solution_value()) for k, v, _ in cols] for f, cols in self.y.items()
+        }
+        return {f: _pick(vals) for f, vals in self.values.items()}
+
+    def ranked(self, f: int) -> list[int]:
+        """Columns of ``f`` by LP value (from the last snapshot), then cost."""
+        x = dict(self.values[f])
+        return [k for _, _, k in sorted((-x[k], c, k) for k, _, c in self.y[f])]
+
+    def fix(self, f: int, k: int) -> None:
+        for kk, v, _ in self.y[f]:
+            v.SetBounds(1.0, 1.0) if kk == k else v.SetBounds(0.0, 0.0)
+
+    def unfix(self, f: int) -> None:
+        for _, v, _ in self.y[f]:
+            v.SetBounds(0.0, 1.0)
+
+    def excess(self) -> np.ndarray:
+        ex = np.zeros(self.inst.n_reps)
+        for r, e in self.excess_vars.items():
+            ex[r] = max(e.solution_value(), 0.0)
+        return ex
+
+
+def _build(
+    inst: Instance,
+    assignment: np.ndarray,
+    free: dict[int, list[int]],
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    move_budget: int | None,
+    balance_weight: float,
+) -> _Model:
+    R = inst.n_reps
+    fams = np.array(sorted(free), dtype=np.int64)
+    fixed_mask = np.ones(inst.n_families, dtype=bool)
+    fixed_mask[fams] = False
+    all_f = np.arange(inst.n_families)
+    fr = inst.cand_rep[all_f, assignment][fixed_mask]
+    fixed_pot = np.bincount(fr, weights=inst.fam_potential[fixed_mask], minlength=R)
+    fixed_work = np.bincount(fr, weights=inst.fam_workload[fixed_mask], minlength=R)
+    fixed_cnt = np.bincount(fr, weights=inst.fam_count[fixed_mask], minlength=R)
+    fixed_moves = int(inst.cand_moves[all_f, assignment][fixed_mask].sum())
+    ps = float(inst.target[inst.active].mean())
+    costs = np.array([float(cost[f, k]) for f in fams for k in free[int(f)]])
+    cs = max(float(np.abs(costs).mean()) if len(costs) else 1.0, 1e-9)
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:  # pragma: no cover
+        raise RuntimeError("OR-Tools GLOP is not available")
+    m = _Model(solver, inst)
+    inf = solver.infinity()
+    objective = solver.Objective()
+    by_rep: list[list[tuple[float, float, float, pywraplp.Variable]]] = [[] for _ in range(R)]
+    budget = (
+        solver.Constraint(-inf, float(move_budget - fixed_moves), "moves")
+        if move_budget is not None
+        else None
+    )
+    for f in fams:
+        f = int(f)
+        row = solver.Constraint(1.0, 1.0)
+        cols = []
+        for k in free[f]:
+            v = solver.NumVar(0.0, 1.0, "")
+            c = float(cost[f, k]) / cs
+            row.SetCoefficient(v, 1.0)
+            objective.SetCoefficient(v, c)
+            cols.append((k, v, c))
+            by_rep[int(inst.cand_rep[f, k])].append(
+                (inst.fam_potential[f] / ps, inst.fam_workload[f], float(inst.fam_count[f]), v)
+            )
+            if budget is not None and inst.cand_moves[f, k]:
+                budget.SetCoefficient(v, float(inst.cand_moves[f, k]))
+        m.y[f] = cols
+    penalty = EXCESS_PENALTY * max(len(fams), 1)
+    emax = solver.NumVar(0.0, inf, "emax")
+    n_act = int(inst.active.sum())
+    objective.SetCoefficient(emax, penalty * n_act)
+    bal = balance_weight * inst.potential_to_cost * ps / cs if balance_weight else 0.0
+    for r in np.nonzero(inst.active)[0]:
+        t = inst.target[r] / ps
+        e = solver.NumVar(0.0, inf, f"e{r}")
+        m.excess_vars[int(r)] = e
+        objective.SetCoefficient(e, penalty)
+        c = solver.Constraint(-inf, 0.0)
+        c.SetCoefficient(e, 1.0)
+        c.SetCoefficient(emax, -1.0)
+        tight = HARD_ROW_EPS * max(t, 1.0)
+        hi = solver.Constraint(-inf, (upper[r] - fixed_pot[r]) / ps - tight)
+        lo = solver.Constraint((lower[r] - fixed_pot[r]) / ps + tight, inf)
+        hi.SetCoefficient(e, -t)
+        lo.SetCoefficient(e, t)
+        cap = solver.Constraint(
+            -inf, inst.capacity[r] - fixed_work[r] - HARD_ROW_EPS * max(inst.capacity[r], 1.0)
+        )
+        cnt = (
+            solver.Constraint(-inf, inst.max_accounts[r] - fixed_cnt[r])
+            if np.isfinite(inst.max_accounts[r])
+            else None
+        )
+        dev = None
+        if bal:
+            dp = solver.NumVar(0.0, inf, "")
+            dm = solver.NumVar(0.0, inf, "")
+            objective.SetCoefficient(dp, bal)
+            objective.SetCoefficient(dm, bal)
+            tr = (inst.target[r] - fixed_pot[r]) / ps
+            dev = solver.Constraint(tr, tr)
+            dev.SetCoefficient(dp, -1.0)
+            dev.SetCoefficient(dm, 1.0)
+        for p, w, n, v in by_rep[r]:
+            hi.SetCoefficient(v, p)
+            lo.SetCoefficient(v, p)
+            if w:
+                cap.SetCoefficient(v, w)
+            if cnt is not None:
+                cnt.SetCoefficient(v, n)
+            if dev is not None:
+                dev.SetCoefficient(v, p)
+    objective.SetMinimization()
+    return m
+
+
+def _status(st: int) -> str:
+    return {
+        pywraplp.Solver.OPTIMAL: "OPTIMAL",
+        pywraplp.Solver.FEASIBLE: "FEASIBLE",
+        pywraplp.Solver.INFEASIBLE: "INFEASIBLE",
+        pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED",
+    }.get(st, "ABNORMAL")
+
+
+def _violation(
+    P: np.ndarray, lower: np.ndarray, upper: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    return np.maximum(np.maximum(P - upper, lower - P), 0.0) / np.maximum(target, 1e-12)
+
+
+def band_local_search(
+    inst: Instance,
+    assignment: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    move_budget: int | None = None,
+    max_steps: int | None = None,
+) -> np.ndarray:
+    """Single family moves that reduce the total band violation, cheapest first.
+
+    Total violation ``V = sum_r max(0, P_r - U_r, L_r - P_r) / T_r``. Every step takes, among
+    the moves that keep every hard row (eligibility via candidates, locks, capacity, max
+    accounts, move budget) and reduce ``V`` by at least half the best reduction available,
+    the one with the smallest cost increase. A rep pushed slightly out by a move is repaired
+    by the next ones (an ejection chain). Stops when ``V`` is zero or no move reduces it.
+    """
+    F, R = inst.n_families, inst.n_reps
+    a = assignment.copy()
+    all_f = np.arange(F)
+    rep = inst.cand_rep
+    valid = (rep >= 0) & (inst.fam_lock_rep < 0)[:, None]
+    rs = np.maximum(rep, 0)
+    p, w, n = inst.fam_potential, inst.fam_workload, inst.fam_count.astype(float)
+    T = np.where(inst.active, inst.target, 1.0)
+    cur_rep = rep[all_f, a]
+    P = np.bincount(cur_rep, weights=p, minlength=R)
+    W = np.bincount(cur_rep, weights=w, minlength=R)
+    N = np.bincount(cur_rep, weights=n, minlength=R)
+    moves = int(inst.cand_moves[all_f, a].sum())
+    steps = max_steps or 30 * R
+    cs = max(float(np.abs(cost[valid & np.isfinite(cost)]).mean()), 1e-12)
+    cap = np.maximum(inst.capacity, 1e-9)
+
+    def over_cap(Wx: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return CAPACITY_WEIGHT * np.maximum(Wx - c, 0.0) / c
+
+    for _ in range(steps):
+        v = (_violation(P, lower, upper, T) + over_cap(W, cap)) * inst.active
+        if v.sum() <= 1e-12:
+            break
+        # only families touching a violated rep can help
+        bad = v > 1e-12
+        touch = bad[cur_rep] | (bad[rs] & valid).any(axis=1)
+        fs = np.nonzero(touch)[0]
+        if len(fs) == 0:
+            break
+        rr = rs[fs]
+        src = cur_rep[fs]
+        pf = p[fs][:, None]
+        v_src_new = _violation(P[src] - p[fs], lower[src], upper[src], T[src]) + over_cap(
+            W[src] - w[fs], cap[src]
+        )
+        d_src = v_src_new - v[src]
+        d_dst = _violation(P[rr] + pf, lower[rr], upper[rr], T[rr]) - v[rr]
+        dV = d_src[:, None] + d_dst
+        ok = (
+            valid[fs]
+            & (rr != src[:, None])
+            & (W[rr] + w[fs][:, None] <= inst.capacity[rr])
+            & (N[rr] + n[fs][:, None] <= inst.max_accounts[rr])
+        )
+        dmoves = inst.cand_moves[fs] - inst.cand_moves[fs, a[fs]][:, None]
+        if move_budget is not None:
+            ok &= dmoves <= move_budget - moves
+        dV = np.where(ok, dV, np.inf)
+        best = dV.min()
+        if not best < -1e-12:
+            break
+        dcost = (cost[fs] - cost[fs, a[fs]][:, None]) / cs
+        score = np.where(dV <= 0.5 * best, dcost, np.inf)
+        i, k = np.unravel_index(int(np.argmin(score)), score.shape)
+        f = int(fs[i])
+        old, new = int(cur_rep[f]), int(rep[f, k])
+        P[old] -= p[f]
+        P[new] += p[f]
+        W[old] -= w[f]
+        W[new] += w[f]
+        N[old] -= n[f]
+        N[new] += n[f]
+        moves += int(dmoves[i, k])
+        a[f] = k
+        cur_rep[f] = new
+    return a

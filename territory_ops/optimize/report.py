@@ -1,0 +1,235 @@
+"""Plan metrics and an independent hard-rule checker.
+
+:func:`check_plan` re-verifies the five hard rules of the contract from the raw tables and
+the plan alone (its own family resolution, nothing from the optimizer's model), so a bug in
+the model cannot hide a violation. It is also used to score the baselines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from territory_ops.geography import haversine_km
+
+
+@dataclass
+class Violation:
+    rule: str
+    detail: str
+    accounts: list[str]
+
+
+def _root_of(ids: list[str], parents: list[str]) -> dict[str, str]:
+    parent = dict(zip(ids, parents, strict=True))
+    root: dict[str, str] = {}
+    for a in ids:
+        chain, cur = [], a
+        while True:
+            if cur in root:
+                top = root[cur]
+                break
+            chain.append(cur)
+            p = parent.get(cur, "")
+            if not p or p in chain:
+                top = cur if not p or p in chain else p
+                break
+            if p not in parent:
+                top = "^" + p
+                break
+            cur = p
+        for c in chain:
+            root[c] = top
+    return root
+
+
+def check_plan(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame) -> list[Violation]:
+    """Violations of the five hard rules (typed tables as from ``load_tables``)."""
+    out: list[Violation] = []
+    ids = accounts["account_id"].to_list()
+    assigned: dict[str, list[str]] = {}
+    for a, r in zip(plan["account_id"].to_list(), plan["rep_id"].to_list(), strict=True):
+        assigned.setdefault(a, []).append(r or "")
+    rep_active = dict(zip(reps["rep_id"].to_list(), reps["active"].to_list(), strict=True))
+    rep_segs = {
+        r: set(s.split(";"))
+        for r, s in zip(reps["rep_id"].to_list(), reps["segments"].to_list(), strict=True)
+    }
+    rep_skills = {
+        r: set(s.split(";")) - {""}
+        for r, s in zip(reps["rep_id"].to_list(), reps["skills"].to_list(), strict=True)
+    }
+    rep_cap = dict(zip(reps["rep_id"].to_list(), reps["capacity_hours"].to_list(), strict=True))
+
+    # rule 1: exactly one active rep
+    bad1 = [
+        a for a in ids if len(assigned.get(a, [])) != 1 or not rep_active.get(assigned[a][0], False)
+    ]
+    if bad1:
+        out.append(Violation("1 exactly one active rep", f"{len(bad1)} account(s)", bad1))
+    owner = {a: assigned[a][0] for a in ids if len(assigned.get(a, [])) == 1}
+
+    # rule 2: segment and skill
+    bad2 = []
+    for a, seg, sk in zip(
+        ids, accounts["segment"].to_list(), accounts["required_skill"].to_list(), strict=True
+    ):
+        r = owner.get(a)
+        if r in rep_segs and (seg not in rep_segs[r] or (sk and sk not in rep_skills[r])):
+            bad2.append(a)
+    if bad2:
+        out.append(Violation("2 segment/skill", f"{len(bad2)} account(s)", bad2))
+
+    # rule 3: locks with an active current rep stay
+    bad3 = [
+        a
+        for a, cur, lk in zip(
+            ids, accounts["current_rep_id"].to_list(), accounts["locked"].to_list(), strict=True
+        )
+        if lk and cur and rep_active.get(cur, False) and owner.get(a) != cur
+    ]
+    if bad3:
+        out.append(Violation("3 locks", f"{len(bad3)} account(s)", bad3))
+
+    # rule 4: families not split
+    root = _root_of(ids, accounts["parent_account_id"].to_list())
+    fam_reps: dict[str, set[str]] = {}
+    for a in ids:
+        fam_reps.setdefault(root[a], set()).add(owner.get(a, ""))
+    split = {k for k, v in fam_reps.items() if len(v) > 1}
+    bad4 = [a for a in ids if root[a] in split]
+    if bad4:
+        out.append(Violation("4 families", f"{len(split)} split famil(ies)", bad4))
+
+    # rule 5: capacity
+    load: dict[str, float] = {}
+    for a, w in zip(ids, accounts["workload_hours"].to_list(), strict=True):
+        r = owner.get(a)
+        if r is not None:
+            load[r] = load.get(r, 0.0) + float(w)
+    over = [r for r, w in load.items() if w > rep_cap.get(r, 0.0) + 1e-6]
+    if over:
+        out.append(
+            Violation(
+                "5 capacity",
+                f"{len(over)} rep(s) over capacity_hours",
+                [a for a in ids if owner.get(a) in set(over)],
+            )
+        )
+    return out
+
+
+def count_violations(violations: list[Violation]) -> int:
+    """Number of accounts involved in at least one violation."""
+    return len({a for v in violations for a in v.accounts})
+
+
+def plan_metrics(
+    accounts: pl.DataFrame,
+    reps: pl.DataFrame,
+    rep_of_account: list[str],
+    tolerance: float,
+) -> dict[str, float | int]:
+    """Balance and travel figures of an assignment (account order of ``accounts``)."""
+    rep_ids = reps["rep_id"].to_list()
+    index = {r: i for i, r in enumerate(rep_ids)}
+    active = reps["active"].to_numpy().astype(bool)
+    weight = np.where(active, reps["target_weight"].to_numpy(), 0.0)
+    pot = accounts["potential"].to_numpy().astype(float)
+    w = accounts["workload_hours"].to_numpy().astype(float)
+    target = pot.sum() * weight / weight.sum()
+    idx = np.array([index.get(r, -1) for r in rep_of_account])
+    ok = idx >= 0
+    P = np.bincount(idx[ok], weights=pot[ok], minlength=len(rep_ids))
+    ratio = P[active] / np.maximum(target[active], 1e-12)
+    d = np.full(len(idx), np.nan)
+    d[ok] = haversine_km(
+        accounts["latitude"].to_numpy()[ok],
+        accounts["longitude"].to_numpy()[ok],
+        reps["latitude"].to_numpy()[idx[ok]],
+        reps["longitude"].to_numpy()[idx[ok]],
+    )
+    travel = float((w[ok] * d[ok]).sum() / max(w[ok].sum(), 1e-12))
+    in_band = np.abs(ratio - 1) <= tolerance + 1e-9
+    return {
+        "potential_cv": float(ratio.std() / max(ratio.mean(), 1e-12)),
+        "potential_max_dev": float(np.abs(ratio - 1).max()),
+        "reps_in_band": int(in_band.sum()),
+        "reps_active": int(active.sum()),
+        "travel_km": travel,
+    }
+
+
+def rep_ratios(
+    accounts: pl.DataFrame, reps: pl.DataFrame, rep_of_account: list[str]
+) -> dict[str, float]:
+    """Potential / target per active rep."""
+    rep_ids = reps["rep_id"].to_list()
+    index = {r: i for i, r in enumerate(rep_ids)}
+    active = reps["active"].to_numpy().astype(bool)
+    weight = np.where(active, reps["target_weight"].to_numpy(), 0.0)
+    pot = accounts["potential"].to_numpy().astype(float)
+    target = pot.sum() * weight / weight.sum()
+    idx = np.array([index.get(r, -1) for r in rep_of_account])
+    ok = idx >= 0
+    P = np.bincount(idx[ok], weights=pot[ok], minlength=len(rep_ids))
+    return {rep_ids[i]: float(P[i] / target[i]) for i in range(len(rep_ids)) if active[i]}
+
+
+def band_reasons(
+    inst,  # Instance (imported lazily to keep this module independent of the model)
+    rep_of_family: np.ndarray,
+    lp_slack: np.ndarray,
+    mode: str,
+    max_moves: int | None,
+    before_ratio: np.ndarray | None = None,
+) -> list[dict[str, object]]:
+    """Every active rep outside the band, with its share of target and the reason."""
+    t = inst.tolerance
+    R = inst.n_reps
+    P = np.bincount(rep_of_family, weights=inst.fam_potential, minlength=R)
+    ratio = P / np.maximum(inst.target, 1e-12)
+    lk = inst.fam_lock_rep >= 0
+    locked = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_potential[lk], minlength=R)
+    out = []
+    for r in np.nonzero(inst.active)[0]:
+        if abs(ratio[r] - 1) <= t + 1e-9:
+            continue
+        tr = max(inst.target[r], 1e-12)
+        reason = ""
+        if ratio[r] > 1 + t and locked[r] / tr > 1 + t:
+            reason = f"locked potential alone is {100 * locked[r] / tr:.0f}% of target"
+        elif ratio[r] < 1 - t:
+            el = inst.class_mask[inst.fam_class][:, r] & (
+                (inst.fam_lock_rep < 0) | (inst.fam_lock_rep == r)
+            )
+            avail = inst.fam_potential[el].sum()
+            if avail / tr < 1 - t:
+                reason = f"all accounts it may own total {100 * avail / tr:.0f}% of target"
+            else:
+                p, w = inst.fam_potential[el], inst.fam_workload[el]
+                order = np.argsort(-(p / np.maximum(w, 1e-9)), kind="stable")
+                cw = np.cumsum(w[order])
+                fit = cw <= inst.capacity[r]
+                reach = p[order][fit].sum()
+                if reach / tr < 1 - t:
+                    reason = (
+                        f"capacity_hours {inst.capacity[r]:,.0f} caps its potential at "
+                        f"{100 * reach / tr:.0f}% of target"
+                    )
+        if not reason and mode == "micro":
+            was = f" (was {100 * before_ratio[r]:.0f}%)" if before_ratio is not None else ""
+            reason = f"move budget: {max_moves} moves were not enough to bring it into band{was}"
+        if not reason and lp_slack[r] > 1e-6:
+            reason = (
+                "eligibility, locks and capacity of all reps together leave no plan with every "
+                f"rep in band (LP relaxation: at least {100 * lp_slack[r]:.1f} points outside)"
+            )
+        if not reason:
+            reason = "families are indivisible: the closest whole-family plan found leaves it here"
+        out.append(
+            {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}
+        )
+    return out
