@@ -77,7 +77,8 @@ def main() -> None:
         f"--reps {args.reps} --months {args.months} --seed {args.seed}`  "
     )
     print(
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}\n"
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, "
+        f"Python {platform.python_version()}\n"
     )
     print("| what | rows | seconds |")
     print("|---|---:|---:|")

@@ -1,1 +1,4 @@
-"""Dagster definitions for territory-ops (orchestration only; domain logic lives in territory_ops)."""
+"""Dagster definitions for territory-ops.
+
+Orchestration only; the domain logic lives in ``territory_ops``.
+"""

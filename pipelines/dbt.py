@@ -4,7 +4,6 @@ The dbt project is split in two asset definitions so that Python assets (scoring
 between them: ``dbt_prep`` (staging, intermediate, seeds) and ``dbt_marts``.
 """
 
-
 import os
 import subprocess
 from collections.abc import Mapping

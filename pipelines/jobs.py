@@ -1,6 +1,5 @@
 """Jobs. One job per pass so blocking checks stop everything downstream in the same run."""
 
-
 import dagster as dg
 
 TERRITORY_PASS_JOB = "territory_pass"

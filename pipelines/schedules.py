@@ -1,6 +1,5 @@
 """Schedules: the pipeline runs without anyone starting it."""
 
-
 import os
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """Sensors: a new snapshot folder in the landing folder starts a run."""
 
-
 import dagster as dg
 
 from pipelines.jobs import territory_pass_job

@@ -26,7 +26,9 @@ class WarehouseSummary:
 
 
 def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None:
-    if not (table_exists(con, "marts", "account_profiles") and table_exists(con, "marts", "rep_roster")):
+    if not (
+        table_exists(con, "marts", "account_profiles") and table_exists(con, "marts", "rep_roster")
+    ):
         return None
     a = con.execute(
         """
@@ -42,7 +44,9 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         from marts.account_profiles
         """
     ).fetchone()
-    r = con.execute("select count(*), count(*) filter (where active) from marts.rep_roster").fetchone()
+    r = con.execute(
+        "select count(*), count(*) filter (where active) from marts.rep_roster"
+    ).fetchone()
     c = con.execute(
         """
         select

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.definitions import defs
 from pipelines.dbt import dbt_build_args
+from pipelines.definitions import defs
 from pipelines.jobs import TERRITORY_PASS_JOB
 from territory_ops.extracts.spec import EXTRACTS
 
@@ -37,7 +37,7 @@ def test_definitions_load_and_validate():
 def test_ingest_assets_and_every_dbt_model_are_in_one_graph():
     keys = asset_keys()
     assert {f"raw/{spec.name}" for spec in EXTRACTS} <= keys
-    assert EXPECTED_DBT_MODELS <= keys
+    assert keys >= EXPECTED_DBT_MODELS
     graph = defs.resolve_asset_graph()
     staging = graph.get(dg.AssetKey("stg_crm__accounts"))
     assert dg.AssetKey(["raw", "crm_accounts"]) in staging.parent_keys

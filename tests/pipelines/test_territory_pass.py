@@ -42,17 +42,19 @@ def truth(landing: Path, name: str) -> pl.DataFrame:
 
 
 def test_pass_builds_one_profile_per_real_account_and_a_roster(first_run, landing_copy, settings):
-    accounts = pl.read_csv(
-        sorted(landing_copy.glob("2*/Account.csv"))[-1], infer_schema_length=0
-    )
-    profiles = query(settings, "select count(*), count(distinct account_id) from marts.account_profiles")[0]
+    accounts = pl.read_csv(sorted(landing_copy.glob("2*/Account.csv"))[-1], infer_schema_length=0)
+    profiles = query(
+        settings, "select count(*), count(distinct account_id) from marts.account_profiles"
+    )[0]
     merged = query(settings, "select sum(merged_duplicate_count) from marts.account_profiles")[0][0]
     # Nothing is dropped: every exported account is a profile or merged into one.
     assert profiles[0] == profiles[1]
     assert profiles[0] + merged == accounts.height
     assert merged > 0, "the sample has duplicates that differ by case/whitespace/website form"
     users = pl.read_csv(sorted(landing_copy.glob("2*/User.csv"))[-1], infer_schema_length=0)
-    reps = query(settings, "select count(*), count(*) filter (where not active) from marts.rep_roster")[0]
+    reps = query(
+        settings, "select count(*), count(*) filter (where not active) from marts.rep_roster"
+    )[0]
     assert reps[0] == users.filter(pl.col("Sales_Role__c") == "rep").height
     assert reps[1] >= 1, "a departed or on-leave rep is inactive"
 
@@ -80,14 +82,17 @@ def test_profiles_are_located_families_resolved_and_locked(first_run, settings):
     orphans = query(
         settings,
         "select count(*) from marts.account_profiles p "
-        "where not exists (select 1 from marts.account_profiles q where q.account_id = p.family_id)",
+        "where not exists "
+        "(select 1 from marts.account_profiles q where q.account_id = p.family_id)",
     )[0][0]
     assert orphans == 0
 
 
 def test_orphaned_and_unassigned_accounts_are_visible(first_run, settings):
     statuses = dict(
-        query(settings, "select assignment_status, count(*) from marts.current_assignments group by 1")
+        query(
+            settings, "select assignment_status, count(*) from marts.current_assignments group by 1"
+        )
     )
     assert statuses.get("unassigned", 0) > 0
     assert statuses.get("owner_departed", 0) + statuses.get("owner_on_leave", 0) > 0
@@ -102,7 +107,9 @@ def test_rerunning_on_the_same_files_changes_nothing(first_run, landing_copy, se
     assert marts_fingerprint(settings) == before
 
 
-def test_missing_extract_stops_the_run_and_keeps_what_was_built(first_run, tmp_path, landing_copy, settings):
+def test_missing_extract_stops_the_run_and_keeps_what_was_built(
+    first_run, tmp_path, landing_copy, settings
+):
     before = marts_fingerprint(settings)
     newer = landing_copy / "2026-11-30"
     shutil.copytree(sorted(landing_copy.glob("2*"))[-1], newer)
