@@ -178,7 +178,7 @@ def table(rows: list[dict]) -> str:
             f" ({r['potential_max_dev_before']:.3f})" if "potential_max_dev_before" in r else ""
         )
         bound = f"{r['lp_travel_bound_km']:.1f}" if r.get("lp_travel_bound_km") else "-"
-        gap = f"{100 * r['gap']:.2f}%" if "gap" in r else "-"
+        gap = f"{100 * r['gap']:.2f}%" if r.get("gap") is not None else "-"
         out.append(
             f"| {r['size']} | {r['method']} | {r['hard_violations']} "
             f"| {r['reps_in_band']}/{r['reps_active']} "

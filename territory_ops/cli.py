@@ -97,11 +97,12 @@ def optimize(
     travel_matrix: Path | None = typer.Option(
         None, "--travel-matrix", help="sparse account_id,rep_id,minutes"
     ),
-    workers: int = typer.Option(2, "--workers", help="solver threads"),
     candidates: int | None = typer.Option(
         None, "--candidates", help="eligible reps kept per family"
     ),
-    max_accounts_per_rep: int | None = typer.Option(None, "--max-accounts-per-rep"),
+    max_accounts_per_rep: int | None = typer.Option(
+        None, "--max-accounts-per-rep", help="cap on accounts per rep (on top of capacity)"
+    ),
 ) -> None:
     """Assign every account to one active eligible rep: hard rules, band, travel, disruption.
 
@@ -126,7 +127,6 @@ def optimize(
         max_moves=max_moves,
         time_limit=time_limit,
         seed=seed,
-        workers=workers,
         candidates=candidates,
         max_accounts_per_rep=max_accounts_per_rep,
         progress=progress,

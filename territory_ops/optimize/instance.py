@@ -533,6 +533,39 @@ def build_candidates(inst: Instance, k: int | None) -> None:
     inst.cand_moves[ff, kk] = moves
 
 
+def add_candidates(inst: Instance, fams: np.ndarray, reps: np.ndarray) -> int:
+    """Append eligible ``(family, rep)`` pairs as candidate columns; returns how many were new.
+
+    Column generation for big instances: the nearest-reps pruning can starve a remote rep
+    (no family has it among its nearest), which makes its band look infeasible. Pairs the
+    Lagrangian prices say are worth having are added here. Existing column indices never
+    change, so assignments stay valid.
+    """
+    R = inst.n_reps
+    have = inst.cand_rep >= 0
+    existing = np.nonzero(have)[0] * R + inst.cand_rep[have]
+    keys = np.unique(fams.astype(np.int64) * R + reps.astype(np.int64))
+    keys = keys[~np.isin(keys, existing)]
+    if len(keys) == 0:
+        return 0
+    ff, rr = keys // R, keys % R
+    used = have.sum(axis=1)
+    first = np.searchsorted(ff, ff, side="left")
+    slot = used[ff] + (np.arange(len(ff)) - first)
+    pad = int(slot.max()) + 1 - inst.cand_rep.shape[1]
+    if pad > 0:
+        inst.cand_rep = np.pad(inst.cand_rep, ((0, 0), (0, pad)), constant_values=-1)
+        inst.cand_travel = np.pad(inst.cand_travel, ((0, 0), (0, pad)), constant_values=np.inf)
+        inst.cand_cost = np.pad(inst.cand_cost, ((0, 0), (0, pad)), constant_values=np.inf)
+        inst.cand_moves = np.pad(inst.cand_moves, ((0, 0), (0, pad)), constant_values=0)
+    travel, cost, moves = _pair_costs_vectorized(inst, ff, rr)
+    inst.cand_rep[ff, slot] = rr
+    inst.cand_travel[ff, slot] = travel
+    inst.cand_cost[ff, slot] = cost
+    inst.cand_moves[ff, slot] = moves
+    return len(keys)
+
+
 def _pair_costs_vectorized(
     inst: Instance, ff: np.ndarray, rr: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,13 +16,20 @@ candidates), the bound holds for the unpruned problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
 
-from territory_ops.optimize.instance import Instance, family_chunks, family_rep_matrix
+from territory_ops.optimize.instance import (
+    Instance,
+    add_candidates,
+    family_chunks,
+    family_rep_matrix,
+)
 
+PRICING_ROUNDS = 4  # column-generation rounds (each: price out, add columns, re-solve)
 PRICE_BOUND = 1e3  # normalised; keeps the dual bounded when the band is infeasible
 
 
@@ -75,8 +82,14 @@ def solve_dual(
     warm: Prices | None = None,
     max_iter: int = 100,
     stages: tuple[float, ...] = (0.1, 0.01),
+    keep_best: bool = False,
 ) -> DualResult:
-    """Maximise the smoothed dual over the candidate matrix ``cost`` (F x K, inf = none)."""
+    """Maximise the smoothed dual over the candidate matrix ``cost`` (F x K, inf = none).
+
+    With ``keep_best`` the prices returned are those of the iterate with the best *exact*
+    dual value seen (every iterate is a valid bound; at small smoothing L-BFGS-B zigzags, so
+    the last iterate is often not the best) — what the certificate wants.
+    """
     F, R = inst.n_families, inst.n_reps
     rep = inst.cand_rep
     valid = rep >= 0
@@ -133,18 +146,26 @@ def solve_dual(
 
     per_family = n_act / max(F, 1)
 
+    def _exact_value(z: np.ndarray) -> float:
+        return float(adjusted(z).min(axis=1).sum()) + constant(z)[0]
+
+    best_seen: list = [-np.inf, None]  # exact dual value and prices of the best iterate
+
     def neg_smoothed(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
         a = adjusted(z)
         m = a.min(axis=1, keepdims=True)
         e = np.exp((m - a) / tau)
         s = e.sum(axis=1, keepdims=True)
         val = float((m[:, 0] - tau * np.log(s[:, 0])).sum())
+        cval, cgrad = constant(z)
+        exact = float(m.sum()) + cval
+        if exact > best_seen[0]:
+            best_seen[:] = [exact, z.copy()]
         e /= s
         pi = e.ravel()
         g_pot = np.bincount(flat_r, weights=pi * pn_flat, minlength=R)
         g_w = np.bincount(flat_r, weights=pi * wn_flat, minlength=R)
         g_n = np.bincount(flat_r, weights=pi * nn_flat, minlength=R) if use_cnt else np.zeros(R)
-        cval, cgrad = constant(z)
         grad = np.concatenate([g_pot, -g_pot, g_w, g_n]) + cgrad
         return -(val + cval), -grad
 
@@ -170,6 +191,8 @@ def solve_dual(
             options={"maxiter": max_iter, "maxcor": 20},
         )
         z = res.x
+    if keep_best and best_seen[1] is not None and best_seen[0] > _exact_value(z):
+        z = best_seen[1]
     up, dn, nu, ka = unpack(z)
     prices = Prices(up, dn, nu, ka, cost_scale, pot_scale, work_scale, count_scale)
     a = adjusted(z)
@@ -180,6 +203,82 @@ def solve_dual(
     regret = np.where(np.isfinite(regret), regret, np.inf)
     value = (float(a[np.arange(F), first].sum()) + constant(z)[0]) * cost_scale
     return DualResult(prices=prices, value=value, assignment=first, regret=regret)
+
+
+def solve_dual_with_pricing(
+    inst: Instance,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    rounds: int = PRICING_ROUNDS,
+    say: Callable[[str], None] | None = None,
+) -> DualResult:
+    """:func:`solve_dual` over the candidates, with column generation from every eligible rep.
+
+    Adds the pairs :func:`price_out` finds to the instance's candidates and re-solves
+    (warm), until no pair prices out or after ``rounds`` rounds.
+    """
+    dual = None
+    warm = None
+    for rnd in range(rounds + 1):
+        cost = np.where(inst.cand_rep >= 0, inst.cand_cost, np.inf)
+        dual = solve_dual(inst, cost, lower, upper, warm=warm)
+        if rnd == rounds:
+            break
+        fams, reps = price_out(inst, dual.prices)
+        added = add_candidates(inst, fams, reps)
+        if say is not None:
+            say(f"pricing round {rnd + 1}: {added} candidate pairs added")
+        if not added:
+            break
+        warm = dual.prices
+    assert dual is not None
+    return dual
+
+
+def price_out(
+    inst: Instance, prices: Prices, *, per_family: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eligible (family, rep) pairs outside the candidates that the prices say are better.
+
+    The pricing step of column generation: a pair is returned when its price-adjusted cost
+    is below the family's best candidate's, at most ``per_family`` per family (cheapest
+    first). Its cost is estimated as travel plus the disruption of moving every member
+    (current owners are candidates already, so a new rep moves them all).
+    """
+    F, R = inst.n_families, inst.n_reps
+    valid = inst.cand_rep >= 0
+    cand_adj = np.where(
+        valid,
+        inst.cand_cost / prices.cost_scale + prices.adjust(inst, inst.cand_rep, np.arange(F)),
+        np.inf,
+    )
+    best = cand_adj.min(axis=1)
+    ca = inst.current_active
+    moved_pot = np.bincount(inst.family_of, weights=inst.potential * ca, minlength=F)
+    wt = inst.weights
+    out_f: list[np.ndarray] = []
+    out_r: list[np.ndarray] = []
+    for f0, f1 in family_chunks(inst):
+        fams = np.arange(f0, f1)
+        travel, _ = family_rep_matrix(inst, f0, f1)
+        moved = wt.disruption_km * inst.potential_to_cost * moved_pot[fams]
+        est = wt.travel * travel + moved[:, None]
+        reps = np.tile(np.arange(R), (f1 - f0, 1))
+        a = est / prices.cost_scale + prices.adjust(inst, reps, fams)
+        el = inst.class_mask[inst.fam_class[fams]].copy()
+        el[inst.fam_lock_rep[fams] >= 0] = False
+        cr = inst.cand_rep[fams]
+        rows = np.nonzero(cr >= 0)
+        el[rows[0], cr[rows]] = False
+        a = np.where(el & (a < best[fams, None] - 1e-9), a, np.inf)
+        k = min(per_family, R)
+        top = np.argpartition(a, k - 1, axis=1)[:, :k] if k < R else reps
+        keep = np.isfinite(np.take_along_axis(a, top, axis=1))
+        rr, cc = np.nonzero(keep)
+        out_f.append(fams[rr])
+        out_r.append(top[rr, cc])
+    return np.concatenate(out_f), np.concatenate(out_r)
 
 
 def bound_over_all_eligible(

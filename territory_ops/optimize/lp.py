@@ -1,11 +1,11 @@
 """LP relaxation of the (core) assignment problem, solved with GLOP.
 
 Built in :func:`build_lp`, solved in :func:`solve_lp`, read in :func:`read_lp`. Families
-outside the core enter as fixed per-rep totals. The band is hard (``slack="none"``), or
-per-rep slack ``s_r`` (in units of the rep's target) is allowed: ``"phase1"`` minimises the
-largest slack first (then the sum); ``"bounded"`` caps each slack at the phase-1 values and
-minimises the objective. Potentials are scaled by the mean target and costs by
-``cost_scale`` (named below) so GLOP sees numbers of order one.
+outside the core enter as fixed per-rep totals. The band is hard, or (``phase1=True``)
+per-rep slack ``s_r`` (in units of the rep's target) is allowed and phase 1 minimises the
+largest slack first (then the sum); :func:`continue_to_phase2` then caps each slack at the
+phase-1 values and minimises the objective on the same model. Potentials are scaled by the
+mean target and costs by ``cost_scale`` (named below) so GLOP sees numbers of order one.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class LPModel:
     zmax: pywraplp.Variable | None
     cost_scale: float
     pot_scale: float
+    deviation: list[pywraplp.Variable]  # |P_r - T_r| parts (balance term), if weighted
+    balance_coef: float
+    phase1: bool
 
 
 @dataclass
@@ -60,8 +63,7 @@ def build_lp(
     core: CoreProblem,
     cost: np.ndarray,
     *,
-    slack: str = "none",
-    slack_cap: np.ndarray | None = None,
+    phase1: bool = False,
     balance_weight: float | None = None,
 ) -> LPModel:
     solver = pywraplp.Solver.CreateSolver("GLOP")
@@ -76,14 +78,10 @@ def build_lp(
 
     slack_vars: list[pywraplp.Variable | None] = [None] * R
     zmax = None
-    if slack != "none":
-        if slack == "phase1":
-            zmax = solver.NumVar(0.0, inf, "zmax")
+    if phase1:
+        zmax = solver.NumVar(0.0, inf, "zmax")
         for r in np.nonzero(act)[0]:
-            ub = inf if slack == "phase1" else float(slack_cap[r]) if slack_cap is not None else inf
-            if ub <= 0:
-                continue
-            slack_vars[r] = solver.NumVar(0.0, ub, f"s{r}")
+            slack_vars[r] = solver.NumVar(0.0, inf, f"s{r}")
 
     pot_rows, work_rows, cnt_rows = [], [], []
     for r in range(R):
@@ -124,7 +122,6 @@ def build_lp(
         budget_row = solver.Constraint(-inf, float(core.move_budget - core.fixed_moves), "moves")
 
     objective = solver.Objective()
-    phase1 = slack == "phase1"
     x: list[list[tuple[int, pywraplp.Variable]]] = []
     for f in core.fams:
         row = solver.Constraint(1.0, 1.0, f"one{f}")
@@ -158,8 +155,11 @@ def build_lp(
         for s in slack_vars:
             if s is not None:
                 objective.SetCoefficient(s, 1.0)
-    elif balance_weight:
-        # |P_r - T_r| inside the band, in cost units: weight x |dev| (potential) x W/P
+    deviation: list[pywraplp.Variable] = []
+    coef = 0.0
+    if balance_weight:
+        # |P_r - T_r| inside the band, in cost units: weight x |dev| (potential) x W/P.
+        # Phase 1 carries these rows at zero cost so phase 2 can reuse its basis.
         coef = balance_weight * inst.potential_to_cost * pot_scale / cost_scale
         for r in np.nonzero(act)[0]:
             dp = solver.NumVar(0.0, inf, f"dp{r}")
@@ -168,15 +168,42 @@ def build_lp(
             c = solver.Constraint(t, t, f"dev{r}")
             c.SetCoefficient(dp, -1.0)
             c.SetCoefficient(dm, 1.0)
-            objective.SetCoefficient(dp, coef)
-            objective.SetCoefficient(dm, coef)
+            if not phase1:
+                objective.SetCoefficient(dp, coef)
+                objective.SetCoefficient(dm, coef)
+            deviation += [dp, dm]
             pot_rows[r] = (*pot_rows[r], c)
         for f_i, f in enumerate(core.fams):
             pf = inst.fam_potential[f] / pot_scale
             for k, v in x[f_i]:
                 pot_rows[int(inst.cand_rep[f, k])][2].SetCoefficient(v, pf)
     objective.SetMinimization()
-    return LPModel(solver, x, slack_vars, zmax, cost_scale, pot_scale)
+    return LPModel(
+        solver, x, slack_vars, zmax, cost_scale, pot_scale, deviation, coef, phase1=phase1
+    )
+
+
+def continue_to_phase2(
+    model: LPModel, core: CoreProblem, cost: np.ndarray, slack_cap: np.ndarray
+) -> None:
+    """Turn a solved phase-1 model into phase 2 in place: slacks capped, real objective.
+
+    GLOP keeps the phase-1 basis, which stays primal feasible under the caps, so phase 2
+    starts from it instead of from scratch (one of the three solves an infeasible band cost).
+    """
+    objective = model.solver.Objective()
+    if model.zmax is not None:
+        objective.SetCoefficient(model.zmax, 0.0)
+    for r, s in enumerate(model.slack):
+        if s is not None:
+            objective.SetCoefficient(s, 0.0)
+            s.SetUb(float(slack_cap[r]))
+    for f_i, f in enumerate(core.fams):
+        for k, v in model.x[f_i]:
+            objective.SetCoefficient(v, float(cost[f, k]) / model.cost_scale)
+    for v in model.deviation:
+        objective.SetCoefficient(v, model.balance_coef)
+    model.phase1 = False
 
 
 def solve_lp(model: LPModel, time_limit: float) -> str:
@@ -200,7 +227,7 @@ def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
     obj = model.solver.Objective().Value()
     return LPSolution(
         status,
-        obj if model.zmax is not None else obj * model.cost_scale,
+        obj if model.phase1 else obj * model.cost_scale,
         values,
         reduced,
         np.maximum(slack, 0.0),
@@ -223,14 +250,12 @@ def solve_core_lp(
     status = solve_lp(model, time_limit)
     if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
         return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
-    p1 = build_lp(inst, core, cost, slack="phase1")
-    st1 = solve_lp(p1, time_limit)
-    sol1 = read_lp(p1, st1, inst.n_reps)
+    model = build_lp(inst, core, cost, phase1=True, balance_weight=balance_weight)
+    st1 = solve_lp(model, time_limit)
+    sol1 = read_lp(model, st1, inst.n_reps)
     if st1 not in ("optimal", "feasible"):
         return sol1, np.zeros(inst.n_reps)
     cap = sol1.slack * (1 + 1e-6) + 1e-7
-    model = build_lp(
-        inst, core, cost, slack="bounded", slack_cap=cap, balance_weight=balance_weight
-    )
+    continue_to_phase2(model, core, cost, cap)
     status = solve_lp(model, time_limit)
     return read_lp(model, status, inst.n_reps), cap

@@ -33,13 +33,27 @@ def current_columns(inst: Instance) -> np.ndarray:
     return col
 
 
+SETTLED_PER_MOVE = 8  # big instances: settled families offered to the model per allowed move
+
+
 def micro_core(
-    inst: Instance, cur_col: np.ndarray, benefit: np.ndarray | None, core_limit: int
+    inst: Instance,
+    cur_col: np.ndarray,
+    benefit: np.ndarray | None,
+    core_limit: int,
+    move_budget: int,
 ) -> np.ndarray:
-    """Families in the micro model: all must families plus the most promising settled ones."""
+    """Families in the micro model: all must families plus the most promising settled ones.
+
+    With ``benefit`` (big instances) the settled families offered are capped at
+    ``SETTLED_PER_MOVE`` per allowed move: a month's budget of 1,000 moves never needs
+    the 90,000 settled families of a 100k book, and the LP time grows with each one.
+    """
     must = np.nonzero(cur_col < 0)[0]
     settled = np.nonzero((cur_col >= 0) & (inst.fam_lock_rep < 0))[0]
     room = max(core_limit - len(must), 0)
+    if benefit is not None:
+        room = min(room, SETTLED_PER_MOVE * max(move_budget, 100))
     if benefit is None or room >= len(settled):
         chosen = settled
     else:

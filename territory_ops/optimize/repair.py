@@ -14,6 +14,7 @@ and the dive order has explicit tie-breaks (a wall-clock limit is only a safety 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,6 @@ DIVE_BATCH_X = 0.9  # fractional families at or above this share are fixed in on
 class SolverParams:
     time_limit: float
     seed: int = 0
-    workers: int = 2
 
 
 @dataclass
@@ -92,14 +92,19 @@ def repair(
     the band; a fix that breaks capacity / max accounts / the move budget is undone and the
     next column tried.
     """
+    deadline = time.perf_counter() + params.time_limit
     model = _build(inst, assignment, free, cost, lower, upper, move_budget, balance_weight)
     status = "OPTIMAL"
-    glop_limit = max(params.time_limit, 1.0)
-    st = model.solve(glop_limit)
+    st = model.solve(max(params.time_limit, 1.0))
     while True:
         if st != pywraplp.Solver.OPTIMAL:
             status = _status(st)
             break
+        left = deadline - time.perf_counter()
+        if left <= 0:  # the whole dive shares one budget; the caller keeps its rounding
+            status = "TIME_LIMIT"
+            break
+        glop_limit = max(left, 1.0)
         snap = model.snapshot()
         frac = [f for f, (_, x) in snap.items() if x < 1 - INTEGRAL_TOL]
         if not frac:

@@ -19,29 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-ACCOUNT_COLUMNS: tuple[str, ...] = (
-    "account_id",
-    "parent_account_id",
-    "latitude",
-    "longitude",
-    "potential",
-    "workload_hours",
-    "segment",
-    "industry",
-    "required_skill",
-    "current_rep_id",
-    "locked",
-)
-REP_COLUMNS: tuple[str, ...] = (
-    "rep_id",
-    "latitude",
-    "longitude",
-    "capacity_hours",
-    "target_weight",
-    "segments",
-    "skills",
-    "active",
-)
+from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
+
 TRAVEL_COLUMNS: tuple[str, ...] = ("account_id", "rep_id", "minutes")
 TEXT_ACCOUNT = (
     "account_id",

@@ -417,3 +417,49 @@ def test_big_instance_path_with_overloaded_price_fixed_part(small_instance):
     assert res.metrics["hard_violations"] == 0
     assert res.metrics["core_families"] > 150  # overloaded reps' families were freed
     assert res.metrics["reps_in_band"] >= 0.95 * res.metrics["reps_active"]
+
+
+# --- big-instance candidates: column generation -------------------------------------------
+
+
+def _remote_rep_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """40 equal accounts around New York, three reps there and one in Anchorage."""
+    accounts = [
+        {"account_id": f"A{i:02d}", "longitude": -74.0 - 0.01 * i, "potential": 100.0}
+        for i in range(40)
+    ]
+    reps = [{"rep_id": f"R{j}", "longitude": -74.0 - 0.2 * j} for j in range(3)]
+    reps.append({"rep_id": "R_AK", "latitude": 61.2, "longitude": -149.9})
+    return make_tables(accounts, reps)
+
+
+def test_add_candidates_appends_pairs_with_their_exact_costs():
+    from territory_ops.optimize.instance import FULL_WEIGHTS, add_candidates, build_instance
+
+    tables = load_tables(*_remote_rep_tables())
+    pruned = build_instance(tables, 0.2, FULL_WEIGHTS, candidates=1)
+    full = build_instance(tables, 0.2, FULL_WEIGHTS, candidates=4)
+    before = pruned.cand_rep.copy()
+    ak = pruned.rep_ids.index("R_AK")
+    assert not (pruned.cand_rep == ak).any()  # nearest-rep pruning starves the remote rep
+    fams = np.arange(pruned.n_families)
+    assert add_candidates(pruned, fams, np.full(len(fams), ak)) == len(fams)
+    assert add_candidates(pruned, fams, np.full(len(fams), ak)) == 0  # already there
+    kept = before >= 0
+    assert (pruned.cand_rep[:, : before.shape[1]][kept] == before[kept]).all()  # same columns
+    for f in fams:
+        k_new = int(np.nonzero(pruned.cand_rep[f] == ak)[0][0])
+        k_ref = int(np.nonzero(full.cand_rep[f] == ak)[0][0])
+        assert pruned.cand_cost[f, k_new] == pytest.approx(full.cand_cost[f, k_ref])
+        assert pruned.cand_travel[f, k_new] == pytest.approx(full.cand_travel[f, k_ref])
+
+
+def test_pricing_brings_a_rep_starved_by_candidate_pruning_into_band():
+    """With one candidate per family and a core smaller than the instance (the 100k path),
+    the Anchorage rep has no candidates; the priced-out columns give it its share."""
+    a, r = _remote_rep_tables()
+    res = optimize(a, r, OptimizeOptions(tolerance=0.2, candidates=1, core_limit=10))
+    assert res.metrics["hard_violations"] == 0
+    assert res.metrics["reps_in_band"] == res.metrics["reps_active"] == 4
+    counts = res.plan.group_by("rep_id").len()
+    assert counts.filter(pl.col("rep_id") == "R_AK")["len"].item() >= 8
