@@ -151,7 +151,9 @@ def _solve(
     while True:
         problem = _core_problem(inst, core, base, budget)
         say(f"LP relaxation over {len(core)} families ({time.perf_counter() - t0:.1f}s)")
-        sol, slack = solve_core_lp(inst, problem, cost, lp_time, balance_w)
+        sol, slack = solve_core_lp(
+            inst, problem, cost, lp_time, balance_w, hard_first=opts.mode == "full"
+        )
         if sol.status in ("optimal", "feasible"):
             break
         if sol.status == "not_solved":
@@ -182,7 +184,15 @@ def _solve(
     lower = inst.lower - slack * inst.target
     upper = inst.upper + slack * inst.target
     say(f"rounding + band local search ({time.perf_counter() - t0:.1f}s)")
-    best = band_local_search(inst, assignment, cost, lower, upper, move_budget=budget)
+    # micro: only the model's families may move (the rest stays with today's owner)
+    movable = None
+    if opts.mode == "micro":
+        movable = np.zeros(F, dtype=bool)
+        movable[core] = True
+        assignment = micro.restore_move_budget(inst, assignment, cur_col, budget, cost)
+    best = band_local_search(
+        inst, assignment, cost, lower, upper, move_budget=budget, movable=movable
+    )
     best_v = _violation_total(inst, best, lower, upper)
     if not _hard_rows_ok(inst, best, budget):
         best_v = np.inf
@@ -206,7 +216,9 @@ def _solve(
         dived = assignment.copy()
         for f, k in rep.columns.items():
             dived[f] = k
-        dived = band_local_search(inst, dived, cost, lower, upper, move_budget=budget)
+        dived = band_local_search(
+            inst, dived, cost, lower, upper, move_budget=budget, movable=movable
+        )
         stats["repair_families"] = len(free)
         v2 = _violation_total(inst, dived, lower, upper)
         if not _hard_rows_ok(inst, dived, budget):

@@ -240,16 +240,22 @@ def solve_core_lp(
     cost: np.ndarray,
     time_limit: float,
     balance_weight: float | None,
+    *,
+    hard_first: bool = True,
 ) -> tuple[LPSolution, np.ndarray]:
     """Hard band first; if infeasible, phase 1 (min-max slack) then phase 2 within it.
+
+    ``hard_first=False`` goes straight to phase 1 (same plan when the band holds: the slack
+    is then zero), which saves a solve where the band usually fails, as in micro mode.
 
     Returns the phase-2 solution and the per-rep slack allowed (0 when the band holds).
     Status ``"infeasible"`` means even unlimited slack fails (capacity / move budget).
     """
-    model = build_lp(inst, core, cost, balance_weight=balance_weight)
-    status = solve_lp(model, time_limit)
-    if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
-        return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
+    if hard_first:
+        model = build_lp(inst, core, cost, balance_weight=balance_weight)
+        status = solve_lp(model, time_limit)
+        if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
+            return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
     model = build_lp(inst, core, cost, phase1=True, balance_weight=balance_weight)
     st1 = solve_lp(model, time_limit)
     sol1 = read_lp(model, st1, inst.n_reps)

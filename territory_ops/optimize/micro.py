@@ -33,7 +33,7 @@ def current_columns(inst: Instance) -> np.ndarray:
     return col
 
 
-SETTLED_PER_MOVE = 8  # big instances: settled families offered to the model per allowed move
+SETTLED_PER_MOVE = 4  # big instances: settled families offered to the model per allowed move
 
 
 def micro_core(
@@ -60,3 +60,40 @@ def micro_core(
         order = np.lexsort((settled, -benefit[settled]))
         chosen = settled[order[:room]]
     return np.sort(np.concatenate([must, chosen]))
+
+
+def restore_move_budget(
+    inst: Instance, assignment: np.ndarray, cur_col: np.ndarray, budget: int, cost: np.ndarray
+) -> np.ndarray:
+    """Send families back to today's owner until the plan is within the move budget.
+
+    Rounding the LP can round a fractional family onto a moving column and overshoot the
+    budget; the cheapest moves to undo (smallest cost increase per move saved) go first, as
+    long as the owner has the capacity and account room. The band is repaired afterwards.
+    """
+    F, R = inst.n_families, inst.n_reps
+    all_f = np.arange(F)
+    a = assignment.copy()
+    moves_now = inst.cand_moves[all_f, a]
+    moves = int(moves_now.sum())
+    if moves <= budget:
+        return a
+    rep = inst.cand_rep[all_f, a]
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
+    back = np.nonzero((cur_col >= 0) & (a != cur_col) & (moves_now > 0))[0]
+    extra = cost[back, cur_col[back]] - cost[back, a[back]]
+    for f in back[np.lexsort((back, extra / moves_now[back]))]:
+        if moves <= budget:
+            break
+        old, home = rep[f], inst.cand_rep[f, cur_col[f]]
+        w, n = inst.fam_workload[f], inst.fam_count[f]
+        if W[home] + w > inst.capacity[home] or N[home] + n > inst.max_accounts[home]:
+            continue
+        W[old] -= w
+        N[old] -= n
+        W[home] += w
+        N[home] += n
+        moves -= int(moves_now[f] - inst.cand_moves[f, cur_col[f]])
+        a[f] = cur_col[f]
+    return a

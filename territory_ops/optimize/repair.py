@@ -304,6 +304,7 @@ def band_local_search(
     *,
     move_budget: int | None = None,
     max_steps: int | None = None,
+    movable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Single family moves that reduce the total band violation, cheapest first.
 
@@ -312,12 +313,16 @@ def band_local_search(
     accounts, move budget) and reduce ``V`` by at least half the best reduction available,
     the one with the smallest cost increase. A rep pushed slightly out by a move is repaired
     by the next ones (an ejection chain). Stops when ``V`` is zero or no move reduces it.
+    ``movable`` (bool per family) restricts the moves, e.g. to micro mode's model families.
     """
     F, R = inst.n_families, inst.n_reps
     a = assignment.copy()
     all_f = np.arange(F)
     rep = inst.cand_rep
-    valid = (rep >= 0) & (inst.fam_lock_rep < 0)[:, None]
+    free = inst.fam_lock_rep < 0
+    if movable is not None:
+        free = free & movable
+    valid = (rep >= 0) & free[:, None]
     rs = np.maximum(rep, 0)
     p, w, n = inst.fam_potential, inst.fam_workload, inst.fam_count.astype(float)
     T = np.where(inst.active, inst.target, 1.0)
@@ -339,7 +344,7 @@ def band_local_search(
             break
         # only families touching a violated rep can help
         bad = v > 1e-12
-        touch = bad[cur_rep] | (bad[rs] & valid).any(axis=1)
+        touch = free & (bad[cur_rep] | (bad[rs] & valid).any(axis=1))
         fs = np.nonzero(touch)[0]
         if len(fs) == 0:
             break
