@@ -26,12 +26,3 @@
 {% macro blank_to_null(expr) -%}
     nullif(trim({{ expr }}), '')
 {%- endmacro %}
-
-{#- Look a segment up in a dict-valued project var, e.g. workload_base_hours. -#}
-{% macro segment_lookup(var_name, segment_expr) -%}
-    case {{ segment_expr }}
-    {%- for segment, value in var(var_name).items() %}
-        when '{{ segment }}' then cast({{ value }} as double)
-    {%- endfor %}
-    end
-{%- endmacro %}

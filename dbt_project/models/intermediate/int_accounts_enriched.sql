@@ -1,6 +1,7 @@
 -- One row per surviving account with everything planning needs: location, family,
--- firmographics, intent, opportunity history, segment, required skill, workload and locks.
--- Rule-based potential lives here until the scoring model replaces it (docs/data-model.md).
+-- firmographics, intent, opportunity history, segment, required skill and locks.
+-- rule_potential (rule_v1) is the documented fallback rule, kept here next to the data as a
+-- cross-check of territory_ops/scoring/rules.py (tests assert both agree; docs/scoring.md).
 
 with
 
@@ -101,9 +102,6 @@ select
         end,
         2
     ) as rule_potential,
-    {{ segment_lookup('workload_base_hours', 'segment') }}
-        + {{ var('workload_hours_per_open_opportunity') }} * open_opportunity_count
-        as workload_hours,
     case
         when is_manually_locked then 'manual_pin'
         when owner_has_late_stage_deal then 'open_late_stage_opportunity'

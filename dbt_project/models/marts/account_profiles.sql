@@ -21,7 +21,8 @@ select
     latitude,
     longitude,
     cast(coalesce(scores.potential, accounts.rule_potential) as double) as potential,
-    cast(coalesce(scores.workload_hours, accounts.workload_hours) as double) as workload_hours,
+    -- no fallback: an account the scoring asset missed fails the not_null contract loudly
+    cast(scores.workload_hours as double) as workload_hours,
     segment,
     industry,
     required_skill,
