@@ -11,7 +11,13 @@ from functools import cache
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
@@ -60,6 +66,14 @@ class TerritoryDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+def translator() -> TerritoryDbtTranslator:
+    # Source tests (e.g. unique ids of the scores tables) run in every build; as asset checks
+    # on the upstream assets their results show in the UI instead of as log warnings.
+    return TerritoryDbtTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+    )
+
+
 def dbt_build_args() -> list[str]:
     """Arguments for ``dbt build``; dagster-dbt adds the selection of the assets being run."""
     return ["build"]
@@ -70,7 +84,7 @@ def dbt_build_args() -> list[str]:
     project=dbt_project(),
     exclude=MARTS_SELECTION,
     name="dbt_prep",
-    dagster_dbt_translator=TerritoryDbtTranslator(),
+    dagster_dbt_translator=translator(),
     pool="duckdb_writer",
 )
 def dbt_prep_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
@@ -82,7 +96,7 @@ def dbt_prep_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     project=dbt_project(),
     select=MARTS_SELECTION,
     name="dbt_marts",
-    dagster_dbt_translator=TerritoryDbtTranslator(),
+    dagster_dbt_translator=translator(),
     pool="duckdb_writer",
 )
 def dbt_mart_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
