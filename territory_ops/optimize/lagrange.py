@@ -146,9 +146,6 @@ def solve_dual(
 
     per_family = n_act / max(F, 1)
 
-    def _exact_value(z: np.ndarray) -> float:
-        return float(adjusted(z).min(axis=1).sum()) + constant(z)[0]
-
     best_seen: list = [-np.inf, None]  # exact dual value and prices of the best iterate
 
     def neg_smoothed(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
@@ -158,9 +155,10 @@ def solve_dual(
         s = e.sum(axis=1, keepdims=True)
         val = float((m[:, 0] - tau * np.log(s[:, 0])).sum())
         cval, cgrad = constant(z)
-        exact = float(m.sum()) + cval
-        if exact > best_seen[0]:
-            best_seen[:] = [exact, z.copy()]
+        if keep_best:  # the exact dual at this iterate: the row minima, unsmoothed
+            exact = float(m.sum()) + cval
+            if exact > best_seen[0]:
+                best_seen[:] = [exact, z.copy()]
         e /= s
         pi = e.ravel()
         g_pot = np.bincount(flat_r, weights=pi * pn_flat, minlength=R)
@@ -191,7 +189,7 @@ def solve_dual(
             options={"maxiter": max_iter, "maxcor": 20},
         )
         z = res.x
-    if keep_best and best_seen[1] is not None and best_seen[0] > _exact_value(z):
+    if keep_best and best_seen[1] is not None:  # L-BFGS-B's last iterate was evaluated too
         z = best_seen[1]
     up, dn, nu, ka = unpack(z)
     prices = Prices(up, dn, nu, ka, cost_scale, pot_scale, work_scale, count_scale)
