@@ -1,0 +1,320 @@
+"""Decisions on proposals: approve, reject, appeal — each one on the append-only audit log.
+
+``plans.decisions`` is only ever appended to (this module has no UPDATE or DELETE on it): who
+decided, when, what, why and through which channel (cli, slack, dagster, writeback). A decision
+also moves the proposal's ``status`` in ``plans.proposals``, in the same transaction.
+
+What may be decided:
+
+| action  | from status    | to status | refused otherwise because                          |
+|---------|----------------|-----------|----------------------------------------------------|
+| approve | open, appealed | approved  | superseded, already decided, or exported           |
+| reject  | open, appealed | rejected  | same                                               |
+| appeal  | open, approved | appealed  | rejected: nothing to appeal; exported: in the CRM  |
+
+A batch is all or nothing: when one id is refused, nothing is decided and the error lists
+every refused id with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+from territory_ops.warehouse import query_frame, table_exists
+
+Action = Literal["approve", "reject", "appeal", "export"]
+CHANNELS = ("cli", "slack", "dagster", "writeback")
+_ALLOWED: dict[str, tuple[tuple[str, ...], str]] = {
+    "approve": (("open", "appealed"), "approved"),
+    "reject": (("open", "appealed"), "rejected"),
+    "appeal": (("open", "approved"), "appealed"),
+}
+
+_DDL = """
+create table if not exists plans.decisions (
+    decision_id bigint not null default nextval('plans.decision_seq'),
+    proposal_id varchar not null,
+    run_id varchar,
+    account_id varchar not null,
+    from_rep_id varchar,
+    to_rep_id varchar not null,
+    action varchar not null,
+    status_before varchar not null,
+    status_after varchar not null,
+    decided_by varchar not null,
+    decided_at timestamp not null,
+    note varchar,
+    channel varchar not null,
+    slack_user_id varchar
+)
+"""
+
+
+class DecisionRefused(ValueError):
+    """Nothing was decided; ``reasons`` maps each refused proposal id to why."""
+
+    def __init__(self, action: str, reasons: dict[str, str]) -> None:
+        self.reasons = reasons
+        lines = [f"  {pid}: {why}" for pid, why in reasons.items()]
+        super().__init__(
+            f"cannot {action} {len(reasons)} proposal(s); nothing was changed:\n" + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    proposal_id: str
+    action: str
+    status_before: str
+    status_after: str
+    decided_by: str
+    decided_at: datetime
+
+
+def ensure_decisions_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists plans")
+    con.execute("create sequence if not exists plans.decision_seq start 1")
+    con.execute(_DDL)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _current_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, dict]:
+    """The row each id refers to: a decidable one if any, else the newest (ids repeat by pass)."""
+    frame = query_frame(
+        con,
+        "select proposal_id, run_id, account_id, from_rep_id, to_rep_id, to_rep_name, status, "
+        "superseded_by_run_id, created_at from plans.proposals "
+        "where list_contains(?, proposal_id) "
+        "order by proposal_id, status in ('open', 'appealed', 'approved') desc, "
+        "created_at desc, run_id",
+        [list(ids)],
+    )
+    return {row["proposal_id"]: row for row in frame.unique("proposal_id", keep="first").to_dicts()}
+
+
+def _last_decision(con: duckdb.DuckDBPyConnection, pid: str) -> str:
+    row = con.execute(
+        "select action, decided_by, decided_at from plans.decisions where proposal_id = ? "
+        "order by decided_at desc, decision_id desc limit 1",
+        [pid],
+    ).fetchone()
+    if not row:
+        return ""
+    return f" by {row[1]} at {row[2]:%Y-%m-%d %H:%M} UTC"
+
+
+def _refusal(con: duckdb.DuckDBPyConnection, action: str, row: dict | None) -> str | None:
+    if row is None:
+        return "no such proposal in plans.proposals"
+    allowed, _ = _ALLOWED[action]
+    status = row["status"]
+    if status in allowed:
+        return None
+    if status == "superseded":
+        by = row["superseded_by_run_id"] or "a later pass"
+        return f"superseded by run {by}; decide on that run's proposal instead"
+    if status == "exported":
+        return "already exported to the CRM; a change now needs a new proposal or a pin"
+    if action == "appeal" and status == "rejected":
+        return "was rejected; there is nothing to appeal"
+    return f"already {status}{_last_decision(con, row['proposal_id'])}"
+
+
+def _conflicts(con: duckdb.DuckDBPyConnection, rows: Iterable[dict]) -> dict[str, str]:
+    """Approving must not leave two approved, unexported changes for one account."""
+    out = {}
+    for row in rows:
+        other = con.execute(
+            "select proposal_id, to_rep_id from plans.proposals where account_id = ? "
+            "and status = 'approved' and proposal_id <> ? and to_rep_id <> ? limit 1",
+            [row["account_id"], row["proposal_id"], row["to_rep_id"]],
+        ).fetchone()
+        if other:
+            out[row["proposal_id"]] = (
+                f"account {row['account_id']} already has approved change {other[0]} to "
+                f"{other[1]} waiting for export"
+            )
+    return out
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection,
+    proposal_ids: Sequence[str],
+    action: Literal["approve", "reject", "appeal"],
+    *,
+    by: str,
+    note: str | None = None,
+    channel: str = "cli",
+    slack_user_id: str | None = None,
+    now: datetime | None = None,
+) -> list[Decision]:
+    """Apply one decision to every id (all or nothing) and log it; raises DecisionRefused."""
+    if action not in _ALLOWED:
+        raise ValueError(f"unknown action {action!r}; use approve, reject or appeal")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; use one of {', '.join(CHANNELS)}")
+    if not by or not by.strip():
+        raise ValueError("a decision needs who made it (--by)")
+    ids = list(dict.fromkeys(proposal_ids))  # keep order, drop repeats
+    if not ids:
+        raise ValueError("no proposal ids given")
+    if not table_exists(con, "plans", "proposals"):
+        raise DecisionRefused(action, {pid: "plans.proposals does not exist yet" for pid in ids})
+    ensure_decisions_table(con)
+    now = now or _utcnow()
+    con.begin()
+    try:
+        rows = _current_rows(con, ids)
+        refused = {pid: why for pid in ids if (why := _refusal(con, action, rows.get(pid)))}
+        if action == "approve" and not refused:
+            refused = _conflicts(con, (rows[pid] for pid in ids))
+        if refused:
+            raise DecisionRefused(action, refused)
+        decisions = [
+            _apply(con, rows[pid], action, by, note, channel, slack_user_id, now) for pid in ids
+        ]
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return decisions
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    row: dict,
+    action: str,
+    by: str,
+    note: str | None,
+    channel: str,
+    slack_user_id: str | None,
+    now: datetime,
+) -> Decision:
+    _, after = _ALLOWED[action]
+    # the status in the WHERE makes a concurrent decision on the same row lose cleanly
+    changed = con.execute(
+        "update plans.proposals set status = ? where proposal_id = ? and status = ? "
+        "and run_id is not distinct from ?",
+        [after, row["proposal_id"], row["status"], row["run_id"]],
+    ).fetchone()
+    if not changed or changed[0] == 0:
+        raise DecisionRefused(action, {row["proposal_id"]: "changed by someone else meanwhile"})
+    log_decision(con, row, action, row["status"], after, by, note, channel, slack_user_id, now)
+    return Decision(row["proposal_id"], action, row["status"], after, by, now)
+
+
+def log_decision(
+    con: duckdb.DuckDBPyConnection,
+    row: dict,
+    action: str,
+    before: str,
+    after: str,
+    by: str,
+    note: str | None,
+    channel: str,
+    slack_user_id: str | None,
+    now: datetime,
+) -> None:
+    """Append one line to ``plans.decisions`` (the only write this table ever sees)."""
+    con.execute(
+        "insert into plans.decisions (proposal_id, run_id, account_id, from_rep_id, to_rep_id, "
+        "action, status_before, status_after, decided_by, decided_at, note, channel, "
+        "slack_user_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            row["proposal_id"],
+            row["run_id"],
+            row["account_id"],
+            row["from_rep_id"],
+            row["to_rep_id"],
+            action,
+            before,
+            after,
+            by,
+            now,
+            note,
+            channel,
+            slack_user_id,
+        ],
+    )
+
+
+def approve(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
+    return decide(con, ids, "approve", **kw)
+
+
+def reject(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
+    return decide(con, ids, "reject", **kw)
+
+
+def appeal(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
+    return decide(con, ids, "appeal", **kw)
+
+
+def open_proposal_ids_for_manager(
+    con: duckdb.DuckDBPyConnection,
+    roster: pl.DataFrame,
+    manager: str,
+    run_id: str | None = None,
+) -> list[str]:
+    """Open proposals touching the team of ``manager`` (id or e-mail), optionally of one run.
+
+    This is "approve all for my team": the same grouping as the digest (to- or from-rep).
+    """
+    for col in ("rep_id", "manager_id", "manager_email"):
+        if col not in roster.columns:
+            raise ValueError(
+                f"roster frame lacks column {col}; it has: {', '.join(roster.columns)}"
+            )
+    team = roster.filter(
+        (pl.col("manager_id") == manager)
+        | (pl.col("manager_email").str.to_lowercase() == manager.lower())
+    )["rep_id"].to_list()
+    if not team:
+        raise ValueError(f"no reps report to manager {manager!r} in the roster")
+    sql = (
+        "select distinct proposal_id from plans.proposals where status = 'open' "
+        "and (list_contains(?, to_rep_id) or list_contains(?, from_rep_id))"
+    )
+    params: list[object] = [team, team]
+    if run_id:
+        sql += " and run_id = ?"
+        params.append(run_id)
+    return [r[0] for r in con.execute(sql + " order by proposal_id", params).fetchall()]
+
+
+def decision_log(con: duckdb.DuckDBPyConnection, proposal_id: str | None = None) -> pl.DataFrame:
+    """The audit log, oldest first (all of it, or one proposal's)."""
+    ensure_decisions_table(con)
+    sql = "select * from plans.decisions"
+    params: list[object] = []
+    if proposal_id:
+        sql += " where proposal_id = ?"
+        params.append(proposal_id)
+    return query_frame(con, sql + " order by decided_at, decision_id", params)
+
+
+def open_appeals(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Appealed proposals with who appealed and why (for the RevOps summary)."""
+    ensure_decisions_table(con)
+    if not table_exists(con, "plans", "proposals"):
+        return []
+    frame = query_frame(
+        con,
+        "select p.proposal_id, p.account_name, d.decided_by as appealed_by, d.note as reason, "
+        "d.decided_at as appealed_at from plans.proposals p "
+        "join plans.decisions d on d.proposal_id = p.proposal_id and d.action = 'appeal' "
+        "and d.run_id is not distinct from p.run_id "
+        "where p.status = 'appealed' "
+        "qualify row_number() over (partition by p.proposal_id order by d.decided_at desc, "
+        "d.decision_id desc) = 1 order by appealed_at, p.proposal_id",
+    )
+    return frame.to_dicts()
