@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from territory_ops.alerts import Alert
 from territory_ops.notify.text import (
     MAX_BLOCKS,
     MAX_BUTTON_VALUE,
@@ -693,3 +694,86 @@ def render_revops_summary(
         proposal_ids=tuple(open_moves["proposal_id"].to_list()),
         run_url=run_url,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# roster, alerts, and the message after a decision
+
+
+def digest_roster(reps: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+    """The digest roster from reps (``rep_id, rep_name, manager_id``) and CRM users.
+
+    ``users``: ``user_id, user_name, email`` and optionally ``slack_user_id`` (the managers are
+    users too). ``marts.rep_roster`` carries ``manager_id`` but not the manager's e-mail; this
+    join supplies it without Dagster or dbt.
+    """
+    _require_columns(reps, ("rep_id", "rep_name", "manager_id"), "reps frame")
+    _require_columns(users, ("user_id", "user_name", "email"), "users frame")
+    slack = pl.col("slack_user_id") if "slack_user_id" in users.columns else pl.lit(None)
+    managers = users.select(
+        pl.col("user_id").cast(pl.Utf8).alias("manager_id"),
+        pl.col("user_name").cast(pl.Utf8).alias("manager_name"),
+        pl.col("email").cast(pl.Utf8).alias("manager_email"),
+        slack.cast(pl.Utf8).alias("manager_slack_user_id"),
+    ).unique("manager_id", keep="first", maintain_order=True)
+    return normalize_roster(
+        reps.select(
+            pl.col("rep_id").cast(pl.Utf8),
+            pl.col("rep_name").cast(pl.Utf8),
+            pl.col("manager_id").cast(pl.Utf8),
+        ).join(managers, on="manager_id", how="left")
+    )
+
+
+def render_alert_digest(
+    alert: Alert, *, channel: str, snapshot_date: date, pass_kind: str, run_url: str | None = None
+) -> Digest:
+    """A quality-gate or drift alert as a Slack message through the same outbox.
+
+    The alert's time stamp is left out of the message so a re-executed run does not post the
+    same alert twice.
+    """
+    icon = {"error": ":rotating_light:", "warning": ":warning:"}.get(alert.severity, "")
+    lines = [f"• {escape(line)}" for line in alert.lines]
+    blocks = [
+        _header(f"{alert.severity.upper()}: {alert.title}"),
+        _context(_pass_line(snapshot_date, pass_kind, run_url, alert.run_id)),
+    ]
+    if lines:
+        blocks.append(_section(fit_lines(lines, MAX_SECTION_TEXT, _MORE_TEXT)))
+    text = f"{icon} [{alert.severity.upper()}] {escape(alert.title)}".strip()
+    text += "\n" + fit_lines(lines, MAX_FALLBACK_TEXT, _MORE_TEXT) if lines else ""
+    return Digest(
+        kind=f"alert:{alert.kind}",
+        recipient=Recipient(key=f"channel:{channel}", name=channel, channel=channel),
+        snapshot_date=snapshot_date,
+        pass_kind=pass_kind,
+        run_id=alert.run_id,
+        text=text,
+        blocks=tuple(blocks),
+        run_url=run_url,
+    )
+
+
+def mark_decided(
+    blocks: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str], *, all_decided: bool = False
+) -> list[dict[str, Any]]:
+    """The digest's blocks after decisions: buttons of decided proposals become a note.
+
+    ``outcomes`` maps proposal id -> what to show, e.g. ``"Approved by Maria Chen, 09:30 UTC"``.
+    With ``all_decided`` (the caller checked the proposals, including those not shown), the
+    "approve all" button goes too. Used with ``chat.update`` by the interaction endpoint.
+    """
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        block_id = str(block.get("block_id", ""))
+        pid = block_id.removeprefix("decide:")
+        if block_id.startswith("decide:") and pid in outcomes:
+            note = _context(f":white_check_mark: {escape(outcomes[pid])}")
+            out.append(note | {"block_id": block_id})
+        elif block_id.startswith("team:") and all_decided:
+            done = _context("Every proposed change in this message has been decided.")
+            out.append(done | {"block_id": block_id})
+        else:
+            out.append(json.loads(json.dumps(block)))  # a copy: never mutate the caller's
+    return out
