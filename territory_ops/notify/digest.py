@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -361,7 +362,8 @@ def _manager_blocks(
             f"Hi {escape(manager['manager_name'] or manager['manager_email'] or '')}, the "
             f"{escape(pass_kind)} pass proposes *{n} {changes}* touching *{affected}* of your "
             f"reps ({_plural(n - n_cover, 'reassignment')}, {_plural(n_cover, 'temporary cover')}"
-            f"). Potential moving to your reps: {money(gained)}; away from them: {money(lost)}. "
+            f"). Potential moving to your reps: {money(gained)}; away from them: {money(lost)} "
+            f"(net {signed_money(gained - lost)}). "
             "Nothing changes in the CRM until a change is approved and exported."
         ),
     ]
@@ -777,3 +779,32 @@ def mark_decided(
         else:
             out.append(json.loads(json.dumps(block)))  # a copy: never mutate the caller's
     return out
+
+
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def _mrkdwn_to_markdown(text: str) -> str:
+    text = _SLACK_LINK.sub(r"[\2](\1)", text)
+    return _SLACK_BOLD.sub(r"**\1**", text)
+
+
+def digest_markdown(digest: Digest) -> str:
+    """The digest as Markdown, roughly as Slack shows it (Dagster metadata, docs, review)."""
+    out = [f"**To:** {digest.recipient.name} (`{digest.recipient.key}`)", ""]
+    for block in digest.blocks:
+        kind = block["type"]
+        if kind == "header":
+            out += [f"### {block['text']['text']}", ""]
+        elif kind == "section":
+            out += [_mrkdwn_to_markdown(block["text"]["text"]).replace("\n", "  \n"), ""]
+        elif kind == "context":
+            texts = [_mrkdwn_to_markdown(e["text"]) for e in block["elements"]]
+            out += ["<sub>" + " ".join(texts) + "</sub>", ""]
+        elif kind == "divider":
+            out += ["---", ""]
+        elif kind == "actions":
+            labels = [f"`[ {e['text']['text']} ]`" for e in block["elements"]]
+            out += [" ".join(labels), ""]
+    return "\n".join(out).rstrip() + "\n"

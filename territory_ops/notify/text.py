@@ -105,4 +105,6 @@ def number(value: object, unit: str = "") -> str:
         return f"{float(value):.1f}%"
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}{(' ' + unit) if unit else ''}"
-    return f"{value:,.2f}{(' ' + unit) if unit else ''}"
+    if unit:
+        return f"{value:,.1f} {unit}"
+    return f"{value:,.2f}"

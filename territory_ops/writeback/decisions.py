@@ -18,7 +18,7 @@ every refused id with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -129,19 +129,31 @@ def _refusal(con: duckdb.DuckDBPyConnection, action: str, row: dict | None) -> s
     return f"already {status}{_last_decision(con, row['proposal_id'])}"
 
 
-def _conflicts(con: duckdb.DuckDBPyConnection, rows: Iterable[dict]) -> dict[str, str]:
+def _conflicts(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> dict[str, str]:
     """Approving must not leave two approved, unexported changes for one account."""
+    approved = con.execute(
+        "select account_id, proposal_id, to_rep_id from plans.proposals "
+        "where status = 'approved' and list_contains(?, account_id)",
+        [[r["account_id"] for r in rows]],
+    ).fetchall()
+    targets: dict[str, set[str]] = {r["account_id"]: set() for r in rows}
+    for r in rows:
+        targets[r["account_id"]].add(r["to_rep_id"])
     out = {}
     for row in rows:
-        other = con.execute(
-            "select proposal_id, to_rep_id from plans.proposals where account_id = ? "
-            "and status = 'approved' and proposal_id <> ? and to_rep_id <> ? limit 1",
-            [row["account_id"], row["proposal_id"], row["to_rep_id"]],
-        ).fetchone()
-        if other:
+        others = [
+            (pid, to)
+            for account, pid, to in approved
+            if account == row["account_id"] and pid != row["proposal_id"]
+        ]
+        if len(targets[row["account_id"]]) > 1:
             out[row["proposal_id"]] = (
-                f"account {row['account_id']} already has approved change {other[0]} to "
-                f"{other[1]} waiting for export"
+                f"the batch approves account {row['account_id']} to more than one rep"
+            )
+        elif others and others[0][1] != row["to_rep_id"]:
+            out[row["proposal_id"]] = (
+                f"account {row['account_id']} already has approved change {others[0][0]} to "
+                f"{others[0][1]} waiting for export"
             )
     return out
 
@@ -176,12 +188,12 @@ def decide(
         rows = _current_rows(con, ids)
         refused = {pid: why for pid in ids if (why := _refusal(con, action, rows.get(pid)))}
         if action == "approve" and not refused:
-            refused = _conflicts(con, (rows[pid] for pid in ids))
+            refused = _conflicts(con, [rows[pid] for pid in ids])
         if refused:
             raise DecisionRefused(action, refused)
-        decisions = [
-            _apply(con, rows[pid], action, by, note, channel, slack_user_id, now) for pid in ids
-        ]
+        decisions = _apply(
+            con, [rows[pid] for pid in ids], action, by, note, channel, slack_user_id, now
+        )
         con.commit()
     except Exception:
         con.rollback()
@@ -191,32 +203,47 @@ def decide(
 
 def _apply(
     con: duckdb.DuckDBPyConnection,
-    row: dict,
+    rows: list[dict],
     action: str,
     by: str,
     note: str | None,
     channel: str,
     slack_user_id: str | None,
     now: datetime,
-) -> Decision:
+) -> list[Decision]:
     _, after = _ALLOWED[action]
-    # the status in the WHERE makes a concurrent decision on the same row lose cleanly
+    set_status(con, rows, after)
+    log_decisions(con, rows, action, after, by, note, channel, slack_user_id, now)
+    return [Decision(r["proposal_id"], action, r["status"], after, by, now) for r in rows]
+
+
+def set_status(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: str) -> None:
+    """Move each row (proposal id + run id) from its current status to ``after``, in one go.
+
+    The current status is part of the match, so a concurrent decision on the same row makes
+    the counts differ and the whole batch is refused (rolled back by the caller).
+    """
     changed = con.execute(
-        "update plans.proposals set status = ? where proposal_id = ? and status = ? "
-        "and run_id is not distinct from ?",
-        [after, row["proposal_id"], row["status"], row["run_id"]],
+        "update plans.proposals p set status = ? from (select unnest(?) as pid, "
+        "unnest(?) as rid, unnest(?) as st) t where p.proposal_id = t.pid "
+        "and p.run_id is not distinct from t.rid and p.status = t.st",
+        [
+            after,
+            [r["proposal_id"] for r in rows],
+            [r["run_id"] for r in rows],
+            [r["status"] for r in rows],
+        ],
     ).fetchone()
-    if not changed or changed[0] == 0:
-        raise DecisionRefused(action, {row["proposal_id"]: "changed by someone else meanwhile"})
-    log_decision(con, row, action, row["status"], after, by, note, channel, slack_user_id, now)
-    return Decision(row["proposal_id"], action, row["status"], after, by, now)
+    if not changed or changed[0] != len(rows):
+        raise DecisionRefused(
+            after, {"*": f"{len(rows)} proposals expected, {changed and changed[0]} changed"}
+        )
 
 
-def log_decision(
+def log_decisions(
     con: duckdb.DuckDBPyConnection,
-    row: dict,
+    rows: Sequence[dict],
     action: str,
-    before: str,
     after: str,
     by: str,
     note: str | None,
@@ -224,27 +251,39 @@ def log_decision(
     slack_user_id: str | None,
     now: datetime,
 ) -> None:
-    """Append one line to ``plans.decisions`` (the only write this table ever sees)."""
-    con.execute(
-        "insert into plans.decisions (proposal_id, run_id, account_id, from_rep_id, to_rep_id, "
-        "action, status_before, status_after, decided_by, decided_at, note, channel, "
-        "slack_user_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            row["proposal_id"],
-            row["run_id"],
-            row["account_id"],
-            row["from_rep_id"],
-            row["to_rep_id"],
-            action,
-            before,
-            after,
-            by,
-            now,
-            note,
-            channel,
-            slack_user_id,
-        ],
+    """Append one line per row to ``plans.decisions`` (the only write this table ever sees)."""
+    frame = pl.DataFrame(
+        {
+            "proposal_id": [r["proposal_id"] for r in rows],
+            "run_id": [r["run_id"] for r in rows],
+            "account_id": [r["account_id"] for r in rows],
+            "from_rep_id": [r["from_rep_id"] for r in rows],
+            "to_rep_id": [r["to_rep_id"] for r in rows],
+            "status_before": [r["status"] for r in rows],
+        },
+        schema={
+            c: pl.Utf8
+            for c in (
+                "proposal_id",
+                "run_id",
+                "account_id",
+                "from_rep_id",
+                "to_rep_id",
+                "status_before",
+            )
+        },
     )
+    con.register("_decisions_in", frame.to_arrow())
+    try:
+        con.execute(
+            "insert into plans.decisions (proposal_id, run_id, account_id, from_rep_id, "
+            "to_rep_id, action, status_before, status_after, decided_by, decided_at, note, "
+            "channel, slack_user_id) select proposal_id, run_id, account_id, from_rep_id, "
+            "to_rep_id, ?, status_before, ?, ?, ?, ?, ?, ? from _decisions_in",
+            [action, after, by, now, note, channel, slack_user_id],
+        )
+    finally:
+        con.unregister("_decisions_in")
 
 
 def approve(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:

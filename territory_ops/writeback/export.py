@@ -20,7 +20,7 @@ import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
 from territory_ops.warehouse import query_frame, table_exists
-from territory_ops.writeback.decisions import ensure_decisions_table, log_decision
+from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
 
 OWNER_FILE = "account_owner_updates_{batch}.csv"
 CHANGE_LOG_FILE = "change_log_{batch}.csv"
@@ -145,17 +145,9 @@ def export_approved(
             con.rollback()
             return WritebackResult(batch, 0, None, None, ())
         _check(changes)
-        for row in changes.to_dicts():
-            updated = con.execute(
-                "update plans.proposals set status = 'exported' where proposal_id = ? "
-                "and run_id is not distinct from ? and status = 'approved'",
-                [row["proposal_id"], row["run_id"]],
-            ).fetchone()
-            if not updated or updated[0] != 1:
-                raise WritebackError(f"proposal {row['proposal_id']} changed during the export")
-            log_decision(
-                con, row, "export", "approved", "exported", by, batch, "writeback", None, now
-            )
+        rows = [row | {"status": "approved"} for row in changes.to_dicts()]
+        set_status(con, rows, "exported")
+        log_decisions(con, rows, "export", "exported", by, batch, "writeback", None, now)
         owner_csv = out / OWNER_FILE.format(batch=batch)
         log_csv = out / CHANGE_LOG_FILE.format(batch=batch)
         if owner_csv.exists() or log_csv.exists():

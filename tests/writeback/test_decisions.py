@@ -172,3 +172,12 @@ def test_the_audit_log_is_append_only_in_code():
         if ("update plans.decisions" in line or "delete from plans.decisions" in line)
     ]
     assert offending == []
+
+
+def test_one_batch_cannot_approve_an_account_to_two_reps(warehouse, make):
+    con, ids = warehouse
+    other = make([("001A1", "R1", "R5", "open")], run_id="run-micro-1", pass_kind="micro")
+    insert_proposals(con, other)
+    with pytest.raises(DecisionRefused, match="approves account 001A1 to more than one rep"):
+        approve(con, [ids["001A1"], other["proposal_id"][0]], by="Maria Chen")
+    assert decision_log(con).height == 0
