@@ -460,6 +460,12 @@ def _fill_moves(
     return [*head, *body, *tail]
 
 
+def _why_short(row: Mapping[str, Any]) -> str:
+    if row["is_temporary"] and row["temporary_until"]:
+        return f"temporary cover until {row['temporary_until'].isoformat()}"
+    return escape(row["reason_code"])
+
+
 def _manager_text(
     manager: Mapping[str, Any],
     moves: pl.DataFrame,
@@ -474,12 +480,7 @@ def _manager_text(
     ]
     items = [
         f"• {escape(r['account_name'])}: {_rep(r['from_rep_name'], r['from_rep_id'])} → "
-        f"{_rep(r['to_rep_name'], r['to_rep_id'])} ({escape(r['reason_code'])}"
-        + (
-            f", cover until {r['temporary_until'].isoformat()})"
-            if r["is_temporary"] and r["temporary_until"]
-            else ")"
-        )
+        f"{_rep(r['to_rep_name'], r['to_rep_id'])} ({_why_short(r)})"
         for r in moves.iter_rows(named=True)
     ]
     footer = "Approve or reject in Slack or with `territory-ops proposals approve|reject`."
