@@ -21,9 +21,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from territory_ops.notify.digest import render_manager_digests, render_revops_summary
+from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import OutboxDigestSender
+from territory_ops.notify.summary import render_revops_summary
 from territory_ops.writeback.decisions import approve
 from territory_ops.writeback.export import export_approved
 from territory_ops.writeback.proposals_table import insert_proposals, proposal_id, proposals_frame

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,21 +18,29 @@ from typing import Any
 
 import polars as pl
 
-from territory_ops.alerts import Alert
+from territory_ops.notify.blocks import (
+    MORE_TEXT,
+    button,
+    context_block,
+    header_block,
+    json_chars,
+    pass_line,
+    plural,
+    rep_label,
+    require_columns,
+    run_link,
+    section_block,
+)
 from territory_ops.notify.text import (
     MAX_BLOCKS,
     MAX_BUTTON_VALUE,
-    MAX_CONTEXT_TEXT,
     MAX_FALLBACK_TEXT,
-    MAX_HEADER_TEXT,
     MAX_LIST_SECTION,
     MAX_MESSAGE_CHARS,
-    MAX_SECTION_TEXT,
     escape,
     fit_lines,
     hours,
     money,
-    number,
     shorten,
     signed_hours,
     signed_money,
@@ -121,11 +128,7 @@ class Digest:
 
     def message_chars(self) -> int:
         """Characters Slack counts: the text plus the blocks' JSON."""
-        return len(self.text) + _json_chars(self.blocks)
-
-
-def _json_chars(value: object) -> int:
-    return len(json.dumps(value, ensure_ascii=False))
+        return len(self.text) + json_chars(self.blocks)
 
 
 @dataclass(frozen=True)
@@ -140,17 +143,9 @@ class ManagerDigests:
 # validation
 
 
-def _require_columns(df: pl.DataFrame, required: Sequence[str], what: str) -> None:
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{what} lacks column(s) {', '.join(missing)}; it has: {', '.join(df.columns)}"
-        )
-
-
 def normalize_roster(roster: pl.DataFrame) -> pl.DataFrame:
     """The roster with optional columns added as null and one row per rep (clear error if not)."""
-    _require_columns(roster, ROSTER_REQUIRED, "roster frame")
+    require_columns(roster, ROSTER_REQUIRED, "roster frame")
     for col in ROSTER_OPTIONAL:
         if col not in roster.columns:
             roster = roster.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
@@ -168,14 +163,14 @@ def normalize_roster(roster: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _open_proposals(proposals: pl.DataFrame) -> pl.DataFrame:
-    _require_columns(proposals, PROPOSALS_REQUIRED, "proposals frame")
+def open_proposals(proposals: pl.DataFrame) -> pl.DataFrame:
+    require_columns(proposals, PROPOSALS_REQUIRED, "proposals frame")
     return proposals.filter(pl.col("status") == "open").sort(
         ["potential", "proposal_id"], descending=[True, False]
     )
 
 
-def _one_pass(proposals: pl.DataFrame) -> tuple[date, str, str | None]:
+def one_pass(proposals: pl.DataFrame) -> tuple[date, str, str | None]:
     """Snapshot, pass kind and run id of the frame (a digest covers exactly one pass)."""
     keys = proposals.select("snapshot_date", "pass_kind", "run_id").unique()
     if keys.height != 1:
@@ -185,62 +180,6 @@ def _one_pass(proposals: pl.DataFrame) -> tuple[date, str, str | None]:
         )
     snap, kind, run_id = keys.row(0)
     return snap, kind, run_id
-
-
-# ---------------------------------------------------------------------------------------------
-# block builders
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": shorten(text, MAX_HEADER_TEXT)},
-    }
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": shorten(text, MAX_SECTION_TEXT)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": shorten(text, MAX_CONTEXT_TEXT)}],
-    }
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
-
-
-def _run_link(run_url: str | None, run_id: str | None) -> str:
-    if run_url:
-        return f"<{run_url}|see the run in Dagster>"
-    return f"see run {escape(run_id)}" if run_id else "see the run"
-
-
-def _pass_line(snapshot: date, pass_kind: str, run_url: str | None, run_id: str | None) -> str:
-    return (
-        f"Snapshot {snapshot.isoformat()} · {escape(pass_kind)} pass · {_run_link(run_url, run_id)}"
-    )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _rep(name: object, rep_id: object) -> str:
-    if rep_id is None or rep_id == "":
-        return "unassigned"
-    return f"{escape(name or rep_id)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,8 +225,8 @@ def _cover_lines(moves: pl.DataFrame) -> list[str]:
     for row in covers.iter_rows(named=True):
         until = row["temporary_until"].isoformat() if row["temporary_until"] else "an open date"
         lines.append(
-            f"• *{escape(row['account_name'])}*: {_rep(row['to_rep_name'], row['to_rep_id'])} "
-            f"covers for {_rep(row['from_rep_name'], row['from_rep_id'])} until {until}"
+            f"• *{escape(row['account_name'])}*: {rep_label(row['to_rep_name'], row['to_rep_id'])} "
+            f"covers for {rep_label(row['from_rep_name'], row['from_rep_id'])} until {until}"
         )
     return lines
 
@@ -300,8 +239,8 @@ def _move_text(row: Mapping[str, Any]) -> str:
     head = (
         f"*{escape(row['account_name'])}* ({money(row['potential'])}, "
         f"{hours(row['workload_hours'])}) · `{escape(row['reason_code'])}`{cover}\n"
-        f"{_rep(row['from_rep_name'], row['from_rep_id'])} → "
-        f"{_rep(row['to_rep_name'], row['to_rep_id'])}"
+        f"{rep_label(row['from_rep_name'], row['from_rep_id'])} → "
+        f"{rep_label(row['to_rep_name'], row['to_rep_id'])}"
     )
     reason = shorten(escape(row["reason"] or ""), REASON_CHARS)
     return f"{head}\n{reason}" if reason else head
@@ -309,14 +248,14 @@ def _move_text(row: Mapping[str, Any]) -> str:
 
 def _move_blocks(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     pid = row["proposal_id"]
-    section = _section(_move_text(row))
+    section = section_block(_move_text(row))
     section["block_id"] = f"proposal:{pid}"
     actions = {
         "type": "actions",
         "block_id": f"decide:{pid}",
         "elements": [
-            _button("Approve", ACTION_APPROVE, pid, "primary"),
-            _button("Reject", ACTION_REJECT, pid, "danger"),
+            button("Approve", ACTION_APPROVE, pid, "primary"),
+            button("Reject", ACTION_REJECT, pid, "danger"),
         ],
     }
     return [section, actions]
@@ -356,12 +295,12 @@ def _manager_blocks(
     )
     changes = "change" if n == 1 else "changes"
     head = [
-        _header(f"{n} proposed territory {changes} for your team"),
-        _context(_pass_line(snapshot, pass_kind, run_url, run_id)),
-        _section(
+        header_block(f"{n} proposed territory {changes} for your team"),
+        context_block(pass_line(snapshot, pass_kind, run_url, run_id)),
+        section_block(
             f"Hi {escape(manager['manager_name'] or manager['manager_email'] or '')}, the "
             f"{escape(pass_kind)} pass proposes *{n} {changes}* touching *{affected}* of your "
-            f"reps ({_plural(n - n_cover, 'reassignment')}, {_plural(n_cover, 'temporary cover')}"
+            f"reps ({plural(n - n_cover, 'reassignment')}, {plural(n_cover, 'temporary cover')}"
             f"). Potential moving to your reps: {money(gained)}; away from them: {money(lost)} "
             f"(net {signed_money(gained - lost)}). "
             "Nothing changes in the CRM until a change is approved and exported."
@@ -370,12 +309,16 @@ def _manager_blocks(
     effect = _team_effect_lines(team, moves)
     if effect:
         head.append(
-            _section(fit_lines(["*Effect on your reps*", *effect], MAX_LIST_SECTION, _MORE_REPS))
+            section_block(
+                fit_lines(["*Effect on your reps*", *effect], MAX_LIST_SECTION, _MORE_REPS)
+            )
         )
     covers = _cover_lines(moves)
     if covers:
         head.append(
-            _section(fit_lines(["*Temporary covers*", *covers], MAX_LIST_SECTION, _MORE_COVERS))
+            section_block(
+                fit_lines(["*Temporary covers*", *covers], MAX_LIST_SECTION, _MORE_COVERS)
+            )
         )
     head.append({"type": "divider"})
     tail = [
@@ -388,7 +331,7 @@ def _manager_blocks(
                 *([_link_button(run_url)] if run_url else []),
             ],
         },
-        _context(
+        context_block(
             "Approve or reject each change, or all at once. Reps can appeal with "
             "`territory-ops proposals appeal`; an appealed change waits for RevOps."
         ),
@@ -403,19 +346,19 @@ _MORE_COVERS = "…and {n} more covers — see the run"
 def _approve_all_button(
     manager: Mapping[str, Any], run_id: str | None, ids: Sequence[str]
 ) -> dict[str, Any]:
-    button = _button(
+    approve_all = button(
         f"Approve all {len(ids)} for my team",
         ACTION_APPROVE_ALL,
         approve_all_value(manager["manager_id"], run_id, ids),
         "primary",
     )
-    button["confirm"] = {
+    approve_all["confirm"] = {
         "title": {"type": "plain_text", "text": "Approve all?"},
         "text": {"type": "plain_text", "text": f"Approve all {len(ids)} proposed changes?"},
         "confirm": {"type": "plain_text", "text": "Approve all"},
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
-    return button
+    return approve_all
 
 
 def _link_button(run_url: str) -> dict[str, Any]:
@@ -439,11 +382,11 @@ def _fill_moves(
     """Head + as many top moves as the block and size budgets allow + "and N more" + tail."""
     budget_blocks = MAX_BLOCKS - len(head) - len(tail) - 1  # 1 for the "and N more" line
     # 400: the "and N more" context block and JSON separators
-    budget_chars = MAX_MESSAGE_CHARS - text_chars - _json_chars(head) - _json_chars(tail) - 400
+    budget_chars = MAX_MESSAGE_CHARS - text_chars - json_chars(head) - json_chars(tail) - 400
     body: list[dict[str, Any]] = []
     for row in moves.head(top_moves).iter_rows(named=True):
         blocks = _move_blocks(row)
-        cost = _json_chars(blocks)
+        cost = json_chars(blocks)
         if len(body) + len(blocks) > budget_blocks or cost > budget_chars:
             break
         body.extend(blocks)
@@ -452,9 +395,9 @@ def _fill_moves(
     if shown < moves.height:
         rest = moves.height - shown
         body.append(
-            _context(
+            context_block(
                 f"…and {rest} more proposed change{'s' if rest != 1 else ''} — "
-                f'{_run_link(run_url, run_id)}. "Approve all" covers them too.'
+                f'{run_link(run_url, run_id)}. "Approve all" covers them too.'
             )
         )
     return [*head, *body, *tail]
@@ -479,18 +422,15 @@ def _manager_text(
         f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass):"
     ]
     items = [
-        f"• {escape(r['account_name'])}: {_rep(r['from_rep_name'], r['from_rep_id'])} → "
-        f"{_rep(r['to_rep_name'], r['to_rep_id'])} ({_why_short(r)})"
+        f"• {escape(r['account_name'])}: {rep_label(r['from_rep_name'], r['from_rep_id'])} → "
+        f"{rep_label(r['to_rep_name'], r['to_rep_id'])} ({_why_short(r)})"
         for r in moves.iter_rows(named=True)
     ]
     footer = "Approve or reject in Slack or with `territory-ops proposals approve|reject`."
     if run_url:
         footer += f" Run: {run_url}"
-    body = fit_lines(items, MAX_FALLBACK_TEXT - len(lines[0]) - len(footer) - 2, _MORE_TEXT)
+    body = fit_lines(items, MAX_FALLBACK_TEXT - len(lines[0]) - len(footer) - 2, MORE_TEXT)
     return "\n".join([lines[0], body, footer])
-
-
-_MORE_TEXT = "…and {n} more — see the run"
 
 
 def render_manager_digests(
@@ -507,10 +447,10 @@ def render_manager_digests(
     summary, never silently dropped.
     """
     roster = normalize_roster(roster)
-    moves = _open_proposals(proposals)
+    moves = open_proposals(proposals)
     if moves.height == 0:
         return ManagerDigests((), moves)
-    snapshot, pass_kind, run_id = _one_pass(moves)
+    snapshot, pass_kind, run_id = one_pass(moves)
     reachable = roster.filter(
         pl.col("manager_id").is_not_null()
         & (pl.col("manager_email").is_not_null() | pl.col("manager_slack_user_id").is_not_null())
@@ -559,148 +499,7 @@ def render_manager_digests(
 
 
 # ---------------------------------------------------------------------------------------------
-# RevOps summary
-
-
-def _kpi_lines(kpis: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = []
-    for i, kpi in enumerate(kpis):
-        if "label" not in kpi or "before" not in kpi or "after" not in kpi:
-            raise ValueError(f"KPI #{i} needs keys label, before, after; got {sorted(kpi)}")
-        unit = str(kpi.get("unit", ""))
-        before, after = number(kpi["before"], unit), number(kpi["after"], unit)
-        lines.append(f"• {escape(kpi['label'])}: {before} → {after}")
-    return lines
-
-
-def _out_of_band_lines(reps: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = []
-    for rep in reps:
-        name = escape(rep.get("rep_name") or rep.get("rep_id"))
-        figures = ""
-        if rep.get("potential") is not None and rep.get("target"):
-            pct = 100.0 * (float(rep["potential"]) / float(rep["target"]) - 1.0)
-            figures = f" {money(rep['potential'])} vs target {money(rep['target'])} ({pct:+.0f}%)"
-        why = f" — {escape(rep['reason'])}" if rep.get("reason") else ""
-        lines.append(f"• *{name}*{figures}{why}")
-    return lines
-
-
-def _flag_lines(flags: Sequence[Mapping[str, Any]]) -> list[str]:
-    icons = {"error": ":rotating_light:", "warning": ":warning:", "warn": ":warning:"}
-    lines = []
-    for flag in flags:
-        icon = icons.get(str(flag.get("severity", "warning")).lower(), ":information_source:")
-        title = escape(flag.get("flag") or flag.get("name") or "drift")
-        msg = escape(flag.get("message", ""))
-        lines.append(f"• {icon} *{title}*" + (f": {msg}" if msg else ""))
-    return lines
-
-
-def _appeal_lines(appeals: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [
-        f"• {escape(a.get('account_name') or a.get('proposal_id'))} "
-        f"(`{escape(a.get('proposal_id'))}`), appealed by {escape(a.get('appealed_by', '?'))}"
-        + (f": {escape(a['reason'])}" if a.get("reason") else "")
-        for a in appeals
-    ]
-
-
-def _unrouted_lines(unrouted: pl.DataFrame) -> list[str]:
-    return [
-        f"• {escape(r['account_name'])}: {_rep(r['from_rep_name'], r['from_rep_id'])} → "
-        f"{_rep(r['to_rep_name'], r['to_rep_id'])} (`{r['proposal_id']}`)"
-        for r in unrouted.iter_rows(named=True)
-    ]
-
-
-def render_revops_summary(
-    proposals: pl.DataFrame,
-    *,
-    channel: str,
-    kpis: Sequence[Mapping[str, Any]] = (),
-    out_of_band: Sequence[Mapping[str, Any]] = (),
-    drift_flags: Sequence[Mapping[str, Any]] = (),
-    appeals: Sequence[Mapping[str, Any]] = (),
-    unrouted: pl.DataFrame | None = None,
-    snapshot_date: date | None = None,
-    pass_kind: str | None = None,
-    run_id: str | None = None,
-    run_url: str | None = None,
-) -> Digest:
-    """The pass summary for the RevOps channel: KPIs before → after, proposals, exceptions.
-
-    ``kpis``: ``{"label", "before", "after", "unit"?}`` (unit ``$``, ``h``, ``%``, ``km``...);
-    ``out_of_band``: ``{"rep_id", "rep_name"?, "potential"?, "target"?, "reason"?}``;
-    ``drift_flags``: ``{"flag", "message"?, "severity"?}``; ``appeals``: open appeals
-    ``{"proposal_id", "account_name"?, "appealed_by"?, "reason"?}``. The pass comes from the
-    proposals frame, or from the keyword arguments when the pass proposed nothing.
-    """
-    open_moves = _open_proposals(proposals)
-    if open_moves.height:
-        snapshot_date, pass_kind, run_id = _one_pass(open_moves)
-    if snapshot_date is None or pass_kind is None:
-        raise ValueError("a pass without proposals needs snapshot_date and pass_kind")
-    counts = (
-        open_moves.group_by("reason_code")
-        .len()
-        .sort(["len", "reason_code"], descending=[True, False])
-    )
-    by_reason = ", ".join(f"{n} {escape(code)}" for code, n in counts.rows()) or "none"
-    n_cover = int(open_moves["is_temporary"].fill_null(False).sum())
-    blocks: list[dict[str, Any]] = [
-        _header(f"Territory pass {snapshot_date.isoformat()} ({pass_kind}): summary"),
-        _context(_pass_line(snapshot_date, pass_kind, run_url, run_id)),
-        _section(
-            f"*{_plural(open_moves.height, 'proposed change')}* ({by_reason}); "
-            f"{_plural(n_cover, 'temporary cover')}; {_plural(len(appeals), 'open appeal')}; "
-            f"{_plural(len(out_of_band), 'rep')} out of band; "
-            f"{_plural(len(drift_flags), 'drift flag')}."
-        ),
-    ]
-    sections = [
-        ("KPIs, before → after", _kpi_lines(kpis), "…and {n} more KPIs — see the run"),
-        ("Out of band", _out_of_band_lines(out_of_band), "…and {n} more reps — see the run"),
-        ("Drift flags", _flag_lines(drift_flags), "…and {n} more flags — see the run"),
-        ("Open appeals (held until RevOps decides)", _appeal_lines(appeals), _MORE_TEXT),
-    ]
-    if unrouted is not None and unrouted.height:
-        sections.append(
-            (
-                "No manager to notify — decide here or fix the roster",
-                _unrouted_lines(unrouted),
-                _MORE_TEXT,
-            )
-        )
-    per_section = max(600, (MAX_MESSAGE_CHARS - 1500) // max(1, len(sections)))
-    for title, lines, more in sections:
-        if lines:
-            limit = min(MAX_SECTION_TEXT, per_section)
-            blocks.append(_section(fit_lines([f"*{title}*", *lines], limit, more)))
-    parts = [
-        f"Territory pass {snapshot_date.isoformat()} ({pass_kind}): "
-        f"{_plural(open_moves.height, 'proposed change')}, "
-        f"{_plural(len(appeals), 'open appeal')}, {_plural(len(out_of_band), 'rep')} out of "
-        f"band, {_plural(len(drift_flags), 'drift flag')}.",
-        fit_lines(_kpi_lines(kpis), MAX_FALLBACK_TEXT // 2, "…and {n} more KPIs"),
-        *([f"Run: {run_url}"] if run_url else []),
-    ]
-    text = "\n".join(p for p in parts if p)
-    return Digest(
-        kind=REVOPS_SUMMARY,
-        recipient=Recipient(key=f"channel:{channel}", name=channel, channel=channel),
-        snapshot_date=snapshot_date,
-        pass_kind=pass_kind,
-        run_id=run_id,
-        text=text,
-        blocks=tuple(blocks),
-        proposal_ids=tuple(open_moves["proposal_id"].to_list()),
-        run_url=run_url,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# roster, alerts, and the message after a decision
+# roster and the message after a decision
 
 
 def digest_roster(reps: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
@@ -710,8 +509,8 @@ def digest_roster(reps: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
     users too). ``marts.rep_roster`` carries ``manager_id`` but not the manager's e-mail; this
     join supplies it without Dagster or dbt.
     """
-    _require_columns(reps, ("rep_id", "rep_name", "manager_id"), "reps frame")
-    _require_columns(users, ("user_id", "user_name", "email"), "users frame")
+    require_columns(reps, ("rep_id", "rep_name", "manager_id"), "reps frame")
+    require_columns(users, ("user_id", "user_name", "email"), "users frame")
     slack = pl.col("slack_user_id") if "slack_user_id" in users.columns else pl.lit(None)
     managers = users.select(
         pl.col("user_id").cast(pl.Utf8).alias("manager_id"),
@@ -725,36 +524,6 @@ def digest_roster(reps: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
             pl.col("rep_name").cast(pl.Utf8),
             pl.col("manager_id").cast(pl.Utf8),
         ).join(managers, on="manager_id", how="left")
-    )
-
-
-def render_alert_digest(
-    alert: Alert, *, channel: str, snapshot_date: date, pass_kind: str, run_url: str | None = None
-) -> Digest:
-    """A quality-gate or drift alert as a Slack message through the same outbox.
-
-    The alert's time stamp is left out of the message so a re-executed run does not post the
-    same alert twice.
-    """
-    icon = {"error": ":rotating_light:", "warning": ":warning:"}.get(alert.severity, "")
-    lines = [f"• {escape(line)}" for line in alert.lines]
-    blocks = [
-        _header(f"{alert.severity.upper()}: {alert.title}"),
-        _context(_pass_line(snapshot_date, pass_kind, run_url, alert.run_id)),
-    ]
-    if lines:
-        blocks.append(_section(fit_lines(lines, MAX_SECTION_TEXT, _MORE_TEXT)))
-    text = f"{icon} [{alert.severity.upper()}] {escape(alert.title)}".strip()
-    text += "\n" + fit_lines(lines, MAX_FALLBACK_TEXT, _MORE_TEXT) if lines else ""
-    return Digest(
-        kind=f"alert:{alert.kind}",
-        recipient=Recipient(key=f"channel:{channel}", name=channel, channel=channel),
-        snapshot_date=snapshot_date,
-        pass_kind=pass_kind,
-        run_id=alert.run_id,
-        text=text,
-        blocks=tuple(blocks),
-        run_url=run_url,
     )
 
 
@@ -772,40 +541,11 @@ def mark_decided(
         block_id = str(block.get("block_id", ""))
         pid = block_id.removeprefix("decide:")
         if block_id.startswith("decide:") and pid in outcomes:
-            note = _context(f":white_check_mark: {escape(outcomes[pid])}")
+            note = context_block(f":white_check_mark: {escape(outcomes[pid])}")
             out.append(note | {"block_id": block_id})
         elif block_id.startswith("team:") and all_decided:
-            done = _context("Every proposed change in this message has been decided.")
+            done = context_block("Every proposed change in this message has been decided.")
             out.append(done | {"block_id": block_id})
         else:
             out.append(json.loads(json.dumps(block)))  # a copy: never mutate the caller's
     return out
-
-
-_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
-
-
-def _mrkdwn_to_markdown(text: str) -> str:
-    text = _SLACK_LINK.sub(r"[\2](\1)", text)
-    return _SLACK_BOLD.sub(r"**\1**", text)
-
-
-def digest_markdown(digest: Digest) -> str:
-    """The digest as Markdown, roughly as Slack shows it (Dagster metadata, docs, review)."""
-    out = [f"**To:** {digest.recipient.name} (`{digest.recipient.key}`)", ""]
-    for block in digest.blocks:
-        kind = block["type"]
-        if kind == "header":
-            out += [f"### {block['text']['text']}", ""]
-        elif kind == "section":
-            out += [_mrkdwn_to_markdown(block["text"]["text"]).replace("\n", "  \n"), ""]
-        elif kind == "context":
-            texts = [_mrkdwn_to_markdown(e["text"]) for e in block["elements"]]
-            out += ["<sub>" + " ".join(texts) + "</sub>", ""]
-        elif kind == "divider":
-            out += ["---", ""]
-        elif kind == "actions":
-            labels = [f"`[ {e['text']['text']} ]`" for e in block["elements"]]
-            out += [" ".join(labels), ""]
-    return "\n".join(out).rstrip() + "\n"

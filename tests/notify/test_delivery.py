@@ -10,13 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from territory_ops.notify.digest import render_manager_digests, render_revops_summary
+from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests, outbox_frame
 from territory_ops.notify.sender import (
     OutboxDigestSender,
     SlackDigestSender,
     sender_from_env,
 )
+from territory_ops.notify.summary import render_revops_summary
 
 
 def _digests(sample, run_url=None, **kwargs):

@@ -12,8 +12,8 @@ from territory_ops.notify.digest import (
     ACTION_APPROVE_ALL,
     ACTION_REJECT,
     render_manager_digests,
-    render_revops_summary,
 )
+from territory_ops.notify.summary import render_revops_summary
 from territory_ops.notify.text import fit_lines, shorten
 
 

@@ -12,9 +12,10 @@ from territory_ops.alerts import Alert
 from territory_ops.notify.digest import (
     digest_roster,
     mark_decided,
-    render_alert_digest,
     render_manager_digests,
 )
+from territory_ops.notify.preview import digest_markdown
+from territory_ops.notify.summary import render_alert_digest
 
 
 def test_digest_roster_joins_the_managers_contact(sample):
@@ -86,3 +87,15 @@ def test_mark_decided_replaces_only_the_decided_buttons(sample):
     )
     assert not [b for b in done if b["type"] == "actions"]
     assert len(done) == len(digest.blocks)
+
+
+def test_markdown_preview_reads_like_the_message(sample):
+    digest = render_manager_digests(
+        sample.proposals(), sample.roster, run_url=sample.run_url
+    ).digests[0]
+    preview = digest_markdown(digest)
+    assert preview.startswith("**To:** Maria Chen (`manager:M1`)")
+    assert "### 5 proposed territory changes for your team" in preview
+    assert f"[see the run in Dagster]({sample.run_url})" in preview
+    assert "**Effect on your reps**" in preview
+    assert "`[ Approve ]` `[ Reject ]`" in preview
