@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from territory_ops.notify.digest import Digest, Recipient
-from territory_ops.notify.sender import DeliveryError, DigestSender, scrub_secrets
+from territory_ops.notify.sender import DeliveryError, DigestSender, Receipt, scrub_secrets
 from territory_ops.warehouse import query_frame
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ create table if not exists notify.outbox (
     pass_kind varchar not null,
     run_id varchar,
     run_url varchar,
+    replaces_key varchar,
     proposal_ids varchar[],
     text varchar not null,
     blocks_json varchar not null,
@@ -78,6 +79,7 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # failed this time, retried next run
     failed: list[str] = field(default_factory=list)  # permanent errors, need a roster fix
+    updated: list[str] = field(default_factory=list)  # sent by updating the pass's message
     errors: dict[str, str] = field(default_factory=dict)  # key -> scrubbed error
 
     def summary(self) -> str:
@@ -93,9 +95,13 @@ def enqueue_digests(
     *,
     now: datetime | None = None,
     supersede_pending: bool = False,
+    update_sent: bool = True,
 ) -> EnqueueResult:
     """Record digests as pending unless their key is known; returns which were new.
 
+    With ``update_sent`` (default), a new digest for a recipient who already got one for the
+    same snapshot, pass kind and message kind replaces that message (``chat.update``) instead
+    of posting a second one: one message per manager per pass, kept current.
     With ``supersede_pending``, a still-pending older digest of the same kind for the same
     recipient is marked ``superseded`` (its buttons would act on outdated proposals).
     """
@@ -114,7 +120,8 @@ def enqueue_digests(
                 continue
             if supersede_pending:
                 superseded += _supersede(con, digest, key, now)
-            _insert(con, digest, key, now)
+            replaces = _sent_before(con, digest) if update_sent else None
+            _insert(con, digest, key, now, replaces)
             new.append(key)
         con.commit()
     except Exception:
@@ -140,13 +147,30 @@ def _supersede(
     return [old for (old,) in rows]
 
 
-def _insert(con: duckdb.DuckDBPyConnection, digest: Digest, key: str, now: datetime) -> None:
+def _sent_before(con: duckdb.DuckDBPyConnection, digest: Digest) -> str | None:
+    row = con.execute(
+        "select idempotency_key from notify.outbox where status = 'sent' and recipient_key = ? "
+        "and kind = ? and snapshot_date = ? and pass_kind = ? and slack_ts is not null "
+        "order by sent_at desc, idempotency_key limit 1",
+        [digest.recipient.key, digest.kind, digest.snapshot_date, digest.pass_kind],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    digest: Digest,
+    key: str,
+    now: datetime,
+    replaces: str | None,
+) -> None:
     r = digest.recipient
     con.execute(
         "insert into notify.outbox (idempotency_key, kind, recipient_key, recipient_name, "
         "recipient_email, recipient_slack_user_id, recipient_channel, snapshot_date, pass_kind, "
-        "run_id, run_url, proposal_ids, text, blocks_json, status, attempts, created_at, "
-        "updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        "run_id, run_url, replaces_key, proposal_ids, text, blocks_json, status, attempts, "
+        "created_at, updated_at) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
         [
             key,
             digest.kind,
@@ -159,6 +183,7 @@ def _insert(con: duckdb.DuckDBPyConnection, digest: Digest, key: str, now: datet
             digest.pass_kind,
             digest.run_id,
             digest.run_url,
+            replaces,
             list(digest.proposal_ids),
             digest.text,
             json.dumps(digest.blocks, ensure_ascii=False),
@@ -173,15 +198,17 @@ def _pending_rows(
 ) -> list[tuple]:
     statuses = ["pending", "failed"] if retry_failed else ["pending"]
     sql = (
-        "select idempotency_key, recipient_key, recipient_name, recipient_email, "
-        "recipient_slack_user_id, recipient_channel, text, blocks_json from notify.outbox "
-        "where list_contains(?, status)"
+        "select o.idempotency_key, o.recipient_key, o.recipient_name, o.recipient_email, "
+        "o.recipient_slack_user_id, o.recipient_channel, o.text, o.blocks_json, "
+        "prev.delivered_via, prev.slack_channel, prev.slack_ts from notify.outbox o "
+        "left join notify.outbox prev on prev.idempotency_key = o.replaces_key "
+        "where list_contains(?, o.status)"
     )
     params: list[object] = [statuses]
     if kinds:
-        sql += " and list_contains(?, kind)"
+        sql += " and list_contains(?, o.kind)"
         params.append(list(kinds))
-    return con.execute(sql + " order by created_at, idempotency_key", params).fetchall()
+    return con.execute(sql + " order by o.created_at, o.idempotency_key", params).fetchall()
 
 
 def deliver_pending(
@@ -201,24 +228,53 @@ def deliver_pending(
         report.errors["*"] = scrub_secrets(f"outbox unavailable: {type(err).__name__}: {err}")
         log.warning("digest delivery skipped: %s", report.errors["*"])
         return report
-    for key, rkey, name, email, slack_id, channel, text, blocks_json in rows:
+    for key, rkey, name, email, slack_id, channel, text, blocks_json, *previous in rows:
         recipient = Recipient(rkey, name or rkey, email, slack_id, channel)
-        _deliver_one(con, sender, key, recipient, text, json.loads(blocks_json), now, report)
+        message = _Message(key, recipient, text, blocks_json, *previous)
+        try:
+            _deliver_one(con, sender, message, now, report)
+        except Exception as err:  # e.g. a corrupt row: report it, go on with the others
+            report.errors[key] = scrub_secrets(f"{type(err).__name__}: {err}")
+            report.pending.append(key)
     return report
+
+
+@dataclass(frozen=True)
+class _Message:
+    key: str
+    recipient: Recipient
+    text: str
+    blocks_json: str
+    previous_via: str | None  # the message this one replaces, when already delivered
+    previous_channel: str | None
+    previous_ts: str | None
+
+
+def _send_or_update(sender: DigestSender, message: _Message) -> Receipt:
+    """Update the earlier message of the same pass when there is one, else post a new one."""
+    blocks = json.loads(message.blocks_json)
+    if message.previous_ts and message.previous_channel and message.previous_via == sender.via:
+        try:
+            return sender.update(
+                message.previous_channel, message.previous_ts, message.text, blocks
+            )
+        except DeliveryError as err:
+            if not err.permanent:  # Slack is unreachable: stay pending, try again next run
+                raise
+            # permanent (the earlier message was deleted): post a new one below
+    return sender.send(message.recipient, message.text, blocks, key=message.key)
 
 
 def _deliver_one(
     con: duckdb.DuckDBPyConnection,
     sender: DigestSender,
-    key: str,
-    recipient: Recipient,
-    text: str,
-    blocks: list,
+    message: _Message,
     now: datetime | None,
     report: DeliveryReport,
 ) -> None:
+    key, recipient = message.key, message.recipient
     try:
-        receipt = sender.send(recipient, text, blocks, key=key)
+        receipt = _send_or_update(sender, message)
     except Exception as err:
         permanent = isinstance(err, DeliveryError) and err.permanent
         message = sender.scrub(str(err) if isinstance(err, DeliveryError) else repr(err))
@@ -236,6 +292,8 @@ def _deliver_one(
         return
     stamp = now or _utcnow()
     report.sent.append(key)
+    if message.previous_ts == receipt.ts and message.previous_channel == receipt.channel:
+        report.updated.append(key)
     _record(
         con,
         "update notify.outbox set status = 'sent', attempts = attempts + 1, last_error = null, "

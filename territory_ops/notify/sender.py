@@ -35,7 +35,15 @@ TOKEN_ENV = "SLACK_BOT_TOKEN"
 API_URL_ENV = "SLACK_API_URL"
 # Slack errors that retrying cannot fix (the recipient does not exist or cannot be reached)
 PERMANENT_ERRORS = frozenset(
-    {"users_not_found", "channel_not_found", "user_not_found", "cannot_dm_bot", "is_archived"}
+    {
+        "users_not_found",
+        "channel_not_found",
+        "user_not_found",
+        "cannot_dm_bot",
+        "is_archived",
+        "message_not_found",
+        "cant_update_message",
+    }
 )
 _TOKEN_PATTERN = re.compile(r"xox[abposr]-[A-Za-z0-9-]+")
 

@@ -76,14 +76,34 @@ def test_each_manager_gets_exactly_one_digest_and_rerun_posts_nothing(con, slack
     assert set(frame["slack_ts"].drop_nulls().to_list()) == {ts for (_, ts) in slack.messages}
 
 
-def test_changed_proposals_make_a_new_digest(con, slack, sample):
+def test_changed_proposals_update_the_passs_message_instead_of_posting(con, slack, sample):
     enqueue_digests(con, _digests(sample))
     deliver_pending(con, _sender(slack.url, sample.token))
-    # one more proposal in the pass: new content, new digests for those concerned
+    # the same pass again with one more proposal: new content for those concerned ...
     result = enqueue_digests(con, _digests(sample, n=8))
     assert len(result.new_keys) >= 1
     report = deliver_pending(con, _sender(slack.url, sample.token))
     assert sorted(report.sent) == sorted(result.new_keys)
+    # ... delivered by updating each recipient's message: still one message per pass
+    assert sorted(report.updated) == sorted(result.new_keys)
+    assert len(slack.posts()) == 3
+    updates = [p for m, p in slack.calls if m == "chat.update"]
+    assert len(updates) == len(result.new_keys)
+    assert any("8 proposed changes" in m["text"] for m in slack.messages.values())
+    # a micro pass on the same snapshot is a new pass: new messages
+    micro = enqueue_digests(con, _digests(sample, pass_kind="micro"))
+    deliver_pending(con, _sender(slack.url, sample.token))
+    assert len(slack.posts()) == 3 + len(micro.new_keys)
+
+
+def test_a_deleted_message_is_posted_again(con, slack, sample):
+    enqueue_digests(con, _digests(sample))
+    deliver_pending(con, _sender(slack.url, sample.token))
+    slack.messages.clear()  # someone deleted the messages in Slack
+    result = enqueue_digests(con, _digests(sample, n=8))
+    report = deliver_pending(con, _sender(slack.url, sample.token))
+    assert report.updated == [] and sorted(report.sent) == sorted(result.new_keys)
+    assert len(slack.posts()) == 3 + len(result.new_keys)
 
 
 def test_rate_limit_is_honoured_and_the_message_sent_once(con, slack, sample):
