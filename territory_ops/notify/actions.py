@@ -1,0 +1,231 @@
+"""What happens when a manager clicks Approve / Reject in a digest (the endpoint's library part).
+
+``handle_interaction`` takes the raw request (body + headers) and returns the HTTP answer for
+Slack. It refuses anything unsigned, forged, stale or replayed before touching the warehouse;
+accepts clicks only on a digest this app sent (found in ``notify.outbox`` by channel + ts) and
+only for proposals that message offered; records the decision as made by the clicking Slack
+user (channel ``slack``); and updates the message so it shows what was decided. When the
+warehouse is held by a running pass for longer than the wait, the verified click is queued in a
+file and applied by ``drain_queued_clicks`` later — never lost. The HTTP server around it
+(``territory-ops serve-actions``) is separate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from territory_ops.notify.digest import (
+    ACTION_APPROVE,
+    ACTION_APPROVE_ALL,
+    ACTION_REJECT,
+    mark_decided,
+)
+from territory_ops.notify.interactions import (
+    Interaction,
+    ReplayGuard,
+    parse_interaction,
+    verify_interaction,
+)
+from territory_ops.notify.sender import DeliveryError, DigestSender
+from territory_ops.writeback.busy import WarehouseBusy
+from territory_ops.writeback.decisions import DecisionRefused, decide
+
+log = logging.getLogger(__name__)
+QUEUE_FILE = "queued_clicks.jsonl"
+_ACTIONS = {ACTION_APPROVE: "approve", ACTION_REJECT: "reject", ACTION_APPROVE_ALL: "approve"}
+_PAST = {"approve": "Approved", "reject": "Rejected", "appeal": "Appealed", "export": "Exported"}
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    status: int  # HTTP status to answer Slack with
+    message: str  # what happened, safe to log and to show the user
+    decided: tuple[str, ...] = ()
+
+
+def handle_interaction(
+    body: bytes | str,
+    headers: Mapping[str, str],
+    *,
+    signing_secret: str,
+    replay_guard: ReplayGuard,
+    connect: Callable[[], duckdb.DuckDBPyConnection],
+    sender: DigestSender | None,
+    queue_dir: Path | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Verify, decide and update the message; never raises for a bad request."""
+    verdict = verify_interaction(signing_secret, body, headers, replay_guard=replay_guard)
+    if not verdict.ok:
+        log.warning("Slack interaction refused: %s", verdict.reason)
+        return ActionResult(401, f"refused: {verdict.reason}")
+    try:
+        clicks = parse_interaction(body)
+    except (ValueError, json.JSONDecodeError) as err:
+        log.warning("Slack interaction unreadable: %s", err)
+        return ActionResult(400, f"unreadable interaction: {err}")
+    clicks = [c for c in clicks if c.action_id in _ACTIONS]
+    if not clicks:
+        return ActionResult(200, "nothing to decide")
+    try:
+        con = connect()
+    except WarehouseBusy as err:
+        if queue_dir is None:
+            return ActionResult(503, str(err))
+        for click in clicks:
+            queue_click(queue_dir, click, now)
+        return ActionResult(200, "the warehouse is busy (a pass is running): decision queued")
+    except Exception as err:  # the endpoint answers 500; Slack shows the user an error
+        log.error("warehouse unavailable for a decision: %s", err)
+        return ActionResult(500, f"warehouse unavailable: {type(err).__name__}")
+    try:
+        results = [apply_click(con, click, sender, now) for click in clicks]
+    finally:
+        con.close()
+    decided = tuple(pid for r in results for pid in r.decided)
+    status = max(r.status for r in results)
+    return ActionResult(status, "; ".join(r.message for r in results), decided)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _message_row(con: duckdb.DuckDBPyConnection, click: Interaction) -> tuple | None:
+    return con.execute(
+        "select recipient_key, proposal_ids, text, blocks_json from notify.outbox "
+        "where slack_channel = ? and slack_ts = ? and status = 'sent' "
+        "order by sent_at desc limit 1",
+        [click.channel_id, click.message_ts],
+    ).fetchone()
+
+
+def _open_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:
+    rows = con.execute(
+        "select distinct proposal_id from plans.proposals where status = 'open' "
+        "and list_contains(?, proposal_id)",
+        [ids],
+    ).fetchall()
+    open_ids = {r[0] for r in rows}
+    return [pid for pid in ids if pid in open_ids]
+
+
+def apply_click(
+    con: duckdb.DuckDBPyConnection,
+    click: Interaction,
+    sender: DigestSender | None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Record one verified click as a decision and refresh the message it came from."""
+    row = _message_row(con, click)
+    if row is None:
+        log.warning("click on an unknown message %s/%s refused", click.channel_id, click.message_ts)
+        return ActionResult(403, "this message is not a digest this app sent")
+    recipient_key, offered, text, blocks_json = row
+    offered = list(offered or [])
+    if click.action_id == ACTION_APPROVE_ALL:
+        ids = _open_ids(con, offered)
+        if not ids:
+            return ActionResult(200, "every change in this message is already decided")
+    else:
+        ids = list(click.proposal_ids)
+        if not ids or not set(ids) <= set(offered):
+            log.warning("click for proposals not in message to %s refused", recipient_key)
+            return ActionResult(403, "this message did not offer that proposal")
+    action = _ACTIONS[click.action_id]
+    who = click.slack_user_name or click.slack_user_id
+    try:
+        decided = decide(
+            con,
+            ids,
+            action,  # type: ignore[arg-type]
+            by=who,
+            note=f"in Slack ({click.action_id})",
+            channel="slack",
+            slack_user_id=click.slack_user_id,
+            now=now or _utcnow(),
+        )
+    except DecisionRefused as err:
+        log.info("decision refused: %s", err)
+        return ActionResult(200, str(err))
+    _refresh_message(con, click, sender, offered, text, json.loads(blocks_json))
+    done = ", ".join(d.proposal_id for d in decided)
+    return ActionResult(
+        200, f"{_PAST[action]} by {who}: {done}", tuple(d.proposal_id for d in decided)
+    )
+
+
+def _refresh_message(
+    con: duckdb.DuckDBPyConnection,
+    click: Interaction,
+    sender: DigestSender | None,
+    offered: list[str],
+    text: str,
+    blocks: list,
+) -> None:
+    """Show every decision made on this message's proposals (from the audit log)."""
+    if sender is None or not click.channel_id or not click.message_ts:
+        return
+    rows = con.execute(
+        "select proposal_id, action, decided_by, decided_at from plans.decisions "
+        "where list_contains(?, proposal_id) and action <> 'export' "
+        "qualify row_number() over (partition by proposal_id "
+        "order by decided_at desc, decision_id desc) = 1",
+        [offered],
+    ).fetchall()
+    outcomes = {
+        pid: f"{_PAST.get(action, action)} by {by}, {at:%Y-%m-%d %H:%M} UTC"
+        for pid, action, by, at in rows
+    }
+    all_decided = not _open_ids(con, offered)
+    try:
+        sender.update(
+            click.channel_id,
+            click.message_ts,
+            text,
+            mark_decided(blocks, outcomes, all_decided=all_decided),
+        )
+    except DeliveryError as err:  # the decision stands; the message just stays as it was
+        log.warning("could not update the digest message: %s", sender.scrub(str(err)))
+
+
+def queue_click(queue_dir: Path, click: Interaction, now: datetime | None = None) -> Path:
+    """Append a verified click to the queue file (no secret in it: the click only)."""
+    queue_dir.mkdir(parents=True, exist_ok=True)
+    path = queue_dir / QUEUE_FILE
+    record = asdict(click) | {"queued_at": (now or _utcnow()).isoformat()}
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def drain_queued_clicks(
+    con: duckdb.DuckDBPyConnection,
+    sender: DigestSender | None,
+    queue_dir: Path,
+    now: datetime | None = None,
+) -> list[ActionResult]:
+    """Apply queued clicks in order, then empty the queue (a refused one is logged, not kept)."""
+    path = queue_dir / QUEUE_FILE
+    working = path.with_name(path.name + ".draining")
+    if not working.exists():  # else: a drain was interrupted; finish it first
+        if not path.exists():
+            return []
+        path.replace(working)  # new clicks go to a fresh file meanwhile
+    results = []
+    for line in working.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        data.pop("queued_at", None)
+        data["proposal_ids"] = tuple(data["proposal_ids"])
+        results.append(apply_click(con, Interaction(**data), sender, now))
+    working.unlink()
+    return results
