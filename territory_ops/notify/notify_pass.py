@@ -1,0 +1,95 @@
+"""One call per pass: render every digest, record it in the outbox, deliver what is pending.
+
+This is what the Dagster asset will call after a pass (it stays thin): the result carries the
+figures and previews a reviewer needs, as plain values. Delivery never raises; rendering does
+raise on bad input (a clear error naming the frame and column), which should fail the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from territory_ops.notify.digest import Digest, render_manager_digests
+from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
+from territory_ops.notify.preview import digest_markdown
+from territory_ops.notify.sender import DigestSender
+from territory_ops.notify.summary import render_revops_summary
+
+MAX_PREVIEWS = 3  # Markdown previews kept for the run's metadata (the rest are in the outbox)
+
+
+@dataclass
+class NotifyReport:
+    digests: int
+    new: int
+    already_recorded: int
+    unrouted: int
+    delivery: DeliveryReport
+    previews: list[str] = field(default_factory=list)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Plain values for ``MaterializeResult`` metadata (no secret can be in them)."""
+        return {
+            "digests rendered": self.digests,
+            "digests new this pass": self.new,
+            "digests already recorded (not posted again)": self.already_recorded,
+            "sent": len(self.delivery.sent),
+            "updated in place": len(self.delivery.updated),
+            "pending (retried next run)": len(self.delivery.pending),
+            "failed (fix the roster)": len(self.delivery.failed),
+            "proposals without a manager to notify": self.unrouted,
+            "errors": "\n".join(f"{k[:12]}: {v}" for k, v in self.delivery.errors.items())
+            or "none",
+            "preview": "\n\n---\n\n".join(self.previews) or "no digest this pass",
+        }
+
+
+def notify_pass(
+    con: duckdb.DuckDBPyConnection,
+    proposals: pl.DataFrame,
+    roster: pl.DataFrame,
+    sender: DigestSender,
+    *,
+    revops_channel: str,
+    run_url: str | None = None,
+    kpis: Sequence[Mapping[str, Any]] = (),
+    out_of_band: Sequence[Mapping[str, Any]] = (),
+    drift_flags: Sequence[Mapping[str, Any]] = (),
+    appeals: Sequence[Mapping[str, Any]] = (),
+    snapshot_date: date | None = None,
+    pass_kind: str | None = None,
+    now: datetime | None = None,
+) -> NotifyReport:
+    """Digests for every manager + the RevOps summary, through the outbox, delivered once."""
+    routed = render_manager_digests(proposals, roster, run_url=run_url)
+    summary = render_revops_summary(
+        proposals,
+        channel=revops_channel,
+        kpis=kpis,
+        out_of_band=out_of_band,
+        drift_flags=drift_flags,
+        appeals=appeals,
+        unrouted=routed.unrouted,
+        snapshot_date=snapshot_date,
+        pass_kind=pass_kind,
+        run_url=run_url,
+    )
+    digests: list[Digest] = [*routed.digests, summary]
+    recorded = enqueue_digests(con, digests, now=now)
+    delivery = deliver_pending(con, sender, now=now)
+    new = set(recorded.new_keys)
+    previews = [digest_markdown(d) for d in digests if d.idempotency_key() in new]
+    return NotifyReport(
+        digests=len(digests),
+        new=len(recorded.new_keys),
+        already_recorded=len(recorded.known_keys),
+        unrouted=routed.unrouted.height,
+        delivery=delivery,
+        previews=previews[:MAX_PREVIEWS],
+    )
