@@ -1,0 +1,197 @@
+"""One planning pass: the optimizer run for a pass kind, covers for leave, hand-backs.
+
+* ``full``: the optimizer's full mode (band, travel, disruption), every account may move;
+* ``micro``: every orphaned and new account is placed, at most ``move_budget`` other moves;
+* ``refresh``: micro with a move budget of 0 (orphaned and new accounts only).
+
+Leave is temporary: an account whose owner is on leave (roster status ``on_leave`` with a
+``leave_until``) is covered with ``is_temporary`` and the return date. When the published plan
+holds such a cover and the rep is active again, the pass hands the account back
+(``return: R0012 is back from leave``) without spending the move budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
+from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, optimize
+from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
+from territory_ops.planning.config import PassConfig
+from territory_ops.planning.kpis import rep_books, team_kpis
+from territory_ops.planning.tables import PlanningInput
+
+DEFAULT_TIME_LIMIT = 60.0
+# optimizer reason codes -> proposal reason codes (PROPOSALS_SCHEMA.md)
+REASON_CODES = {"new_account": "new"}
+ACTIVE_STATUSES = ("active", "ramping")
+
+
+@dataclass
+class PassPlan:
+    pass_kind: str
+    snapshot_date: date
+    plan: pl.DataFrame  # PLAN_COLUMNS + reason_code, is_temporary, temporary_until, covered_rep_id
+    metrics: dict[str, object]
+    kpis_before: dict[str, float]
+    kpis_after: dict[str, float]
+    books_before: pl.DataFrame
+    books_after: pl.DataFrame
+    move_budget: int
+    returns: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def optimizer_options(config: PassConfig, n_accounts: int) -> OptimizeOptions:
+    mode = "full" if config.pass_kind == "full" else "micro"
+    base = FULL_WEIGHTS if mode == "full" else MICRO_WEIGHTS
+    weights = ObjectiveWeights(
+        travel=base.travel,
+        disruption_km=config.weights.disruption_km
+        if config.weights.disruption_km is not None
+        else base.disruption_km,
+        balance_km=config.weights.balance_km
+        if config.weights.balance_km is not None
+        else base.balance_km,
+        skill_match_km=base.skill_match_km,
+    )
+    return OptimizeOptions(
+        mode=mode,
+        tolerance=config.tolerance,
+        max_moves=config.effective_move_budget(n_accounts) if mode == "micro" else None,
+        time_limit=config.time_limit or DEFAULT_TIME_LIMIT,
+        seed=config.seed,
+        weights=weights,
+    )
+
+
+def returning_covers(published: pl.DataFrame | None, reps: pl.DataFrame) -> pl.DataFrame:
+    """Accounts the published plan covers for a rep who is active again: account_id,
+    cover_rep_id (who holds it in the published plan), covered_rep_id (who gets it back)."""
+    empty = pl.DataFrame(
+        schema={"account_id": pl.String, "cover_rep_id": pl.String, "covered_rep_id": pl.String}
+    )
+    if published is None or published.is_empty():
+        return empty
+    back = reps.filter(pl.col("active") & pl.col("status").is_in(ACTIVE_STATUSES))["rep_id"]
+    return published.filter(
+        pl.col("is_temporary") & pl.col("covered_rep_id").is_in(back.to_list())
+    ).select("account_id", cover_rep_id="rep_id", covered_rep_id="covered_rep_id")
+
+
+def _optimizer_accounts(accounts: pl.DataFrame, returns: pl.DataFrame) -> pl.DataFrame:
+    """Canonical accounts where a hand-back is pinned to the returning rep (no budget spent)."""
+    frame = accounts.select(ACCOUNT_COLUMNS)
+    if returns.is_empty():
+        return frame
+    pins = returns.select("account_id", "covered_rep_id")
+    return (
+        frame.join(pins, on="account_id", how="left")
+        .with_columns(
+            current_rep_id=pl.coalesce("covered_rep_id", "current_rep_id"),
+            locked=pl.col("locked") | pl.col("covered_rep_id").is_not_null(),
+        )
+        .select(ACCOUNT_COLUMNS)
+    )
+
+
+def run_pass(
+    data: PlanningInput, config: PassConfig, published: pl.DataFrame | None = None
+) -> PassPlan:
+    """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan."""
+    options = optimizer_options(config, data.n_accounts)
+    returns = returning_covers(published, data.reps)
+    result = optimize(
+        _optimizer_accounts(data.accounts, returns), data.reps.select(REP_COLUMNS), options
+    )
+    plan = _annotate(result.plan, data, returns)
+    accounts_after = data.accounts.join(
+        plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
+    )
+    metrics = dict(result.metrics)
+    metrics["returns"] = returns.height
+    return PassPlan(
+        pass_kind=config.pass_kind,
+        snapshot_date=data.snapshot_date,
+        plan=plan,
+        metrics=metrics,
+        kpis_before=team_kpis(data.accounts, data.reps, "current_rep_id", config.tolerance),
+        kpis_after=team_kpis(accounts_after, data.reps, "planned_rep_id", config.tolerance),
+        books_before=rep_books(data.accounts, data.reps, "current_rep_id", config.tolerance),
+        books_after=rep_books(accounts_after, data.reps, "planned_rep_id", config.tolerance),
+        move_budget=options.max_moves if options.max_moves is not None else data.n_accounts,
+        returns=returns.height,
+        warnings=list(result.warnings),
+    )
+
+
+def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) -> pl.DataFrame:
+    """Plan rows against today's CRM owner, with reason codes, covers and hand-backs."""
+    owners = data.accounts.select("account_id", crm_rep_id="current_rep_id")
+    leave = data.reps.filter(pl.col("status") == "on_leave").select(
+        crm_rep_id="rep_id", owner_leave_until="leave_until"
+    )
+    frame = (
+        plan.select("account_id", "rep_id", "reason")
+        .join(owners, on="account_id", how="left")
+        .join(leave, on="crm_rep_id", how="left")
+        .join(returns, on="account_id", how="left")
+    )
+    code = pl.col("reason").str.split(":").list.first().replace(REASON_CODES)
+    is_return = pl.col("covered_rep_id").is_not_null() & (
+        pl.col("rep_id") == pl.col("covered_rep_id")
+    )
+    is_cover = (
+        pl.col("owner_leave_until").is_not_null()
+        & (pl.col("rep_id") != pl.col("crm_rep_id"))
+        & ~is_return
+    )
+    return frame.with_columns(
+        previous_rep_id=pl.when(is_return)
+        .then(pl.col("cover_rep_id"))
+        .otherwise(pl.col("crm_rep_id")),
+        changed=pl.when(is_return)
+        .then(pl.lit(True))
+        .otherwise(pl.col("rep_id") != pl.col("crm_rep_id").fill_null("")),
+        reason_code=pl.when(is_return)
+        .then(pl.lit("return"))
+        .when(is_cover)
+        .then(pl.lit("cover"))
+        .otherwise(code),
+        reason=pl.when(is_return)
+        .then(
+            pl.format(
+                "return: {} is back from leave; hand back from {}",
+                "covered_rep_id",
+                "cover_rep_id",
+            )
+        )
+        .when(is_cover)
+        .then(
+            pl.format(
+                "cover: {} is on leave until {}; temporarily with {}",
+                "crm_rep_id",
+                pl.col("owner_leave_until").cast(pl.String),
+                "rep_id",
+            )
+        )
+        .otherwise(pl.col("reason")),
+        is_temporary=is_cover,
+        temporary_until=pl.when(is_cover).then(pl.col("owner_leave_until")).otherwise(None),
+        covered_rep_id=pl.when(is_cover)
+        .then(pl.col("crm_rep_id"))
+        .otherwise(pl.lit(None, dtype=pl.String)),
+    ).select(
+        "account_id",
+        "rep_id",
+        "previous_rep_id",
+        "changed",
+        "reason",
+        "reason_code",
+        "is_temporary",
+        pl.col("temporary_until").cast(pl.Date),
+        "covered_rep_id",
+    )
