@@ -14,10 +14,11 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run a parameterised query and return a Polars frame (through Arrow, no copy of text).
 
-    duckdb 2.0 has no ``.pl()`` on executed statements; ``to_arrow_table`` is the stable path.
+    duckdb 2.0 has no ``.pl()`` on executed statements; a relation's ``to_arrow_table`` is the
+    stable path (on an executed statement it copies the rows once more, with a warning).
     """
-    result = con.execute(sql, params or [])
-    return pl.from_arrow(result.to_arrow_table())  # type: ignore[return-value]
+    relation = con.sql(sql, params=list(params) if params else None)
+    return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
