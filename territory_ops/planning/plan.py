@@ -82,9 +82,20 @@ def returning_covers(published: pl.DataFrame | None, reps: pl.DataFrame) -> pl.D
     ).select("account_id", cover_rep_id="rep_id", covered_rep_id="covered_rep_id")
 
 
-def _optimizer_accounts(accounts: pl.DataFrame, returns: pl.DataFrame) -> pl.DataFrame:
-    """Canonical accounts where a hand-back is pinned to the returning rep (no budget spent)."""
-    frame = accounts.select(ACCOUNT_COLUMNS)
+def _optimizer_accounts(
+    accounts: pl.DataFrame, reps: pl.DataFrame, returns: pl.DataFrame
+) -> pl.DataFrame:
+    """Canonical accounts where a hand-back is pinned to the returning rep (no budget spent).
+
+    An owner who is not on the roster (a manager, an integration user) owns nothing in a
+    plan: the account is placed like an unassigned one and the reason names the owner.
+    """
+    frame = accounts.select(ACCOUNT_COLUMNS).with_columns(
+        current_rep_id=pl.when(pl.col("current_rep_id").is_in(reps["rep_id"].to_list()))
+        .then(pl.col("current_rep_id"))
+        .otherwise(None),
+        locked=pl.col("locked") & pl.col("current_rep_id").is_in(reps["rep_id"].to_list()),
+    )
     if returns.is_empty():
         return frame
     pins = returns.select("account_id", "covered_rep_id")
@@ -105,7 +116,9 @@ def run_pass(
     options = optimizer_options(config, data.n_accounts)
     returns = returning_covers(published, data.reps)
     result = optimize(
-        _optimizer_accounts(data.accounts, returns), data.reps.select(REP_COLUMNS), options
+        _optimizer_accounts(data.accounts, data.reps, returns),
+        data.reps.select(REP_COLUMNS),
+        options,
     )
     plan = _annotate(result.plan, data, returns)
     accounts_after = data.accounts.join(
@@ -140,7 +153,14 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         .join(leave, on="crm_rep_id", how="left")
         .join(returns, on="account_id", how="left")
     )
-    code = pl.col("reason").str.split(":").list.first().replace(REASON_CODES)
+    not_a_rep = pl.col("crm_rep_id").is_not_null() & ~pl.col("crm_rep_id").is_in(
+        data.reps["rep_id"].to_list()
+    )
+    code = (
+        pl.when(not_a_rep)
+        .then(pl.lit("orphaned"))
+        .otherwise(pl.col("reason").str.split(":").list.first().replace(REASON_CODES))
+    )
     is_return = pl.col("covered_rep_id").is_not_null() & (
         pl.col("rep_id") == pl.col("covered_rep_id")
     )
@@ -177,6 +197,10 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
                 pl.col("owner_leave_until").cast(pl.String),
                 "rep_id",
             )
+        )
+        .when(not_a_rep)
+        .then(
+            pl.format("orphaned: owner {} is not a sales rep; now with {}", "crm_rep_id", "rep_id")
         )
         .otherwise(pl.col("reason")),
         is_temporary=is_cover,
