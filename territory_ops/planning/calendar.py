@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from datetime import date, timedelta
+from functools import lru_cache
 
 from territory_ops.planning.config import ScheduleSettings
 
@@ -16,13 +17,18 @@ FULL_PASS_MONTHS: tuple[int, ...] = (1, 4, 7, 10)
 MICRO_PASS_MONTHS: tuple[int, ...] = tuple(m for m in range(1, 13) if m not in FULL_PASS_MONTHS)
 
 
-def holiday_dates(settings: ScheduleSettings, years: range) -> set[date]:
-    days: set[date] = set(settings.extra_holidays)
-    if settings.holiday_country:
-        import holidays
+def holiday_dates(settings: ScheduleSettings, years: range) -> frozenset[date]:
+    return _country_holidays(settings.holiday_country, tuple(years)) | set(settings.extra_holidays)
 
-        days |= set(holidays.country_holidays(settings.holiday_country, years=list(years)))
-    return days
+
+@lru_cache(maxsize=32)
+def _country_holidays(country: str, years: tuple[int, ...]) -> frozenset[date]:
+    # building a country's calendar costs ~0.3 s; a schedule asks for it on every tick
+    if not country:
+        return frozenset()
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=list(years)))
 
 
 def first_business_day(year: int, month: int, holidays: Container[date]) -> date:

@@ -21,18 +21,17 @@ def ticks(name: str, start: date, end: date) -> list[tuple[date, dg.RunRequest]]
     schedule = defs.resolve_schedule_def(name)
     tz = ZoneInfo(schedule.execution_timezone)
     requests = []
-    with dg.instance_for_test() as instance:
-        # the cron ticks Dagster's daemon would evaluate (its own iterator)
-        for when in cron_string_iterator(
-            datetime(start.year, start.month, start.day, tzinfo=tz).timestamp(),
-            schedule.cron_schedule,
-            schedule.execution_timezone,
-        ):
-            if when.date() > end:
-                break
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-            data = schedule.evaluate_tick(context)
-            requests += [(when.date(), r) for r in data.run_requests or []]
+    # the cron ticks Dagster's daemon would evaluate (its own iterator); no instance needed
+    for when in cron_string_iterator(
+        datetime(start.year, start.month, start.day, tzinfo=tz).timestamp(),
+        schedule.cron_schedule,
+        schedule.execution_timezone,
+    ):
+        if when.date() > end:
+            break
+        context = dg.build_schedule_context(scheduled_execution_time=when)
+        data = schedule.evaluate_tick(context)
+        requests += [(when.date(), r) for r in data.run_requests or []]
     return requests
 
 
