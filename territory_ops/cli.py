@@ -92,7 +92,11 @@ def optimize(
     max_moves: int | None = typer.Option(
         None, "--max-moves", help="micro: max moves of accounts whose owner is active (default 0)"
     ),
-    time_limit: float = typer.Option(60.0, "--time-limit", help="solver time budget, seconds"),
+    time_limit: float | None = typer.Option(
+        None,
+        "--time-limit",
+        help="wall-clock budget for the whole run, seconds (default: fits the book, printed)",
+    ),
     seed: int = typer.Option(0, "--seed", help="random seed (same input + seed = same plan)"),
     travel_matrix: Path | None = typer.Option(
         None, "--travel-matrix", help="sparse account_id,rep_id,minutes"
@@ -103,9 +107,16 @@ def optimize(
     max_accounts_per_rep: int | None = typer.Option(
         None, "--max-accounts-per-rep", help="cap on accounts per rep (on top of capacity)"
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="fail on a capacity shortfall or a move budget too small for inherited violations",
+    ),
 ) -> None:
     """Assign every account to one active eligible rep: hard rules, band, travel, disruption.
 
+    Always writes a plan unless a rule no plan can keep is broken (or --strict). A capacity
+    shortfall, inherited overloads and a time-out are reported on stderr and in the metrics.
     Writes the plan CSV and prints one JSON metrics object as the last line of stdout.
     """
     import json
@@ -130,6 +141,7 @@ def optimize(
         candidates=candidates,
         max_accounts_per_rep=max_accounts_per_rep,
         progress=progress,
+        strict=strict,
     )
     try:
         result = run_optimize(accounts, reps, options, travel_matrix)
@@ -138,6 +150,17 @@ def optimize(
         raise typer.Exit(code=2) from exc
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    m = result.metrics
+    short = m.get("capacity_shortfall")
+    if short:
+        more = ", ".join(x["text"] for x in short["more_reps_by_segment"])
+        print(
+            f"capacity shortfall: {short['total_hours']:,.0f} h over capacity_hours on "
+            f"{len(short['reps'])} rep(s), worst at {100 * short['max_utilisation']:.0f}% ({more})",
+            file=sys.stderr,
+        )
+    for row in m.get("inherited_violation_details") or []:
+        print(f"inherited: {row['text']}", file=sys.stderr)
     write_csv_safe(result.plan, out)
     result.metrics["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(result.metrics, default=float))
@@ -149,11 +172,41 @@ def make_instance(
     reps: int = typer.Option(40, "--reps", help="number of reps"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", help="folder for accounts.csv and reps.csv"),
+    messy: bool = typer.Option(
+        False, "--messy", help="the mess real books carry (defaults of the options below)"
+    ),
+    unassigned_share: float | None = typer.Option(
+        None, "--unassigned-share", help="share of accounts with no owner"
+    ),
+    departed_share: float | None = typer.Option(
+        None, "--departed-share", help="share of reps who left and still own their accounts"
+    ),
+    overloaded_share: float | None = typer.Option(
+        None, "--overloaded-share", help="share of reps handed accounts beyond capacity"
+    ),
+    departed_lock_share: float | None = typer.Option(
+        None, "--departed-lock-share", help="share of the departed reps' accounts locked"
+    ),
+    capacity_factor: float | None = typer.Option(
+        None, "--capacity-factor", help="scale every capacity (< 1: team short of capacity)"
+    ),
 ) -> None:
-    """Write a benchmark instance of the canonical shape (real cities, heavy tails, families)."""
-    from territory_ops.optimize.instances import write_instance
+    """Write a benchmark book of the canonical shape (real cities, heavy tails, families).
 
-    a, r = write_instance(accounts, reps, seed, out)
+    --messy and the options after it add what real CRM books carry: unassigned accounts,
+    departed reps with their accounts and locks, overloaded reps, a team short of capacity.
+    """
+    from territory_ops.optimize.synthetic_books import Mess, write_instance
+
+    mess = Mess.messy() if messy else Mess()
+    mess = mess.override(
+        unassigned_share=unassigned_share,
+        departed_share=departed_share,
+        overloaded_share=overloaded_share,
+        departed_lock_share=departed_lock_share,
+        capacity_factor=capacity_factor,
+    )
+    a, r = write_instance(accounts, reps, seed, out, mess=mess)
     typer.echo(f"wrote {a} and {r}")
 
 
