@@ -101,7 +101,8 @@ def territory_plan(
     m = plan.metrics
     context.log.info(
         f"{plan.pass_kind} plan for {plan.snapshot_date}: {m.get('changed')} changes, "
-        f"{m.get('moves')} moves (budget {plan.move_budget})"
+        f"{m.get('budget_moves')} moves (budget {plan.move_budget}, "
+        f"{m.get('forced_moves')} forced by hard rules)"
     )
     for warning in plan.warnings:
         context.log.warning(warning)
@@ -111,14 +112,16 @@ def territory_plan(
             "snapshot_date": plan.snapshot_date.isoformat(),
             "dagster/row_count": plan.plan.height,
             "changed": dg.MetadataValue.int(int(plan.plan["changed"].sum())),
-            "moves": dg.MetadataValue.int(int(m.get("moves", 0) or 0)),
+            "moves": dg.MetadataValue.int(int(m.get("budget_moves", 0) or 0)),
+            "forced_moves": dg.MetadataValue.int(int(m.get("forced_moves", 0) or 0)),
+            "inherited_violations": m.get("inherited_violations", "n/a"),
             "move_budget": dg.MetadataValue.int(plan.move_budget),
             "returns": dg.MetadataValue.int(plan.returns),
             "certificate_gap": dg.MetadataValue.float(float(m["gap"]))
             if m.get("gap") is not None
             else "n/a",
             "hard_violations": dg.MetadataValue.int(int(m.get("hard_violations", 0) or 0)),
-            "capacity_shortfall": m.get("capacity_shortfall", "n/a"),
+            "capacity_shortfall": dg.MetadataValue.json(m.get("capacity_shortfall") or {}),
             "time_limit_hit": m.get("time_limit_hit", "n/a"),
             **kpi_metadata(plan.kpis_before, "before_"),
             **kpi_metadata(plan.kpis_after, "after_"),

@@ -24,7 +24,6 @@ from territory_ops.planning.config import PassConfig
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.tables import PlanningInput
 
-DEFAULT_TIME_LIMIT = 60.0
 # optimizer reason codes -> proposal reason codes (PROPOSALS_SCHEMA.md)
 REASON_CODES = {"new_account": "new"}
 ACTIVE_STATUSES = ("active", "ramping")
@@ -62,7 +61,7 @@ def optimizer_options(config: PassConfig, n_accounts: int) -> OptimizeOptions:
         mode=mode,
         tolerance=config.tolerance,
         max_moves=config.effective_move_budget(n_accounts) if mode == "micro" else None,
-        time_limit=config.time_limit or DEFAULT_TIME_LIMIT,
+        time_limit=config.time_limit,  # None: the optimizer picks a time limit that fits
         seed=config.seed,
         weights=weights,
     )
@@ -126,6 +125,11 @@ def run_pass(
     )
     metrics = dict(result.metrics)
     metrics["returns"] = returns.height
+    # Moves a hard rule forces (today's owner may not own the account, a split family) are
+    # outside any budget; the budget bounds the optimizer's own choices.
+    forced = _forced_moves(plan, data.reps)
+    metrics["forced_moves"] = forced
+    metrics["budget_moves"] = max(int(metrics.get("moves", 0) or 0) - forced, 0)
     return PassPlan(
         pass_kind=config.pass_kind,
         snapshot_date=data.snapshot_date,
@@ -139,6 +143,18 @@ def run_pass(
         returns=returns.height,
         warnings=list(result.warnings),
     )
+
+
+FORCED_CODES = ("eligibility", "family")
+
+
+def _forced_moves(plan: pl.DataFrame, reps: pl.DataFrame) -> int:
+    active = reps.filter(pl.col("active"))["rep_id"].to_list()
+    return plan.filter(
+        pl.col("changed")
+        & pl.col("reason_code").is_in(FORCED_CODES)
+        & pl.col("previous_rep_id").is_in(active)
+    ).height
 
 
 def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) -> pl.DataFrame:

@@ -128,11 +128,13 @@ def plan_summary_markdown(
     proposals: pl.DataFrame | None = None,
     books: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> str:
-    moves = metrics.get("moves", 0)
+    moves = metrics.get("budget_moves", metrics.get("moves", 0))
+    forced = metrics.get("forced_moves", 0)
+    forced_note = f", plus {forced} a hard rule forces" if forced else ""
     parts = [
         f"### {pass_kind} pass on snapshot {snapshot}",
         f"{metrics.get('changed', 0)} account(s) change owner; {moves} of them move away from an "
-        f"active owner (move budget {move_budget}). {certificate_line(metrics)}",
+        f"active owner (move budget {move_budget}){forced_note}. {certificate_line(metrics)}",
         "",
         kpi_table(kpis_before, kpis_after),
         "",

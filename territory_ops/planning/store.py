@@ -3,7 +3,9 @@
 Tables (created on first use):
 
 * ``plans.runs``: one row per planning run: run id, pass kind, snapshot date, settings, KPIs
-  before/after, metrics (certificate gap, out-of-band reps with reasons), status
+  before/after, ``moves`` counted against the move budget (moves a hard rule forces are in
+  ``metrics.forced_moves``), metrics
+  (certificate gap, out-of-band reps with reasons), status
   ``staged`` -> ``published``. The *published plan* is the newest published run.
 * ``plans.assignments``: every run's plan rows (run_id, account_id, rep_id, ...).
 * ``plans.kpi_history``: team KPIs per run, ``before`` (today's CRM) and ``after`` (the plan).
@@ -153,7 +155,7 @@ def stage_run(
                 _json(plan.kpis_after),
                 _json(m),
                 plan.plan.height,
-                int(m.get("moves", 0) or 0),
+                int(m.get("budget_moves", m.get("moves", 0)) or 0),
                 plan.move_budget,
                 int(plan.plan["changed"].sum()),
                 float(gap) if gap is not None else None,
