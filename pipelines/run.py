@@ -42,6 +42,18 @@ class PassOutcome:
     checks: list[CheckOutcome] = field(default_factory=list)
 
 
+# workspace.yaml's location; the UI lists a job's runs by this label (".dagster/repository")
+CODE_LOCATION = "territory-ops"
+REPOSITORY_LABEL = f"__repository__@{CODE_LOCATION}"
+
+
+def run_tags(tags: dict[str, str] | None = None) -> dict[str, str]:
+    """Tags that make an in-process run show under its job in the UI, like daemon runs."""
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    return {REPOSITORY_LABEL_TAG: REPOSITORY_LABEL, **(tags or {})}
+
+
 def run_config_for(
     landing: Path,
     settings: Settings,
@@ -94,7 +106,7 @@ def run_territory_pass(
         result = job.execute_in_process(
             run_config=run_config_for(landing, settings, pass_settings=pass_settings),
             instance=instance,
-            tags=tags,
+            tags=run_tags(tags),
             raise_on_error=False,
         )
     return _outcome(result, log_path)

@@ -108,23 +108,61 @@ def _optimizer_accounts(
     )
 
 
+def uncovered_accounts(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """Accounts (whole families) no active rep may own: account_id, need (a sentence part).
+
+    Every rep of a segment (or of a certification) inactive is a hiring finding, not a reason
+    to leave the rest of the book without a plan.
+    """
+    active = reps.filter(pl.col("active"))
+    offers = {
+        (seg, skill)
+        for segs, skills in active.select("segments", "skills").iter_rows()
+        for seg in (segs or "").split(";")
+        for skill in {"", *(skills or "").split(";")}
+    }
+    needs = accounts.select(
+        "account_id",
+        family=pl.col("family_id") if "family_id" in accounts.columns else pl.col("account_id"),
+        need=pl.format(
+            "segment {}{}",
+            "segment",
+            pl.when(pl.col("required_skill").fill_null("") != "")
+            .then(pl.format(" and skill {}", "required_skill"))
+            .otherwise(pl.lit("")),
+        ),
+        ok=pl.struct("segment", "required_skill").map_elements(
+            lambda r: (r["segment"], r["required_skill"] or "") in offers, return_dtype=pl.Boolean
+        ),
+    )
+    bad_families = needs.filter(~pl.col("ok"))["family"].unique().to_list()
+    return needs.filter(pl.col("family").is_in(bad_families)).select(
+        "account_id",
+        need=pl.when(pl.col("ok")).then(pl.lit("its family")).otherwise(pl.col("need")),
+    )
+
+
 def run_pass(
     data: PlanningInput, config: PassConfig, published: pl.DataFrame | None = None
 ) -> PassPlan:
     """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan."""
     options = optimizer_options(config, data.n_accounts)
     returns = returning_covers(published, data.reps)
+    uncovered = uncovered_accounts(data.accounts, data.reps)
+    plannable = data.accounts.join(uncovered, on="account_id", how="anti")
     result = optimize(
-        _optimizer_accounts(data.accounts, data.reps, returns),
+        _optimizer_accounts(plannable, data.reps, returns),
         data.reps.select(REP_COLUMNS),
         options,
     )
-    plan = _annotate(result.plan, data, returns)
+    plan = _annotate(_with_uncovered(result.plan, data.accounts, uncovered), data, returns)
     accounts_after = data.accounts.join(
         plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
     )
     metrics = dict(result.metrics)
     metrics["returns"] = returns.height
+    metrics["uncovered_accounts"] = uncovered.height
+    metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
     # Moves a hard rule forces (today's owner may not own the account, a split family) are
     # outside any budget; the budget bounds the optimizer's own choices.
     forced = _forced_moves(plan, data.reps)
@@ -148,6 +186,22 @@ def run_pass(
 FORCED_CODES = ("eligibility", "family")
 
 
+def _with_uncovered(
+    plan: pl.DataFrame, accounts: pl.DataFrame, uncovered: pl.DataFrame
+) -> pl.DataFrame:
+    """Uncovered accounts stay with today's owner (no active rep may take them), flagged."""
+    if uncovered.is_empty():
+        return plan
+    rows = uncovered.join(accounts.select("account_id", "current_rep_id"), on="account_id").select(
+        "account_id",
+        rep_id=pl.col("current_rep_id").fill_null(""),
+        previous_rep_id=pl.col("current_rep_id"),
+        changed=pl.lit(False),
+        reason=pl.format("uncovered: no active rep covers {}; hire or reactivate a rep", "need"),
+    )
+    return pl.concat([plan.select(rows.columns), rows], how="vertical_relaxed").sort("account_id")
+
+
 def _forced_moves(plan: pl.DataFrame, reps: pl.DataFrame) -> int:
     active = reps.filter(pl.col("active"))["rep_id"].to_list()
     return plan.filter(
@@ -169,8 +223,10 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         .join(leave, on="crm_rep_id", how="left")
         .join(returns, on="account_id", how="left")
     )
-    not_a_rep = pl.col("crm_rep_id").is_not_null() & ~pl.col("crm_rep_id").is_in(
-        data.reps["rep_id"].to_list()
+    not_a_rep = (
+        pl.col("crm_rep_id").is_not_null()
+        & ~pl.col("crm_rep_id").is_in(data.reps["rep_id"].to_list())
+        & ~pl.col("reason").str.starts_with("uncovered:")
     )
     code = (
         pl.when(not_a_rep)
@@ -181,7 +237,8 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         pl.col("rep_id") == pl.col("covered_rep_id")
     )
     is_cover = (
-        pl.col("owner_leave_until").is_not_null()
+        ~pl.col("reason").str.starts_with("uncovered:")
+        & pl.col("owner_leave_until").is_not_null()
         & (pl.col("rep_id") != pl.col("crm_rep_id"))
         & ~is_return
     )
@@ -191,6 +248,8 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         .otherwise(pl.col("crm_rep_id")),
         changed=pl.when(is_return)
         .then(pl.lit(True))
+        .when(pl.col("reason").str.starts_with("uncovered:"))
+        .then(pl.lit(False))
         .otherwise(pl.col("rep_id") != pl.col("crm_rep_id").fill_null("")),
         reason_code=pl.when(is_return)
         .then(pl.lit("return"))

@@ -104,33 +104,51 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     kpis = team_kpis(data.accounts, data.reps, "current_rep_id", config.tolerance)
     previous = store.previous_snapshot(con, data.snapshot_date)
     flags = drift_flags(data, books, kpis, previous, config.drift, config.tolerance)
-    # what remains after the plan (e.g. a micro budget that could not repair everything)
-    after = record["kpis_after"]
-    if after.get("reps_over_capacity"):
-        flags = pl.concat(
-            [
-                flags,
-                pl.DataFrame(
-                    [
-                        {
-                            "snapshot_date": data.snapshot_date,
-                            "scope": "team",
-                            "flag": "plan_over_capacity",
-                            "subject_id": None,
-                            "subject_name": None,
-                            "detail": f"{after['reps_over_capacity']} rep(s) stay over capacity "
-                            f"in the {record['pass_kind']} plan (move budget "
-                            f"{record['move_budget']})",
-                            "value": float(after["reps_over_capacity"]),
-                        }
-                    ],
-                    schema=flags.schema,
-                ),
-            ]
-        )
+    flags = pl.concat([flags, _plan_flags(record, data.snapshot_date, flags.schema)])
     store.record_drift(con, run_id, flags)
     summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
     return DriftReport(flags, kpis, summaries, previous is not None)
+
+
+def _plan_flags(record: dict[str, Any], snapshot, schema) -> pl.DataFrame:
+    """What remains after the plan: reps over capacity (a micro budget too small for what
+    today's assignment breaks), accounts no active rep may own (a segment without reps)."""
+    rows = []
+    after, metrics = record["kpis_after"], record["metrics"]
+    if after.get("reps_over_capacity"):
+        rows.append(
+            (
+                "plan_over_capacity",
+                f"{after['reps_over_capacity']} rep(s) stay over capacity in the "
+                f"{record['pass_kind']} plan (move budget {record['move_budget']})",
+                float(after["reps_over_capacity"]),
+            )
+        )
+    if metrics.get("uncovered_accounts"):
+        needs = "; ".join(metrics.get("uncovered_needs") or [])
+        rows.append(
+            (
+                "uncovered_segment",
+                f"{metrics['uncovered_accounts']} account(s) have no eligible active rep "
+                f"({needs}): they stay with today's owner until a rep is hired or back",
+                float(metrics["uncovered_accounts"]),
+            )
+        )
+    return pl.DataFrame(
+        [
+            {
+                "snapshot_date": snapshot,
+                "scope": "team",
+                "flag": flag,
+                "subject_id": None,
+                "subject_name": None,
+                "detail": detail,
+                "value": value,
+            }
+            for flag, detail, value in rows
+        ],
+        schema=schema,
+    )
 
 
 @dataclass

@@ -168,3 +168,32 @@ def test_proposal_frame_follows_the_shared_schema(con):
     assert row["to_potential_after"] > row["to_potential_before"]
     db_columns = [r[0] for r in con.execute("describe plans.proposals").fetchall()]
     assert db_columns == list(PROPOSAL_COLUMNS)
+
+
+def test_a_segment_without_active_reps_plans_the_rest_and_says_so(con):
+    reps = make_reps().with_columns(
+        segments=pl.when(pl.col("rep_id") == "R4")
+        .then(pl.lit("enterprise"))
+        .otherwise(pl.col("segments"))
+    )
+    reps = reps.with_columns(
+        active=pl.when(pl.col("rep_id") == "R4").then(False).otherwise(pl.col("active")),
+        status=pl.when(pl.col("rep_id") == "R4")
+        .then(pl.lit("departed"))
+        .otherwise(pl.col("status")),
+    )
+    accounts = make_accounts().with_columns(
+        segment=pl.when(pl.col("account_id") == "A03")
+        .then(pl.lit("enterprise"))
+        .otherwise(pl.col("segment"))
+    )
+    staged, drift, published = one_pass(con, "run-1", accounts, reps, SNAPSHOT)
+    plan = staged.plan.plan
+    stuck = plan.filter(pl.col("account_id") == "A03").row(0, named=True)
+    assert stuck["reason_code"] == "uncovered" and not stuck["changed"]
+    assert "no active rep covers segment enterprise" in stuck["reason"]
+    others = plan.filter(pl.col("account_id") != "A03")
+    assert others["rep_id"].is_in(["R1", "R2", "R3"]).all()  # the rest is planned
+    flag = drift.flags.filter(pl.col("flag") == "uncovered_segment")
+    assert flag.height == 1 and "segment enterprise" in flag["detail"][0]
+    assert "A03" not in published.proposals["account_id"].to_list()
