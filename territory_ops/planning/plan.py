@@ -108,6 +108,43 @@ def _optimizer_accounts(
     )
 
 
+def _offers(reps: pl.DataFrame) -> dict[str, set[tuple[str, str]]]:
+    """Per rep: the (segment, required skill) pairs it may own ("" = no skill needed)."""
+    return {
+        rid: {
+            (seg, skill)
+            for seg in (segs or "").split(";")
+            for skill in {"", *(skills or "").split(";")}
+        }
+        for rid, segs, skills in reps.select("rep_id", "segments", "skills").iter_rows()
+    }
+
+
+def conflicting_locks(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """Locked accounts whose owner may not own every account of the family (a subsidiary
+    grew into another segment, a skill is now required): account_id, why.
+
+    A lock cannot outrank rule 2, and a family is never split, so such a lock is released
+    (the plan's reason says so) instead of leaving the whole book without a plan.
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    if "family_id" not in accounts.columns:
+        return empty
+    offers = _offers(reps)
+    needs: dict[str, set[tuple[str, str]]] = {}
+    for fam, seg, skill in accounts.select("family_id", "segment", "required_skill").iter_rows():
+        needs.setdefault(fam, set()).add((seg, skill or ""))
+    out = []
+    locked = accounts.filter(pl.col("locked") & pl.col("current_rep_id").is_not_null())
+    for aid, fam, owner in locked.select("account_id", "family_id", "current_rep_id").iter_rows():
+        missing = needs.get(fam, set()) - offers.get(owner, set())
+        if owner in offers and missing:
+            seg, skill = sorted(missing)[0]
+            need = f"segment {seg}" + (f" and skill {skill}" if skill else "")
+            out.append((aid, f"lock released: {owner} may not own its family's {need}"))
+    return pl.DataFrame(out, schema=empty.schema, orient="row") if out else empty
+
+
 def uncovered_accounts(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
     """Accounts (whole families) no active rep may own: account_id, need (a sentence part).
 
@@ -150,6 +187,10 @@ def run_pass(
     returns = returning_covers(published, data.reps)
     uncovered = uncovered_accounts(data.accounts, data.reps)
     plannable = data.accounts.join(uncovered, on="account_id", how="anti")
+    released = conflicting_locks(plannable, data.reps)
+    plannable = plannable.with_columns(
+        locked=pl.col("locked") & ~pl.col("account_id").is_in(released["account_id"].to_list())
+    )
     result = optimize(
         _optimizer_accounts(plannable, data.reps, returns),
         data.reps.select(REP_COLUMNS),
@@ -162,6 +203,7 @@ def run_pass(
     metrics = dict(result.metrics)
     metrics["returns"] = returns.height
     metrics["uncovered_accounts"] = uncovered.height
+    metrics["locks_released_for_eligibility"] = released.height
     metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
     # Moves a hard rule forces (today's owner may not own the account, a split family) are
     # outside any budget; the budget bounds the optimizer's own choices.
@@ -179,7 +221,7 @@ def run_pass(
         books_after=rep_books(accounts_after, data.reps, "planned_rep_id", config.tolerance),
         move_budget=options.max_moves if options.max_moves is not None else data.n_accounts,
         returns=returns.height,
-        warnings=list(result.warnings),
+        warnings=list(result.warnings) + [f"{aid}: {why}" for aid, why in released.iter_rows()],
     )
 
 
