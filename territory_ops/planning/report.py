@@ -86,9 +86,11 @@ def top_moves_markdown(proposals: pl.DataFrame, limit: int = 10) -> str:
     for p in top.iter_rows(named=True):
         name = p.get("account_name") or p["account_id"]
         why = (p["reason"] or "").split(". Account:")[0]
+        source = p.get("from_rep_name") or p["from_rep_id"] or "(none)"
+        target = p.get("to_rep_name") or p["to_rep_id"]
+        temp = f" (until {p['temporary_until']})" if p.get("is_temporary") else ""
         lines.append(
-            f"| {name} | {p['from_rep_id'] or '(none)'} → {p['to_rep_id']} | "
-            f"{money(p['potential'] or 0)} | {why} |"
+            f"| {name} | {source} → {target}{temp} | {money(p['potential'] or 0)} | {why} |"
         )
     return "\n".join(lines)
 
