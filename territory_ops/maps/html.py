@@ -5,14 +5,17 @@ circle markers), not one folium object per account: at 100k accounts that keeps 
 a few MB instead of tens. Every user-supplied text is HTML-escaped in Python before it
 enters the page, and the JSON is made safe to sit inside a <script> element.
 
-Street tiles load in the browser when it is online; the state outlines are embedded, so
-the map still orients the reader when tiles fail.
+Leaflet itself (1.9.3, BSD-2, vendored in ``static/``) is inlined, so the page works from
+a file share with no internet: street tiles load in the browser when it is online, and the
+embedded state outlines still orient the reader when tiles fail.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
+from pathlib import Path
 
 import folium
 import numpy as np
@@ -111,6 +114,10 @@ def render_html(
     bounds = _bounds(lat, lon, layout.us)
     fmap = folium.Map(location=None, tiles=None, prefer_canvas=True, control_scale=True)
     fmap._id = "territory"  # stable element names: same input, same page
+    # no CDN links (folium's default): Leaflet is inlined; jQuery/Bootstrap are not needed
+    fmap.default_js = []
+    fmap.default_css = []
+    fmap.get_root().header.add_child(Element(_inline_leaflet()), name="leaflet_inline")
     fmap.fit_bounds(bounds)
     layer = _TerritoryLayer(
         data={
@@ -128,6 +135,15 @@ def render_html(
     fmap.get_root().header.add_child(Element(_STYLE))
     fmap.get_root().html.add_child(Element(_panels(layout, title, subtitle, caption, note)))
     return fmap.get_root().render()
+
+
+@lru_cache(maxsize=1)
+def _inline_leaflet() -> str:
+    static = Path(__file__).with_name("static")
+    js = (static / "leaflet.js").read_text(encoding="utf-8")
+    js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
+    css = (static / "leaflet.css").read_text(encoding="utf-8")
+    return f"<style>{css}</style>\n<script>{js}</script>"
 
 
 def _rep_tooltip(row: dict) -> str:
@@ -159,7 +175,9 @@ def _panels(layout: MapLayout, title: str, subtitle: str, caption: str, note: st
         legend_rows.append('<span class="cross">&#10006;</span> Inactive rep (owns nothing)')
     if layout.n_no_owner:
         legend_rows.append('<span class="dot grey"></span> No active owner in the plan')
-    caption_html = "<br>".join(e(line) for line in caption.splitlines())
+    # the PNG's projection line does not apply to the web map
+    lines = [line for line in caption.splitlines() if not line.startswith("Projection:")]
+    caption_html = "<br>".join(e(line) for line in lines)
     return f"""
 <div class="tmap-panel tmap-title">
   <div class="tmap-h1">{e(title)}</div>
@@ -188,7 +206,7 @@ _STYLE = """
 .tmap-legend .dot.grey { background: #9e9e9e; }
 .tmap-legend .star { color: #4c78a8; font-size: 17px; text-shadow: 0 0 1px #000, 0 0 1px #000; }
 .tmap-legend .cross { color: #8a8a8a; }
-.tmap-rep { font-size: 22px; line-height: 22px; text-align: center;
+.tmap-rep { font-size: 26px; line-height: 22px; text-align: center;
   text-shadow: -1px -1px 0 #000, 1px -1px 0 #000, -1px 1px 0 #000, 1px 1px 0 #000; }
 .tmap-rep.inactive { font-size: 15px; color: #8a8a8a; text-shadow: 0 0 2px #fff; }
 </style>

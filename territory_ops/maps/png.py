@@ -14,6 +14,7 @@ import polars as pl
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
@@ -21,11 +22,11 @@ from PIL import Image
 
 from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout
 from territory_ops.maps.outlines import us_state_outlines
-from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES
+from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES, us_region
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
-GRID_CELLS = 420  # grid cells across the map's width when aggregating
+GRID_CELLS = 260  # grid cells across the map's width when aggregating
 MAX_REP_LABELS = 80
 WIDTH_IN, HEIGHT_IN, DPI = 16.0, 10.0, 100
 CHANGED_EDGE = "#111111"
@@ -75,11 +76,21 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
         if layout.us
         else "most accounts are outside the US: plain projection over the data, no state outlines"
     )
-    return " · ".join(parts) + f"\nProjection: {projection}." + "".join(f" {n}" for n in notes)
+    lines = [" · ".join(parts), f"Projection: {projection}."]
+    if notes:
+        lines.append(" ".join(notes))
+    return "\n".join(lines)
 
 
 def render_png(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[bytes, str]:
     """PNG bytes of the map and its caption."""
+    fig, caption = draw_map(layout, title=title, subtitle=subtitle)
+    return _png_bytes(fig), caption
+
+
+def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figure, str]:
+    """The map as a matplotlib figure (changed accounts: the collection with gid
+    ``changed-accounts``) and its caption."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.075, 0.98, 0.80))
@@ -103,13 +114,14 @@ def render_png(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[by
     if subtitle:
         fig.text(0.012, 0.915, subtitle, fontsize=13.5, va="top", color="#555555")
     fig.text(0.012, 0.012, caption, fontsize=10.5, va="bottom", color="#444444", linespacing=1.5)
-    return _png_bytes(fig), caption
+    return fig, caption
 
 
 def _draw_us_frame(ax, layout: MapLayout) -> None:
-    ax.add_collection(LineCollection(us_state_outlines(), colors=OUTLINE, linewidths=0.6, zorder=1))
+    outlines = LineCollection(us_state_outlines(), colors=OUTLINE, linewidths=0.6, zorder=2.5)
+    ax.add_collection(outlines)  # above dots and tiles: orientation survives a dense book
     regions = [(ALASKA, "Alaska (0.35x scale)"), (HAWAII, "Hawaii")]
-    if _has_points_in(layout, US_BOXES[PUERTO_RICO]):
+    if _has_points_in_puerto_rico(layout):
         regions.append((PUERTO_RICO, "Puerto Rico"))
     for region, label in regions:
         box = US_BOXES[region]
@@ -127,20 +139,24 @@ def _draw_us_frame(ax, layout: MapLayout) -> None:
         ax.text(box.x0 + 0.004, box.y1 - 0.004, label, fontsize=9, color="#888888", va="top")
 
 
-def _has_points_in(layout: MapLayout, box) -> bool:
+def _has_points_in_puerto_rico(layout: MapLayout) -> bool:
     a = layout.accounts.filter(pl.col("drawn"))
-    return bool(box.contains(a["x"].to_numpy(), a["y"].to_numpy()).any())
+    return bool(
+        (us_region(a["longitude"].to_numpy(), a["latitude"].to_numpy()) == PUERTO_RICO).any()
+    )
 
 
 def _draw_accounts(ax, accounts: pl.DataFrame, size: float, cell: float, notes: list[str]) -> None:
     if accounts.height > MAX_POINTS:
+        # a big book reads as territories: one flat tile per grid cell in the colour of the
+        # rep owning most of its accounts (flat areas also keep the PNG small)
         cells = aggregate_by_cell(accounts, cell)
         notes.append(
-            f"{accounts.height:,} unchanged accounts shown as {cells.height:,} grid dots "
-            "(colour = the rep owning most accounts in the cell)."
+            f"{accounts.height:,} unchanged accounts shown as {cells.height:,} grid tiles "
+            "(colour = the rep owning most accounts in the tile)."
         )
-        accounts = cells
-        size = marker_size(MAX_POINTS)
+        _draw_tiles(ax, cells, cell)
+        return
     ax.scatter(
         accounts["x"].to_numpy(),
         accounts["y"].to_numpy(),
@@ -152,23 +168,34 @@ def _draw_accounts(ax, accounts: pl.DataFrame, size: float, cell: float, notes: 
     )
 
 
+def _draw_tiles(ax, cells: pl.DataFrame, cell: float) -> None:
+    cx, cy = cells["cx"].to_numpy(), cells["cy"].to_numpy()
+    x0, y0 = int(cx.min()), int(cy.min())
+    grid = np.zeros((int(cy.max()) - y0 + 1, int(cx.max()) - x0 + 1, 4))
+    rgba = np.array([to_rgba(c, 0.8) for c in cells["color"].to_list()])
+    grid[cy - y0, cx - x0] = rgba
+    extent = (x0 * cell, (cx.max() + 1) * cell, y0 * cell, (cy.max() + 1) * cell)
+    ax.imshow(grid, origin="lower", extent=extent, interpolation="nearest", zorder=2)
+
+
 def _draw_changed(ax, changed: pl.DataFrame, size: float, cell: float, notes: list[str]) -> None:
     if changed.is_empty():
         return
     if changed.height > MAX_CHANGED:
-        cells = aggregate_by_cell(changed, cell)
+        cells = aggregate_by_cell(changed, cell * 2)
         notes.append(
             f"{changed.height:,} changed accounts shown as {cells.height:,} ringed grid dots."
         )
         changed = cells
-        size = marker_size(MAX_CHANGED)
+    # rings shrink as they multiply, so thousands of them do not hide the territories
+    ring = min(size * 2.2 + 6, marker_size(changed.height) * 1.6 + 4)
     ax.scatter(
         changed["x"].to_numpy(),
         changed["y"].to_numpy(),
-        s=size * 2.2 + 6,
+        s=ring,
         c=changed["color"].to_list(),
         edgecolors=CHANGED_EDGE,
-        linewidths=1.0,
+        linewidths=1.0 if changed.height <= 2_000 else 0.6,
         zorder=4,
         gid="changed-accounts",
     )
@@ -188,10 +215,11 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
             zorder=5,
         )
     active = reps.filter(pl.col("active"))
+    star = float(np.clip(300.0 * np.sqrt(60.0 / max(active.height, 1)), 90.0, 300.0))
     ax.scatter(
         active["x"].to_numpy(),
         active["y"].to_numpy(),
-        s=300,
+        s=star,
         marker="*",
         c=active["color"].to_list(),
         edgecolors="black",
