@@ -102,10 +102,11 @@ def render_html(
         for r in layout.reps.iter_rows(named=True)
         if r["latitude"] is not None and np.isfinite(r["latitude"]) and np.isfinite(r["longitude"])
     ]
+    # flat [lat, lon, lat, lon, ...] per ring, ~8 km detail: orientation, not cartography
     outlines = (
         [
-            [[round(lat, 3), round(lon, 3)] for lon, lat in ring]
-            for ring in us_state_outlines_lonlat()
+            [round(float(v), 2) for point in ring[:, ::-1] for v in point]
+            for ring in us_state_outlines_lonlat(0.08)
         ]
         if layout.us
         else []
@@ -226,7 +227,9 @@ class _TerritoryLayer(MacroElement):
                                     maxZoom: 19});
   tiles.addTo(map);
   var outlines = L.layerGroup();
-  d.outlines.forEach(function (ring) {
+  d.outlines.forEach(function (flat) {
+    var ring = [];
+    for (var i = 0; i < flat.length; i += 2) { ring.push([flat[i], flat[i + 1]]); }
     L.polyline(ring, {color: "#8f8f8f", weight: 1, opacity: 0.8, interactive: false})
       .addTo(outlines);
   });

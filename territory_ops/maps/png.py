@@ -26,7 +26,8 @@ from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES,
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
-GRID_CELLS = 260  # grid cells across the map's width when aggregating
+TILE_CELLS = 400  # territory tiles across the map's width (big books)
+RING_CELLS = 130  # cells across the width for changed accounts when they are too many
 MAX_REP_LABELS = 80
 WIDTH_IN, HEIGHT_IN, DPI = 16.0, 10.0, 100
 CHANGED_EDGE = "#111111"
@@ -104,9 +105,9 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     notes: list[str] = []
     drawn = layout.accounts.filter(pl.col("drawn"))
     size = marker_size(drawn.height)
-    cell = (ext.x1 - ext.x0) / GRID_CELLS
-    _draw_accounts(ax, drawn.filter(~pl.col("changed")), size, cell, notes)
-    _draw_changed(ax, drawn.filter(pl.col("changed")), size, cell, notes)
+    width = ext.x1 - ext.x0
+    _draw_accounts(ax, drawn.filter(~pl.col("changed")), size, width / TILE_CELLS, notes)
+    _draw_changed(ax, drawn.filter(pl.col("changed")), size, width / RING_CELLS, notes)
     _draw_reps(ax, layout.reps.filter(pl.col("drawn")))
     _draw_legend(ax, layout, size)
     caption = caption_text(layout, notes)
@@ -182,7 +183,7 @@ def _draw_changed(ax, changed: pl.DataFrame, size: float, cell: float, notes: li
     if changed.is_empty():
         return
     if changed.height > MAX_CHANGED:
-        cells = aggregate_by_cell(changed, cell * 2)
+        cells = aggregate_by_cell(changed, cell)
         notes.append(
             f"{changed.height:,} changed accounts shown as {cells.height:,} ringed grid dots."
         )
@@ -215,7 +216,7 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
             zorder=5,
         )
     active = reps.filter(pl.col("active"))
-    star = float(np.clip(300.0 * np.sqrt(60.0 / max(active.height, 1)), 90.0, 300.0))
+    star = float(np.clip(300.0 * 60.0 / max(active.height, 1), 70.0, 300.0))
     ax.scatter(
         active["x"].to_numpy(),
         active["y"].to_numpy(),
