@@ -224,14 +224,14 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
         marker="*",
         c=active["color"].to_list(),
         edgecolors="black",
-        linewidths=1.1,
+        linewidths=1.1 if star >= 150 else 0.5,  # a thick edge would blacken small stars
         zorder=6,
     )
     if active.height > MAX_REP_LABELS:
         return
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     for rep_id, name, x, y in active.select("rep_id", "rep_name", "x", "y").iter_rows():
-        label = name.split(" ")[-1] if name else rep_id
+        label = _short_name(name) or rep_id
         ax.annotate(
             label,
             (x, y),
@@ -242,6 +242,12 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
             path_effects=halo,
             zorder=7,
         )
+
+
+def _short_name(name: str) -> str:
+    """'Maria Gordon' -> 'M. Gordon': short enough for 80 labels, still unambiguous."""
+    parts = name.split()
+    return f"{parts[0][0]}. {parts[-1]}" if len(parts) > 1 else name
 
 
 def _draw_legend(ax, layout: MapLayout, size: float) -> None:
