@@ -117,9 +117,10 @@ def project_us(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def is_mostly_us(lon: np.ndarray, lat: np.ndarray) -> bool:
-    """True when at least half of the located points lie on the US map."""
+    """True when at least half of the located points lie on the US map (or none is located)."""
     region = us_region(lon, lat)
-    return region.size > 0 and float(np.mean(region != OUTSIDE)) >= 0.5
+    # nothing located: keep the US map (this is a US product), with everything in the caption
+    return region.size == 0 or float(np.mean(region != OUTSIDE)) >= 0.5
 
 
 @dataclass(frozen=True)

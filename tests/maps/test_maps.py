@@ -259,3 +259,14 @@ def test_missing_column_is_named():
     acc, rep, plan = frames()
     with pytest.raises(ValueError, match="plan table lacks column.*changed"):
         build_layout(acc, rep, plan.drop("changed"))
+
+
+def test_book_without_any_coordinates_still_renders_and_counts():
+    no_coords = [(a[0], a[1], None, None, a[4], a[5], a[6]) for a in ACCOUNTS]
+    acc, rep, plan = frames(no_coords, REPS)
+    layout = build_layout(acc, rep, plan)
+    png, caption = render_png(layout, title="t")
+    Image.open(io.BytesIO(png)).load()
+    assert f"{len(ACCOUNTS)} without coordinates (not drawn)" in caption
+    page = render_html(layout, title="t", caption=caption)
+    assert f"{len(ACCOUNTS)} without coordinates (not drawn)" in page
