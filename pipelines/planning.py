@@ -205,16 +205,10 @@ def _flags_markdown(flags: pl.DataFrame, limit: int = 40) -> str:
 
 def write_plan_map(
     data: Any, plan: pl.DataFrame, out_dir: Path, title: str, subtitle: str
-) -> tuple[str, str] | None:
-    """(markdown image, html path) of the territory map, or None where maps are unavailable.
+) -> tuple[str, str]:
+    """(markdown image, html path) of the territory map (territory_ops.maps)."""
+    from territory_ops.maps import markdown_image, write_territory_maps
 
-    The map library lives on its own branch (territory_ops.maps); until it is merged the
-    plan is published without a map.
-    """
-    try:
-        from territory_ops.maps import markdown_image, write_territory_maps
-    except ImportError:
-        return None
     files = write_territory_maps(
         data.accounts, data.reps, plan, out_dir, title=title, subtitle=subtitle
     )
@@ -270,7 +264,7 @@ def proposed_changes(
     )
 
 
-def _draw_map(warehouse: WarehouseResource, run_id: str, record: dict) -> tuple[str, str] | None:
+def _draw_map(warehouse: WarehouseResource, run_id: str, record: dict) -> tuple[str, str]:
     from territory_ops.planning.tables import load_planning_input
 
     with warehouse.connect(read_only=True) as con:
