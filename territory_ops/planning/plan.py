@@ -120,6 +120,27 @@ def _offers(reps: pl.DataFrame) -> dict[str, set[tuple[str, str]]]:
     }
 
 
+def _ownable(returns: pl.DataFrame, accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """Hand-backs the returning rep may own (with the whole family): an account that grew into
+    another segment while its rep was away is placed like any other account instead."""
+    if returns.is_empty():
+        return returns
+    offers = _offers(reps)
+    family = (
+        pl.col("family_id") if "family_id" in accounts.columns else pl.col("account_id")
+    ).alias("family")
+    info = accounts.select("account_id", family, "segment", "required_skill")
+    needs: dict[str, set[tuple[str, str]]] = {}
+    for fam, seg, skill in info.select("family", "segment", "required_skill").iter_rows():
+        needs.setdefault(fam, set()).add((seg, skill or ""))
+    fam_of = dict(info.select("account_id", "family").iter_rows())
+    keep = [
+        needs.get(fam_of.get(aid, aid), set()) <= offers.get(rep, set())
+        for aid, rep in returns.select("account_id", "covered_rep_id").iter_rows()
+    ]
+    return returns.filter(pl.Series(keep, dtype=pl.Boolean))
+
+
 def conflicting_locks(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
     """Locked accounts whose owner may not own every account of the family (a subsidiary
     grew into another segment, a skill is now required): account_id, why.
@@ -184,7 +205,7 @@ def run_pass(
 ) -> PassPlan:
     """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan."""
     options = optimizer_options(config, data.n_accounts)
-    returns = returning_covers(published, data.reps)
+    returns = _ownable(returning_covers(published, data.reps), data.accounts, data.reps)
     uncovered = uncovered_accounts(data.accounts, data.reps)
     plannable = data.accounts.join(uncovered, on="account_id", how="anti")
     released = conflicting_locks(plannable, data.reps)
