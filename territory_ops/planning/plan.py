@@ -126,14 +126,7 @@ def _ownable(returns: pl.DataFrame, accounts: pl.DataFrame, reps: pl.DataFrame) 
     if returns.is_empty():
         return returns
     offers = _offers(reps)
-    family = (
-        pl.col("family_id") if "family_id" in accounts.columns else pl.col("account_id")
-    ).alias("family")
-    info = accounts.select("account_id", family, "segment", "required_skill")
-    needs: dict[str, set[tuple[str, str]]] = {}
-    for fam, seg, skill in info.select("family", "segment", "required_skill").iter_rows():
-        needs.setdefault(fam, set()).add((seg, skill or ""))
-    fam_of = dict(info.select("account_id", "family").iter_rows())
+    fam_of, needs = _family_needs(accounts)
     keep = [
         needs.get(fam_of.get(aid, aid), set()) <= offers.get(rep, set())
         for aid, rep in returns.select("account_id", "covered_rep_id").iter_rows()
@@ -228,7 +221,7 @@ def run_pass(
     metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
     # Moves a hard rule forces (today's owner may not own the account, a split family) are
     # outside any budget; the budget bounds the optimizer's own choices.
-    forced = _forced_moves(plan, data.reps)
+    forced = _forced_moves(plan, data.accounts, data.reps)
     metrics["forced_moves"] = forced
     metrics["budget_moves"] = max(int(metrics.get("moves", 0) or 0) - forced, 0)
     return PassPlan(
@@ -246,7 +239,29 @@ def run_pass(
     )
 
 
-FORCED_CODES = ("eligibility", "family")
+def _family_needs(accounts: pl.DataFrame) -> tuple[dict[str, str], dict[str, set]]:
+    family = pl.col("family_id") if "family_id" in accounts.columns else pl.col("account_id")
+    info = accounts.select("account_id", family.alias("family"), "segment", "required_skill")
+    needs: dict[str, set[tuple[str, str]]] = {}
+    for fam, seg, skill in info.select("family", "segment", "required_skill").iter_rows():
+        needs.setdefault(fam, set()).add((seg, skill or ""))
+    return dict(info.select("account_id", "family").iter_rows()), needs
+
+
+def _forced_moves(plan: pl.DataFrame, accounts: pl.DataFrame, reps: pl.DataFrame) -> int:
+    """Moves away from an active owner that a hard rule forces: the owner may not own the
+    account's family (rule 2), or the family sits with several owners (rule 4)."""
+    offers = _offers(reps.filter(pl.col("active")))
+    fam_of, needs = _family_needs(accounts)
+    owners: dict[str, set[str]] = {}
+    for aid, owner in accounts.select("account_id", "current_rep_id").iter_rows():
+        owners.setdefault(fam_of[aid], set()).add(owner or "")
+    moved = plan.filter(pl.col("changed") & pl.col("previous_rep_id").is_in(list(offers)))
+    return sum(
+        1
+        for aid, prev in moved.select("account_id", "previous_rep_id").iter_rows()
+        if not needs[fam_of[aid]] <= offers[prev] or len(owners[fam_of[aid]]) > 1
+    )
 
 
 def _with_uncovered(
@@ -263,15 +278,6 @@ def _with_uncovered(
         reason=pl.format("uncovered: no active rep covers {}; hire or reactivate a rep", "need"),
     )
     return pl.concat([plan.select(rows.columns), rows], how="vertical_relaxed").sort("account_id")
-
-
-def _forced_moves(plan: pl.DataFrame, reps: pl.DataFrame) -> int:
-    active = reps.filter(pl.col("active"))["rep_id"].to_list()
-    return plan.filter(
-        pl.col("changed")
-        & pl.col("reason_code").is_in(FORCED_CODES)
-        & pl.col("previous_rep_id").is_in(active)
-    ).height
 
 
 def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) -> pl.DataFrame:

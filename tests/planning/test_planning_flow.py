@@ -197,3 +197,61 @@ def test_a_segment_without_active_reps_plans_the_rest_and_says_so(con):
     flag = drift.flags.filter(pl.col("flag") == "uncovered_segment")
     assert flag.height == 1 and "segment enterprise" in flag["detail"][0]
     assert "A03" not in published.proposals["account_id"].to_list()
+
+
+def test_a_lock_its_owner_may_no_longer_hold_is_released_not_fatal():
+    # A01 (R2's, locked) heads a family whose subsidiary A02 grew into mid_market: R2 may not
+    # own the family any more; R3 covers both segments.
+    reps = make_reps().with_columns(
+        segments=pl.when(pl.col("rep_id") == "R3")
+        .then(pl.lit("smb;mid_market"))
+        .otherwise(pl.col("segments"))
+    )
+    accounts = make_accounts({"A02": "R2"}).with_columns(
+        family_id=pl.when(pl.col("account_id").is_in(["A01", "A02"]))
+        .then(pl.lit("A01"))
+        .otherwise(pl.col("account_id")),
+        parent_account_id=pl.when(pl.col("account_id") == "A02").then(pl.lit("A01")),
+        segment=pl.when(pl.col("account_id") == "A02")
+        .then(pl.lit("mid_market"))
+        .otherwise(pl.col("segment")),
+        locked=pl.col("account_id") == "A01",
+    )
+    result = run_pass(
+        make_input(accounts, reps), load_pass_config(overrides={"pass_kind": "refresh"})
+    )
+    family = result.plan.filter(pl.col("account_id").is_in(["A01", "A02"]))
+    assert (family["rep_id"] == "R3").all()
+    assert result.metrics["locks_released_for_eligibility"] == 1
+    assert result.metrics["budget_moves"] == 0  # a move a hard rule forces is outside the budget
+    assert any("lock released: R2 may not own" in w for w in result.warnings)
+
+
+def test_cli_views_read_the_history(con, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from territory_ops.cli import app
+
+    reps = make_reps(R1=("on_leave", date(2026, 9, 15)))
+    one_pass(con, "run-1", make_accounts(), reps, SNAPSHOT)
+    one_pass(con, "run-2", make_accounts(), reps, date(2026, 8, 31))
+    path = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()[0]
+    con.close()
+    monkeypatch.setenv("TERRITORY_OPS_DUCKDB", path)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["proposals", "list", "--status", "open", "--rep", "R1"])
+    assert listed.exit_code == 0, listed.output
+    lines = [line for line in listed.output.splitlines() if line.startswith("P-")]
+    assert len(lines) == 4 and all(
+        "[cover]" in line and "temporary until 2026-09-15" in line for line in lines
+    )
+    csv = runner.invoke(app, ["proposals", "list", "--format", "csv"])
+    assert csv.output.splitlines()[0].startswith("proposal_id,run_id,pass_kind,snapshot_date")
+    assert len(csv.output.splitlines()) == 1 + 8  # both runs, superseded and open
+    shown = runner.invoke(app, ["plan", "show"])
+    assert shown.exit_code == 0 and "micro pass run-2" in shown.output
+    assert "potential with an active owner" in shown.output
+    drift = runner.invoke(app, ["drift"])
+    assert drift.exit_code == 0 and "owner R1 is on_leave" in drift.output
