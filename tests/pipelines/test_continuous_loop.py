@@ -50,6 +50,12 @@ def reveal(source: Path, landing: Path, day: str) -> None:
     shutil.copytree(source / day, landing / day)
 
 
+def materialization_metadata(instance: dg.DagsterInstance, key: str, run_id: str) -> dict:
+    records = instance.fetch_materializations(dg.AssetKey(key), limit=10).records
+    [event] = [r.event_log_entry for r in records if r.run_id == run_id]
+    return event.asset_materialization.metadata
+
+
 def break_snapshot(folder: Path) -> None:
     """A duplicated account id: an error-severity finding, the gate blocks the pass."""
     path = folder / "Account.csv"
@@ -119,6 +125,17 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     assert all(r["reason"] for r in oob), "every rep left out of band says why"
     if m["lp_band_slack_max"] == 0 and not oob:
         assert run1["kpis_after"]["share_in_band"] == 1.0
+    # what a reviewer sees in the UI: numeric KPIs, the summary with the map, the HTML path
+    with dg.DagsterInstance.get() as instance:
+        plan_meta = materialization_metadata(instance, "territory_plan", full.run_id)
+        props_meta = materialization_metadata(instance, "proposed_changes", full.run_id)
+    assert isinstance(plan_meta["after_potential_cv"], dg.FloatMetadataValue)
+    assert isinstance(plan_meta["before_share_in_band"], dg.FloatMetadataValue)
+    summary = props_meta["summary"].value
+    assert "| KPI | today (CRM) | plan |" in summary and "#### Top moves" in summary
+    assert "](data:image/png;base64," in summary
+    assert Path(props_meta["map_html"].value).is_file()
+    assert run1["map_html"] == props_meta["map_html"].value
     covers = p1.filter(pl.col("from_rep_id") == away)
     assert covers.height > 0 and covers["is_temporary"].all()
     assert (covers["temporary_until"].cast(pl.String) == leave["leave_until"][0]).all()
