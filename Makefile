@@ -24,10 +24,20 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 setup: $(VENV)/.synced
 
+# A full pass over the first sample month, then a micro pass over each later month (the
+# schedule's rhythm, replayed with --as-of); then where to look.
+DEMO_MONTHS := 2026-08-31 2026-09-30 2026-10-31
 demo: setup
 	rm -rf var/demo_landing
-	$(RUN) territory-ops sample --accounts 3000 --reps 40 --months 3 --seed 7 --out var/demo_landing
-	$(RUN) territory-ops run --landing var/demo_landing
+	$(RUN) territory-ops sample --accounts 3000 --reps 40 --months 3 --seed 7 --as-of 2026-10-31 --out var/demo_landing
+	$(RUN) territory-ops run --landing var/demo_landing --pass full --as-of $(firstword $(DEMO_MONTHS))
+	for month in $(wordlist 2,9,$(DEMO_MONTHS)); do \
+		$(RUN) territory-ops run --landing var/demo_landing --pass micro --as-of $$month || exit 1; \
+	done
+	$(RUN) territory-ops plan show
+	$(RUN) territory-ops drift
+	@echo "Proposals: $(RUN) territory-ops proposals list --status open   (history: plans.proposals in var/territory.duckdb)"
+	@echo "Dagster UI: make ui -> Assets -> territory_plan / drift_report / proposed_changes"
 
 test: setup
 	$(RUN) dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet

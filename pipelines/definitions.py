@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines import dbt, ingest, jobs, quality, schedules, scoring, sensors
+from pipelines import dbt, ingest, jobs, planning, quality, schedules, scoring, sensors
 from pipelines.resources import default_resources
 from territory_ops.settings import disable_telemetry
 
@@ -16,10 +16,11 @@ defs = dg.Definitions(
         dbt.dbt_prep_assets,
         *scoring.scoring_assets,
         dbt.dbt_mart_assets,
+        *planning.planning_assets,
     ],
     asset_checks=quality.quality_checks,
     jobs=[jobs.territory_pass_job],
-    schedules=[schedules.monthly_territory_pass],
+    schedules=schedules.pass_schedules,
     sensors=[sensors.new_snapshot_sensor],
     resources=default_resources(),
 )

@@ -6,7 +6,7 @@ command line never becomes a second pipeline. Runs show up in the Dagster UI.
 
 import os
 from contextlib import redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,17 +23,47 @@ class StepOutcome:
 
 
 @dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    check: str
+    passed: bool
+    severity: str  # ERROR | WARN
+    description: str
+    metadata: dict
+
+
+@dataclass(frozen=True)
 class PassOutcome:
     run_id: str
     success: bool
     steps: list[StepOutcome]
     failures: list[StepOutcome]
     log_path: Path | None = None
+    checks: list[CheckOutcome] = field(default_factory=list)
 
 
-def run_config_for(landing: Path, settings: Settings, log_level: str = "WARNING") -> dict:
-    """Point the job's resources at a landing folder and a warehouse (tests use temp ones)."""
-    return {
+# workspace.yaml's location; the UI lists a job's runs by this label (".dagster/repository")
+CODE_LOCATION = "territory-ops"
+REPOSITORY_LABEL = f"__repository__@{CODE_LOCATION}"
+
+
+def run_tags(tags: dict[str, str] | None = None) -> dict[str, str]:
+    """Tags that make an in-process run show under its job in the UI, like daemon runs."""
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    return {REPOSITORY_LABEL_TAG: REPOSITORY_LABEL, **(tags or {})}
+
+
+def run_config_for(
+    landing: Path,
+    settings: Settings,
+    log_level: str = "WARNING",
+    pass_settings: dict | None = None,
+) -> dict:
+    """Point the job's resources at a landing folder and a warehouse (tests use temp ones);
+    ``pass_settings`` overrides config/passes.yaml for this run (e.g. ``{"pass_kind": "full"}``).
+    """
+    config: dict = {
         "resources": {
             "landing": {"config": {"path": str(landing.resolve())}},
             "warehouse": {
@@ -45,10 +75,19 @@ def run_config_for(landing: Path, settings: Settings, log_level: str = "WARNING"
         },
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
+    if pass_settings:
+        config["ops"] = {"territory_plan": {"config": dict(pass_settings)}}
+    return config
 
 
-def run_territory_pass(landing: Path, settings: Settings | None = None) -> PassOutcome:
+def run_territory_pass(
+    landing: Path,
+    settings: Settings | None = None,
+    pass_settings: dict | None = None,
+    tags: dict[str, str] | None = None,
+) -> PassOutcome:
     settings = settings or Settings.from_env()
+    validate_pass_settings(landing, pass_settings)
     ensure_dagster_home(settings)
     # dbt runs as a subprocess and finds the warehouse through the profile's env var.
     os.environ["TERRITORY_OPS_DUCKDB"] = str(settings.duckdb_path)
@@ -65,11 +104,21 @@ def run_territory_pass(landing: Path, settings: Settings | None = None) -> PassO
         redirect_stdout(log),
     ):
         result = job.execute_in_process(
-            run_config=run_config_for(landing, settings),
+            run_config=run_config_for(landing, settings, pass_settings=pass_settings),
             instance=instance,
+            tags=run_tags(tags),
             raise_on_error=False,
         )
     return _outcome(result, log_path)
+
+
+def validate_pass_settings(landing: Path, pass_settings: dict | None) -> None:
+    """Fail before any step runs on an unknown key or an impossible value (names the key)."""
+    from territory_ops.planning.config import load_pass_config, validate_pass_config
+    from territory_ops.planning.landing import newest_account_count
+
+    config = load_pass_config(overrides=pass_settings)
+    validate_pass_config(config, newest_account_count(landing))
 
 
 def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
@@ -92,4 +141,15 @@ def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
         StepOutcome(node.name, "not_run") for node in result.job_def.nodes if node.name not in seen
     ]
     failures = [s for s in steps if s.status == "failure"]
-    return PassOutcome(result.run_id, result.success, steps, failures, log_path)
+    checks = [
+        CheckOutcome(
+            asset=e.asset_key.to_user_string(),
+            check=e.check_name,
+            passed=e.passed,
+            severity=e.severity.value,
+            description=e.description or "",
+            metadata={k: getattr(v, "value", v) for k, v in e.metadata.items()},
+        )
+        for e in result.get_asset_check_evaluations()
+    ]
+    return PassOutcome(result.run_id, result.success, steps, failures, log_path, checks)

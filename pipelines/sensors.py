@@ -1,8 +1,9 @@
-"""Sensors: a new snapshot folder in the landing folder starts a run."""
+"""Sensors: a new complete snapshot folder between passes starts a ``refresh`` run."""
 
 import dagster as dg
 
 from pipelines.jobs import territory_pass_job
+from pipelines.schedules import pass_run_config
 from territory_ops.extracts.landing import newest_complete_snapshot
 from territory_ops.settings import Settings
 
@@ -11,7 +12,10 @@ from territory_ops.settings import Settings
     job=territory_pass_job,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts the territory pass when a new, complete snapshot folder lands.",
+    description=(
+        "Starts a refresh pass (ingest, gate, marts, scores, drift; owners proposed for "
+        "orphaned and new accounts only) when a new, complete snapshot folder lands."
+    ),
 )
 def new_snapshot_sensor(context: dg.SensorEvaluationContext):
     landing = Settings.from_env().landing_dir
@@ -21,4 +25,8 @@ def new_snapshot_sensor(context: dg.SensorEvaluationContext):
     if context.cursor == newest.isoformat():
         return dg.SkipReason(f"snapshot {newest} already started a run")
     context.update_cursor(newest.isoformat())
-    return dg.RunRequest(run_key=f"snapshot-{newest.isoformat()}")
+    return dg.RunRequest(
+        run_key=f"snapshot-{newest.isoformat()}",
+        run_config=pass_run_config("refresh"),
+        tags={"territory/pass_kind": "refresh", "territory/snapshot": newest.isoformat()},
+    )

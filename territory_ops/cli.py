@@ -92,7 +92,11 @@ def optimize(
     max_moves: int | None = typer.Option(
         None, "--max-moves", help="micro: max moves of accounts whose owner is active (default 0)"
     ),
-    time_limit: float = typer.Option(60.0, "--time-limit", help="solver time budget, seconds"),
+    time_limit: float | None = typer.Option(
+        None,
+        "--time-limit",
+        help="wall-clock budget for the whole run, seconds (default: fits the book, printed)",
+    ),
     seed: int = typer.Option(0, "--seed", help="random seed (same input + seed = same plan)"),
     travel_matrix: Path | None = typer.Option(
         None, "--travel-matrix", help="sparse account_id,rep_id,minutes"
@@ -103,9 +107,16 @@ def optimize(
     max_accounts_per_rep: int | None = typer.Option(
         None, "--max-accounts-per-rep", help="cap on accounts per rep (on top of capacity)"
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="fail on a capacity shortfall or a move budget too small for inherited violations",
+    ),
 ) -> None:
     """Assign every account to one active eligible rep: hard rules, band, travel, disruption.
 
+    Always writes a plan unless a rule no plan can keep is broken (or --strict). A capacity
+    shortfall, inherited overloads and a time-out are reported on stderr and in the metrics.
     Writes the plan CSV and prints one JSON metrics object as the last line of stdout.
     """
     import json
@@ -130,6 +141,7 @@ def optimize(
         candidates=candidates,
         max_accounts_per_rep=max_accounts_per_rep,
         progress=progress,
+        strict=strict,
     )
     try:
         result = run_optimize(accounts, reps, options, travel_matrix)
@@ -138,6 +150,17 @@ def optimize(
         raise typer.Exit(code=2) from exc
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    m = result.metrics
+    short = m.get("capacity_shortfall")
+    if short:
+        more = ", ".join(x["text"] for x in short["more_reps_by_segment"])
+        print(
+            f"capacity shortfall: {short['total_hours']:,.0f} h over capacity_hours on "
+            f"{len(short['reps'])} rep(s), worst at {100 * short['max_utilisation']:.0f}% ({more})",
+            file=sys.stderr,
+        )
+    for row in m.get("inherited_violation_details") or []:
+        print(f"inherited: {row['text']}", file=sys.stderr)
     write_csv_safe(result.plan, out)
     result.metrics["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(result.metrics, default=float))
@@ -149,11 +172,41 @@ def make_instance(
     reps: int = typer.Option(40, "--reps", help="number of reps"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", help="folder for accounts.csv and reps.csv"),
+    messy: bool = typer.Option(
+        False, "--messy", help="the mess real books carry (defaults of the options below)"
+    ),
+    unassigned_share: float | None = typer.Option(
+        None, "--unassigned-share", help="share of accounts with no owner"
+    ),
+    departed_share: float | None = typer.Option(
+        None, "--departed-share", help="share of reps who left and still own their accounts"
+    ),
+    overloaded_share: float | None = typer.Option(
+        None, "--overloaded-share", help="share of reps handed accounts beyond capacity"
+    ),
+    departed_lock_share: float | None = typer.Option(
+        None, "--departed-lock-share", help="share of the departed reps' accounts locked"
+    ),
+    capacity_factor: float | None = typer.Option(
+        None, "--capacity-factor", help="scale every capacity (< 1: team short of capacity)"
+    ),
 ) -> None:
-    """Write a benchmark instance of the canonical shape (real cities, heavy tails, families)."""
-    from territory_ops.optimize.instances import write_instance
+    """Write a benchmark book of the canonical shape (real cities, heavy tails, families).
 
-    a, r = write_instance(accounts, reps, seed, out)
+    --messy and the options after it add what real CRM books carry: unassigned accounts,
+    departed reps with their accounts and locks, overloaded reps, a team short of capacity.
+    """
+    from territory_ops.optimize.synthetic_books import Mess, write_instance
+
+    mess = Mess.messy() if messy else Mess()
+    mess = mess.override(
+        unassigned_share=unassigned_share,
+        departed_share=departed_share,
+        overloaded_share=overloaded_share,
+        departed_lock_share=departed_lock_share,
+        capacity_factor=capacity_factor,
+    )
+    a, r = write_instance(accounts, reps, seed, out, mess=mess)
     typer.echo(f"wrote {a} and {r}")
 
 
@@ -165,22 +218,113 @@ def run(
     landing: Path = typer.Option(
         ..., "--landing", help="Landing folder: one sub-folder per snapshot date."
     ),
+    pass_kind: str | None = typer.Option(
+        None,
+        "--pass",
+        help="full | micro | refresh (default: pass_kind of config/passes.yaml).",
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Plan the snapshot of this date (YYYY-MM-DD), ignoring later ones."
+    ),
 ) -> None:
     """Run the territory pass (the scheduled Dagster job) in process over LANDING's extracts."""
+    from datetime import date
+
     from rich.console import Console
 
+    from territory_ops.planning.config import PassConfigError
     from territory_ops.settings import Settings, disable_telemetry
 
     disable_telemetry()
     console = Console()
     settings = Settings.from_env()
+    if as_of:
+        from territory_ops.planning.landing import landing_as_of
+
+        try:
+            landing = landing_as_of(landing, date.fromisoformat(as_of), settings.home / "as_of")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--as-of") from exc
+    overrides = {"pass_kind": pass_kind} if pass_kind else None
     with console.status(f"Running the territory pass over {landing} ..."):
         from pipelines.run import run_territory_pass
 
-        outcome = run_territory_pass(landing, settings)
+        try:
+            outcome = run_territory_pass(landing, settings, overrides)
+        except PassConfigError as exc:
+            console.print(f"[red]Pass settings rejected before any step ran[/red]: {exc}")
+            raise typer.Exit(code=2) from exc
     _print_outcome(console, outcome, settings)
+    _print_plan(console, outcome, settings)
     if not outcome.success:
         raise typer.Exit(code=1)
+
+
+def _print_gate(console, outcome) -> None:
+    gate = [c for c in outcome.checks if c.check == "quality_gate"]
+    if not gate:
+        return
+    errors = sum(int(c.metadata.get("errors", 0) or 0) for c in gate)
+    warnings = sum(
+        int(c.metadata.get("warnings", 0) or 0)
+        for c in outcome.checks
+        if c.check == "quality_warnings"
+    )
+    quarantined = sum(
+        int(c.metadata.get("quarantined_rows", 0) or 0)
+        for c in outcome.checks
+        if c.check == "quarantine_is_empty"
+    )
+    blocked = [c for c in gate if not c.passed]
+    verdict = "[red]BLOCKED[/red]" if blocked else "[green]passed[/green]"
+    console.print(
+        f"Quality gate {verdict}: {errors} error(s), {warnings} warning(s), "
+        f"{quarantined} row(s) quarantined."
+    )
+    for c in blocked:
+        console.print(f"  [red]x[/red] {c.asset}: {c.description}")
+    if blocked:
+        console.print(
+            "Nothing was planned or published: the last published plan and its proposals are "
+            "unchanged. Fix the files named above and run again."
+        )
+
+
+def _print_plan(console, outcome, settings) -> None:
+    import duckdb
+
+    from territory_ops.planning import store
+    from territory_ops.planning.proposals import proposals_by_reason
+    from territory_ops.planning.report import certificate_line, kpi_line
+
+    _print_gate(console, outcome)
+    if not settings.duckdb_path.exists():
+        return
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        record = store.run_record(con, outcome.run_id)
+        mine = store.proposals(con) if record else None
+    if record is None:
+        console.print("No plan was made in this run.")
+        return
+    console.print(
+        f"[bold]{record['pass_kind']} pass[/bold] on snapshot {record['snapshot_date']}: "
+        f"plan {record['status']}; {record['changed']} change(s), {record['moves']} move(s) "
+        f"(budget {record['move_budget']})."
+    )
+    console.print(certificate_line(record["metrics"]))
+    for line in kpi_line(record["kpis_before"], record["kpis_after"]):
+        console.print(f"  {line}")
+    if mine is not None and mine.height:
+        run_props = mine.filter(mine["run_id"] == outcome.run_id)
+        by_reason = proposals_by_reason(run_props)
+        listed = ", ".join(f"{n} {code}" for code, n in by_reason.items()) or "none"
+        console.print(f"Proposals: {run_props.height} ({listed}).")
+    if record.get("map_html"):
+        console.print(f"Map: {record['map_html']}")
+    console.print(
+        "Next: `territory-ops proposals list --status open`, `territory-ops drift`, "
+        "or the Dagster UI (`make ui`) -> Assets -> proposed_changes."
+    )
 
 
 def _print_outcome(console, outcome, settings) -> None:
@@ -250,6 +394,109 @@ def export(
         raise typer.Exit(code=2) from None
     typer.echo(f"Wrote {result.accounts:,} accounts to {result.accounts_path}")
     typer.echo(f"Wrote {result.reps:,} reps to {result.reps_path}")
+
+
+# --- planning views (territory_ops.planning): read-only -----------------------------------
+
+proposals_app = typer.Typer(no_args_is_help=True, help="Proposed changes (plans.proposals).")
+plan_app = typer.Typer(no_args_is_help=True, help="The published plan.")
+app.add_typer(proposals_app, name="proposals")
+app.add_typer(plan_app, name="plan")
+
+
+def _warehouse_or_exit():
+    import duckdb
+
+    from territory_ops.settings import Settings
+
+    path = Settings.from_env().duckdb_path
+    if not path.exists():
+        typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
+        raise typer.Exit(code=2)
+    return duckdb.connect(str(path), read_only=True)
+
+
+@proposals_app.command("list")
+def proposals_list(
+    status: str | None = typer.Option(
+        None, "--status", help="open, superseded, approved, rejected, appealed, exported"
+    ),
+    rep: str | None = typer.Option(None, "--rep", help="Only proposals from or to this rep."),
+    fmt: str = typer.Option("table", "--format", help="table or csv"),
+) -> None:
+    """One proposal per line (newest pass last)."""
+    import sys
+
+    from territory_ops.planning import store
+
+    if fmt not in ("table", "csv"):
+        raise typer.BadParameter("use table or csv", param_hint="--format")
+    with _warehouse_or_exit() as con:
+        frame = store.proposals(con, status=status, rep=rep)
+    if fmt == "csv":
+        from territory_ops.csv_safe import neutralize_frame
+
+        neutralize_frame(frame).write_csv(sys.stdout)
+        return
+    if frame.is_empty():
+        typer.echo("No proposals.")
+        return
+    for p in frame.iter_rows(named=True):
+        temp = f" (temporary until {p['temporary_until']})" if p["is_temporary"] else ""
+        why = (p["reason"] or "").split(". Account:")[0]
+        typer.echo(
+            f"{p['proposal_id']}  {p['status']:<10} {p['pass_kind']:<7} {p['snapshot_date']}  "
+            f"{p['account_id']} {p['account_name'] or ''}: {p['from_rep_id'] or '(none)'} -> "
+            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}"
+        )
+    typer.echo(f"{frame.height} proposal(s).")
+
+
+@app.command()
+def drift() -> None:
+    """The latest drift report: what drifted per rep, per account and in the team KPIs."""
+    from territory_ops.planning import store
+    from territory_ops.planning.drift import summarize
+
+    with _warehouse_or_exit() as con:
+        run_id = store.latest_drift_run(con)
+        if run_id is None:
+            typer.echo("No drift report yet: run a pass first.")
+            raise typer.Exit(code=1)
+        flags = store.drift_flags(con, run_id)
+        record = store.run_record(con, run_id)
+    typer.echo(
+        f"Drift of the {record['pass_kind']} run {run_id[:8]} on snapshot "
+        f"{record['snapshot_date']} ({flags.height} flag(s)):"
+    )
+    for scope in ("rep", "account", "team"):
+        typer.echo(f"- {scope}: {summarize(flags, scope, limit=10)}")
+
+
+@plan_app.command("show")
+def plan_show() -> None:
+    """The published plan: pass, snapshot, KPIs before -> after, certificate, out-of-band reps."""
+    from territory_ops.planning import store
+    from territory_ops.planning.report import certificate_line, kpi_line
+
+    with _warehouse_or_exit() as con:
+        record = store.published_run(con)
+    if record is None:
+        typer.echo("No published plan yet: run a pass first.")
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"Published plan: {record['pass_kind']} pass {record['run_id'][:8]} on snapshot "
+        f"{record['snapshot_date']} (published {record['published_at']:%Y-%m-%d %H:%M} UTC), "
+        f"{record['accounts']} accounts, {record['changed']} change(s), {record['moves']} "
+        f"move(s) of budget {record['move_budget']}."
+    )
+    typer.echo(certificate_line(record["metrics"]))
+    for line in kpi_line(record["kpis_before"], record["kpis_after"]):
+        typer.echo(f"  {line}")
+    for r in record["out_of_band_reps"] or []:
+        typer.echo(f"  out of band: {r['rep_id']} at {r['pct_of_target']}%: {r['reason']}")
+    if record.get("map_html"):
+        typer.echo(f"Map: {record['map_html']}")
 
 
 # --- quality gate (territory_ops.quality) --------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,11 @@ def query_frame(
     duckdb 2.0 has no ``.pl()`` on executed statements; ``to_arrow_table`` is the stable path.
     """
     result = con.execute(sql, params or [])
-    return pl.from_arrow(result.to_arrow_table())  # type: ignore[return-value]
+    with warnings.catch_warnings():
+        # "extra copy" warning of duckdb 2.0: the frames read here are small planning tables
+        warnings.simplefilter("ignore", UserWarning)
+        table = result.to_arrow_table()
+    return pl.from_arrow(table)  # type: ignore[return-value]
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -3,8 +3,9 @@
 Entry point: :func:`territory_ops.optimize.api.optimize`.
 """
 
-from territory_ops.optimize.api import OptimizeOptions, PlanResult, optimize
+from territory_ops.optimize.api import OptimizeOptions, optimize
 from territory_ops.optimize.instance import HardRuleInfeasible, ObjectiveWeights
+from territory_ops.optimize.result import PlanResult
 from territory_ops.optimize.tables import InputError
 
 __all__ = [

@@ -32,9 +32,10 @@ from territory_ops.optimize.instance import (
 )
 from territory_ops.optimize.report import check_plan, count_violations, plan_metrics
 from territory_ops.optimize.tables import Tables, load_tables
+from territory_ops.optimize.targets import DEFAULT_TOLERANCE
 
 
-def greedy_plan(tables: Tables, tolerance: float = 0.05) -> list[str]:
+def greedy_plan(tables: Tables, tolerance: float = DEFAULT_TOLERANCE) -> list[str]:
     inst = build_instance(tables, tolerance, FULL_WEIGHTS, candidates=1)
     F, R = inst.n_families, inst.n_reps
     P = np.zeros(R)
@@ -125,7 +126,7 @@ def score(tables: Tables, rep_of_account: list[str], tolerance: float) -> dict[s
 
 def main(argv: list[str]) -> None:  # pragma: no cover - exercised by the benchmark
     kind, a_path, r_path, out = argv[:4]
-    tol = float(argv[4]) if len(argv) > 4 else 0.05
+    tol = float(argv[4]) if len(argv) > 4 else DEFAULT_TOLERANCE
     t0 = time.perf_counter()
     tables = load_tables(a_path, r_path)
     reps_of = greedy_plan(tables, tol) if kind == "greedy" else kmeans_plan(tables)

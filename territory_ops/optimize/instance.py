@@ -20,6 +20,7 @@ from scipy import sparse
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize.tables import MAX_EXAMPLES, InputError, Tables
+from territory_ops.optimize.targets import rep_targets
 
 CHUNK_ACCOUNTS = 4096
 
@@ -98,6 +99,10 @@ class Instance:
     cand_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     cand_moves: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     warnings: list[str] = field(default_factory=list)
+    # capacity: ``capacity`` is what the plan may use (``capacity_hours``, raised where no
+    # plan can keep it: see :mod:`.capacity`); ``capacity_hours`` is the rep's real figure
+    capacity_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    capacity_findings: list[str] = field(default_factory=list)
 
     @property
     def n_families(self) -> int:
@@ -135,8 +140,15 @@ def build_instance(
     candidates: int | None = None,
     max_accounts_per_rep: int | None = None,
     fallback_kmh: float = 60.0,
+    strict: bool = False,
 ) -> Instance:
-    """Aggregate families, check the hard rules can hold, and prune candidates."""
+    """Aggregate families, check the hard rules can hold, and prune candidates.
+
+    Rules no plan can keep (eligibility, locks against families) raise
+    :class:`HardRuleInfeasible`. A capacity shortfall (total workload above total capacity,
+    locked accounts alone overloading a rep, a family heavier than every eligible rep) is a
+    finding kept in ``capacity_findings``; with ``strict`` it raises too.
+    """
     if not 0 <= tolerance < 1:
         raise InputError(f"tolerance must be in [0, 1), got {tolerance}")
     acc, reps = tables.accounts, tables.reps
@@ -204,9 +216,7 @@ def build_instance(
     )
     if max_accounts_per_rep is not None:
         max_acc = np.minimum(max_acc, float(max_accounts_per_rep))
-    weight = reps["target_weight"].to_numpy().astype(float)
-    w_active = np.where(active, weight, 0.0)
-    target = potential.sum() * w_active / w_active.sum()
+    target = rep_targets(potential.sum(), reps["target_weight"].to_numpy(), active)
     capacity = reps["capacity_hours"].to_numpy().astype(float)
 
     matrix = mask = None
@@ -265,8 +275,13 @@ def build_instance(
         preferred_skill=pref,
         rep_skills=rep_skills,
         warnings=list(tables.warnings),
+        capacity_hours=capacity.copy(),
     )
-    _check_capacity(inst)
+    inst.capacity_findings = find_capacity_shortfall(inst)
+    if strict and inst.capacity_findings:
+        raise HardRuleInfeasible(
+            "no plan can keep every hard rule (--strict):\n  " + "\n  ".join(inst.capacity_findings)
+        )
     build_candidates(inst, candidates)
     return inst
 
@@ -381,7 +396,8 @@ def _check_hard_rules(
         raise HardRuleInfeasible("no plan can keep every hard rule:\n  " + "\n  ".join(problems))
 
 
-def _check_capacity(inst: Instance) -> None:
+def find_capacity_shortfall(inst: Instance) -> list[str]:
+    """Why no plan can keep every rep within capacity_hours / max accounts (empty: it may)."""
     lk = inst.fam_lock_rep >= 0
     locked_w = np.bincount(
         inst.fam_lock_rep[lk], weights=inst.fam_workload[lk], minlength=inst.n_reps
@@ -418,8 +434,7 @@ def _check_capacity(inst: Instance) -> None:
             f"rule 5 (capacity): family of {_names(inst.account_ids, inst.members(f))} needs "
             f"{inst.fam_workload[f]:,.0f} h, more than any eligible rep's capacity_hours"
         )
-    if problems:
-        raise HardRuleInfeasible("no plan can keep every hard rule:\n  " + "\n  ".join(problems))
+    return problems
 
 
 # --- travel --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ candidates), the bound holds for the unpruned problem.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,10 @@ from territory_ops.optimize.instance import (
 
 PRICING_ROUNDS = 4  # column-generation rounds (each: price out, add columns, re-solve)
 PRICE_BOUND = 1e3  # normalised; keeps the dual bounded when the band is infeasible
+
+
+class _OutOfTime(Exception):
+    """The certificate's time is up: stop the ascent, keep the best iterate."""
 
 
 @dataclass
@@ -83,12 +88,15 @@ def solve_dual(
     max_iter: int = 100,
     stages: tuple[float, ...] = (0.1, 0.01),
     keep_best: bool = False,
+    deadline: float | None = None,
 ) -> DualResult:
     """Maximise the smoothed dual over the candidate matrix ``cost`` (F x K, inf = none).
 
     With ``keep_best`` the prices returned are those of the iterate with the best *exact*
     dual value seen (every iterate is a valid bound; at small smoothing L-BFGS-B zigzags, so
-    the last iterate is often not the best) — what the certificate wants.
+    the last iterate is often not the best) — what the certificate wants. ``deadline``
+    (``time.perf_counter()`` value, only with ``keep_best``) stops the ascent early; the best
+    iterate so far is still a valid bound.
     """
     F, R = inst.n_families, inst.n_reps
     rep = inst.cand_rep
@@ -149,6 +157,8 @@ def solve_dual(
     best_seen: list = [-np.inf, None]  # exact dual value and prices of the best iterate
 
     def neg_smoothed(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
+        if deadline is not None and keep_best and time.perf_counter() > deadline:
+            raise _OutOfTime
         a = adjusted(z)
         m = a.min(axis=1, keepdims=True)
         e = np.exp((m - a) / tau)
@@ -179,15 +189,18 @@ def solve_dual(
         z = np.zeros(4 * R)
     for frac in stages:
         tau = frac * per_family
-        res = minimize(
-            neg_smoothed,
-            z,
-            args=(tau,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": max_iter, "maxcor": 20},
-        )
+        try:
+            res = minimize(
+                neg_smoothed,
+                z,
+                args=(tau,),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": max_iter, "maxcor": 20},
+            )
+        except _OutOfTime:
+            break
         z = res.x
     if keep_best and best_seen[1] is not None:  # L-BFGS-B's last iterate was evaluated too
         z = best_seen[1]

@@ -10,6 +10,7 @@ mean target and costs by ``cost_scale`` (named below) so GLOP sees numbers of or
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from ortools.linear_solver import pywraplp
 from territory_ops.optimize.instance import Instance
 
 PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of slacks
+OVERFLOW_WEIGHT = 1000.0  # phase 1: capacity overflow (share of capacity) >> band slack
 INTEGRAL_TOL = 1e-6
 
 
@@ -47,6 +49,7 @@ class LPModel:
     deviation: list[pywraplp.Variable]  # |P_r - T_r| parts (balance term), if weighted
     balance_coef: float
     phase1: bool
+    overflow: list[pywraplp.Variable | None] | None = None
 
 
 @dataclass
@@ -56,6 +59,7 @@ class LPSolution:
     values: list[list[tuple[int, float]]]
     reduced: list[list[tuple[int, float]]]
     slack: np.ndarray  # per rep, fraction of target
+    overflow: np.ndarray | None = None  # per rep, capacity excess as a share of capacity
 
 
 def build_lp(
@@ -65,7 +69,10 @@ def build_lp(
     *,
     phase1: bool = False,
     balance_weight: float | None = None,
+    overflow: bool = False,
 ) -> LPModel:
+    """The LP over ``core``; ``overflow`` (phase 1 only) lets capacity rows be exceeded at a
+    cost far above the band slack, largest excess first (see :mod:`.capacity`)."""
     solver = pywraplp.Solver.CreateSolver("GLOP")
     if solver is None:  # pragma: no cover
         raise RuntimeError("OR-Tools GLOP is not available")
@@ -77,6 +84,11 @@ def build_lp(
     inf = solver.infinity()
 
     slack_vars: list[pywraplp.Variable | None] = [None] * R
+    over_vars: list[pywraplp.Variable | None] | None = None
+    omax = None
+    if phase1 and overflow:
+        omax = solver.NumVar(0.0, inf, "omax")
+        over_vars = [solver.NumVar(0.0, inf, f"o{r}") if act[r] else None for r in range(R)]
     zmax = None
     if phase1:
         zmax = solver.NumVar(0.0, inf, "zmax")
@@ -109,7 +121,13 @@ def build_lp(
                 zr.SetCoefficient(zmax, -1.0)
         pot_rows.append((row_lo, row_hi))
         cap_left = (inst.capacity[r] - core.fixed_work[r]) / max(inst.capacity[r], 1e-9)
-        work_rows.append(solver.Constraint(-inf, cap_left, f"cap{r}"))
+        cap_row = solver.Constraint(-inf, cap_left, f"cap{r}")
+        work_rows.append(cap_row)
+        if over_vars is not None and omax is not None:
+            cap_row.SetCoefficient(over_vars[r], -1.0)
+            orow = solver.Constraint(-inf, 0.0, f"om{r}")
+            orow.SetCoefficient(over_vars[r], 1.0)
+            orow.SetCoefficient(omax, -1.0)
         if np.isfinite(inst.max_accounts[r]):
             cnt_rows.append(
                 solver.Constraint(-inf, inst.max_accounts[r] - core.fixed_count[r], f"cnt{r}")
@@ -155,6 +173,11 @@ def build_lp(
         for s in slack_vars:
             if s is not None:
                 objective.SetCoefficient(s, 1.0)
+        if over_vars is not None and omax is not None:
+            objective.SetCoefficient(omax, OVERFLOW_WEIGHT * PHASE1_MAX_WEIGHT)
+            for o in over_vars:
+                if o is not None:
+                    objective.SetCoefficient(o, OVERFLOW_WEIGHT)
     deviation: list[pywraplp.Variable] = []
     coef = 0.0
     if balance_weight:
@@ -179,12 +202,25 @@ def build_lp(
                 pot_rows[int(inst.cand_rep[f, k])][2].SetCoefficient(v, pf)
     objective.SetMinimization()
     return LPModel(
-        solver, x, slack_vars, zmax, cost_scale, pot_scale, deviation, coef, phase1=phase1
+        solver,
+        x,
+        slack_vars,
+        zmax,
+        cost_scale,
+        pot_scale,
+        deviation,
+        coef,
+        phase1=phase1,
+        overflow=over_vars,
     )
 
 
 def continue_to_phase2(
-    model: LPModel, core: CoreProblem, cost: np.ndarray, slack_cap: np.ndarray
+    model: LPModel,
+    core: CoreProblem,
+    cost: np.ndarray,
+    slack_cap: np.ndarray,
+    overflow_cap: np.ndarray | None = None,
 ) -> None:
     """Turn a solved phase-1 model into phase 2 in place: slacks capped, real objective.
 
@@ -198,6 +234,11 @@ def continue_to_phase2(
         if s is not None:
             objective.SetCoefficient(s, 0.0)
             s.SetUb(float(slack_cap[r]))
+    if model.overflow is not None and overflow_cap is not None:
+        for r, o in enumerate(model.overflow):
+            if o is not None:
+                objective.SetCoefficient(o, 0.0)
+                o.SetUb(float(overflow_cap[r]))
     for f_i, f in enumerate(core.fams):
         for k, v in model.x[f_i]:
             objective.SetCoefficient(v, float(cost[f, k]) / model.cost_scale)
@@ -207,7 +248,7 @@ def continue_to_phase2(
 
 
 def solve_lp(model: LPModel, time_limit: float) -> str:
-    model.solver.SetTimeLimit(int(max(time_limit, 1.0) * 1000))
+    model.solver.SetTimeLimit(int(max(time_limit, 0.2) * 1000))
     status = model.solver.Solve()
     return {
         pywraplp.Solver.OPTIMAL: "optimal",
@@ -224,6 +265,9 @@ def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
     values = [[(k, v.solution_value()) for k, v in cols] for cols in model.x]
     reduced = [[(k, v.reduced_cost()) for k, v in cols] for cols in model.x]
     slack = np.array([s.solution_value() if s is not None else 0.0 for s in model.slack])
+    over = np.zeros(n_reps)
+    if model.overflow is not None:
+        over = np.array([o.solution_value() if o is not None else 0.0 for o in model.overflow])
     obj = model.solver.Objective().Value()
     return LPSolution(
         status,
@@ -231,6 +275,7 @@ def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
         values,
         reduced,
         np.maximum(slack, 0.0),
+        np.maximum(over, 0.0),
     )
 
 
@@ -242,6 +287,7 @@ def solve_core_lp(
     balance_weight: float | None,
     *,
     hard_first: bool = True,
+    allow_overflow: bool = False,
 ) -> tuple[LPSolution, np.ndarray]:
     """Hard band first; if infeasible, phase 1 (min-max slack) then phase 2 within it.
 
@@ -250,18 +296,33 @@ def solve_core_lp(
 
     Returns the phase-2 solution and the per-rep slack allowed (0 when the band holds).
     Status ``"infeasible"`` means even unlimited slack fails (capacity / move budget).
+    With ``allow_overflow`` phase 1 may exceed capacity rows (minimising the largest excess
+    first); the phase-2 solution's ``overflow`` holds what it needed (zero when none).
     """
+    deadline = time.perf_counter() + time_limit  # one budget for all (up to three) solves
+
+    def left() -> float:
+        return max(deadline - time.perf_counter(), 0.0)
+
     if hard_first:
         model = build_lp(inst, core, cost, balance_weight=balance_weight)
-        status = solve_lp(model, time_limit)
+        status = solve_lp(model, left())
         if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
             return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
-    model = build_lp(inst, core, cost, phase1=True, balance_weight=balance_weight)
-    st1 = solve_lp(model, time_limit)
+    model = build_lp(
+        inst, core, cost, phase1=True, balance_weight=balance_weight, overflow=allow_overflow
+    )
+    st1 = solve_lp(model, left())
     sol1 = read_lp(model, st1, inst.n_reps)
     if st1 not in ("optimal", "feasible"):
         return sol1, np.zeros(inst.n_reps)
     cap = sol1.slack * (1 + 1e-6) + 1e-7
-    continue_to_phase2(model, core, cost, cap)
-    status = solve_lp(model, time_limit)
-    return read_lp(model, status, inst.n_reps), cap
+    over = sol1.overflow if sol1.overflow is not None else np.zeros(inst.n_reps)
+    over_cap = np.where(over > 1e-9, over * (1 + 1e-6) + 1e-7, 0.0)
+    continue_to_phase2(model, core, cost, cap, over_cap)
+    status = solve_lp(model, left())
+    sol = read_lp(model, status, inst.n_reps)
+    if status == "not_solved":  # out of time: phase 1's point is feasible for phase 2 too
+        sol = sol1
+    sol.overflow = over_cap  # the room phase 1 proved necessary; rounding may use it all
+    return sol, cap

@@ -332,7 +332,8 @@ def band_local_search(
     N = np.bincount(cur_rep, weights=n, minlength=R)
     moves = int(inst.cand_moves[all_f, a].sum())
     steps = max_steps or 30 * R
-    cs = max(float(np.abs(cost[valid & np.isfinite(cost)]).mean()), 1e-12)
+    finite = cost[valid & np.isfinite(cost)]
+    cs = max(float(np.abs(finite).mean()) if finite.size else 1.0, 1e-12)
     cap = np.maximum(inst.capacity, 1e-9)
 
     def over_cap(Wx: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from territory_ops.geography import haversine_km
+from territory_ops.optimize.targets import rep_targets
 
 
 @dataclass
@@ -136,10 +137,9 @@ def plan_metrics(
     rep_ids = reps["rep_id"].to_list()
     index = {r: i for i, r in enumerate(rep_ids)}
     active = reps["active"].to_numpy().astype(bool)
-    weight = np.where(active, reps["target_weight"].to_numpy(), 0.0)
     pot = accounts["potential"].to_numpy().astype(float)
     w = accounts["workload_hours"].to_numpy().astype(float)
-    target = pot.sum() * weight / weight.sum()
+    target = rep_targets(pot.sum(), reps["target_weight"].to_numpy(), active)
     idx = np.array([index.get(r, -1) for r in rep_of_account])
     ok = idx >= 0
     P = np.bincount(idx[ok], weights=pot[ok], minlength=len(rep_ids))
@@ -169,9 +169,8 @@ def rep_ratios(
     rep_ids = reps["rep_id"].to_list()
     index = {r: i for i, r in enumerate(rep_ids)}
     active = reps["active"].to_numpy().astype(bool)
-    weight = np.where(active, reps["target_weight"].to_numpy(), 0.0)
     pot = accounts["potential"].to_numpy().astype(float)
-    target = pot.sum() * weight / weight.sum()
+    target = rep_targets(pot.sum(), reps["target_weight"].to_numpy(), active)
     idx = np.array([index.get(r, -1) for r in rep_of_account])
     ok = idx >= 0
     P = np.bincount(idx[ok], weights=pot[ok], minlength=len(rep_ids))

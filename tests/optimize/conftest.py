@@ -3,7 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from territory_ops.optimize.instances import generate_instance
+from territory_ops.optimize.synthetic_books import generate_instance
 
 
 def make_tables(accounts: list[dict], reps: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -136,13 +136,18 @@ def test_family_locked_to_two_reps_is_infeasible():
         optimize(*make_tables(accounts, reps))
 
 
-def test_locked_capacity_infeasible():
+def test_locked_capacity_is_an_error_only_when_strict():
     accounts = [
         {"account_id": "A1", "workload_hours": 500, "current_rep_id": "R1", "locked": "true"}
     ]
     reps = [{"rep_id": "R1", "capacity_hours": 100}, {"rep_id": "R2"}]
     with pytest.raises(HardRuleInfeasible, match=r"rule 5 \(capacity\).*A1"):
-        optimize(*make_tables(accounts, reps))
+        optimize(*make_tables(accounts, reps), OptimizeOptions(strict=True))
+    res = optimize(*make_tables(accounts, reps))
+    assert _rep_of(res)["A1"] == "R1"
+    assert res.metrics["hard_violations"] == 0
+    short = res.metrics["capacity_shortfall"]
+    assert short["reps"][0]["rep_id"] == "R1" and short["total_hours"] == 400
 
 
 # --- micro mode ----------------------------------------------------------------------------
@@ -187,13 +192,21 @@ def test_micro_zero_budget_moves_nothing_active(small_instance):
     assert orphans.height > 0 and (orphans["rep_id"] != gone).all()
 
 
-def test_micro_too_small_budget_is_a_clear_error():
+def test_micro_too_small_budget_is_an_error_only_when_strict():
     accounts = [
         {"account_id": f"A{i}", "workload_hours": 60.0, "current_rep_id": "R1"} for i in range(3)
     ]
     reps = [{"rep_id": "R1", "capacity_hours": 100.0}, {"rep_id": "R2"}]
+    strict = OptimizeOptions(mode="micro", max_moves=0, strict=True)
     with pytest.raises(HardRuleInfeasible, match="max-moves 0"):
-        optimize(*make_tables(accounts, reps), OptimizeOptions(mode="micro", max_moves=0))
+        optimize(*make_tables(accounts, reps), strict)
+    res = optimize(*make_tables(accounts, reps), OptimizeOptions(mode="micro", max_moves=0))
+    m = res.metrics
+    assert m["moves"] == 0 and m["hard_violations"] == 0
+    assert m["inherited_violations"] == 1
+    row = m["inherited_violation_details"][0]
+    assert row["rep_id"] == "R1" and row["moves_to_restore"] == 2
+    assert row["text"] == "R1 at 180% of capacity: about 2 more moves would restore it"
 
 
 # --- determinism, travel matrix, CLI -------------------------------------------------------
@@ -388,8 +401,8 @@ def test_lp_bound_not_above_plan_travel(small_instance):
 
 def test_unfix_overloaded_frees_families_of_overloaded_rep():
     """Price-fixed families that overload a rep's capacity are moved into the core."""
-    from territory_ops.optimize.api import FIXED_CAPACITY_SHARE, unfix_overloaded
     from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
+    from territory_ops.optimize.solve import FIXED_CAPACITY_SHARE, unfix_overloaded
 
     # 12 accounts next to R1 (capacity 100 h, 40 h each); R2 far away with room
     accounts = [{"account_id": f"A{i}", "workload_hours": 40.0} for i in range(12)]

@@ -57,13 +57,29 @@ def test_dbt_tests_are_asset_checks_on_their_models():
 def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
     job = defs.resolve_job_def(TERRITORY_PASS_JOB)
     assert job.executor_def.name == "in_process"
-    schedule = defs.resolve_schedule_def("monthly_territory_pass")
-    assert schedule.job_name == TERRITORY_PASS_JOB
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert schedule.execution_timezone
+    for name in ("quarterly_full_pass", "monthly_micro_pass"):
+        schedule = defs.resolve_schedule_def(name)
+        assert schedule.job_name == TERRITORY_PASS_JOB
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        assert schedule.execution_timezone
     sensor = defs.resolve_sensor_def("new_snapshot_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_dbt_build_args_build_models_and_tests():
     assert dbt_build_args()[0] == "build"
+
+
+def test_the_planning_half_follows_the_marts_with_drift_checks():
+    graph = defs.resolve_asset_graph()
+    plan = graph.get(dg.AssetKey("territory_plan"))
+    assert {dg.AssetKey("account_profiles"), dg.AssetKey("rep_roster")} <= plan.parent_keys
+    assert dg.AssetKey("territory_plan") in graph.get(dg.AssetKey("drift_report")).parent_keys
+    assert dg.AssetKey("drift_report") in graph.get(dg.AssetKey("proposed_changes")).parent_keys
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert {("drift_report", n) for n in ("rep_drift", "account_drift", "team_kpis")} <= checks
+    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    assert {"territory_plan", "drift_report", "proposed_changes"} <= set(
+        job.asset_layer.executable_asset_keys
+        and {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    )

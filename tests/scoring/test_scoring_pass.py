@@ -134,7 +134,7 @@ def test_workload_and_capacity_reach_the_canonical_tables(truth_run):
         "select segment, min(workload_hours) as lowest from marts.account_profiles "
         "where open_opportunity_count = 0 group by segment",
     )
-    assert dict(workload.iter_rows()) == {"enterprise": 60.0, "mid_market": 24.0, "smb": 8.0}
+    assert dict(workload.iter_rows()) == {"enterprise": 32.0, "mid_market": 13.0, "smb": 10.0}
 
 
 def test_without_history_the_run_completes_on_the_rule_and_says_so(landing_copy: Path, settings):

@@ -1,4 +1,4 @@
-"""Benchmark instances of the canonical shape, generated the realistic way.
+"""Synthetic books (accounts + reps) of the canonical shape for benchmarks and tests.
 
 * accounts sit in real US cities drawn by population (``us_cities()``) with ~8 km jitter;
 * potential is heavy-tailed (log-normal per segment), workload grows sub-linearly with it;
@@ -14,12 +14,19 @@
 * ~3% of accounts are locked to their (active) owner, plus a handful locked to inactive owners
   (which the optimizer releases and reports).
 
-Everything is drawn from one ``numpy.random.Generator`` seeded by ``seed``: same seed, same
+A *messy* book (:class:`Mess`) adds what real CRM books carry and a book the optimizer
+planned itself never does: a share of unassigned accounts, reps who left and still own their
+accounts (some locked), reps handed their neighbours' accounts far beyond capacity, and a
+team short of capacity. The tidy book is unchanged by it (the mess draws from its own
+generator).
+
+Everything is drawn from ``numpy.random.Generator``s seeded by ``seed``: same seed, same
 files.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,24 +58,142 @@ SKILL_FOR_INDUSTRY = {"healthcare": ("hipaa_certified", 0.5), "government": ("fe
 REP_SKILL_P = {"hipaa_certified": 0.3, "fedramp": 0.2}
 
 
+@dataclass(frozen=True)
+class Mess:
+    """What a real book carries (all zero / 1.0: a tidy book)."""
+
+    unassigned_share: float = 0.0  # accounts with no owner (on top of ~4% new families)
+    departed_share: float = 0.0  # active reps who leave; they keep their accounts
+    departed_lock_share: float = 0.0  # of the departed reps' accounts, locked
+    overloaded_share: float = 0.0  # active reps handed neighbours' accounts (120-240% cap.)
+    capacity_factor: float = 1.0  # every capacity_hours x this (< 1: team short of capacity)
+
+    @classmethod
+    def messy(cls) -> Mess:
+        """Like the 5k book of issue 9: ~4% unassigned, 1 in 20 reps gone, 1 in 5 overloaded."""
+        return cls(0.04, 0.05, 0.1, 0.2, 1.0)
+
+    def override(self, **values: float | int | None) -> Mess:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def tidy(self) -> bool:
+        return self == Mess()
+
+
 def generate_instance(
-    n_accounts: int, n_reps: int, seed: int = 0
+    n_accounts: int, n_reps: int, seed: int = 0, mess: Mess | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return ``(accounts, reps)`` frames with the canonical columns."""
     rng = np.random.default_rng(seed)
     accounts = _accounts(rng, n_accounts)
     reps = _reps(rng, accounts, n_reps)
     accounts = _current_assignment(rng, accounts, reps)
+    if mess is not None and not mess.tidy:
+        accounts, reps = make_messy(accounts, reps, mess, seed)
     return accounts, reps
 
 
+def make_messy(
+    accounts: pl.DataFrame, reps: pl.DataFrame, mess: Mess, seed: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply ``mess`` to a book; its own generator, so the tidy book stays the same."""
+    rng = np.random.default_rng([seed, 9])
+    cur = np.array(accounts["current_rep_id"].to_list(), dtype=object)
+    locked = accounts["locked"].to_numpy().copy()
+    active = reps["active"].to_numpy().copy()
+    rep_ids = np.array(reps["rep_id"].to_list(), dtype=object)
+    n = len(cur)
+    # overloaded reps first (their neighbours' accounts come from active reps)
+    act_idx = np.nonzero(active)[0]
+    k_over = int(round(mess.overloaded_share * len(act_idx)))
+    over = rng.choice(act_idx, size=k_over, replace=False) if k_over else np.array([], int)
+    root = _roots(accounts)
+    for r in over:
+        _overload(rng, accounts, reps, int(r), cur, locked, root)
+    # departed reps keep their accounts (and some locks)
+    pool = np.setdiff1d(np.nonzero(active)[0], over)
+    k_dep = int(round(mess.departed_share * len(act_idx)))
+    gone = rng.choice(pool, size=min(k_dep, len(pool)), replace=False) if k_dep else []
+    for r in gone:
+        active[r] = False
+        mine = np.nonzero(cur == rep_ids[r])[0]
+        hit = mine[rng.random(len(mine)) < mess.departed_lock_share]
+        locked[hit] = True
+    # unassigned accounts (whole families: a family is not half-owned by nobody)
+    if mess.unassigned_share > 0:
+        fams = np.unique(root)
+        pick = fams[rng.random(len(fams)) < mess.unassigned_share]
+        none = np.isin(root, pick) & ~locked
+        cur[none] = ""
+    cap = reps["capacity_hours"].to_numpy() * mess.capacity_factor
+    accounts = accounts.with_columns(
+        pl.Series("current_rep_id", cur.tolist(), dtype=pl.Utf8), pl.Series("locked", locked)
+    )
+    reps = reps.with_columns(
+        pl.Series("active", active), pl.Series("capacity_hours", np.round(cap, 0))
+    )
+    assert accounts.height == n
+    return accounts, reps
+
+
+def _roots(accounts: pl.DataFrame) -> np.ndarray:
+    ids = accounts["account_id"].to_list()
+    index = {a: i for i, a in enumerate(ids)}
+    parent = [index.get(p, -1) if p else -1 for p in accounts["parent_account_id"].to_list()]
+    root = np.arange(len(ids))
+    for i in range(len(ids)):
+        j = i
+        while parent[j] >= 0:
+            j = parent[j]
+        root[i] = j
+    return root
+
+
+def _overload(
+    rng: np.random.Generator,
+    accounts: pl.DataFrame,
+    reps: pl.DataFrame,
+    r: int,
+    cur: np.ndarray,
+    locked: np.ndarray,
+    root: np.ndarray,
+) -> None:
+    """Hand rep ``r`` the nearest unlocked families it may own until 120-240% of capacity."""
+    rid = reps["rep_id"][r]
+    segs = set(reps["segments"][r].split(";"))
+    skills = set(s for s in reps["skills"][r].split(";") if s)
+    seg = np.array(accounts["segment"].to_list(), dtype=object)
+    req = np.array(accounts["required_skill"].to_list(), dtype=object)
+    w = accounts["workload_hours"].to_numpy()
+    ok_acc = np.array([s in segs for s in seg]) & np.array([(not k) or k in skills for k in req])
+    # a family may move only if every member may go to r and none is locked
+    bad = np.bincount(root, weights=(~ok_acc | locked).astype(float), minlength=len(cur)) > 0
+    d = haversine_km(
+        accounts["latitude"].to_numpy(),
+        accounts["longitude"].to_numpy(),
+        reps["latitude"][r],
+        reps["longitude"][r],
+    )
+    goal = reps["capacity_hours"][r] * rng.uniform(1.2, 2.4)
+    load = float(w[cur == rid].sum())
+    roots = np.unique(root[(cur != rid) & (cur != "")])
+    roots = roots[~bad[roots]]
+    for f in roots[np.argsort(d[roots], kind="stable")]:
+        if load >= goal:
+            break
+        mem = root == f
+        cur[mem] = rid
+        load += float(w[mem].sum())
+
+
 def write_instance(
-    n_accounts: int, n_reps: int, seed: int, out_dir: str | Path
+    n_accounts: int, n_reps: int, seed: int, out_dir: str | Path, mess: Mess | None = None
 ) -> tuple[Path, Path]:
-    """Generate an instance and write ``accounts.csv`` and ``reps.csv`` under ``out_dir``."""
+    """Generate a book and write ``accounts.csv`` and ``reps.csv`` under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    accounts, reps = generate_instance(n_accounts, n_reps, seed)
+    accounts, reps = generate_instance(n_accounts, n_reps, seed, mess)
     a_path, r_path = out / "accounts.csv", out / "reps.csv"
     accounts.write_csv(a_path)
     reps.write_csv(r_path)

@@ -1,0 +1,279 @@
+"""The planning half of the territory job: territory_plan -> drift_report -> proposed_changes.
+
+They sit after the marts (and the marts' blocking quality gate: a blocked snapshot skips them,
+so nothing is published or superseded). Each asset calls one ``territory_ops.planning``
+function; pass settings are the run config of ``territory_plan`` (defaults:
+config/passes.yaml) and are recorded with the run in ``plans.runs``.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from pipelines.resources import WarehouseResource
+from territory_ops.planning import store
+from territory_ops.planning.config import PassConfig, load_pass_config, merge_pass_config
+from territory_ops.planning.report import KPI_LABELS
+from territory_ops.planning.service import (
+    PlanningError,
+    propose_and_publish,
+    report_drift,
+    stage_plan,
+)
+
+PLANNING_GROUP = "planning"
+MART_DEPS = [
+    dg.AssetKey("account_profiles"),
+    dg.AssetKey("rep_roster"),
+    dg.AssetKey("current_assignments"),
+]
+DEFAULTS = load_pass_config()
+
+
+class WeightsConfig(dg.Config):
+    balance_km: float | None = DEFAULTS.weights.balance_km
+    disruption_km: float | None = DEFAULTS.weights.disruption_km
+
+
+class DriftConfig(dg.Config):
+    rep_potential_pct: float = DEFAULTS.drift.rep_potential_pct
+    rep_workload_pct: float = DEFAULTS.drift.rep_workload_pct
+    account_potential_pct: float = DEFAULTS.drift.account_potential_pct
+    potential_cv_target: float = DEFAULTS.drift.potential_cv_target
+    workload_cv_target: float = DEFAULTS.drift.workload_cv_target
+
+
+class PassRunConfig(dg.Config):
+    """Pass settings of one run (defaults: config/passes.yaml, docs/planning.md)."""
+
+    pass_kind: str = DEFAULTS.pass_kind
+    tolerance: float = DEFAULTS.tolerance
+    move_budget: int | None = DEFAULTS.move_budget
+    move_budget_share: float = DEFAULTS.move_budget_share
+    weights: WeightsConfig = WeightsConfig()
+    drift: DriftConfig = DriftConfig()
+    time_limit: float | None = DEFAULTS.time_limit
+    seed: int = DEFAULTS.seed
+
+    def to_pass_config(self) -> PassConfig:
+        return merge_pass_config(DEFAULTS, self.model_dump())
+
+
+def kpi_metadata(kpis: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Numeric metadata (plotted over runs in the asset's Plots view)."""
+    out: dict[str, Any] = {}
+    for key in KPI_LABELS:
+        value = kpis.get(key)
+        if value is None:
+            continue
+        out[f"{prefix}{key}"] = (
+            dg.MetadataValue.int(int(value))
+            if isinstance(value, int) and not isinstance(value, bool)
+            else dg.MetadataValue.float(float(value))
+        )
+    return out
+
+
+@dg.asset(
+    key="territory_plan",
+    group_name=PLANNING_GROUP,
+    kinds={"python", "duckdb"},
+    deps=MART_DEPS,
+    pool="duckdb_writer",
+    description=(
+        "A plan for the snapshot (OR-Tools optimizer in process) for the run's pass kind: "
+        "full, micro or refresh. Kept in plans.runs / plans.assignments with its KPIs, "
+        "settings and certificate; published only when proposed_changes completes."
+    ),
+)
+def territory_plan(
+    context: dg.AssetExecutionContext, config: PassRunConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = config.to_pass_config()
+    try:
+        with warehouse.connect() as con:
+            staged = stage_plan(con, context.run_id, settings)
+    except PlanningError as err:
+        raise dg.Failure(description=str(err)) from err
+    plan = staged.plan
+    m = plan.metrics
+    context.log.info(
+        f"{plan.pass_kind} plan for {plan.snapshot_date}: {m.get('changed')} changes, "
+        f"{m.get('budget_moves')} moves (budget {plan.move_budget}, "
+        f"{m.get('forced_moves')} forced by hard rules)"
+    )
+    for warning in plan.warnings:
+        context.log.warning(warning)
+    return dg.MaterializeResult(
+        metadata={
+            "pass_kind": plan.pass_kind,
+            "snapshot_date": plan.snapshot_date.isoformat(),
+            "dagster/row_count": plan.plan.height,
+            "changed": dg.MetadataValue.int(int(plan.plan["changed"].sum())),
+            "moves": dg.MetadataValue.int(int(m.get("budget_moves", 0) or 0)),
+            "forced_moves": dg.MetadataValue.int(int(m.get("forced_moves", 0) or 0)),
+            "inherited_violations": m.get("inherited_violations", "n/a"),
+            "move_budget": dg.MetadataValue.int(plan.move_budget),
+            "returns": dg.MetadataValue.int(plan.returns),
+            "certificate_gap": dg.MetadataValue.float(float(m["gap"]))
+            if m.get("gap") is not None
+            else "n/a",
+            "hard_violations": dg.MetadataValue.int(int(m.get("hard_violations", 0) or 0)),
+            "capacity_shortfall": dg.MetadataValue.json(m.get("capacity_shortfall") or {}),
+            "time_limit_hit": m.get("time_limit_hit", "n/a"),
+            **kpi_metadata(plan.kpis_before, "before_"),
+            **kpi_metadata(plan.kpis_after, "after_"),
+            "summary": dg.MetadataValue.md(staged.summary),
+            "settings": dg.MetadataValue.json(settings.as_dict()),
+        }
+    )
+
+
+DRIFT_CHECKS = {
+    "rep_drift": ("rep", "Reps beyond the potential/workload thresholds or whose status changed."),
+    "account_drift": (
+        "account",
+        "Accounts that are new, unassigned, owned by an inactive rep, merged, or whose "
+        "potential moved beyond the threshold since the previous snapshot.",
+    ),
+    "team_kpis": ("team", "Team KPIs off their targets (potential CV, workload CV, band)."),
+}
+
+
+@dg.asset(
+    key="drift_report",
+    group_name=PLANNING_GROUP,
+    kinds={"python", "duckdb"},
+    deps=[dg.AssetKey("territory_plan")],
+    pool="duckdb_writer",
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="drift_report", description=desc, blocking=False)
+        for name, (_, desc) in DRIFT_CHECKS.items()
+    ],
+    description=(
+        "What drifted since the previous snapshot and against the published plan: per rep, "
+        "per account, team KPIs (plans.drift_flags, plans.kpi_history). Drift is a WARN."
+    ),
+)
+def drift_report(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        report = report_drift(con, context.run_id)
+    flags = report.flags
+    counts = dict(flags.group_by("flag").len().sort("flag").iter_rows()) if flags.height else {}
+    checks = []
+    for name, (scope, _) in DRIFT_CHECKS.items():
+        mine = flags.filter(pl.col("scope") == scope)
+        checks.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=mine.is_empty(),
+                severity=dg.AssetCheckSeverity.WARN,
+                description=report.summaries[scope],
+                metadata={
+                    "flags": dg.MetadataValue.int(mine.height),
+                    "details": dg.MetadataValue.md(_flags_markdown(mine)),
+                },
+            )
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "flags": dg.MetadataValue.int(flags.height),
+            "flags_by_kind": dg.MetadataValue.json(counts),
+            "previous_snapshot": report.previous_snapshot,
+            **kpi_metadata(report.kpis, ""),
+            "summary": dg.MetadataValue.md(
+                "\n\n".join(f"**{s}**: {line}" for s, line in report.summaries.items())
+            ),
+        },
+        check_results=checks,
+    )
+
+
+def _flags_markdown(flags: pl.DataFrame, limit: int = 40) -> str:
+    if flags.is_empty():
+        return "Nothing drifted."
+    lines = ["| flag | detail |", "|---|---|"]
+    lines += [f"| {f} | {d} |" for f, d in flags.select("flag", "detail").head(limit).iter_rows()]
+    if flags.height > limit:
+        lines.append(f"| … | {flags.height - limit} more in plans.drift_flags |")
+    return "\n".join(lines)
+
+
+def write_plan_map(
+    data: Any, plan: pl.DataFrame, out_dir: Path, title: str, subtitle: str
+) -> tuple[str, str]:
+    """(markdown image, html path) of the territory map (territory_ops.maps)."""
+    from territory_ops.maps import markdown_image, write_territory_maps
+
+    files = write_territory_maps(
+        data.accounts, data.reps, plan, out_dir, title=title, subtitle=subtitle
+    )
+    return markdown_image(files.png_bytes, files.caption), str(files.html)
+
+
+@dg.asset(
+    key="proposed_changes",
+    group_name=PLANNING_GROUP,
+    kinds={"python", "duckdb"},
+    deps=[dg.AssetKey("drift_report")],
+    pool="duckdb_writer",
+    description=(
+        "One proposal per change of the plan (plans.proposals): reason, effect on both reps, "
+        "status. Publishing supersedes the previous open proposals; nothing is deleted and "
+        "nothing is applied without approval."
+    ),
+)
+def proposed_changes(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    map_md, map_html = "", None
+    with warehouse.connect() as con:
+        record = store.run_record(con, context.run_id) or {}
+    try:
+        drawn = _draw_map(warehouse, context.run_id, record)
+        if drawn:
+            map_md, map_html = drawn
+    except Exception as err:  # a map is a view: never let it stop a publish
+        context.log.warning(f"territory map not drawn: {err}")
+    with warehouse.connect() as con:
+        published = propose_and_publish(con, context.run_id, map_html)
+    context.log.info(
+        f"published run {context.run_id}: {published.proposals.height} proposal(s), "
+        f"{published.superseded} superseded"
+    )
+    summary = published.summary + (f"\n\n{map_md}" if map_md else "")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": published.proposals.height,
+            "proposals": dg.MetadataValue.int(published.proposals.height),
+            "superseded": dg.MetadataValue.int(published.superseded),
+            "by_reason": dg.MetadataValue.json(published.by_reason),
+            "temporary_covers": dg.MetadataValue.int(
+                int(published.proposals["is_temporary"].sum()) if published.proposals.height else 0
+            ),
+            **{
+                f"reason_{code}": dg.MetadataValue.int(n) for code, n in published.by_reason.items()
+            },
+            "map_html": map_html or "not drawn",
+            "summary": dg.MetadataValue.md(summary),
+        }
+    )
+
+
+def _draw_map(warehouse: WarehouseResource, run_id: str, record: dict) -> tuple[str, str]:
+    from territory_ops.planning.tables import load_planning_input
+
+    with warehouse.connect(read_only=True) as con:
+        data = load_planning_input(con)
+        plan = store.assignments(con, run_id)
+    out_dir = Path(warehouse.database).parent / "maps" / run_id
+    title = f"Territories: {record.get('pass_kind', '')} pass, snapshot {data.snapshot_date}"
+    changed = int(plan["changed"].sum()) if plan.height else 0
+    return write_plan_map(data, plan, out_dir, title, f"{changed} proposed change(s)")
+
+
+planning_assets = [territory_plan, drift_report, proposed_changes]

@@ -1,0 +1,200 @@
+"""Everything both renderers need, computed once: accounts joined to their planned rep,
+projected positions, rep colours and the counts the caption reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from territory_ops.maps.colors import assign_rep_colors
+from territory_ops.maps.projection import (
+    OUTSIDE,
+    US_EXTENT,
+    Box,
+    PlainProjection,
+    is_mostly_us,
+    project_us,
+)
+
+NO_OWNER_COLOR = "#9e9e9e"
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """Accounts and reps ready to draw.
+
+    ``accounts`` columns: account_id, account_name, rep_id, rep_name, previous_rep_id,
+    changed, reason, potential, latitude, longitude, x, y, drawn, color.
+    ``reps`` columns: rep_id, rep_name, active, latitude, longitude, x, y, drawn, color,
+    accounts (planned account count).
+    """
+
+    accounts: pl.DataFrame
+    reps: pl.DataFrame
+    us: bool
+    extent: Box
+    n_accounts: int
+    n_without_coordinates: int
+    n_off_map: int
+    n_changed: int
+    n_no_owner: int
+    n_reps_active: int
+    n_reps_owning: int
+
+
+def as_bool(column: str) -> pl.Expr:
+    """``true``/``false`` text or booleans as a boolean (contract: text ``true``/``false``)."""
+    text = pl.col(column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    return text.is_in(["true", "1", "yes", "y", "t"]).fill_null(False).alias(column)
+
+
+def _text(frame: pl.DataFrame, column: str, default: str = "") -> pl.Expr:
+    if column in frame.columns:
+        return pl.col(column).cast(pl.Utf8).fill_null(default)
+    return pl.lit(default, dtype=pl.Utf8)
+
+
+def _float(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64, strict=False)
+
+
+def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame) -> MapLayout:
+    """Join the plan to accounts and reps, project and colour (no row is dropped)."""
+    _require(accounts, "accounts", ("account_id", "latitude", "longitude", "potential"))
+    _require(reps, "reps", ("rep_id", "latitude", "longitude", "active"))
+    _require(plan, "plan", ("account_id", "rep_id", "changed"))
+    reps_frame = reps.select(
+        pl.col("rep_id").cast(pl.Utf8),
+        _text(reps, "rep_name").alias("rep_name"),
+        as_bool("active"),
+        _float("latitude"),
+        _float("longitude"),
+    )
+    plan_frame = plan.select(
+        pl.col("account_id").cast(pl.Utf8),
+        pl.col("rep_id").cast(pl.Utf8).fill_null(""),
+        _text(plan, "previous_rep_id").alias("previous_rep_id"),
+        as_bool("changed"),
+        _text(plan, "reason").alias("reason"),
+    ).unique("account_id", keep="first", maintain_order=True)
+    frame = (
+        accounts.select(
+            pl.col("account_id").cast(pl.Utf8),
+            _text(accounts, "account_name").alias("account_name"),
+            _float("potential").fill_null(0.0).alias("potential"),
+            _float("latitude"),
+            _float("longitude"),
+        )
+        .join(plan_frame, on="account_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("rep_id").fill_null(""),
+            pl.col("previous_rep_id").fill_null(""),
+            pl.col("changed").fill_null(False),
+            pl.col("reason").fill_null(""),
+        )
+        .join(
+            reps_frame.filter(pl.col("active")).select("rep_id", "rep_name"),
+            on="rep_id",
+            how="left",
+            maintain_order="left",
+        )
+        # an owner that is not an active rep is no owner (rule 1); it is shown grey
+        .with_columns(
+            pl.when(pl.col("rep_name").is_null())
+            .then(pl.lit(""))
+            .otherwise("rep_id")
+            .alias("rep_id"),
+            pl.col("rep_name").fill_null(""),
+        )
+    )
+    lon_a, lat_a = frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
+    lon_r, lat_r = reps_frame["longitude"].to_numpy(), reps_frame["latitude"].to_numpy()
+    located_a = _located(lon_a, lat_a)
+    located_r = _located(lon_r, lat_r)
+    all_lon = np.concatenate([lon_a[located_a], lon_r[located_r]])
+    all_lat = np.concatenate([lat_a[located_a], lat_r[located_r]])
+    us = is_mostly_us(all_lon, all_lat)
+    xa, ya = _project(lon_a, lat_a, located_a, us, all_lon, all_lat)
+    xr, yr = _project(lon_r, lat_r, located_r, us, all_lon, all_lat)
+    extent = US_EXTENT if us else _padded_extent(np.concatenate([xa, xr]), np.concatenate([ya, yr]))
+    frame = frame.with_columns(
+        pl.Series("x", xa), pl.Series("y", ya), pl.Series("drawn", np.isfinite(xa))
+    )
+    counts = frame.filter(pl.col("rep_id") != "").group_by("rep_id").agg(pl.len().alias("accounts"))
+    reps_frame = (
+        reps_frame.with_columns(
+            pl.Series("x", xr), pl.Series("y", yr), pl.Series("drawn", np.isfinite(xr))
+        )
+        .join(counts, on="rep_id", how="left", maintain_order="left")
+        .with_columns(pl.col("accounts").fill_null(0))
+    )
+    colors = assign_rep_colors(frame, reps_frame)
+    color_of = pl.DataFrame(
+        {"rep_id": list(colors), "color": list(colors.values())},
+        schema={"rep_id": pl.Utf8, "color": pl.Utf8},
+    )
+    frame = frame.join(color_of, on="rep_id", how="left", maintain_order="left").with_columns(
+        pl.col("color").fill_null(NO_OWNER_COLOR)
+    )
+    reps_frame = reps_frame.join(
+        color_of, on="rep_id", how="left", maintain_order="left"
+    ).with_columns(pl.col("color").fill_null(NO_OWNER_COLOR))
+    return MapLayout(
+        accounts=frame,
+        reps=reps_frame,
+        us=us,
+        extent=extent,
+        n_accounts=frame.height,
+        n_without_coordinates=int((~located_a).sum()),
+        n_off_map=int((located_a & ~np.isfinite(xa)).sum()),
+        n_changed=int(frame["changed"].sum()),
+        n_no_owner=int((frame["rep_id"] == "").sum()),
+        n_reps_active=int(reps_frame["active"].sum()),
+        n_reps_owning=int(counts.height),
+    )
+
+
+def _require(frame: pl.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"territory map: {name} table lacks column(s) {', '.join(missing)}")
+
+
+def _located(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Usable WGS84 coordinates (missing, NaN and impossible values are not located)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+
+
+def _project(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    located: np.ndarray,
+    us: bool,
+    all_lon: np.ndarray,
+    all_lat: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    x = np.full(lon.shape, np.nan)
+    y = np.full(lon.shape, np.nan)
+    if not located.any():
+        return x, y
+    if us:
+        px, py, region = project_us(lon[located], lat[located])
+        px[region == OUTSIDE] = np.nan
+        py[region == OUTSIDE] = np.nan
+    else:
+        px, py = PlainProjection.over(all_lon, all_lat)(lon[located], lat[located])
+    x[located], y[located] = px, py
+    return x, y
+
+
+def _padded_extent(x: np.ndarray, y: np.ndarray) -> Box:
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return Box(-0.1, -0.1, 0.1, 0.1)
+    x0, x1 = float(x[finite].min()), float(x[finite].max())
+    y0, y1 = float(y[finite].min()), float(y[finite].max())
+    pad = max(x1 - x0, y1 - y0, 0.01) * 0.06
+    return Box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)

@@ -1,0 +1,181 @@
+"""Result assembly: plan rows with reasons, metrics (every key in ``docs/optimizer.md``),
+rep summary, and the split of capacity overloads into shortfall / inherited / introduced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from territory_ops.optimize import capacity
+from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.instance import Instance, pair_distances
+from territory_ops.optimize.rationale import reasons
+from territory_ops.optimize.report import band_reasons, check_plan, count_violations, plan_metrics
+from territory_ops.optimize.tables import Tables
+
+
+@dataclass
+class PlanResult:
+    plan: pl.DataFrame  # account_id, rep_id, previous_rep_id, changed, reason
+    metrics: dict[str, object]
+    rep_summary: pl.DataFrame
+    warnings: list[str]
+
+
+@dataclass
+class Certificate:
+    bound: float  # total travel lower bound (sum workload x distance), nan if none
+    method: str
+
+
+def assemble(
+    inst: Instance,
+    tables: Tables,
+    fam_rep: np.ndarray,
+    slack: np.ndarray,
+    lp_overflow: bool,
+    cert: Certificate,
+    stats: dict[str, object],
+    mode: str,
+    max_moves: int | None,
+    seed: int,
+    budget: Budget,
+) -> PlanResult:
+    new_rep = fam_rep[inst.family_of]
+    rid = np.array(inst.rep_ids, dtype=object)
+    rep_col = rid[new_rep].tolist()
+    prev = tables.accounts["current_rep_id"].to_list()
+    why = reasons(inst, new_rep, set(tables.released_locks))
+    plan = pl.DataFrame(
+        {
+            "account_id": inst.account_ids,
+            "rep_id": rep_col,
+            "previous_rep_id": prev,
+            "changed": [a != b for a, b in zip(rep_col, prev, strict=True)],
+            "reason": why,
+        }
+    )
+    metrics = _metrics(
+        inst, tables, plan, fam_rep, new_rep, slack, lp_overflow, cert, stats, mode, max_moves
+    )
+    if budget.elapsed() > budget.limit and not budget.hit:
+        budget.note("the whole run")
+    metrics.update(
+        seed=seed,
+        time_limit_s=round(budget.limit, 1),
+        time_limit_hit=budget.hit,
+        time_limit_phases=list(budget.phases),
+        seconds=round(budget.elapsed(), 2),
+    )
+    warnings = list(inst.warnings)
+    if budget.hit:
+        warnings.append(
+            f"time limit {budget.limit:.0f}s reached during {', '.join(budget.phases)}: "
+            "this is the best plan found so far (see gap)"
+        )
+    return PlanResult(
+        plan=plan, metrics=metrics, rep_summary=_summary(inst, new_rep), warnings=warnings
+    )
+
+
+def _metrics(
+    inst: Instance,
+    tables: Tables,
+    plan: pl.DataFrame,
+    fam_rep: np.ndarray,
+    new_rep: np.ndarray,
+    slack: np.ndarray,
+    lp_overflow: bool,
+    cert: Certificate,
+    stats: dict[str, object],
+    mode: str,
+    max_moves: int | None,
+) -> dict[str, object]:
+    violations = check_plan(tables.accounts, tables.reps, plan)
+    shortfall, inherited, introduced = capacity.classify_overloads(inst, fam_rep, mode, lp_overflow)
+    # rule 5 is judged per rep below: a shortfall or inherited overload is a finding
+    other = [v for v in violations if not v.rule.startswith("5")]
+    intro_accounts = int(np.isin(new_rep, introduced).sum()) if introduced else 0
+    hard = count_violations(other) + intro_accounts
+    rules = sorted({v.rule for v in other} | ({"5 capacity"} if introduced else set()))
+    m = plan_metrics(tables.accounts, tables.reps, new_rep_ids(inst, new_rep), inst.tolerance)
+    cur, ca = inst.current, inst.current_active
+    moves = int((ca & (new_rep != cur)).sum())
+    before = np.bincount(cur[ca], weights=inst.potential[ca], minlength=inst.n_reps)
+    before_ratio = before / np.maximum(inst.target, 1e-12)
+    oob = band_reasons(inst, fam_rep, slack, mode, max_moves, before_ratio)
+    dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
+    travel_total = float((inst.workload * dist).sum())
+    W = max(inst.total_workload, 1e-12)
+    travel_obj = travel_total / W
+    bound_mean = cert.bound / W
+    has_bound = bool(np.isfinite(bound_mean))
+    gap = (travel_obj - bound_mean) / bound_mean if has_bound and bound_mean > 0 else 0.0
+    act = inst.active
+    inherited_rows = capacity.inherited_report(inst, fam_rep, inherited)
+    return {
+        "mode": mode,
+        "hard_violations": hard,
+        "hard_violation_rules": rules,
+        "inherited_violations": len(inherited_rows),
+        "inherited_violation_details": inherited_rows,
+        "capacity_shortfall": capacity.shortfall_report(inst, fam_rep, shortfall),
+        "potential_cv": round(float(m["potential_cv"]), 6),
+        "potential_max_dev": round(float(m["potential_max_dev"]), 6),
+        "potential_max_dev_before": round(float(np.abs(before_ratio[act] - 1).max()), 6),
+        "reps_in_band": m["reps_in_band"],
+        "reps_out_of_band": int(m["reps_active"]) - int(m["reps_in_band"]),
+        "reps_active": m["reps_active"],
+        "band_feasible_lp": bool(float(slack.max()) <= 1e-6) if len(slack) else True,
+        "out_of_band_reps": oob,
+        "travel_km": round(float(m["travel_km"]), 3),
+        "travel_unit": inst.travel_unit,
+        "travel_objective": round(travel_obj, 3),
+        "lp_travel_bound_km": (
+            round(bound_mean, 3) if has_bound and inst.travel_unit == "km" else None
+        ),
+        "lp_travel_bound": round(bound_mean, 3) if has_bound else None,
+        "bound_method": cert.method,
+        "gap": round(gap, 6) if has_bound else None,
+        "optimal": bool(stats.get("optimal", False)),
+        "mip_gap": stats.get("mip_gap"),
+        "exact_method": stats.get("exact_method"),
+        "moves": moves,
+        "changed": int(plan["changed"].sum()),
+        "max_moves": max_moves if mode == "micro" else None,
+        "must_place_families": stats.get("must_place_families"),
+        "families": inst.n_families,
+        "core_families": stats.get("core_families"),
+        "lp_fractional_families": stats.get("lp_fractional_families"),
+        "repair_families": stats.get("repair_families"),
+        "repair_method": stats.get("repair_method"),
+        "lp_band_slack_max": round(float(stats.get("lp_band_slack_max", 0.0)), 6),
+        "lp_capacity_overflow": lp_overflow,
+        "released_locks": len(tables.released_locks),
+    }
+
+
+def new_rep_ids(inst: Instance, new_rep: np.ndarray) -> list[str]:
+    return np.array(inst.rep_ids, dtype=object)[new_rep].tolist()
+
+
+def _summary(inst: Instance, new_rep: np.ndarray) -> pl.DataFrame:
+    act = inst.active
+    P = np.bincount(new_rep, weights=inst.potential, minlength=inst.n_reps)
+    Wr = np.bincount(new_rep, weights=inst.workload, minlength=inst.n_reps)
+    N = np.bincount(new_rep, minlength=inst.n_reps)
+    return pl.DataFrame(
+        {
+            "rep_id": inst.rep_ids,
+            "active": act,
+            "potential": P,
+            "target": inst.target,
+            "pct_of_target": np.where(act, 100 * P / np.maximum(inst.target, 1e-12), 0.0),
+            "workload_hours": Wr,
+            "capacity_hours": inst.capacity_hours,
+            "utilisation": Wr / np.maximum(inst.capacity_hours, 1e-9),
+            "accounts": N,
+        }
+    )

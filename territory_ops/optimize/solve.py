@@ -1,0 +1,421 @@
+"""The solve loop: core, LP relaxation, rounding, local search, dive, exact repair.
+
+1. choose the *core*: all families on small instances; on big ones the families whose choice
+   is contested under the Lagrangian prices (full) or the must-place families plus the most
+   promising moves (micro); the rest is fixed at its price-optimal / current rep;
+2. LP relaxation of the core with GLOP (hard band; if infeasible, min-max band slack first,
+   and capacity overflow where no plan can keep capacity: see :mod:`.capacity`);
+3. rounding + band/capacity local search; if a violation remains, an LP dive over the
+   fractional families (and the cheapest-to-move ones), then local search again;
+4. exact improvement (:mod:`.exact`): the whole book as a MIP when it is small, else
+   neighbourhoods of the reps still out of band (LNS), while time remains.
+
+Anytime: if the LP does not finish within the budget or cannot be solved, a first plan
+(:func:`first_plan`: every family on a rep with room, repaired by the local search) is
+returned instead, and the budget records that time ran out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from territory_ops.optimize import capacity, exact, lagrange, micro
+from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.instance import HardRuleInfeasible, Instance
+from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
+from territory_ops.optimize.repair import (
+    SolverParams,
+    band_local_search,
+    choose_free_families,
+    repair,
+)
+
+LP_SHARE = 0.55  # of the time left: the core LP (the rest: dive, exact repair, certificate)
+DIVE_SHARE = 0.5  # of the time left after the LP
+
+
+@dataclass
+class Options:
+    """What the solve loop needs from ``OptimizeOptions``."""
+
+    mode: str
+    max_moves: int | None
+    core_limit: int
+    seed: int
+    strict: bool
+
+
+@dataclass
+class SolveOutcome:
+    assignment: np.ndarray  # candidate column per family
+    slack: np.ndarray  # per rep band slack the LP needed (fraction of target)
+    lp_overflow: bool  # the LP needed capacity beyond the planning capacity
+    stats: dict[str, object] = field(default_factory=dict)
+
+
+def solve(
+    inst: Instance, opts: Options, budget: Budget, say: Callable[[str], None]
+) -> SolveOutcome:
+    F = inst.n_families
+    stats: dict[str, object] = {}
+    moves_budget = int(opts.max_moves or 0) if opts.mode == "micro" else None
+    balance_w = inst.weights.balance_km
+    dual = None
+    if opts.core_limit < F:
+        # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
+        # starve a rep there; only a redesign needs the pricing rounds.
+        rounds = lagrange.PRICING_ROUNDS if opts.mode == "full" else 0
+        say("Lagrangian prices" + ", candidates priced out over all eligible reps" * (rounds > 0))
+        dual = lagrange.solve_dual_with_pricing(
+            inst, inst.lower, inst.upper, rounds=rounds, say=say
+        )
+    stats["prices"] = dual.prices if dual is not None else None
+    valid = inst.cand_rep >= 0
+    cost = np.where(valid, inst.cand_cost, np.inf)
+    cur_col = micro.current_columns(inst) if opts.mode == "micro" else None
+    base, core = _base_and_core(inst, opts, cost, cur_col, dual, moves_budget)
+    if cur_col is not None:
+        stats["must_place_families"] = int((cur_col < 0).sum())
+
+    sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    if sol is None:
+        say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
+        a = first_plan(inst, cost, base, cur_col, moves_budget)
+        a = band_local_search(inst, a, cost, inst.lower, inst.upper, move_budget=moves_budget)
+        stats.update(repair_method="first plan + local search", core_families=len(core))
+        return SolveOutcome(a, np.zeros(inst.n_reps), False, stats)
+
+    overflow = sol.overflow if sol.overflow is not None else np.zeros(inst.n_reps)
+    lp_overflow = bool((overflow > 1e-9).any())
+    if lp_overflow:
+        capacity.widen(inst, overflow)
+        say(f"LP: capacity short; largest overflow {100 * overflow.max():.1f}% of capacity")
+    frac = sum(1 for v in sol.values if max(x for _, x in v) < 1 - 1e-6)
+    stats.update(
+        lp_fractional_families=frac,
+        core_families=len(core),
+        lp_band_slack_max=float(slack.max()) if len(slack) else 0.0,
+    )
+    say(f"LP: {frac} fractional families, band slack {100 * float(slack.max()):.2f} pts")
+
+    assignment = base.copy()
+    for i, f in enumerate(core):
+        assignment[f] = max(sol.values[i], key=lambda kv: (kv[1], -kv[0]))[0]
+    lower = inst.lower - slack * inst.target
+    upper = inst.upper + slack * inst.target
+    say(f"rounding + band local search ({budget.elapsed():.1f}s)")
+    movable = None
+    if cur_col is not None:  # micro: only the model's families may move
+        movable = np.zeros(F, dtype=bool)
+        movable[core] = True
+        assignment = micro.restore_move_budget(inst, assignment, cur_col, moves_budget or 0, cost)
+    best = band_local_search(
+        inst, assignment, cost, lower, upper, move_budget=moves_budget, movable=movable
+    )
+    best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
+    method = "rounding+local search"
+    if best_key[0] + best_key[1] > 1e-9 and not budget.expired("LP dive"):
+        free, hint = choose_free_families(inst, core, sol, per_rep=10)
+        params = SolverParams(time_limit=budget.share(DIVE_SHARE, 1.0), seed=opts.seed)
+        say(f"LP dive over {len(free)} families ({budget.elapsed():.1f}s)")
+        rep = repair(
+            inst,
+            assignment,
+            free,
+            hint,
+            cost,
+            lower,
+            upper,
+            params,
+            move_budget=moves_budget,
+            balance_weight=balance_w,
+        )
+        if rep.status == "TIME_LIMIT":
+            budget.note("LP dive")
+        dived = assignment.copy()
+        for f, k in rep.columns.items():
+            dived[f] = k
+        dived = band_local_search(
+            inst, dived, cost, lower, upper, move_budget=moves_budget, movable=movable
+        )
+        stats["repair_families"] = len(free)
+        key = plan_key(inst, dived, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = dived, key, "LP dive+local search"
+    if best_key[0] > 1e-9 and moves_budget is not None:
+        # micro: the repair broke the move budget or a capacity the LP kept; an exact repair
+        # over the troubled reps' neighbourhood, else the first plan
+        fb = first_plan(inst, cost, base, cur_col, moves_budget)
+        fb = band_local_search(inst, fb, cost, lower, upper, move_budget=moves_budget)
+        key = plan_key(inst, fb, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = fb, key, "first plan + local search"
+    ex = exact.improve(
+        inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
+    )
+    if ex is not None:
+        key = plan_key(inst, ex.assignment, cost, lower, upper, moves_budget)
+        stats.update(exact_method=ex.method, optimal=ex.optimal, mip_gap=ex.mip_gap)
+        if key <= best_key:
+            best, best_key = ex.assignment, key
+            method += " + " + ex.method
+    if opts.strict and best_key[0] > 1e-9:
+        raise HardRuleInfeasible(
+            "rounding the LP could not keep capacity_hours / max accounts / the move budget "
+            "(--strict); no plan was written (try a larger --time-limit or --candidates)"
+        )
+    stats.update(repair_method=method, band_violation_after_repair=round(best_key[1], 6))
+    return SolveOutcome(best, slack, lp_overflow, stats)
+
+
+def _base_and_core(
+    inst: Instance,
+    opts: Options,
+    cost: np.ndarray,
+    cur_col: np.ndarray | None,
+    dual: lagrange.DualResult | None,
+    moves_budget: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    F = inst.n_families
+    if cur_col is not None:
+        base = np.where(cur_col >= 0, cur_col, 0)
+        benefit = None
+        if dual is not None:
+            valid = inst.cand_rep >= 0
+            adj = cost / dual.prices.cost_scale + dual.prices.adjust(
+                inst, inst.cand_rep, np.arange(F)
+            )
+            here = adj[np.arange(F), base]
+            benefit = here - np.where(valid, adj, np.inf).min(axis=1)
+        core = micro.micro_core(inst, cur_col, benefit, opts.core_limit, moves_budget or 0)
+        return base, core
+    if dual is not None:
+        return dual.assignment.copy(), full_core(
+            inst, dual.regret, dual.assignment, opts.core_limit
+        )
+    return np.zeros(F, dtype=np.int64), np.arange(F)
+
+
+def _core_lp(
+    inst: Instance,
+    opts: Options,
+    core: np.ndarray,
+    base: np.ndarray,
+    cost: np.ndarray,
+    moves_budget: int | None,
+    dual: lagrange.DualResult | None,
+    budget: Budget,
+    say: Callable[[str], None],
+) -> tuple[LPSolution | None, np.ndarray, np.ndarray]:
+    """The core LP, growing the core while it is infeasible; ``None`` when it cannot finish."""
+    F = inst.n_families
+    while True:
+        if budget.expired("LP relaxation"):
+            return None, np.zeros(inst.n_reps), core
+        problem = core_problem(inst, core, base, moves_budget)
+        lp_time = budget.share(LP_SHARE, 0.0)
+        say(f"LP relaxation over {len(core)} families ({budget.elapsed():.1f}s, {lp_time:.0f}s)")
+        sol, slack = solve_core_lp(
+            inst,
+            problem,
+            cost,
+            lp_time,
+            inst.weights.balance_km,
+            # a known shortfall makes the hard LP infeasible: go straight to phase 1
+            hard_first=opts.mode == "full" and not inst.capacity_findings,
+            allow_overflow=not opts.strict,
+        )
+        if sol.status in ("optimal", "feasible"):
+            return sol, slack, core
+        if sol.status == "not_solved":
+            budget.note(f"LP relaxation over {len(core)} families")
+            say("LP relaxation ran out of time")
+            return None, slack, core
+        if len(core) >= F:
+            if opts.strict:
+                raise HardRuleInfeasible(infeasible_message(inst, opts, sol.status))
+            say(f"LP relaxation: {sol.status}")
+            return None, slack, core
+        grow = np.setdiff1d(np.arange(F), core)
+        if opts.mode == "micro" or dual is None:  # settled families in order of benefit
+            grow = grow[: max(len(core), 1000)]
+        else:
+            grow = grow[np.argsort(dual.regret[grow], kind="stable")][: max(len(core), 1000)]
+        core = np.sort(np.concatenate([core, grow]))
+
+
+def first_plan(
+    inst: Instance,
+    cost: np.ndarray,
+    base: np.ndarray,
+    cur_col: np.ndarray | None,
+    moves_budget: int | None,
+) -> np.ndarray:
+    """A plan that keeps rules 1-4 by construction, found in one pass.
+
+    Micro: settled families stay with today's owner; every must-place family (new, orphaned,
+    split, no longer eligible) goes, heaviest first, to the candidate with room that needs
+    the fewest moves, then costs least. Full: locked families stay, every other family takes
+    its cheapest candidate with room (``base`` first when it has room). Without room anywhere,
+    the candidate whose utilisation stays lowest.
+    """
+    F, R = inst.n_families, inst.n_reps
+    valid = inst.cand_rep >= 0
+    a = base.copy()
+    placed = np.zeros(F, dtype=bool)
+    if cur_col is not None:
+        placed = cur_col >= 0
+        a = np.where(placed, cur_col, 0)
+    locked = inst.fam_lock_rep >= 0
+    a[locked] = 0
+    placed |= locked
+    reps = inst.cand_rep[np.arange(F), a]
+    W = np.bincount(reps[placed], weights=inst.fam_workload[placed], minlength=R)
+    N = np.bincount(reps[placed], weights=inst.fam_count[placed], minlength=R)
+    cap = np.maximum(inst.capacity, 1e-9)
+    order = np.nonzero(~placed)[0]
+    order = order[np.lexsort((order, -inst.fam_workload[order]))]
+    base_ok = cur_col is None
+    for f in order:
+        ks = np.nonzero(valid[f])[0]
+        rr = inst.cand_rep[f, ks]
+        w, n = inst.fam_workload[f], inst.fam_count[f]
+        room = (W[rr] + w <= inst.capacity[rr]) & (N[rr] + n <= inst.max_accounts[rr])
+        mv = inst.cand_moves[f, ks] if moves_budget is not None else np.zeros(len(ks))
+        if base_ok and room[ks == base[f]].any():
+            k = int(base[f])
+        elif room.any():
+            sel = np.nonzero(room)[0]
+            k = int(ks[sel[np.lexsort((ks[sel], cost[f, ks[sel]], mv[sel]))[0]]])
+        else:
+            util = (W[rr] + w) / cap[rr]
+            k = int(ks[np.lexsort((ks, cost[f, ks], util, mv))[0]])
+        r = int(inst.cand_rep[f, k])
+        a[f] = k
+        W[r] += w
+        N[r] += n
+    return a
+
+
+def plan_key(
+    inst: Instance,
+    a: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+) -> tuple[float, float, float]:
+    """(hard-row excess, band violation, cost): smaller is better, in this order."""
+    F = inst.n_families
+    rep = inst.cand_rep[np.arange(F), a]
+    R = inst.n_reps
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    cap = np.maximum(inst.capacity, 1e-9)
+    hard = float((np.maximum(W - inst.capacity, 0.0) / cap).sum())
+    fin = np.isfinite(inst.max_accounts)
+    hard += float(np.maximum(N[fin] - inst.max_accounts[fin], 0.0).sum())
+    if moves_budget is not None:
+        hard += max(int(inst.cand_moves[np.arange(F), a].sum()) - moves_budget, 0)
+    v = np.maximum(np.maximum(P - upper, lower - P), 0.0) / np.maximum(inst.target, 1e-12)
+    band = float((v * inst.active).sum())
+    return (round(hard, 9), round(band, 9), float(cost[np.arange(F), a].sum()))
+
+
+def full_core(inst: Instance, regret: np.ndarray, base: np.ndarray, limit: int) -> np.ndarray:
+    """Contested families (smallest regret) plus, for every rep whose price-optimal load
+    breaks its capacity or band, its families in order of regret (so the fixed rest fits)."""
+    F = inst.n_families
+    order = np.lexsort((np.arange(F), regret))
+    rep = inst.cand_rep[np.arange(F), base]
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=inst.n_reps)
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=inst.n_reps)
+    hot = inst.active & ((0.97 * inst.capacity < W) | (inst.upper < P) | (inst.lower > P))
+    chosen = np.zeros(F, dtype=bool)
+    chosen[order[: limit // 2]] = True
+    extra = order[hot[rep[order]] & ~chosen[order]][: limit // 4]
+    chosen[extra] = True
+    rest = order[~chosen[order]][: max(limit - int(chosen.sum()), 0)]
+    chosen[rest] = True
+    chosen |= unfix_overloaded(inst, base, chosen, regret)
+    return np.nonzero(chosen)[0]
+
+
+FIXED_CAPACITY_SHARE = 0.9  # the price-fixed part may use at most this share of capacity
+FIXED_BAND_SHARE = 1.0  # ... and at most this share of the band's lower end (potential)
+
+
+def unfix_overloaded(
+    inst: Instance, base: np.ndarray, chosen: np.ndarray, regret: np.ndarray
+) -> np.ndarray:
+    """Families to add to the core so that the fixed rest fits every rep.
+
+    The families outside the core stay at the rep the dual prices favour (``base``). That
+    fixed part alone can exceed a rep's capacity, max accounts or band, which makes every
+    core LP infeasible however large. For each such rep, its fixed, unlocked families are
+    freed in order of regret (cheapest to move first) until the fixed workload is at most
+    ``FIXED_CAPACITY_SHARE`` x capacity, the fixed count at most that share of max
+    accounts, and the fixed potential at most ``FIXED_BAND_SHARE`` x the band's lower end,
+    so the LP has room to place the core families. Returns a boolean mask over families.
+    """
+    F, R = inst.n_families, inst.n_reps
+    rep = inst.cand_rep[np.arange(F), base]
+    fixed = ~chosen
+    W = np.bincount(rep[fixed], weights=inst.fam_workload[fixed], minlength=R)
+    P = np.bincount(rep[fixed], weights=inst.fam_potential[fixed], minlength=R)
+    N = np.bincount(rep[fixed], weights=inst.fam_count[fixed], minlength=R)
+    w_lim = FIXED_CAPACITY_SHARE * inst.capacity
+    n_lim = FIXED_CAPACITY_SHARE * inst.max_accounts
+    p_lim = FIXED_BAND_SHARE * inst.lower
+    hot = np.nonzero((w_lim < W) | (p_lim < P) | (n_lim < N))[0]
+    add = np.zeros(F, dtype=bool)
+    movable = fixed & (inst.fam_lock_rep < 0)
+    for r in hot:
+        fams = np.nonzero(movable & (rep == r))[0]
+        fams = fams[np.lexsort((fams, regret[fams]))]
+        # remaining after freeing the first j families (j = 0..len)
+        w_rest = W[r] - np.concatenate([[0.0], np.cumsum(inst.fam_workload[fams])])
+        p_rest = P[r] - np.concatenate([[0.0], np.cumsum(inst.fam_potential[fams])])
+        n_rest = N[r] - np.concatenate([[0.0], np.cumsum(inst.fam_count[fams])])
+        ok = (w_rest <= w_lim[r]) & (p_rest <= p_lim[r]) & (n_rest <= n_lim[r])
+        j = int(np.argmax(ok)) if ok.any() else len(fams)
+        add[fams[:j]] = True
+    return add
+
+
+def core_problem(
+    inst: Instance, core: np.ndarray, base: np.ndarray, budget: int | None
+) -> CoreProblem:
+    R = inst.n_reps
+    fixed = np.ones(inst.n_families, dtype=bool)
+    fixed[core] = False
+    fr = inst.cand_rep[np.arange(inst.n_families), base][fixed]
+    return CoreProblem(
+        fams=core,
+        fixed_pot=np.bincount(fr, weights=inst.fam_potential[fixed], minlength=R),
+        fixed_work=np.bincount(fr, weights=inst.fam_workload[fixed], minlength=R),
+        fixed_count=np.bincount(fr, weights=inst.fam_count[fixed], minlength=R),
+        fixed_moves=int(inst.cand_moves[np.arange(inst.n_families), base][fixed].sum()),
+        lower=inst.lower,
+        upper=inst.upper,
+        move_budget=budget,
+    )
+
+
+def infeasible_message(inst: Instance, opts: Options, status: str) -> str:
+    if opts.mode == "micro":
+        return (
+            f"micro mode (--strict): no plan keeps every hard rule within --max-moves "
+            f"{opts.max_moves or 0} (capacity_hours or max accounts force more moves, or split "
+            f"families need reuniting); raise --max-moves or run --mode full (LP status: {status})"
+        )
+    cap = inst.capacity_hours[inst.active].sum()
+    return (
+        "rule 5 (capacity): no assignment of the families to eligible reps keeps every rep "
+        f"within capacity_hours (total workload {inst.total_workload:,.0f} h, active capacity "
+        f"{cap:,.0f} h; eligibility concentrates the load; LP status: {status})"
+    )

@@ -1,0 +1,149 @@
+"""Markdown a reviewer reads in the Dagster UI (and the CLI prints): KPIs before -> after,
+the certificate, out-of-band reps and why, top moves with reasons, per-rep before/after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from territory_ops.planning.drift import money
+
+KPI_LABELS: dict[str, tuple[str, str]] = {
+    # key: (label, format)
+    "potential_cv": ("potential CV (target < 0.10)", "{:.3f}"),
+    "workload_cv": ("workload CV (target < 0.15)", "{:.3f}"),
+    "share_in_band": ("reps in band", "{:.0%}"),
+    "travel_km": ("travel, workload-weighted km", "{:,.0f}"),
+    "active_owned_share": ("potential with an active owner", "{:.1%}"),
+    "utilisation": ("team utilisation (workload / capacity)", "{:.0%}"),
+    "reps_over_capacity": ("reps over capacity", "{:d}"),
+    "unowned_accounts": ("accounts without an active owner", "{:d}"),
+}
+
+
+def _fmt(fmt: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    try:
+        return fmt.format(int(value) if fmt == "{:d}" else value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def kpi_table(before: dict[str, Any], after: dict[str, Any]) -> str:
+    lines = ["| KPI | today (CRM) | plan |", "|---|---:|---:|"]
+    for key, (label, fmt) in KPI_LABELS.items():
+        lines.append(f"| {label} | {_fmt(fmt, before.get(key))} | {_fmt(fmt, after.get(key))} |")
+    return "\n".join(lines)
+
+
+def kpi_line(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Plain lines for a terminal: ``potential CV 0.412 -> 0.081``."""
+    return [
+        f"{label}: {_fmt(fmt, before.get(key))} -> {_fmt(fmt, after.get(key))}"
+        for key, (label, fmt) in KPI_LABELS.items()
+    ]
+
+
+def certificate_line(metrics: dict[str, Any]) -> str:
+    gap = metrics.get("gap")
+    bound = metrics.get("lp_travel_bound_km")
+    if gap is None:
+        return f"Certificate: {metrics.get('bound_method', 'not computed')}."
+    return (
+        f"Certificate: travel {metrics.get('travel_km', 0):,.1f} km vs lower bound "
+        f"{bound if bound is not None else 'n/a'} km: gap {100 * float(gap):.1f}% "
+        f"({metrics.get('bound_method', '')})."
+    )
+
+
+def out_of_band_markdown(metrics: dict[str, Any], names: dict[str, str], limit: int = 15) -> str:
+    rows = metrics.get("out_of_band_reps") or []
+    if not rows:
+        return "Every active rep is within the band."
+    lines = [
+        f"{len(rows)} rep(s) out of band:",
+        "",
+        "| rep | % of target | why |",
+        "|---|---:|---|",
+    ]
+    for r in rows[:limit]:
+        rid = r.get("rep_id", "")
+        lines.append(
+            f"| {rid} {names.get(rid) or ''} | {r.get('pct_of_target')}% | {r.get('reason')} |"
+        )
+    if len(rows) > limit:
+        lines.append(f"| … | | {len(rows) - limit} more |")
+    return "\n".join(lines)
+
+
+def top_moves_markdown(proposals: pl.DataFrame, limit: int = 10) -> str:
+    if proposals.is_empty():
+        return "No changes proposed."
+    lines = ["| account | from → to | potential | why |", "|---|---|---:|---|"]
+    top = proposals.sort(["potential", "account_id"], descending=[True, False]).head(limit)
+    for p in top.iter_rows(named=True):
+        name = p.get("account_name") or p["account_id"]
+        why = (p["reason"] or "").split(". Account:")[0]
+        source = p.get("from_rep_name") or p["from_rep_id"] or "(none)"
+        target = p.get("to_rep_name") or p["to_rep_id"]
+        temp = f" (until {p['temporary_until']})" if p.get("is_temporary") else ""
+        lines.append(
+            f"| {name} | {source} → {target}{temp} | {money(p['potential'] or 0)} | {why} |"
+        )
+    return "\n".join(lines)
+
+
+def rep_table_markdown(before: pl.DataFrame, after: pl.DataFrame) -> str:
+    """Per rep: accounts, potential (% of target) and utilisation, before -> after."""
+    joined = before.join(after, on="rep_id", suffix="_after")
+    lines = [
+        "| rep | status | accounts | % of target | utilisation |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in joined.sort("rep_id").iter_rows(named=True):
+        if not r["active"] and r["accounts"] == 0 and r["accounts_after"] == 0:
+            continue
+
+        def pct(v: float | None) -> str:
+            return "–" if v is None else f"{100 * v:.0f}%"
+
+        lines.append(
+            f"| {r['rep_id']} {r.get('rep_name') or ''} | {r.get('status') or ''} | "
+            f"{r['accounts']} → {r['accounts_after']} | "
+            f"{pct(r['pct_of_target'])} → {pct(r['pct_of_target_after'])} | "
+            f"{pct(r['utilisation'])} → {pct(r['utilisation_after'])} |"
+        )
+    return "\n".join(lines)
+
+
+def plan_summary_markdown(
+    *,
+    pass_kind: str,
+    snapshot: str,
+    metrics: dict[str, Any],
+    kpis_before: dict[str, Any],
+    kpis_after: dict[str, Any],
+    move_budget: int,
+    rep_names: dict[str, str],
+    proposals: pl.DataFrame | None = None,
+    books: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+) -> str:
+    moves = metrics.get("budget_moves", metrics.get("moves", 0))
+    forced = metrics.get("forced_moves", 0)
+    forced_note = f", plus {forced} a hard rule forces" if forced else ""
+    parts = [
+        f"### {pass_kind} pass on snapshot {snapshot}",
+        f"{metrics.get('changed', 0)} account(s) change owner; {moves} of them move away from an "
+        f"active owner (move budget {move_budget}){forced_note}. {certificate_line(metrics)}",
+        "",
+        kpi_table(kpis_before, kpis_after),
+        "",
+        out_of_band_markdown(metrics, rep_names),
+    ]
+    if proposals is not None:
+        parts += ["", "#### Top moves", "", top_moves_markdown(proposals)]
+    if books is not None:
+        parts += ["", "#### Per rep, today → plan", "", rep_table_markdown(*books)]
+    return "\n".join(parts)

@@ -1,0 +1,200 @@
+"""The three steps of the planning half, one function each (the Dagster assets call these).
+
+1. :func:`stage_plan`: canonical tables from the marts -> optimizer pass -> ``plans.runs`` /
+   ``plans.assignments`` / KPI history (status ``staged``);
+2. :func:`report_drift`: flags against the previous snapshot -> ``plans.drift_flags``;
+3. :func:`propose_and_publish`: proposals of the staged plan, superseding the open ones, and
+   the run published, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from territory_ops.planning import store
+from territory_ops.planning.config import PassConfig, merge_pass_config, validate_pass_config
+from territory_ops.planning.drift import drift_flags, summarize
+from territory_ops.planning.kpis import rep_books, team_kpis
+from territory_ops.planning.plan import PassPlan, run_pass
+from territory_ops.planning.proposals import build_proposals, proposals_by_reason
+from territory_ops.planning.report import plan_summary_markdown
+from territory_ops.planning.tables import PlanningInput, load_planning_input
+
+
+class PlanningError(RuntimeError):
+    """A pass that cannot produce a plan; the message says why (nothing is published)."""
+
+
+@dataclass
+class StagedPlan:
+    data: PlanningInput
+    config: PassConfig
+    plan: PassPlan
+    summary: str
+
+
+def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) -> StagedPlan:
+    data = load_planning_input(con)
+    validate_pass_config(config, data.n_accounts)
+    published = store.published_assignments(con)
+    try:
+        plan = run_pass(data, config, published)
+    except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
+        raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    snap_reps = data.reps.select(
+        "rep_id",
+        _col(data.reps, "rep_name"),
+        _col(data.reps, "status"),
+        "active",
+        pl.col("leave_until").cast(pl.Date)
+        if "leave_until" in data.reps.columns
+        else pl.lit(None, pl.Date).alias("leave_until"),
+    )
+    snap_accounts = data.accounts.select(
+        "account_id", _col(data.accounts, "account_name"), "potential", "current_rep_id"
+    )
+    store.stage_run(con, run_id, plan, config.as_dict(), snap_reps, snap_accounts)
+    summary = plan_summary_markdown(
+        pass_kind=plan.pass_kind,
+        snapshot=data.snapshot_date.isoformat(),
+        metrics=plan.metrics,
+        kpis_before=plan.kpis_before,
+        kpis_after=plan.kpis_after,
+        move_budget=plan.move_budget,
+        rep_names=rep_names(data.reps),
+        books=(plan.books_before, plan.books_after),
+    )
+    return StagedPlan(data, config, plan, summary)
+
+
+def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in frame.columns else pl.lit(None, pl.String).alias(name)
+
+
+def rep_names(reps: pl.DataFrame) -> dict[str, str]:
+    if "rep_name" not in reps.columns:
+        return {}
+    return {r: n for r, n in reps.select("rep_id", "rep_name").iter_rows() if n}
+
+
+def config_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[dict[str, Any], PassConfig]:
+    record = store.run_record(con, run_id)
+    if record is None:
+        raise PlanningError(f"run {run_id} staged no plan (territory_plan did not complete)")
+    raw = dict(record["config"])
+    return record, merge_pass_config(PassConfig(), raw)
+
+
+@dataclass
+class DriftReport:
+    flags: pl.DataFrame
+    kpis: dict[str, float]
+    summaries: dict[str, str]  # scope -> readable line
+    previous_snapshot: bool
+
+
+def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
+    record, config = config_of_run(con, run_id)
+    data = load_planning_input(con)
+    books = rep_books(data.accounts, data.reps, "current_rep_id", config.tolerance)
+    kpis = team_kpis(data.accounts, data.reps, "current_rep_id", config.tolerance)
+    previous = store.previous_snapshot(con, data.snapshot_date)
+    flags = drift_flags(data, books, kpis, previous, config.drift, config.tolerance)
+    flags = pl.concat([flags, _plan_flags(record, data.snapshot_date, flags.schema)])
+    store.record_drift(con, run_id, flags)
+    summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
+    return DriftReport(flags, kpis, summaries, previous is not None)
+
+
+def _plan_flags(record: dict[str, Any], snapshot, schema) -> pl.DataFrame:
+    """What remains after the plan: reps over capacity (a micro budget too small for what
+    today's assignment breaks), accounts no active rep may own (a segment without reps)."""
+    rows = []
+    after, metrics = record["kpis_after"], record["metrics"]
+    if after.get("reps_over_capacity"):
+        rows.append(
+            (
+                "plan_over_capacity",
+                f"{after['reps_over_capacity']} rep(s) stay over capacity in the "
+                f"{record['pass_kind']} plan (move budget {record['move_budget']})",
+                float(after["reps_over_capacity"]),
+            )
+        )
+    if metrics.get("uncovered_accounts"):
+        needs = "; ".join(metrics.get("uncovered_needs") or [])
+        rows.append(
+            (
+                "uncovered_segment",
+                f"{metrics['uncovered_accounts']} account(s) have no eligible active rep "
+                f"({needs}): they stay with today's owner until a rep is hired or back",
+                float(metrics["uncovered_accounts"]),
+            )
+        )
+    return pl.DataFrame(
+        [
+            {
+                "snapshot_date": snapshot,
+                "scope": "team",
+                "flag": flag,
+                "subject_id": None,
+                "subject_name": None,
+                "detail": detail,
+                "value": value,
+            }
+            for flag, detail, value in rows
+        ],
+        schema=schema,
+    )
+
+
+@dataclass
+class Published:
+    proposals: pl.DataFrame
+    superseded: int
+    by_reason: dict[str, int]
+    summary: str
+    record: dict[str, Any]
+    plan: pl.DataFrame
+    data: PlanningInput
+
+
+def propose_and_publish(
+    con: duckdb.DuckDBPyConnection, run_id: str, map_html: str | None = None
+) -> Published:
+    record, config = config_of_run(con, run_id)
+    data = load_planning_input(con)
+    plan = store.assignments(con, run_id)
+    planned = data.accounts.join(
+        plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
+    )
+    before = rep_books(data.accounts, data.reps, "current_rep_id", config.tolerance)
+    after = rep_books(planned, data.reps, "planned_rep_id", config.tolerance)
+    proposals = build_proposals(
+        plan,
+        data.accounts,
+        data.reps,
+        before,
+        after,
+        run_id=run_id,
+        pass_kind=record["pass_kind"],
+        snapshot_date=record["snapshot_date"],
+    )
+    summary = plan_summary_markdown(
+        pass_kind=record["pass_kind"],
+        snapshot=str(record["snapshot_date"]),
+        metrics=record["metrics"],
+        kpis_before=record["kpis_before"],
+        kpis_after=record["kpis_after"],
+        move_budget=int(record["move_budget"]),
+        rep_names=rep_names(data.reps),
+        proposals=proposals,
+        books=(before, after),
+    )
+    superseded = store.publish_run(con, run_id, proposals, summary, map_html)
+    return Published(
+        proposals, superseded, proposals_by_reason(proposals), summary, record, plan, data
+    )

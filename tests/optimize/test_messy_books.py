@@ -1,0 +1,208 @@
+"""Messy real books: the optimizer always hands back a plan and says what it could not fix."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from territory_ops.optimize import HardRuleInfeasible, OptimizeOptions, optimize
+from territory_ops.optimize.budget import default_time_limit
+from territory_ops.optimize.synthetic_books import Mess, generate_instance
+from territory_ops.optimize.tables import load_tables
+
+from .conftest import make_tables
+
+
+def _rep_of(res) -> dict[str, str]:
+    return dict(zip(res.plan["account_id"].to_list(), res.plan["rep_id"].to_list(), strict=True))
+
+
+def _load(res, accounts: pl.DataFrame) -> dict[str, float]:
+    w = dict(zip(accounts["account_id"], accounts["workload_hours"].cast(pl.Float64), strict=True))
+    out: dict[str, float] = {}
+    for a, r in _rep_of(res).items():
+        out[r] = out.get(r, 0.0) + w[a]
+    return out
+
+
+@pytest.fixture(scope="module")
+def messy_book() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return generate_instance(1000, 14, seed=3, mess=Mess.messy())
+
+
+# --- capacity shortfall (full mode) ---------------------------------------------------------
+
+
+def test_team_short_of_capacity_plans_evenly_and_reports_the_shortfall():
+    accounts = [{"account_id": f"A{i}", "workload_hours": 100.0} for i in range(10)]
+    reps = [
+        {"rep_id": "R1", "capacity_hours": 300.0},
+        {"rep_id": "R2", "capacity_hours": 300.0, "longitude": -80.0},
+    ]
+    a, r = make_tables(accounts, reps)
+    with pytest.raises(HardRuleInfeasible, match="total workload 1,000 h exceeds"):
+        optimize(a, r, OptimizeOptions(strict=True))
+    res = optimize(a, r, OptimizeOptions(tolerance=0.5))
+    m = res.metrics
+    assert m["hard_violations"] == 0
+    assert res.plan.height == 10 and all(_rep_of(res).values())
+    short = m["capacity_shortfall"]
+    assert short["total_hours"] == pytest.approx(400.0)
+    # spread evenly: 5 accounts each, both at 167%
+    assert sorted(x["utilisation"] for x in short["reps"]) == pytest.approx(
+        [5 / 3, 5 / 3], abs=1e-4
+    )
+    assert short["more_reps_by_segment"] == [
+        {
+            "segment": "smb",
+            "shortfall_hours": 400.0,
+            "more_reps": 2,
+            "text": "about 2 more smb reps",
+        }
+    ]
+
+
+def test_locks_alone_overload_a_rep_the_rest_goes_elsewhere():
+    accounts = [
+        *(
+            {
+                "account_id": f"L{i}",
+                "workload_hours": 100.0,
+                "current_rep_id": "R1",
+                "locked": "true",
+            }
+            for i in range(3)
+        ),
+        *(
+            {"account_id": f"A{i}", "workload_hours": 50.0, "current_rep_id": "R1"}
+            for i in range(4)
+        ),
+    ]
+    reps = [{"rep_id": "R1", "capacity_hours": 200.0}, {"rep_id": "R2", "capacity_hours": 400.0}]
+    res = optimize(*make_tables(accounts, reps), OptimizeOptions(tolerance=0.9))
+    rep = _rep_of(res)
+    assert all(rep[f"L{i}"] == "R1" for i in range(3))
+    assert all(rep[f"A{i}"] == "R2" for i in range(4))  # nothing more on the overloaded rep
+    m = res.metrics
+    assert m["hard_violations"] == 0
+    assert [x["rep_id"] for x in m["capacity_shortfall"]["reps"]] == ["R1"]
+    assert m["capacity_shortfall"]["total_hours"] == pytest.approx(100.0)
+
+
+# --- micro on inherited overloads -----------------------------------------------------------
+
+
+def _overloaded_today() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """R1 carries 6 x 60 h on 100 h of capacity (360%); R2 has room; two new accounts."""
+    accounts = [
+        *(
+            {"account_id": f"A{i}", "workload_hours": 60.0, "current_rep_id": "R1"}
+            for i in range(6)
+        ),
+        *({"account_id": f"N{i}", "workload_hours": 10.0} for i in range(2)),
+    ]
+    reps = [
+        {"rep_id": "R1", "capacity_hours": 100.0},
+        {"rep_id": "R2", "capacity_hours": 1000.0, "longitude": -75.0},
+    ]
+    return make_tables(accounts, reps)
+
+
+def test_inherited_overload_with_a_small_budget_is_reduced_and_reported():
+    a, r = _overloaded_today()
+    res = optimize(a, r, OptimizeOptions(mode="micro", max_moves=2, tolerance=0.9))
+    m = res.metrics
+    assert m["moves"] == 2 and m["hard_violations"] == 0
+    rep = _rep_of(res)
+    assert rep["N0"] == "R2" and rep["N1"] == "R2"  # new accounts placed where there is room
+    assert _load(res, a)["R1"] == pytest.approx(240.0)
+    assert m["inherited_violations"] == 1
+    row = m["inherited_violation_details"][0]
+    assert (row["rep_id"], row["utilisation_before"], row["moves_to_restore"]) == ("R1", 3.6, 3)
+    assert row["text"] == "R1 at 240% of capacity: about 3 more moves would restore it"
+    with pytest.raises(HardRuleInfeasible, match="max-moves 2"):
+        optimize(a, r, OptimizeOptions(mode="micro", max_moves=2, strict=True))
+
+
+def test_inherited_overload_with_a_large_budget_is_repaired():
+    a, r = _overloaded_today()
+    res = optimize(a, r, OptimizeOptions(mode="micro", max_moves=10, tolerance=0.9))
+    m = res.metrics
+    assert m["hard_violations"] == 0 and m["inherited_violations"] == 0
+    assert _load(res, a)["R1"] <= 100.0
+    assert m["moves"] <= 10
+
+
+def test_tight_but_feasible_budget_is_found():
+    # R1: 70 + 50 + 50 + 40 h on 120 h. One move cannot restore it (210 - 70 = 140); two can
+    # (50 + 40 or 70 + 50): with exactly two moves the plan keeps every rule.
+    accounts = [
+        {"account_id": f"A{i}", "workload_hours": w, "current_rep_id": "R1"}
+        for i, w in enumerate([70.0, 50.0, 50.0, 40.0])
+    ]
+    reps = [
+        {"rep_id": "R1", "capacity_hours": 120.0},
+        {"rep_id": "R2", "capacity_hours": 1000.0, "longitude": -75.0},
+    ]
+    a, r = make_tables(accounts, reps)
+    res = optimize(a, r, OptimizeOptions(mode="micro", max_moves=2, tolerance=0.9))
+    m = res.metrics
+    assert m["moves"] <= 2
+    assert m["hard_violations"] == 0 and m["inherited_violations"] == 0
+    assert _load(res, a)["R1"] <= 120.0
+
+
+def test_micro_on_a_messy_book_small_and_large_budget(messy_book):
+    a, r = messy_book
+    t = load_tables(a, r)
+    active = set(t.reps.filter(pl.col("active"))["rep_id"].to_list())
+    must = [x for x, c in zip(a["account_id"], a["current_rep_id"], strict=True) if c not in active]
+    assert len(must) > 30  # unassigned + departed reps' accounts
+    small = optimize(a, r, OptimizeOptions(mode="micro", max_moves=5))
+    m = small.metrics
+    assert m["moves"] <= 5 and m["hard_violations"] == 0
+    assert m["inherited_violations"] > 0  # 5 moves cannot unload the overloaded reps
+    rep = _rep_of(small)
+    assert all(rep[x] in active for x in must)
+    big = optimize(a, r, OptimizeOptions(mode="micro", max_moves=400))
+    assert big.metrics["moves"] <= 400
+    assert big.metrics["hard_violations"] == 0 and big.metrics["inherited_violations"] == 0
+
+
+def test_messy_micro_is_deterministic(messy_book):
+    a, r = messy_book
+    opts = OptimizeOptions(mode="micro", max_moves=60, seed=5)
+    one, two = optimize(a, r, opts), optimize(a, r, opts)
+    assert one.plan.equals(two.plan)
+
+
+# --- the time limit is a budget -------------------------------------------------------------
+
+
+def test_default_time_limit_fits_the_book_and_is_recorded(small_instance):
+    a, r = small_instance
+    res = optimize(a, r, OptimizeOptions())
+    assert res.metrics["time_limit_s"] == pytest.approx(default_time_limit(a.height), abs=0.1)
+    assert res.metrics["time_limit_hit"] is False
+    assert default_time_limit(5_000) < 30 < 240 < default_time_limit(100_000) <= 300
+
+
+def test_out_of_time_still_writes_the_best_plan(small_instance, tmp_path):
+    from typer.testing import CliRunner
+
+    from territory_ops.cli import app
+
+    a, r = small_instance
+    a.write_csv(tmp_path / "a.csv")
+    r.write_csv(tmp_path / "r.csv")
+    out = tmp_path / "plan.csv"
+    args = ["optimize", "--accounts", str(tmp_path / "a.csv"), "--reps", str(tmp_path / "r.csv")]
+    res = CliRunner().invoke(app, [*args, "--time-limit", "0.01", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    plan = pl.read_csv(out, infer_schema=False)
+    assert plan.height == a.height and (plan["rep_id"] != "").all()
+    import json
+
+    metrics = json.loads([x for x in res.stdout.splitlines() if x.startswith("{")][-1])
+    assert metrics["time_limit_hit"] is True
+    assert metrics["hard_violations"] == 0

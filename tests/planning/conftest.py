@@ -1,0 +1,83 @@
+"""A tiny hand-made book: 4 reps in two cities, 16 accounts; tests change one thing each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from territory_ops.planning.tables import PlanningInput
+
+SNAPSHOT = date(2026, 7, 31)
+# (rep_id, name, lat, lon, status, leave_until)
+REPS = [
+    ("R1", "Ana Alvarez", 40.71, -74.00, "active", None),
+    ("R2", "Ben Brooks", 40.73, -73.99, "active", None),
+    ("R3", "Cleo Chen", 41.88, -87.63, "active", None),
+    ("R4", "Dev Dutta", 41.86, -87.65, "active", None),
+]
+
+
+def make_reps(**status: tuple[str, date | None]) -> pl.DataFrame:
+    rows = []
+    for rid, name, lat, lon, st, until in REPS:
+        st, until = status.get(rid, (st, until))
+        active = st in ("active", "ramping")
+        rows.append(
+            {
+                "rep_id": rid,
+                "latitude": lat,
+                "longitude": lon,
+                "capacity_hours": 1000.0 if active else 0.0,
+                "target_weight": 1.0,
+                "segments": "smb",
+                "skills": "",
+                "active": active,
+                "rep_name": name,
+                "status": st,
+                "leave_until": until,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def make_accounts(owners: dict[str, str | None] | None = None, potential=None) -> pl.DataFrame:
+    rows = []
+    for i in range(16):
+        rep = REPS[i % 4]
+        aid = f"A{i:02d}"
+        rows.append(
+            {
+                "account_id": aid,
+                "parent_account_id": None,
+                "latitude": rep[2] + 0.01 * (i // 4),
+                "longitude": rep[3] - 0.01 * (i // 4),
+                "potential": (potential or {}).get(aid, 100_000.0),
+                "workload_hours": 100.0,
+                "segment": "smb",
+                "industry": "Retail",
+                "required_skill": "",
+                "current_rep_id": (owners or {}).get(aid, rep[0]),
+                "locked": False,
+                "account_name": f"Account {i}",
+                "potential_explanation": "$100k/yr vs. $14k typical",
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def make_input(
+    accounts: pl.DataFrame | None = None, reps: pl.DataFrame | None = None, snapshot=SNAPSHOT
+) -> PlanningInput:
+    return PlanningInput(
+        snapshot_date=snapshot,
+        accounts=accounts if accounts is not None else make_accounts(),
+        reps=reps if reps is not None else make_reps(),
+        merged=pl.DataFrame(schema={"account_id": pl.String, "surviving_account_id": pl.String}),
+    )
+
+
+@pytest.fixture
+def book() -> PlanningInput:
+    return make_input()
