@@ -27,7 +27,7 @@ from territory_ops.notify.sender import OutboxDigestSender
 from territory_ops.notify.summary import render_revops_summary
 from territory_ops.writeback.decisions import approve
 from territory_ops.writeback.export import export_approved
-from territory_ops.writeback.proposals_table import insert_proposals, proposal_id, proposals_frame
+from territory_ops.writeback.proposal_rows import insert_proposals, proposal_id, proposals_frame
 
 
 def synthetic(n: int, reps: int, team: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -48,7 +48,7 @@ def synthetic(n: int, reps: int, team: int, seed: int) -> tuple[pl.DataFrame, pl
         account = f"001B{i:07d}"
         rows.append(
             {
-                "proposal_id": proposal_id("2026-11-01", "full", account, frm, to),
+                "proposal_id": proposal_id(date(2026, 11, 1), "full", account, frm, to),
                 "run_id": "bench-run",
                 "pass_kind": "full",
                 "snapshot_date": date(2026, 11, 1),

@@ -1,7 +1,7 @@
 """Block Kit digests of proposed territory changes: one per manager, one summary for RevOps.
 
 Pure functions from a proposals frame (``plans.proposals`` columns, see
-``territory_ops.writeback.proposals_table``) and a roster frame to ``Digest`` values. A digest
+``territory_ops.writeback.proposal_rows``) and a roster frame to ``Digest`` values. A digest
 is deterministic: the same proposals and roster give byte-identical blocks and text, which is
 what makes the outbox's idempotency key work. The run link is the only part that changes when
 the same pass is re-executed, so the fingerprint leaves it out.

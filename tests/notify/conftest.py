@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 import pytest
 
-from territory_ops.writeback.proposals_table import proposal_id, proposals_frame
+from territory_ops.writeback.proposal_rows import proposal_id, proposals_frame
 
 TOKEN = "xoxb-4242-TEST-super-secret-token"
 
@@ -203,7 +203,7 @@ def make_proposals(
         temporary = code == "cover"
         rows.append(
             {
-                "proposal_id": proposal_id(SNAPSHOT.isoformat(), pass_kind, account, frm, to),
+                "proposal_id": proposal_id(SNAPSHOT, pass_kind, account, frm, to),
                 "run_id": run_id,
                 "pass_kind": pass_kind,
                 "snapshot_date": SNAPSHOT,

@@ -20,7 +20,7 @@ from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.writeback.busy import connect_when_free
 from territory_ops.writeback.decisions import decision_log
-from territory_ops.writeback.proposals_table import insert_proposals
+from territory_ops.writeback.proposal_rows import insert_proposals
 
 SECRET = "another-signing-secret-0f9e8d7c6b5a"
 _TRIGGERS = (f"trigger-{i}" for i in itertools.count())

@@ -22,7 +22,7 @@ from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.writeback.decisions import approve, decision_log
 from territory_ops.writeback.export import export_approved
-from territory_ops.writeback.proposals_table import insert_proposals
+from territory_ops.writeback.proposal_rows import insert_proposals
 
 SECRET = "signing-secret-for-tests-0123456789"
 

@@ -1,4 +1,4 @@
-"""A warehouse with ``plans.proposals`` (interim DDL from the shared schema) and a few rows."""
+"""A warehouse with ``plans.proposals`` (the loop's DDL, planning.store) and a few rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from territory_ops.writeback.proposals_table import (
+from territory_ops.writeback.proposal_rows import (
     insert_proposals,
     proposal_id,
     proposals_frame,
@@ -28,7 +28,7 @@ def make_rows(specs, *, run_id: str = RUN, pass_kind: str = "full") -> pl.DataFr
         name = spec[4] if len(spec) > 4 else f"Account {account}"
         rows.append(
             {
-                "proposal_id": proposal_id(SNAPSHOT.isoformat(), pass_kind, account, frm, to),
+                "proposal_id": proposal_id(SNAPSHOT, pass_kind, account, frm, to),
                 "run_id": run_id,
                 "pass_kind": pass_kind,
                 "snapshot_date": SNAPSHOT,

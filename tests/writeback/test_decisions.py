@@ -16,7 +16,7 @@ from territory_ops.writeback.decisions import (
     open_proposal_ids_for_manager,
     reject,
 )
-from territory_ops.writeback.proposals_table import insert_proposals
+from territory_ops.writeback.proposal_rows import insert_proposals
 
 T0 = datetime(2026, 11, 2, 9, 30)
 

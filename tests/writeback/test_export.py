@@ -10,7 +10,7 @@ import pytest
 from territory_ops.csv_safe import neutralize_formula
 from territory_ops.writeback.decisions import appeal, approve, decision_log, reject
 from territory_ops.writeback.export import WritebackError, export_approved
-from territory_ops.writeback.proposals_table import insert_proposals
+from territory_ops.writeback.proposal_rows import insert_proposals
 
 T0 = datetime(2026, 11, 2, 9, 30)
 T1 = datetime(2026, 11, 2, 18, 0)
