@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines import dbt, ingest, jobs, planning, quality, schedules, scoring, sensors
+from pipelines import dbt, ingest, jobs, notify, planning, quality, schedules, scoring, sensors
 from pipelines.resources import default_resources
 from territory_ops.settings import disable_telemetry
 
@@ -17,10 +17,11 @@ defs = dg.Definitions(
         *scoring.scoring_assets,
         dbt.dbt_mart_assets,
         *planning.planning_assets,
+        *notify.notify_assets,
     ],
     asset_checks=quality.quality_checks,
-    jobs=[jobs.territory_pass_job],
+    jobs=[jobs.territory_pass_job, notify.decide_proposals],
     schedules=schedules.pass_schedules,
     sensors=[sensors.new_snapshot_sensor],
-    resources=default_resources(),
+    resources={**default_resources(), **notify.notify_resources()},
 )

@@ -553,6 +553,12 @@ def validate(
     console.print(f"[green]PASSED[/green]: {counts} in {checked}.")
 
 
+# decisions, pins, write-back and the Slack actions endpoint (issue 11)
+from territory_ops.cli_decisions import register as _register_decisions  # noqa: E402
+
+_register_decisions(app, proposals_app)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

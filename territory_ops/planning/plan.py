@@ -23,6 +23,7 @@ from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
 from territory_ops.planning.config import PassConfig
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.tables import PlanningInput
+from territory_ops.writeback.pass_locks import apply_locks
 
 # optimizer reason codes -> proposal reason codes (PROPOSALS_SCHEMA.md)
 REASON_CODES = {"new_account": "new"}
@@ -194,13 +195,17 @@ def uncovered_accounts(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFra
 
 
 def run_pass(
-    data: PlanningInput, config: PassConfig, published: pl.DataFrame | None = None
+    data: PlanningInput,
+    config: PassConfig,
+    published: pl.DataFrame | None = None,
+    locks: pl.DataFrame | None = None,
 ) -> PassPlan:
     """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan."""
     options = optimizer_options(config, data.n_accounts)
     returns = _ownable(returning_covers(published, data.reps), data.accounts, data.reps)
     uncovered = uncovered_accounts(data.accounts, data.reps)
     plannable = data.accounts.join(uncovered, on="account_id", how="anti")
+    plannable = apply_locks(plannable, locks)  # decisions and pins (territory_ops.writeback)
     released = conflicting_locks(plannable, data.reps)
     plannable = plannable.with_columns(
         locked=pl.col("locked") & ~pl.col("account_id").is_in(released["account_id"].to_list())

@@ -23,6 +23,7 @@ from territory_ops.planning.plan import PassPlan, run_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
+from territory_ops.writeback.pass_locks import decision_locks, respect_decisions
 
 
 class PlanningError(RuntimeError):
@@ -42,7 +43,7 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
     validate_pass_config(config, data.n_accounts)
     published = store.published_assignments(con)
     try:
-        plan = run_pass(data, config, published)
+        plan = run_pass(data, config, published, locks=_decision_locks(con, data))
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
     snap_reps = data.reps.select(
@@ -69,6 +70,11 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
         books=(plan.books_before, plan.books_after),
     )
     return StagedPlan(data, config, plan, summary)
+
+
+def _decision_locks(con: duckdb.DuckDBPyConnection, data: PlanningInput) -> pl.DataFrame:
+    """Pins, approved changes and unchanged rejections the pass keeps (territory_ops.writeback)."""
+    return decision_locks(con, data.accounts, data.reps, data.snapshot_date)
 
 
 def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -194,6 +200,7 @@ def propose_and_publish(
         proposals=proposals,
         books=(before, after),
     )
+    proposals = respect_decisions(con, proposals, _decision_locks(con, data))  # issue 11
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)
     return Published(
         proposals, superseded, proposals_by_reason(proposals), summary, record, plan, data

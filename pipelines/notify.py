@@ -1,0 +1,213 @@
+"""Slack in the pipeline: the resource, the ``manager_digests`` step, the ``decide_proposals`` job.
+
+``manager_digests`` runs after ``proposed_changes`` in the same territory job: one digest per
+manager with proposals and one RevOps summary, recorded in the outbox (``notify.outbox``) and
+delivered. A Slack outage never fails the planning run: undelivered digests stay pending and
+the next run sends them. The token is read from the environment when a message is sent; it is
+never a config field, so it cannot reach run config, metadata or logs.
+"""
+
+import contextlib
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.alerts import LocalAlertSink
+from pipelines.resources import WarehouseResource
+from territory_ops.alerts import Alert
+from territory_ops.notify.pass_digests import notify_run, outbox_counts, run_roster
+from territory_ops.notify.sender import (
+    API_URL_ENV,
+    TOKEN_ENV,
+    DeliveryError,
+    DigestSender,
+    OutboxDigestSender,
+    SlackDigestSender,
+)
+from territory_ops.notify.summary import render_alert_digest
+from territory_ops.settings import Settings
+from territory_ops.writeback.busy import connect_when_free
+from territory_ops.writeback.decisions import DecisionRefused, decide, open_proposal_ids_for_manager
+
+NOTIFY_GROUP = "notify"
+DECIDE_JOB = "decide_proposals"
+
+
+class SlackResource(dg.ConfigurableResource):
+    """Where digests go. ``sender()`` hands back a ``DigestSender`` (Slack or a folder)."""
+
+    revops_channel: str = "#revops"
+    # Base URL of the Dagster UI for "open the run" links (empty: no link).
+    dagster_url: str = ""
+    outbox_dir: str = ""  # default: the project home's outbox
+
+    def sender(self) -> DigestSender:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @property
+    def outbox_path(self) -> Path:
+        return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir
+
+    def run_url(self, run_id: str) -> str | None:
+        return f"{self.dagster_url.rstrip('/')}/runs/{run_id}" if self.dagster_url else None
+
+
+class SlackApiResource(SlackResource):
+    """The Slack Web API (slack-sdk). Token: ``SLACK_BOT_TOKEN``; base URL: ``SLACK_API_URL``."""
+
+    def sender(self) -> DigestSender:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise DeliveryError(f"{TOKEN_ENV} is not set", permanent=True)
+        return SlackDigestSender(token, os.environ.get(API_URL_ENV) or None)
+
+
+class OutboxSlackResource(SlackResource):
+    """No Slack: every message becomes a JSON + text file under ``<outbox>/slack``."""
+
+    def sender(self) -> DigestSender:
+        return OutboxDigestSender(self.outbox_path)
+
+
+class EnvSlackResource(SlackResource):
+    """The embedded default: Slack when ``SLACK_BOT_TOKEN`` is set at run time, else the folder."""
+
+    def sender(self) -> DigestSender:
+        if os.environ.get(TOKEN_ENV, "").strip():
+            return SlackApiResource(revops_channel=self.revops_channel).sender()
+        return OutboxDigestSender(self.outbox_path)
+
+
+class SlackAlertSink(LocalAlertSink):
+    """Alerts (the gate's "run blocked") to alerts.jsonl and to the RevOps channel.
+
+    The local file always gets the alert; Slack is best effort (a failure is logged by the
+    caller's run, never raised: an alert must not hide the finding that caused it).
+    """
+
+    revops_channel: str = "#revops"
+
+    def deliver(self, alert: Alert) -> None:
+        super().deliver(alert)
+        if not os.environ.get(TOKEN_ENV, "").strip():
+            return
+        sender = SlackApiResource(revops_channel=self.revops_channel).sender()
+        digest = render_alert_digest(
+            alert,
+            channel=self.revops_channel,
+            snapshot_date=_alert_day(alert),
+            pass_kind=str(alert.details.get("pass_kind", "pass")),
+        )
+        # alerts.jsonl has it and the run's log has the error line (AlertSink.send)
+        with contextlib.suppress(DeliveryError):
+            sender.send(digest.recipient, digest.text, digest.blocks, key=digest.idempotency_key())
+
+
+def _alert_day(alert: Alert):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(alert.created_at[:10])
+    except ValueError:
+        return date.today()
+
+
+def notify_resources() -> dict[str, dg.ConfigurableResource]:
+    return {"slack": EnvSlackResource(), "alerts": SlackAlertSink()}
+
+
+@dg.asset(
+    key="manager_digests",
+    group_name=NOTIFY_GROUP,
+    kinds={"python", "slack"},
+    deps=[dg.AssetKey("proposed_changes")],
+    pool="duckdb_writer",
+    description=(
+        "One Slack digest per manager with proposed changes (approve / reject buttons) and a "
+        "RevOps summary, through the idempotent outbox: a re-run posts nothing twice, an "
+        "outage leaves digests pending for the next run and never fails the pass."
+    ),
+)
+def manager_digests(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, slack: SlackResource
+) -> dg.MaterializeResult:
+    try:
+        sender = slack.sender()
+    except DeliveryError as err:  # misconfigured Slack: digests still go to the folder
+        context.log.warning(f"Slack unavailable ({err}); writing digests to the outbox folder")
+        sender = OutboxDigestSender(slack.outbox_path)
+    with warehouse.connect() as con:
+        report = notify_run(
+            con,
+            context.run_id,
+            sender,
+            revops_channel=slack.revops_channel,
+            run_url=slack.run_url(context.run_id),
+            queue_dir=slack.outbox_path / "queue",
+        )
+        counts = outbox_counts(con)
+    if report.delivery.pending:
+        context.log.warning(
+            f"{len(report.delivery.pending)} digest(s) not delivered yet; the next run retries"
+        )
+    meta = report.as_metadata()
+    preview = meta.pop("preview")
+    return dg.MaterializeResult(
+        metadata={
+            **{k: dg.MetadataValue.int(v) if isinstance(v, int) else v for k, v in meta.items()},
+            "delivered via": sender.via,
+            "outbox by status": dg.MetadataValue.json(counts),
+            "preview": dg.MetadataValue.md(preview),
+        }
+    )
+
+
+notify_assets = [manager_digests]
+
+
+# --- decisions as a job ----------------------------------------------------------------------
+
+
+class DecideConfig(dg.Config):
+    """Approve or reject proposals: by id, or every open one of a manager's team."""
+
+    decision: str  # approve | reject | appeal
+    by: str
+    note: str = ""
+    ids: list[str] = []
+    manager: str = ""  # manager e-mail or id ("approve all for my team")
+
+
+@dg.op(description="Record one decision on the given proposals in the audit log (plans.decisions).")
+def decide_op(
+    context: dg.OpExecutionContext, config: DecideConfig, warehouse: WarehouseResource
+) -> dg.Output:
+    if bool(config.ids) == bool(config.manager):
+        raise dg.Failure(description="give either ids or manager (an e-mail or manager id)")
+    with connect_when_free(warehouse.database) as con:
+        ids = list(config.ids) or open_proposal_ids_for_manager(
+            con, run_roster(con), config.manager
+        )
+        if not ids:
+            raise dg.Failure(description=f"manager {config.manager} has no open proposals")
+        try:
+            done = decide(
+                con, ids, config.decision, by=config.by, note=config.note or None, channel="dagster"
+            )
+        except (DecisionRefused, ValueError) as err:
+            raise dg.Failure(description=str(err)) from err
+    context.log.info(f"{config.decision}: {len(done)} proposal(s) by {config.by}")
+    return dg.Output(
+        len(done),
+        metadata={
+            "decision": config.decision,
+            "proposals": dg.MetadataValue.int(len(done)),
+            "ids": ", ".join(d.proposal_id for d in done[:50]),
+        },
+    )
+
+
+@dg.job(name=DECIDE_JOB, description="Approve, reject or appeal proposals from run config.")
+def decide_proposals() -> None:
+    decide_op()

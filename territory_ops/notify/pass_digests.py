@@ -1,0 +1,126 @@
+"""Digests of one planning run, read from the warehouse: what the ``manager_digests`` step calls.
+
+It gathers what :func:`territory_ops.notify.notify_pass.notify_pass` needs from the run's rows
+(``plans.proposals``, ``plans.runs``, ``plans.drift_flags``), the roster (``marts.rep_roster``
+with each manager's e-mail from ``staging.stg_crm__users``) and the open appeals, applies the
+Slack clicks queued while the pass held the warehouse, then renders, records and delivers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from territory_ops.alerts import Alert
+from territory_ops.notify.actions import drain_queued_clicks
+from territory_ops.notify.digest import digest_roster
+from territory_ops.notify.notify_pass import NotifyReport, notify_pass
+from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
+from territory_ops.notify.sender import DigestSender
+from territory_ops.notify.summary import render_alert_digest
+from territory_ops.planning import store
+from territory_ops.planning.report import KPI_LABELS
+from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.writeback.decisions import open_appeals
+
+MAX_DRIFT_LINES = 30  # the summary says "and N more" past Slack's limits anyway
+
+
+def run_roster(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Reps with their manager's name, e-mail and (when the CRM has it) Slack id."""
+    reps = query_frame(con, "select rep_id, rep_name, manager_id from marts.rep_roster")
+    users = query_frame(
+        con,
+        "select user_id, user_name, email from staging.stg_crm__users "
+        "qualify row_number() over (partition by user_id order by snapshot_date desc) = 1",
+    )
+    return digest_roster(reps, users)
+
+
+def _kpis(record: dict[str, Any]) -> list[dict[str, Any]]:
+    before, after = record.get("kpis_before") or {}, record.get("kpis_after") or {}
+    return [
+        {"label": label, "before": before[key], "after": after[key]}
+        for key, (label, _) in KPI_LABELS.items()
+        if before.get(key) is not None and after.get(key) is not None
+    ]
+
+
+def _drift(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    flags = store.drift_flags(con, run_id)
+    return [
+        {"flag": f, "message": d, "severity": "warning"}
+        for f, d in flags.select("flag", "detail").head(MAX_DRIFT_LINES).iter_rows()
+    ]
+
+
+def notify_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    sender: DigestSender,
+    *,
+    revops_channel: str,
+    run_url: str | None = None,
+    queue_dir: Path | None = None,
+    now: datetime | None = None,
+) -> NotifyReport:
+    """Digests for the managers of ``run_id``'s open proposals and the RevOps summary.
+
+    Delivery never raises (a Slack outage leaves digests pending for the next run).
+    """
+    record = store.run_record(con, run_id)
+    if record is None:
+        raise ValueError(f"run {run_id} is not in plans.runs (the pass published nothing)")
+    if queue_dir is not None:
+        drain_queued_clicks(con, sender, queue_dir, now)
+    proposals = query_frame(
+        con,
+        "select * from plans.proposals where run_id = ? and status = 'open' order by proposal_id",
+        [run_id],
+    )
+    oob = record.get("out_of_band_reps") or []
+    return notify_pass(
+        con,
+        proposals,
+        run_roster(con),
+        sender,
+        revops_channel=revops_channel,
+        run_url=run_url,
+        kpis=_kpis(record),
+        out_of_band=[r for r in oob if isinstance(r, dict)],
+        drift_flags=_drift(con, run_id),
+        appeals=open_appeals(con),
+        snapshot_date=record["snapshot_date"],
+        pass_kind=record["pass_kind"],
+        now=now,
+    )
+
+
+def notify_alert(
+    con: duckdb.DuckDBPyConnection,
+    alert: Alert,
+    sender: DigestSender,
+    *,
+    channel: str,
+    snapshot_date: Any,
+    pass_kind: str,
+    run_url: str | None = None,
+) -> DeliveryReport:
+    """An alert (gate blocked, drift) through the same outbox: recorded once, sent once."""
+    digest = render_alert_digest(
+        alert, channel=channel, snapshot_date=snapshot_date, pass_kind=pass_kind, run_url=run_url
+    )
+    enqueue_digests(con, [digest])
+    return deliver_pending(con, sender)
+
+
+def outbox_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Outbox rows by status (for metadata and the CLI)."""
+    if not table_exists(con, "notify", "outbox"):
+        return {}
+    rows = con.execute("select status, count(*) from notify.outbox group by 1 order by 1")
+    return {status: int(n) for status, n in rows.fetchall()}

@@ -1,0 +1,149 @@
+"""How a planning pass respects decisions: locks in, already-decided proposals out.
+
+Two hooks the loop calls (``territory_ops.planning``):
+
+* :func:`decision_locks` + :func:`apply_locks` before the optimizer: manual pins, approved and
+  not-yet-visible exported changes (:func:`~territory_ops.writeback.pins.locks_for_pass`), and
+  rejected changes whose inputs did not change (the account stays with its owner) become
+  locked accounts, so the plan keeps them;
+* :func:`respect_decisions` on the new proposals: a change already approved, exported or under
+  appeal is not proposed a second time, a rejected one only when its inputs changed (the
+  account's potential or owner, or either rep's status), and a pinned move says who pinned it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.writeback.pins import LOCK_SCHEMA, locks_for_pass
+
+POTENTIAL_TOLERANCE = 1e-6  # relative; a re-scored potential within it counts as unchanged
+
+
+def rejected_unchanged(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame
+) -> pl.DataFrame:
+    """Rejected moves whose inputs are as they were when proposed (``account_id, from_rep_id,
+    to_rep_id, proposal_id``): same owner, same potential, both reps' status unchanged."""
+    empty = pl.DataFrame(
+        schema={
+            "account_id": pl.Utf8,
+            "from_rep_id": pl.Utf8,
+            "to_rep_id": pl.Utf8,
+            "proposal_id": pl.Utf8,
+        }
+    )
+    if not table_exists(con, "plans", "proposals") or not table_exists(
+        con, "plans", "snapshot_reps"
+    ):
+        return empty
+    rejected = query_frame(
+        con,
+        "select p.proposal_id, p.account_id, p.from_rep_id, p.to_rep_id, p.potential, "
+        "fr.status as from_status, tr.status as to_status from plans.proposals p "
+        "left join plans.snapshot_reps fr on fr.run_id = p.run_id and fr.rep_id = p.from_rep_id "
+        "left join plans.snapshot_reps tr on tr.run_id = p.run_id and tr.rep_id = p.to_rep_id "
+        "where p.status = 'rejected' "
+        "qualify row_number() over (partition by p.account_id, p.from_rep_id, p.to_rep_id "
+        "order by p.created_at desc, p.proposal_id) = 1",
+    )
+    if rejected.is_empty():
+        return empty
+    status = dict(reps.select("rep_id", "status").iter_rows()) if "status" in reps.columns else {}
+    now = accounts.select("account_id", "potential", "current_rep_id")
+    rows = rejected.join(now, on="account_id", how="inner", suffix="_now")
+    keep = [
+        (r["current_rep_id"] or "") == (r["from_rep_id"] or "")
+        and _same(r["potential"], r["potential_now"])
+        and status.get(r["from_rep_id"]) == r["from_status"]
+        and status.get(r["to_rep_id"]) == r["to_status"]
+        for r in rows.iter_rows(named=True)
+    ]
+    return rows.filter(pl.Series(keep, dtype=pl.Boolean)).select(empty.columns)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= POTENTIAL_TOLERANCE * max(abs(a), abs(b), 1.0)
+
+
+def decision_locks(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, on: date
+) -> pl.DataFrame:
+    """Every lock a pass on snapshot ``on`` must keep (``LOCK_SCHEMA``), one per account."""
+    locks = locks_for_pass(con, on, accounts.select("account_id", "current_rep_id"))
+    rejected = rejected_unchanged(con, accounts, reps).filter(
+        ~pl.col("account_id").is_in(locks["account_id"].to_list())
+    )
+    kept = rejected.select(
+        "account_id",
+        pl.col("from_rep_id").alias("rep_id"),
+        pl.lit("rejected").alias("source"),
+        pl.col("proposal_id").alias("source_id"),
+        pl.lit(None, dtype=pl.Date).alias("until"),
+        pl.lit(None, dtype=pl.Utf8).alias("note"),
+    ).filter(pl.col("rep_id").is_not_null())
+    return pl.concat([locks.cast(LOCK_SCHEMA), kept.cast(LOCK_SCHEMA)]).sort("account_id")
+
+
+def apply_locks(accounts: pl.DataFrame, locks: pl.DataFrame | None) -> pl.DataFrame:
+    """Accounts for the optimizer: a locked account sits with its lock's rep and may not move."""
+    if locks is None or locks.is_empty():
+        return accounts
+    pinned = locks.select("account_id", pl.col("rep_id").alias("_lock_rep"))
+    return (
+        accounts.join(pinned, on="account_id", how="left")
+        .with_columns(
+            current_rep_id=pl.coalesce("_lock_rep", "current_rep_id"),
+            locked=pl.col("locked") | pl.col("_lock_rep").is_not_null(),
+        )
+        .drop("_lock_rep")
+    )
+
+
+def respect_decisions(
+    con: duckdb.DuckDBPyConnection, proposals: pl.DataFrame, locks: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """New proposals minus those already decided; pinned moves carry the pin as their reason."""
+    if proposals.is_empty() or not table_exists(con, "plans", "proposals"):
+        return proposals
+    decided = query_frame(
+        con,
+        "select distinct account_id, to_rep_id from plans.proposals "
+        "where status in ('approved', 'exported', 'appealed')",
+    )
+    out = proposals.join(decided, on=["account_id", "to_rep_id"], how="anti")
+    if locks is not None and not locks.is_empty():
+        rejected = locks.filter(pl.col("source") == "rejected").select("account_id")
+        out = out.join(rejected, on="account_id", how="anti")
+        pins = locks.filter(pl.col("source") == "pin").select(
+            "account_id",
+            pl.col("rep_id").alias("to_rep_id"),
+            pl.format(
+                "pin: {} assigned it to {}{}{}",
+                "source_id",
+                "rep_id",
+                pl.when(pl.col("until").is_not_null())
+                .then(pl.format(" until {}", pl.col("until").cast(pl.Utf8)))
+                .otherwise(pl.lit("")),
+                pl.when(pl.col("note").is_not_null())
+                .then(pl.format(" ({})", "note"))
+                .otherwise(pl.lit("")),
+            ).alias("_pin_reason"),
+        )
+        out = (
+            out.join(pins, on=["account_id", "to_rep_id"], how="left")
+            .with_columns(
+                reason=pl.coalesce("_pin_reason", "reason"),
+                reason_code=pl.when(pl.col("_pin_reason").is_not_null())
+                .then(pl.lit("pin"))
+                .otherwise(pl.col("reason_code")),
+            )
+            .drop("_pin_reason")
+        )
+    return out.select(proposals.columns)
