@@ -1,12 +1,11 @@
 """Schedules: the pipeline runs without anyone starting it."""
 
-import os
-
 import dagster as dg
 
 from pipelines.jobs import territory_pass_job
+from territory_ops.settings import Settings
 
-TIMEZONE = os.environ.get("TERRITORY_OPS_TIMEZONE", "America/New_York")
+TIMEZONE = Settings.from_env().timezone
 
 # CRM exports are taken at month end; run early on the 2nd so a late file still makes it.
 monthly_territory_pass = dg.ScheduleDefinition(

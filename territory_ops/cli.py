@@ -187,7 +187,7 @@ def _print_outcome(console, outcome, settings) -> None:
     import duckdb
     from rich.table import Table
 
-    from territory_ops.summary import warehouse_summary
+    from territory_ops.summary import summary_rows, warehouse_summary
 
     done = sum(s.status == "success" for s in outcome.steps)
     skipped = [s.step for s in outcome.steps if s.status in ("skipped", "not_run")]
@@ -205,20 +205,8 @@ def _print_outcome(console, outcome, settings) -> None:
         console.print("No planning tables in the warehouse yet.")
         return
     table = Table(title=f"Planning tables (snapshot {summary.snapshot_date})", show_header=False)
-    table.add_row("accounts (marts.account_profiles)", f"{summary.accounts:,}")
-    table.add_row("  families (more than one account)", f"{summary.families:,}")
-    table.add_row("  duplicate records merged", f"{summary.merged_duplicates:,}")
-    table.add_row(
-        "  located by ZIP centroid / unknown",
-        f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
-    )
-    table.add_row("  locked", f"{summary.locked:,}")
-    table.add_row(
-        "  unassigned / owner gone",
-        f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}",
-    )
-    table.add_row("  total potential", f"{summary.total_potential:,.0f}")
-    table.add_row("reps (marts.rep_roster)", f"{summary.reps:,} ({summary.active_reps:,} active)")
+    for label, value in summary_rows(summary):
+        table.add_row(label, value)
     console.print(table)
     console.print(f"Warehouse: {settings.duckdb_path}")
     console.print(f"Dagster runs: {settings.dagster_home} (open with `make ui`)")

@@ -1,4 +1,4 @@
-"""Small helpers for reading the DuckDB warehouse into Polars."""
+"""Small helpers for reading the DuckDB warehouse into Polars and writing frames back."""
 
 from __future__ import annotations
 
@@ -26,3 +26,27 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         [schema, table],
     ).fetchone()
     return bool(row and row[0])
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    order_by: str | None = None,
+) -> int:
+    """Write ``frame`` as ``schema.table`` (created or replaced in one statement); returns rows.
+
+    The one way the project writes a Polars frame into the warehouse, so every table written
+    from Python is replaced whole (never half-written) and the registration is cleaned up.
+    """
+    name = f"_frame_to_write_{table}"
+    con.execute(f"create schema if not exists {schema}")
+    con.register(name, frame.to_arrow())
+    try:
+        order = f" order by {order_by}" if order_by else ""
+        con.execute(f"create or replace table {schema}.{table} as select * from {name}{order}")
+    finally:
+        con.unregister(name)
+    return frame.height

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from pipelines.dbt import dbt_build_args
@@ -65,5 +67,8 @@ def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_dbt_build_args_build_models_and_tests():
-    assert dbt_build_args()[0] == "build"
+def test_dbt_is_handed_the_warehouse_path_on_its_command_line():
+    args = dbt_build_args("/data/x y/territory.duckdb")
+    assert args[0] == "build"
+    path = json.loads(args[args.index("--vars") + 1])["duckdb_path"]
+    assert path == "/data/x y/territory.duckdb"
