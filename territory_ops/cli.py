@@ -27,7 +27,12 @@ def sample(
     accounts: int = typer.Option(
         5000, "--accounts", min=100, help="Accounts in the last snapshot."
     ),
-    reps: int = typer.Option(40, "--reps", min=6, help="Sales reps (managers come extra)."),
+    reps: int = typer.Option(
+        40,
+        "--reps",
+        min=6,
+        help="Rep users in the first snapshot; each later month hires one more (managers extra).",
+    ),
     months: int = typer.Option(3, "--months", min=1, max=36, help="Monthly snapshots to write."),
     seed: int = typer.Option(42, "--seed", help="Same seed and arguments give identical files."),
     out: Path = typer.Option(SAMPLE_OUT, "--out", help="Landing folder to write into."),  # noqa: B008
@@ -73,8 +78,9 @@ def sample(
     first = summary.snapshot_dates[0].isoformat()
     console.print(f"Snapshots {first} .. {last}: {summary.out_dir}/<date>/ (seed {summary.seed})")
     console.print(
-        f"Last snapshot: {summary.accounts:,} accounts, {summary.reps:,} reps, "
-        f"{summary.managers:,} managers."
+        f"Last snapshot: {summary.accounts:,} accounts, {summary.reps:,} rep users "
+        f"({reps:,} in the first snapshot + {summary.reps - reps:,} hired since; reps who left "
+        f"stay in User.csv as inactive), {summary.managers:,} managers."
     )
     console.print(f"Truth for evaluation only (never ingested): {summary.truth_dir}")
 
