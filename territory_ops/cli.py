@@ -9,10 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
+
+
+class PlainUsageCommand(TyperCommand):
+    """Usage line in click's convention (``LANDING``), not typer's ``{LANDING}``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # Plain click help: typer's rich panels print "<bool>" beside --help and "{landing}".
+    rich_markup_mode=None,
     help="Keep B2B sales territories balanced: extracts -> DuckDB -> dbt -> plan.",
 )
 
@@ -249,10 +260,10 @@ def export(
 # --- quality gate (territory_ops.quality) --------------------------------------------------
 
 
-@app.command()
+@app.command(cls=PlainUsageCommand)
 def validate(
     landing: Path = typer.Argument(  # noqa: B008
-        ..., help="Landing folder: one sub-folder per snapshot date."
+        ..., metavar="LANDING", help="Landing folder: one sub-folder per snapshot date."
     ),
     warehouse: Path | None = typer.Option(  # noqa: B008
         None,
@@ -270,7 +281,8 @@ def validate(
     from territory_ops.quality.landing import validate_landing
     from territory_ops.settings import Settings
 
-    console = Console(width=200)
+    # Rich sizes the table to the terminal (80 columns in a pipe); long cells fold.
+    console = Console()
     if warehouse is None:
         warehouse = Settings.from_env().duckdb_path
     with console.status(f"Validating {landing} ..."):

@@ -14,10 +14,11 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run a parameterised query and return a Polars frame (through Arrow, no copy of text).
 
-    duckdb 2.0 has no ``.pl()`` on executed statements; ``to_arrow_table`` is the stable path.
+    A relation (``con.sql``) hands Arrow over directly; Arrow from an executed DB-API
+    statement copies the rows and makes duckdb 2.0 warn.
     """
-    result = con.execute(sql, params or [])
-    return pl.from_arrow(result.to_arrow_table())  # type: ignore[return-value]
+    relation = con.sql(sql, params=list(params) if params else None)
+    return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
