@@ -56,28 +56,26 @@ def dbt_build_args(duckdb_path: str) -> list[str]:
     return ["build", "--vars", json.dumps({"duckdb_path": duckdb_path})]
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    exclude=MARTS_SELECTION,
-    name="dbt_prep",
-    dagster_dbt_translator=translator(),
-    pool="duckdb_writer",
-)
+def dbt_asset_options(name: str, **selection: str) -> dict[str, Any]:
+    """What both halves of the dbt project share; ``selection`` is ``select=`` or ``exclude=``."""
+    return {
+        "manifest": dbt_project().manifest_path,
+        "project": dbt_project(),
+        "name": name,
+        "dagster_dbt_translator": translator(),
+        "pool": "duckdb_writer",  # one DuckDB writer at a time
+        **selection,
+    }
+
+
+@dbt_assets(**dbt_asset_options("dbt_prep", exclude=MARTS_SELECTION))
 def dbt_prep_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     yield from dbt.cli(dbt_build_args(warehouse.database), context=context).stream()
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    select=MARTS_SELECTION,
-    name="dbt_marts",
-    dagster_dbt_translator=translator(),
-    pool="duckdb_writer",
-)
+@dbt_assets(**dbt_asset_options("dbt_marts", select=MARTS_SELECTION))
 def dbt_mart_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):

@@ -58,38 +58,35 @@ def _gate_specs(keys: dict[str, dg.AssetKey], what: str) -> list[dg.AssetCheckSp
 
 
 def _results(key: dg.AssetKey, findings, base_metadata: dict) -> list[dg.AssetCheckResult]:
-    from territory_ops.quality.report import findings_markdown
-
     errors = [f for f in findings if f.is_error]
     warnings = [f for f in findings if not f.is_error]
     quarantined = sum(f.unexpected_count or 0 for f in findings if f.quarantine)
     common = {**base_metadata, "quarantine_candidates": quarantined}
     return [
-        dg.AssetCheckResult(
-            asset_key=key,
-            check_name=GATE_CHECK,
-            passed=not errors,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=errors[0].one_line()[:1000] if errors else "No error-severity findings.",
-            metadata={
-                **common,
-                "errors": len(errors),
-                "findings": dg.MetadataValue.md(findings_markdown(errors)),
-            },
-        ),
-        dg.AssetCheckResult(
-            asset_key=key,
-            check_name=WARNINGS_CHECK,
-            passed=not warnings,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=warnings[0].one_line()[:1000] if warnings else "No warnings.",
-            metadata={
-                **common,
-                "warnings": len(warnings),
-                "findings": dg.MetadataValue.md(findings_markdown(warnings)),
-            },
-        ),
+        _result(key, GATE_CHECK, errors, "errors", "No error-severity findings.", common),
+        _result(key, WARNINGS_CHECK, warnings, "warnings", "No warnings.", common),
     ]
+
+
+def _result(
+    key: dg.AssetKey, check: str, found: list, count_label: str, clean: str, common: dict
+) -> dg.AssetCheckResult:
+    """One check's result: passed when nothing was found; the first finding describes it."""
+    from territory_ops.quality.report import findings_markdown
+
+    is_gate = check == GATE_CHECK
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=check,
+        passed=not found,
+        severity=dg.AssetCheckSeverity.ERROR if is_gate else dg.AssetCheckSeverity.WARN,
+        description=found[0].one_line()[:1000] if found else clean,
+        metadata={
+            **common,
+            count_label: len(found),
+            "findings": dg.MetadataValue.md(findings_markdown(found)),
+        },
+    )
 
 
 @dg.multi_asset_check(
