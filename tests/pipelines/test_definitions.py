@@ -72,3 +72,24 @@ def test_dbt_is_handed_the_warehouse_path_on_its_command_line():
     assert args[0] == "build"
     path = json.loads(args[args.index("--vars") + 1])["duckdb_path"]
     assert path == "/data/x y/territory.duckdb"
+
+
+def test_the_sensor_watches_its_landing_resource_not_the_environment(
+    sample_landing, tmp_path, monkeypatch
+):
+    from pipelines.resources import LandingResource
+    from pipelines.sensors import new_snapshot_sensor
+
+    monkeypatch.setenv("TERRITORY_OPS_LANDING", str(tmp_path / "elsewhere"))
+    context = dg.build_sensor_context(
+        resources={"landing": LandingResource(path=str(sample_landing))}
+    )
+    request = new_snapshot_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == "snapshot-2026-10-31"
+    again = new_snapshot_sensor(
+        dg.build_sensor_context(
+            cursor=context.cursor, resources={"landing": LandingResource(path=str(sample_landing))}
+        )
+    )
+    assert isinstance(again, dg.SkipReason)
