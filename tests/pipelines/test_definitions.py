@@ -68,10 +68,6 @@ def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_dbt_build_args_build_models_and_tests():
-    assert dbt_build_args()[0] == "build"
-
-
 def test_the_planning_half_follows_the_marts_with_drift_checks():
     graph = defs.resolve_asset_graph()
     plan = graph.get(dg.AssetKey("territory_plan"))
