@@ -10,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 
 from territory_ops.alerts import Alert, append_to_outbox, render_alert_text
-from territory_ops.settings import Settings
 
 
 class AlertSink(dg.ConfigurableResource):
@@ -25,13 +24,13 @@ class AlertSink(dg.ConfigurableResource):
 
 
 class LocalAlertSink(AlertSink):
-    """Appends alerts to ``alerts.jsonl`` in the outbox (default: the project home's outbox)."""
+    """Appends alerts to ``alerts.jsonl`` in its outbox folder (configured, never looked up)."""
 
-    outbox_dir: str = ""
+    outbox_dir: str
 
     @property
     def outbox_path(self) -> Path:
-        return Path(self.outbox_dir) if self.outbox_dir else Settings.from_env().outbox_dir
+        return Path(self.outbox_dir)
 
     def deliver(self, alert: Alert) -> None:
         append_to_outbox(alert, self.outbox_path)

@@ -4,10 +4,8 @@ The dbt project is split in two asset definitions so that Python assets (scoring
 between them: ``dbt_prep`` (staging, intermediate, seeds) and ``dbt_marts``.
 """
 
-import os
-import subprocess
+import json
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -15,40 +13,15 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
-    DbtProject,
     dbt_assets,
 )
 
-from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
+from pipelines.metadata import to_metadata
+from pipelines.resources import WarehouseResource, dbt_project
+from territory_ops.metadata import StepSummary
+from territory_ops.summary import mart_summaries
 
 MARTS_SELECTION = "path:models/marts"
-
-
-@cache
-def dbt_project() -> DbtProject:
-    """One DbtProject for the process; the manifest is prepared by ``dbt parse`` when missing."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    os.environ.setdefault("TERRITORY_OPS_DUCKDB", str(Settings.from_env().duckdb_path))
-    if not project.manifest_path.exists():
-        prepare_manifest()
-    return project
-
-
-def prepare_manifest() -> None:
-    """``dbt parse`` with the project's own dbt (dagster-dbt's preparer wants dbt on PATH)."""
-    subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        check=True,
-        cwd=DBT_PROJECT_DIR,
-    )
 
 
 class TerritoryDbtTranslator(DagsterDbtTranslator):
@@ -74,30 +47,59 @@ def translator() -> TerritoryDbtTranslator:
     )
 
 
-def dbt_build_args() -> list[str]:
-    """Arguments for ``dbt build``; dagster-dbt adds the selection of the assets being run."""
-    return ["build"]
+def dbt_build_args(duckdb_path: str) -> list[str]:
+    """Arguments for ``dbt build``; dagster-dbt adds the selection of the assets being run.
+
+    The warehouse is handed to dbt's subprocess as a var that profiles.yml reads, so the
+    warehouse resource's config is the only place the path is set (no environment variable).
+    """
+    return ["build", "--vars", json.dumps({"duckdb_path": duckdb_path})]
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    exclude=MARTS_SELECTION,
-    name="dbt_prep",
-    dagster_dbt_translator=translator(),
-    pool="duckdb_writer",
-)
-def dbt_prep_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+def dbt_asset_options(name: str, **selection: str) -> dict[str, Any]:
+    """What both halves of the dbt project share; ``selection`` is ``select=`` or ``exclude=``."""
+    return {
+        "manifest": dbt_project().manifest_path,
+        "project": dbt_project(),
+        "name": name,
+        "dagster_dbt_translator": translator(),
+        "pool": "duckdb_writer",  # one DuckDB writer at a time
+        **selection,
+    }
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    select=MARTS_SELECTION,
-    name="dbt_marts",
-    dagster_dbt_translator=translator(),
-    pool="duckdb_writer",
-)
-def dbt_mart_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+@dbt_assets(**dbt_asset_options("dbt_prep", exclude=MARTS_SELECTION))
+def dbt_prep_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    yield from dbt.cli(dbt_build_args(warehouse.database), context=context).stream()
+
+
+@dbt_assets(**dbt_asset_options("dbt_marts", select=MARTS_SELECTION))
+def dbt_mart_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    # DuckDB has one writer: dbt's subprocess holds the file until it exits, so the marts'
+    # summaries are read after the build and attached to their materializations then.
+    events = []
+    try:
+        for event in dbt.cli(dbt_build_args(warehouse.database), context=context).stream():
+            events.append(event)
+    except Exception:
+        yield from events
+        raise
+    with warehouse.connect(read_only=True) as con:
+        summaries = mart_summaries(con)
+    yield from (with_summary(event, summaries) for event in events)
+
+
+def with_summary(event: Any, summaries: Mapping[str, StepSummary]) -> Any:
+    """The event, with the library's summary added when it materializes a summarized mart."""
+    if not isinstance(event, dg.Output | dg.AssetMaterialization):
+        return event
+    key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
+    name = key.to_user_string() if key else event.output_name
+    summary = summaries.get(name)
+    if summary is None:
+        return event
+    return event.with_metadata({**event.metadata, **to_metadata(summary)})

@@ -4,9 +4,6 @@ import dagster as dg
 
 from pipelines import dbt, ingest, jobs, notify, planning, quality, schedules, scoring, sensors
 from pipelines.resources import default_resources
-from territory_ops.settings import disable_telemetry
-
-disable_telemetry()
 
 defs = dg.Definitions(
     assets=[

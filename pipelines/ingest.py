@@ -4,7 +4,6 @@ import dagster as dg
 
 from pipelines.alerts import AlertSink
 from pipelines.resources import LandingResource, WarehouseResource
-from territory_ops.alerts import Alert
 from territory_ops.extracts.ingest import (
     ExtractError,
     land_extract,
@@ -13,6 +12,7 @@ from territory_ops.extracts.ingest import (
 )
 from territory_ops.extracts.reporting import load_summary, loads_markdown
 from territory_ops.extracts.spec import EXTRACTS, ExtractSpec
+from territory_ops.quality.report import ingest_blocked_alert
 
 INGEST_GROUP = "ingest"
 
@@ -21,28 +21,6 @@ def _failure(err: ExtractError) -> dg.Failure:
     return dg.Failure(
         description=str(err),
         metadata={"file": str(err.path), "column": err.column or "", "problem": err.problem},
-    )
-
-
-def _ingest_blocked_alert(err: ExtractError, run_id: str) -> Alert:
-    """The "run blocked" alert for a file ingest cannot land (quality gate, ingest stage)."""
-    column = f" · column {err.column}" if err.column else ""
-    where = f"{err.path.parent.name}/{err.path.name}{column}"
-    return Alert(
-        title=f"Territory pass blocked at ingest: {err.path.name} cannot be landed",
-        lines=(
-            f"ingest · file_is_readable · {where}: {err.problem}",
-            "Nothing was promoted: the marts and the last published plan are unchanged. "
-            "Fix the file and re-run.",
-        ),
-        kind="run_blocked",
-        details={
-            "stage": "ingest",
-            "file": str(err.path),
-            "column": err.column,
-            "problem": err.problem,
-        },
-        run_id=run_id,
     )
 
 
@@ -64,7 +42,8 @@ def build_raw_extract_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 results = land_extract(con, landing.folder, spec, warehouse.archive_path)
         except ExtractError as err:
-            alerts.send(_ingest_blocked_alert(err, context.run_id), context.log)
+            alert = ingest_blocked_alert(err.path, err.problem, err.column, context.run_id)
+            alerts.send(alert, context.log)
             raise _failure(err) from None
         newly = [r for r in results if r.landed]
         context.log.info(

@@ -58,57 +58,35 @@ def _gate_specs(keys: dict[str, dg.AssetKey], what: str) -> list[dg.AssetCheckSp
 
 
 def _results(key: dg.AssetKey, findings, base_metadata: dict) -> list[dg.AssetCheckResult]:
-    from territory_ops.quality.report import findings_markdown
-
     errors = [f for f in findings if f.is_error]
     warnings = [f for f in findings if not f.is_error]
     quarantined = sum(f.unexpected_count or 0 for f in findings if f.quarantine)
     common = {**base_metadata, "quarantine_candidates": quarantined}
     return [
-        dg.AssetCheckResult(
-            asset_key=key,
-            check_name=GATE_CHECK,
-            passed=not errors,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=errors[0].one_line()[:1000] if errors else "No error-severity findings.",
-            metadata={
-                **common,
-                "errors": len(errors),
-                "findings": dg.MetadataValue.md(findings_markdown(errors)),
-            },
-        ),
-        dg.AssetCheckResult(
-            asset_key=key,
-            check_name=WARNINGS_CHECK,
-            passed=not warnings,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=warnings[0].one_line()[:1000] if warnings else "No warnings.",
-            metadata={
-                **common,
-                "warnings": len(warnings),
-                "findings": dg.MetadataValue.md(findings_markdown(warnings)),
-            },
-        ),
+        _result(key, GATE_CHECK, errors, "errors", "No error-severity findings.", common),
+        _result(key, WARNINGS_CHECK, warnings, "warnings", "No warnings.", common),
     ]
 
 
-def _reject_blocked_loads(con, report) -> dict[str, str]:
-    from territory_ops.extracts.ingest import reject_load
+def _result(
+    key: dg.AssetKey, check: str, found: list, count_label: str, clean: str, common: dict
+) -> dg.AssetCheckResult:
+    """One check's result: passed when nothing was found; the first finding describes it."""
+    from territory_ops.quality.report import findings_markdown
 
-    rejected = {}
-    for load_id, errors in report.rejected_loads().items():
-        reason = "; ".join(
-            f"{f.expectation}" + (f" on {f.column}" if f.column else "") + f": {f.message}"
-            for f in errors
-        )
-        if reject_load(con, load_id, reason):
-            rejected[load_id] = reason
-    return rejected
-
-
-def _current_snapshot(con) -> str | None:
-    row = con.execute("select max(snapshot_date) from raw.current_loads").fetchone()
-    return row[0].isoformat() if row and row[0] else None
+    is_gate = check == GATE_CHECK
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=check,
+        passed=not found,
+        severity=dg.AssetCheckSeverity.ERROR if is_gate else dg.AssetCheckSeverity.WARN,
+        description=found[0].one_line()[:1000] if found else clean,
+        metadata={
+            **common,
+            count_label: len(found),
+            "findings": dg.MetadataValue.md(findings_markdown(found)),
+        },
+    )
 
 
 @dg.multi_asset_check(
@@ -124,13 +102,12 @@ def _current_snapshot(con) -> str | None:
 def raw_quality_gate(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertSink
 ):
-    from territory_ops.quality.gate import run_raw_gate
-    from territory_ops.quality.report import blocked_alert
+    from territory_ops.quality.gate import apply_raw_gate
+    from territory_ops.quality.report import blocked_alert, raw_kept_line
 
     with warehouse.connect() as con:
-        report = run_raw_gate(con)
-        rejected = _reject_blocked_loads(con, report) if report.blocked else {}
-        kept = _current_snapshot(con)
+        outcome = apply_raw_gate(con)
+    report, rejected = outcome.report, outcome.rejected
     for name, key in RAW_KEYS.items():
         load = report.load_for(name)
         metadata = {
@@ -148,18 +125,9 @@ def raw_quality_gate(
         f"{len(report.warnings)} warning(s)"
     )
     if report.blocked:
-        kept_line = (
-            f"Nothing was promoted: raw.current_loads still points at snapshot {kept}; the marts "
-            "and the last published plan are unchanged."
-            if kept
-            else "Nothing was promoted (no snapshot has been accepted yet)."
-        ) + (
-            f" Rejected load(s): {', '.join(sorted(rejected))}. Fix the file(s) and re-run: a "
-            "corrected file lands as a new load."
-        )
+        kept = raw_kept_line(outcome.kept_snapshot, rejected)
         alerts.send(
-            blocked_alert(report, stage="raw", kept=kept_line, run_id=context.run.run_id),
-            context.log,
+            blocked_alert(report, stage="raw", kept=kept, run_id=context.run.run_id), context.log
         )
 
 
@@ -176,19 +144,16 @@ def mart_quality_gate(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertSink
 ):
     from territory_ops.quality.gate import run_mart_gate
-    from territory_ops.quality.report import blocked_alert
+    from territory_ops.quality.report import MART_KEPT_LINE, blocked_alert
 
     with warehouse.connect(read_only=True) as con:
         report = run_mart_gate(con, tables=tuple(MART_KEYS))
     for name, key in MART_KEYS.items():
         yield from _results(key, report.for_extract(name), {"suite": f"expectations/{name}.json"})
     if report.blocked:
-        kept = (
-            "Nothing downstream of the marts ran (no scoring, optimization, proposals or "
-            "digests): the last published plan is unchanged."
-        )
         alerts.send(
-            blocked_alert(report, stage="mart", kept=kept, run_id=context.run.run_id), context.log
+            blocked_alert(report, stage="mart", kept=MART_KEPT_LINE, run_id=context.run.run_id),
+            context.log,
         )
 
 

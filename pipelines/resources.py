@@ -1,19 +1,49 @@
-"""Resources: the DuckDB warehouse, the landing folder and dbt. Configured from the environment."""
+"""Resources: the DuckDB warehouse, the landing folder, dbt and the alert sink.
+
+``default_resources(settings)`` configures every one of them from one ``Settings`` (read from
+the environment once, by default); runs override them with run config (``pipelines/run.py``).
+"""
 
 import importlib.metadata
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from pipelines.alerts import LocalAlertSink
-from pipelines.dbt import dbt_project
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """One DbtProject for the process; the manifest is prepared by ``dbt parse`` when missing."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if not project.manifest_path.exists():
+        prepare_manifest()
+    return project
+
+
+def prepare_manifest() -> None:
+    """``dbt parse`` with the project's own dbt (dagster-dbt's preparer wants dbt on PATH)."""
+    subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
+        check=True,
+        cwd=DBT_PROJECT_DIR,
+    )
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -70,6 +100,5 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=dbt_executable(),
         ),
-        # Outbox resolved when an alert is sent (Settings.from_env().outbox_dir).
-        "alerts": LocalAlertSink(),
+        "alerts": LocalAlertSink(outbox_dir=str(settings.outbox_dir)),
     }

@@ -4,7 +4,6 @@ This is what ``territory-ops run`` calls: the very job the schedule and sensor s
 command line never becomes a second pipeline. Runs show up in the Dagster UI.
 """
 
-import os
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,8 +59,11 @@ def run_config_for(
     log_level: str = "WARNING",
     pass_settings: dict | None = None,
 ) -> dict:
-    """Point the job's resources at a landing folder and a warehouse (tests use temp ones);
-    ``pass_settings`` overrides config/passes.yaml for this run (e.g. ``{"pass_kind": "full"}``).
+    """Point the job's resources at a landing folder and a home (tests use temporary ones).
+
+    Every path the run uses travels here, as resource config: the warehouse (dbt gets it from
+    the warehouse resource), the archive and the alert outbox. ``pass_settings`` overrides
+    config/passes.yaml for this run (e.g. ``{"pass_kind": "full"}``).
     """
     config: dict = {
         "resources": {
@@ -72,6 +74,7 @@ def run_config_for(
                     "archive_dir": str(settings.archive_dir),
                 }
             },
+            "alerts": {"config": {"outbox_dir": str(settings.outbox_dir)}},
         },
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
@@ -88,9 +91,7 @@ def run_territory_pass(
 ) -> PassOutcome:
     settings = settings or Settings.from_env()
     validate_pass_settings(landing, pass_settings)
-    ensure_dagster_home(settings)
-    # dbt runs as a subprocess and finds the warehouse through the profile's env var.
-    os.environ["TERRITORY_OPS_DUCKDB"] = str(settings.duckdb_path)
+    dagster_home = ensure_dagster_home(settings)
     from pipelines.definitions import defs
     from pipelines.jobs import TERRITORY_PASS_JOB
 
@@ -99,7 +100,7 @@ def run_territory_pass(
     log_path = settings.home / "logs" / f"territory_pass-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        dg.DagsterInstance.get() as instance,
+        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
         log_path.open("w", encoding="utf-8") as log,
         redirect_stdout(log),
     ):

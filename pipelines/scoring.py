@@ -5,88 +5,28 @@ library function each, write ``scores.*`` (dbt sources of the marts) and record 
 reviewer needs to trust — or question — the result.
 """
 
-from typing import Any
-
 import dagster as dg
-import polars as pl
 
+from pipelines.metadata import to_metadata
 from pipelines.resources import WarehouseResource
 from territory_ops.capacity import CapacityConfig, rep_capacity
-from territory_ops.scoring import ScoringConfig, ScoringResult, calibration_markdown, score_accounts
+from territory_ops.capacity.report import capacity_summary
+from territory_ops.scoring import ScoringConfig, score_accounts
+from territory_ops.scoring.report import scoring_check_text, scoring_summary
+from territory_ops.warehouse import replace_table
 
 SCORING_GROUP = "scoring"
 SCORES_SCHEMA = "scores"
 QUALITY_CHECK = "potential_model_quality"
 
+OPPORTUNITY_MODEL = "int_opportunities_reassigned"
 ACCOUNTS_SQL = "select * from intermediate.int_accounts_enriched"
-# Opportunities follow their account when duplicates were merged.
-OPPORTUNITIES_SQL = """
-select
-    opps.opportunity_id,
-    coalesce(ids.surviving_account_id, opps.account_id) as account_id,
-    opps.owner_id,
-    opps.amount,
-    opps.close_date,
-    opps.is_closed,
-    opps.is_won,
-    opps.created_at,
-from staging.stg_crm__opportunities as opps
-left join intermediate.int_accounts_deduplicated as ids on ids.account_id = opps.account_id
+# Opportunities with the surviving account id (the dbt model owns the duplicate-merge join).
+OPPORTUNITIES_SQL = f"""
+select opportunity_id, account_id, owner_id, amount, close_date, is_closed, is_won, created_at,
+from intermediate.{OPPORTUNITY_MODEL}
 """
 USERS_SQL = "select * from staging.stg_crm__users"
-
-
-def write_table(warehouse: WarehouseResource, table: str, frame: pl.DataFrame) -> None:
-    with warehouse.connect() as con:
-        con.execute(f"create schema if not exists {SCORES_SCHEMA}")
-        con.register("frame_to_write", frame.to_arrow())
-        con.execute(
-            f"create or replace table {SCORES_SCHEMA}.{table} as select * from frame_to_write"
-        )
-        con.unregister("frame_to_write")
-
-
-def top_accounts_markdown(scores: pl.DataFrame, limit: int = 10) -> str:
-    lines = ["| account | potential | why |", "|---|---:|---|"]
-    for row in scores.sort("potential", descending=True).head(limit).iter_rows(named=True):
-        lines.append(
-            f"| {row['account_id']} | {row['potential']:,.0f} | {row['potential_explanation']} |"
-        )
-    return "\n".join(lines)
-
-
-def scoring_metadata(result: ScoringResult, config: ScoringConfig) -> dict[str, Any]:
-    """Everything needed to explain a past plan's scores, and to judge this one."""
-    validation = result.validation
-    scores = result.scores
-    meta: dict[str, Any] = {
-        "dagster/row_count": scores.height,
-        "method": result.method,
-        "fallback": result.is_fallback,
-        "reason": result.reason,
-        "score_version": result.score_version,
-        "model_version": config.model_version,
-        "snapshot_date": result.snapshot_date.isoformat(),
-        "training_window": f"{result.training_window[0]} .. {result.training_window[1]}",
-        "holdout_auc": dg.MetadataValue.float(validation.auc)
-        if validation and validation.auc is not None
-        else "n/a",
-        "auc_floor": config.auc_floor,
-        "potential_total": float(scores["potential"].sum()),
-        "accounts_scored": scores.height,
-        "top_accounts": dg.MetadataValue.md(top_accounts_markdown(scores)),
-        "model_card": dg.MetadataValue.json(result.model_card),
-        "config": dg.MetadataValue.json(config.as_metadata()),
-    }
-    if validation is not None:
-        meta |= {
-            "holdout_window": f"{validation.holdout_start} .. {validation.holdout_end}",
-            "holdout_closed_opportunities": validation.n_holdout,
-            "training_closed_opportunities": validation.n_train,
-            "holdout_brier": dg.MetadataValue.float(validation.brier or 0.0),
-            "calibration": dg.MetadataValue.md(calibration_markdown(validation.calibration)),
-        }
-    return meta
 
 
 @dg.asset(
@@ -96,8 +36,7 @@ def scoring_metadata(result: ScoringResult, config: ScoringConfig) -> dict[str, 
     pool="duckdb_writer",
     deps=[
         dg.AssetKey("int_accounts_enriched"),
-        dg.AssetKey("int_accounts_deduplicated"),
-        dg.AssetKey("stg_crm__opportunities"),
+        dg.AssetKey(OPPORTUNITY_MODEL),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -123,30 +62,27 @@ def account_scores(
         accounts = con.sql(ACCOUNTS_SQL).pl()
         opportunities = con.sql(OPPORTUNITIES_SQL).pl()
     result = score_accounts(accounts, opportunities, config)
-    write_table(warehouse, "account_scores", result.scores)
+    with warehouse.connect() as con:
+        replace_table(con, SCORES_SCHEMA, "account_scores", result.scores)
     if result.is_fallback:
         context.log.warning(
             f"Potential model NOT published, rule-based fallback used: {result.reason}"
         )
     else:
         context.log.info(f"Potential model {result.score_version} published: {result.reason}")
-    metadata = scoring_metadata(result, config)
+    summary = scoring_summary(result, config, accounts)
     return dg.MaterializeResult(
-        metadata=metadata,
+        metadata=to_metadata(summary),
         check_results=[
             dg.AssetCheckResult(
                 check_name=QUALITY_CHECK,
                 passed=not result.is_fallback,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=(
-                    f"rule-based fallback: {result.reason}"
-                    if result.is_fallback
-                    else f"model published: {result.reason}"
-                ),
+                description=scoring_check_text(result),
                 metadata={
                     "method": result.method,
                     "reason": result.reason,
-                    "holdout_auc": metadata["holdout_auc"],
+                    "holdout_auc": summary.values["holdout_auc"],
                     "auc_floor": config.auc_floor,
                 },
             )
@@ -159,7 +95,7 @@ def account_scores(
     group_name=SCORING_GROUP,
     kinds={"python", "duckdb"},
     pool="duckdb_writer",
-    deps=[dg.AssetKey("stg_crm__users"), dg.AssetKey("stg_crm__opportunities")],
+    deps=[dg.AssetKey("stg_crm__users"), dg.AssetKey(OPPORTUNITY_MODEL)],
     description=(
         "Selling hours per year per rep from the roster (leave, ramp-up) and their history "
         "(territory_ops.capacity). Table scores.rep_capacity."
@@ -173,22 +109,11 @@ def rep_capacity_asset(
         users = con.sql(USERS_SQL).pl()
         opportunities = con.sql(OPPORTUNITIES_SQL).pl()
     capacity = rep_capacity(users, opportunities, config)
-    write_table(warehouse, "rep_capacity", capacity)
-    by_status = dict(capacity.group_by("status").len().sort("status").iter_rows())
-    context.log.info(f"rep capacity: {by_status}")
-    table = ["| rep | status | capacity h | why |", "|---|---|---:|---|"] + [
-        f"| {r['rep_id']} | {r['status']} | {r['capacity_hours']:,.0f} | {r['capacity_reason']} |"
-        for r in capacity.sort("rep_id").iter_rows(named=True)
-    ]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": capacity.height,
-            "capacity_hours_total": float(capacity["capacity_hours"].sum()),
-            "reps_by_status": dg.MetadataValue.json(by_status),
-            "reps": dg.MetadataValue.md("\n".join(table)),
-            "config": dg.MetadataValue.json(config.as_metadata()),
-        }
-    )
+    with warehouse.connect() as con:
+        replace_table(con, SCORES_SCHEMA, "rep_capacity", capacity)
+    summary = capacity_summary(capacity, config, users)
+    context.log.info(f"rep capacity: {summary.json['reps_by_status']}")
+    return dg.MaterializeResult(metadata=to_metadata(summary))
 
 
 scoring_assets = [account_scores, rep_capacity_asset]

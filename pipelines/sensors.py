@@ -3,9 +3,9 @@
 import dagster as dg
 
 from pipelines.jobs import territory_pass_job
+from pipelines.resources import LandingResource
 from pipelines.schedules import pass_run_config
 from territory_ops.extracts.landing import newest_complete_snapshot
-from territory_ops.settings import Settings
 
 
 @dg.sensor(
@@ -17,11 +17,11 @@ from territory_ops.settings import Settings
         "orphaned and new accounts only) when a new, complete snapshot folder lands."
     ),
 )
-def new_snapshot_sensor(context: dg.SensorEvaluationContext):
-    landing = Settings.from_env().landing_dir
-    newest = newest_complete_snapshot(landing)
+def new_snapshot_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+    folder = landing.folder
+    newest = newest_complete_snapshot(folder)
     if newest is None:
-        return dg.SkipReason(f"no complete snapshot folder in {landing}")
+        return dg.SkipReason(f"no complete snapshot folder in {folder}")
     if context.cursor == newest.isoformat():
         return dg.SkipReason(f"snapshot {newest} already started a run")
     context.update_cursor(newest.isoformat())

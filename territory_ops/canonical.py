@@ -1,4 +1,4 @@
-"""Column lists of the canonical planning tables (shared/contracts/canonical-tables.md).
+"""Column lists of the canonical planning tables (docs/canonical-tables.md).
 
 The order is part of the contract: exports write these first, extras after.
 """

@@ -9,10 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
+
+
+class PlainUsageCommand(TyperCommand):
+    """Usage line in click's convention (``LANDING``), not typer's ``{LANDING}``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # Plain click help: typer's rich panels print "<bool>" beside --help and "{landing}".
+    rich_markup_mode=None,
     help="Keep B2B sales territories balanced: extracts -> DuckDB -> dbt -> plan.",
 )
 
@@ -27,7 +38,12 @@ def sample(
     accounts: int = typer.Option(
         5000, "--accounts", min=100, help="Accounts in the last snapshot."
     ),
-    reps: int = typer.Option(40, "--reps", min=6, help="Sales reps (managers come extra)."),
+    reps: int = typer.Option(
+        40,
+        "--reps",
+        min=6,
+        help="Rep users in the first snapshot; each later month hires one more (managers extra).",
+    ),
     months: int = typer.Option(3, "--months", min=1, max=36, help="Monthly snapshots to write."),
     seed: int = typer.Option(42, "--seed", help="Same seed and arguments give identical files."),
     out: Path = typer.Option(SAMPLE_OUT, "--out", help="Landing folder to write into."),  # noqa: B008
@@ -73,8 +89,9 @@ def sample(
     first = summary.snapshot_dates[0].isoformat()
     console.print(f"Snapshots {first} .. {last}: {summary.out_dir}/<date>/ (seed {summary.seed})")
     console.print(
-        f"Last snapshot: {summary.accounts:,} accounts, {summary.reps:,} reps, "
-        f"{summary.managers:,} managers."
+        f"Last snapshot: {summary.accounts:,} accounts, {summary.reps:,} rep users "
+        f"({reps:,} in the first snapshot + {summary.reps - reps:,} hired since; reps who left "
+        f"stay in User.csv as inactive), {summary.managers:,} managers."
     )
     console.print(f"Truth for evaluation only (never ingested): {summary.truth_dir}")
 
@@ -331,7 +348,7 @@ def _print_outcome(console, outcome, settings) -> None:
     import duckdb
     from rich.table import Table
 
-    from territory_ops.summary import warehouse_summary
+    from territory_ops.summary import summary_rows, warehouse_summary
 
     done = sum(s.status == "success" for s in outcome.steps)
     skipped = [s.step for s in outcome.steps if s.status in ("skipped", "not_run")]
@@ -349,20 +366,8 @@ def _print_outcome(console, outcome, settings) -> None:
         console.print("No planning tables in the warehouse yet.")
         return
     table = Table(title=f"Planning tables (snapshot {summary.snapshot_date})", show_header=False)
-    table.add_row("accounts (marts.account_profiles)", f"{summary.accounts:,}")
-    table.add_row("  families (more than one account)", f"{summary.families:,}")
-    table.add_row("  duplicate records merged", f"{summary.merged_duplicates:,}")
-    table.add_row(
-        "  located by ZIP centroid / unknown",
-        f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
-    )
-    table.add_row("  locked", f"{summary.locked:,}")
-    table.add_row(
-        "  unassigned / owner gone",
-        f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}",
-    )
-    table.add_row("  total potential", f"{summary.total_potential:,.0f}")
-    table.add_row("reps (marts.rep_roster)", f"{summary.reps:,} ({summary.active_reps:,} active)")
+    for label, value in summary_rows(summary):
+        table.add_row(label, value)
     console.print(table)
     console.print(f"Warehouse: {settings.duckdb_path}")
     console.print(f"Dagster runs: {settings.dagster_home} (open with `make ui`)")
@@ -502,10 +507,10 @@ def plan_show() -> None:
 # --- quality gate (territory_ops.quality) --------------------------------------------------
 
 
-@app.command()
+@app.command(cls=PlainUsageCommand)
 def validate(
     landing: Path = typer.Argument(  # noqa: B008
-        ..., help="Landing folder: one sub-folder per snapshot date."
+        ..., metavar="LANDING", help="Landing folder: one sub-folder per snapshot date."
     ),
     warehouse: Path | None = typer.Option(  # noqa: B008
         None,
@@ -518,16 +523,36 @@ def validate(
     Exits 1 when an error-severity expectation fails (the pass would be blocked), else 0.
     """
     from rich.console import Console
-    from rich.table import Table
 
     from territory_ops.quality.landing import validate_landing
+    from territory_ops.quality.report import report_lines
     from territory_ops.settings import Settings
 
-    console = Console(width=200)
+    console = Console()
     if warehouse is None:
         warehouse = Settings.from_env().duckdb_path
     with console.status(f"Validating {landing} ..."):
         report = validate_landing(landing, warehouse if warehouse.exists() else None)
+    if report.findings and console.is_terminal:
+        console.print(_findings_table(report, landing))
+    elif report.findings:
+        # In a pipe or a file: one finding per line, never wrapped, so grep and cut work.
+        for line in report_lines(report):
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/dim]")
+    counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    checked = f"{len(report.loads)} file(s), {report.expectations_evaluated} expectations/checks"
+    if report.blocked:
+        console.print(f"[red]BLOCKED[/red]: {counts} in {checked}. A pass would stop here.")
+        raise typer.Exit(code=1)
+    console.print(f"[green]PASSED[/green]: {counts} in {checked}.")
+
+
+def _findings_table(report, landing: Path):
+    """The findings as a table sized to the terminal (long cells fold)."""
+    from rich.table import Table
+
     snapshot = report.snapshot_date.isoformat() if report.snapshot_date else "?"
     table = Table(title=f"Quality gate on {landing} (snapshot {snapshot})", show_lines=True)
     for column in ("severity", "suite · expectation", "file · column", "finding", "example rows"):
@@ -541,16 +566,7 @@ def validate(
             f.message,
             f.examples_text(3),
         )
-    if report.findings:
-        console.print(table)
-    for note in report.notes:
-        console.print(f"[dim]{note}[/dim]")
-    counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
-    checked = f"{len(report.loads)} file(s), {report.expectations_evaluated} expectations/checks"
-    if report.blocked:
-        console.print(f"[red]BLOCKED[/red]: {counts} in {checked}. A pass would stop here.")
-        raise typer.Exit(code=1)
-    console.print(f"[green]PASSED[/green]: {counts} in {checked}.")
+    return table
 
 
 # decisions, pins, write-back and the Slack actions endpoint (issue 11)

@@ -3,6 +3,11 @@
 Everything lives under one home folder (default: ``var/`` in the project) so a checkout is
 self-contained: the DuckDB warehouse, Dagster's local instance and the archive of landed files.
 Secrets (Slack token) are read from the environment where they are used, never stored here.
+
+This is the one settings channel: ``Settings.from_env()`` is read once by whoever starts a
+process (the CLI, the Dagster definitions' default resources) and passed on as resource
+config. Nothing in the project writes ``os.environ``; dbt's subprocess is handed the
+warehouse path on its command line (``pipelines/dbt.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEFAULT_TIMEZONE = "America/New_York"
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class Settings:
     archive_dir: Path
     outbox_dir: Path
     landing_dir: Path
+    # Time zone the schedule fires in (CRM month ends are local).
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,11 +45,17 @@ class Settings:
             archive_dir=(home / "archive").resolve(),
             outbox_dir=(home / "outbox").resolve(),
             landing_dir=Path(os.environ.get("TERRITORY_OPS_LANDING", home / "landing")).resolve(),
+            timezone=os.environ.get("TERRITORY_OPS_TIMEZONE", DEFAULT_TIMEZONE),
         )
 
 
 def disable_telemetry() -> None:
-    """dbt and Dagster phone home by default; this project runs without network."""
+    """dbt and Dagster phone home by default; this project runs without network.
+
+    Called only by process entry points (the CLI, the test session), never at import time:
+    the Dagster instance's own ``dagster.yaml`` (``ensure_dagster_home``), dbt_project.yml's
+    flags and dagster-dbt's subprocess environment already keep telemetry off.
+    """
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -54,12 +68,15 @@ telemetry:
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create Dagster's local instance folder with telemetry off, and point DAGSTER_HOME at it."""
+    """Create Dagster's local instance folder with telemetry off; returns the folder.
+
+    Callers open the instance from this folder (``DagsterInstance.from_config``) instead of
+    pointing ``DAGSTER_HOME`` at it: settings travel as values, not through the environment.
+    """
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
 
 

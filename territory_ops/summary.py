@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from territory_ops.metadata import StepSummary
 from territory_ops.warehouse import table_exists
 
 
@@ -19,7 +20,8 @@ class WarehouseSummary:
     missing_location: int
     locked: int
     reps: int
-    active_reps: int
+    active_reps: int  # marts.rep_roster.active: status active or ramping (AVAILABLE_STATUSES)
+    ramping_reps: int  # new hires inside ramp-up: active, with a reduced book
     unassigned_accounts: int
     orphaned_accounts: int
     total_potential: float
@@ -45,7 +47,8 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         """
     ).fetchone()
     r = con.execute(
-        "select count(*), count(*) filter (where active) from marts.rep_roster"
+        "select count(*), count(*) filter (where active), "
+        "count(*) filter (where active and status = 'ramping') from marts.rep_roster"
     ).fetchone()
     c = con.execute(
         """
@@ -66,6 +69,71 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         total_potential=float(a[7]),
         reps=r[0],
         active_reps=r[1],
+        ramping_reps=r[2],
         unassigned_accounts=c[0],
         orphaned_accounts=c[1],
     )
+
+
+def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
+    """The run summary as (label, value) rows: the CLI prints them, the marts show them."""
+    full = summary.active_reps - summary.ramping_reps
+    return [
+        ("accounts (marts.account_profiles)", f"{summary.accounts:,}"),
+        ("  families (more than one account)", f"{summary.families:,}"),
+        ("  duplicate records merged", f"{summary.merged_duplicates:,}"),
+        (
+            "  located by ZIP centroid / unknown",
+            f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
+        ),
+        ("  locked", f"{summary.locked:,}"),
+        (
+            "  unassigned / owner gone",
+            f"{summary.unassigned_accounts:,} / {summary.orphaned_accounts:,}",
+        ),
+        ("  total potential", f"{summary.total_potential:,.0f}"),
+        (
+            "reps (marts.rep_roster)",
+            f"{summary.reps:,} ({summary.active_reps:,} active: {full:,} full book, "
+            f"{summary.ramping_reps:,} ramping up)",
+        ),
+    ]
+
+
+def summary_markdown(summary: WarehouseSummary) -> str:
+    lines = ["| | |", "|---|---:|"]
+    lines += [f"| {label.strip()} | {value} |" for label, value in summary_rows(summary)]
+    return "\n".join(lines)
+
+
+def mart_summaries(con: duckdb.DuckDBPyConnection) -> dict[str, StepSummary]:
+    """Metadata for the marts dbt built: row counts and what the CLI prints after a run."""
+    summary = warehouse_summary(con)
+    if summary is None:
+        return {}
+    table = summary_markdown(summary)
+    return {
+        "account_profiles": StepSummary(
+            {
+                "dagster/row_count": summary.accounts,
+                "snapshot_date": summary.snapshot_date or "",
+                "families": summary.families,
+                "merged_duplicates": summary.merged_duplicates,
+                "geocoded_by_postal_code": summary.geocoded_by_postal_code,
+                "missing_location": summary.missing_location,
+                "locked": summary.locked,
+                "unassigned_accounts": summary.unassigned_accounts,
+                "orphaned_accounts": summary.orphaned_accounts,
+                "total_potential": summary.total_potential,
+            },
+            {"summary": table},
+        ),
+        "rep_roster": StepSummary(
+            {
+                "dagster/row_count": summary.reps,
+                "active_reps": summary.active_reps,
+                "ramping_reps": summary.ramping_reps,
+            },
+            {"summary": table},
+        ),
+    }

@@ -1,4 +1,4 @@
-"""Small helpers for reading the DuckDB warehouse into Polars."""
+"""Small helpers for reading the DuckDB warehouse into Polars and writing frames back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run a parameterised query and return a Polars frame (through Arrow, no copy of text).
 
-    duckdb 2.0 has no ``.pl()`` on executed statements; ``to_arrow_table`` is the stable path.
+    An executed statement, not a relation: ``con.sql(..., params=...)`` refuses to run while
+    an earlier ``execute`` on the connection has unfetched rows (duckdb 2.0), which callers
+    like ``table_exists(...)`` followed by a query would hit. Its Arrow copies the rows once
+    more (duckdb warns); the frames read here are small.
     """
     result = con.execute(sql, params or [])
     with warnings.catch_warnings():
@@ -31,3 +34,27 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         [schema, table],
     ).fetchone()
     return bool(row and row[0])
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    order_by: str | None = None,
+) -> int:
+    """Write ``frame`` as ``schema.table`` (created or replaced in one statement); returns rows.
+
+    The one way the project writes a Polars frame into the warehouse, so every table written
+    from Python is replaced whole (never half-written) and the registration is cleaned up.
+    """
+    name = f"_frame_to_write_{table}"
+    con.execute(f"create schema if not exists {schema}")
+    con.register(name, frame.to_arrow())
+    try:
+        order = f" order by {order_by}" if order_by else ""
+        con.execute(f"create or replace table {schema}.{table} as select * from {name}{order}")
+    finally:
+        con.unregister(name)
+    return frame.height

@@ -27,6 +27,12 @@ from typing import Any
 
 import polars as pl
 
+from territory_ops.dbt_vars import dbt_var
+
+# Statuses that may own accounts in a plan: a dbt var, so marts.rep_roster.active agrees.
+# A ramping new hire is available but carries a reduced book (``ramp_factor``).
+AVAILABLE_STATUSES: tuple[str, ...] = tuple(dbt_var("available_rep_statuses"))
+
 USER_INPUT_COLUMNS: tuple[str, ...] = (
     "user_id",
     "sales_role",
@@ -203,7 +209,7 @@ def rep_capacity(
         )
     )
     frame = frame.with_columns(
-        available=pl.col("status").is_in(["active", "ramping"]),
+        available=pl.col("status").is_in(AVAILABLE_STATUSES),
         available_from=pl.when(pl.col("status") == "on_leave")
         .then(pl.col("leave_until"))
         .when(pl.col("status") == "departed")

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from territory_ops.extracts.spec import EXTRACTS, LOAD_COLUMNS, ExtractSpec, parse_snapshot_dir
+from territory_ops.warehouse import replace_table
 
 REGISTRY_TABLE = "raw.load_registry"
 CURRENT_LOADS_TABLE = "raw.current_loads"
@@ -371,14 +372,7 @@ def load_postal_centroids(con: duckdb.DuckDBPyConnection) -> int:
     if current and current[0] == source:
         return con.execute("select count(*) from raw.postal_centroids").fetchone()[0]
     frame = zip_centroids()
-    con.register("zip_centroids_frame", frame.to_arrow())
-    try:
-        con.execute(
-            "create or replace table raw.postal_centroids as "
-            "select * from zip_centroids_frame order by postal_code"
-        )
-    finally:
-        con.unregister("zip_centroids_frame")
+    replace_table(con, "raw", "postal_centroids", frame, order_by="postal_code")
     con.execute(
         "insert or replace into raw.reference_versions values ('postal_centroids', ?)", [source]
     )
@@ -388,19 +382,46 @@ def load_postal_centroids(con: duckdb.DuckDBPyConnection) -> int:
 # --- choosing what dbt builds from ------------------------------------------------------------
 
 
+# Per extract, its newest load that was not rejected: what ``current_loads`` promotes and what
+# the quality gate validates (territory_ops.quality.gate.candidate_loads reads this too).
+NEWEST_LOADS_SQL = f"""
+select extract, load_id, snapshot_date, source_file, row_count, status
+from {REGISTRY_TABLE}
+where status <> 'rejected'
+qualify row_number() over (
+    partition by extract order by snapshot_date desc, loaded_at desc, load_id
+) = 1
+"""
+
+
+def newest_load_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(extract, load_id, snapshot_date, source_file, row_count, status) per extract."""
+    return con.execute(NEWEST_LOADS_SQL).fetchall()
+
+
 def newest_loads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, date]]:
     """For every extract, its newest load that was not rejected: (load_id, snapshot_date)."""
-    rows = con.execute(
+    return {r[0]: (r[1], r[2]) for r in newest_load_rows(con)}
+
+
+def last_accepted_load(
+    con: duckdb.DuckDBPyConnection, extract: str, snapshot_date: date, exclude_load_id: str
+) -> tuple[int, date, str] | None:
+    """The last accepted load of ``extract`` up to ``snapshot_date``, other than the candidate.
+
+    (row_count, snapshot_date, source_file): the volume reference of the quality gate, both in
+    a pass and in ``territory-ops validate`` (load ids are content-derived, so the same file
+    has the same id in any warehouse).
+    """
+    row = con.execute(
         f"""
-        select extract, load_id, snapshot_date
-        from {REGISTRY_TABLE}
-        where status <> 'rejected'
-        qualify row_number() over (
-            partition by extract order by snapshot_date desc, loaded_at desc, load_id
-        ) = 1
-        """
-    ).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}
+        select row_count, snapshot_date, source_file from {REGISTRY_TABLE}
+        where extract = ? and status = 'accepted' and load_id <> ? and snapshot_date <= ?
+        order by snapshot_date desc, loaded_at desc limit 1
+        """,
+        [extract, exclude_load_id, snapshot_date],
+    ).fetchone()
+    return (int(row[0]), row[1], row[2]) if row else None
 
 
 def promote_current_loads(
@@ -479,7 +500,9 @@ __all__ = [
     "ensure_raw_schema",
     "land_extract",
     "land_file",
+    "last_accepted_load",
     "load_postal_centroids",
+    "newest_load_rows",
     "newest_loads",
     "promote_current_loads",
     "reject_load",

@@ -22,23 +22,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from territory_ops.dbt_vars import dbt_var
+
 SNAPSHOT_DIR_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# Salesforce's default opportunity stages, in funnel order.
-OPPORTUNITY_STAGES: tuple[str, ...] = (
-    "Prospecting",
-    "Qualification",
-    "Needs Analysis",
-    "Value Proposition",
-    "Id. Decision Makers",
-    "Perception Analysis",
-    "Proposal/Price Quote",
-    "Negotiation/Review",
-    "Closed Won",
-    "Closed Lost",
-)
+# Salesforce's default opportunity stages, in funnel order (dbt var ``opportunity_stages``:
+# the staging test of accepted stage names reads the same list).
+OPPORTUNITY_STAGES: tuple[str, ...] = tuple(dbt_var("opportunity_stages"))
 # Stages late enough that moving the account would put a deal at risk: they lock the account.
-LATE_STAGES: tuple[str, ...] = ("Proposal/Price Quote", "Negotiation/Review")
+# One rule for SQL and Python: the dbt var ``late_stages`` (int_opportunities_rolled_up).
+LATE_STAGES: tuple[str, ...] = tuple(dbt_var("late_stages"))
 
 SEGMENTS: tuple[str, ...] = ("enterprise", "mid_market", "smb")
 SALES_ROLES: tuple[str, ...] = ("rep", "manager")

@@ -9,12 +9,14 @@ error-severity finding means the pass must stop before anything is promoted.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from territory_ops.extracts.ingest import last_accepted_load, newest_load_rows
 from territory_ops.extracts.spec import EXTRACTS
 from territory_ops.quality.checks import Baseline, CheckContext, run_custom_checks
 from territory_ops.quality.findings import Finding, GateReport, ValidatedLoad, plain_examples
@@ -33,36 +35,21 @@ def _load(row: tuple) -> ValidatedLoad:
 
 def candidate_loads(con: duckdb.DuckDBPyConnection) -> dict[str, ValidatedLoad]:
     """Per extract, its newest load that was not rejected (what ``current_loads`` promotes)."""
-    rows = con.execute(
-        f"""
-        select extract, load_id, snapshot_date, source_file, row_count, status
-        from {REGISTRY}
-        where status <> 'rejected'
-        qualify row_number() over (
-            partition by extract order by snapshot_date desc, loaded_at desc, load_id
-        ) = 1
-        """
-    ).fetchall()
-    return {r[0]: _load(r) for r in rows}
+    return {r[0]: _load(r) for r in newest_load_rows(con)}
 
 
 def registry_baselines(
-    con: duckdb.DuckDBPyConnection, candidates: Mapping[str, ValidatedLoad]
+    con: duckdb.DuckDBPyConnection,
+    candidates: Mapping[str, ValidatedLoad],
+    label: str = "last accepted load",
 ) -> dict[str, Baseline]:
     """Per extract, the last accepted load other than the candidate (the volume reference)."""
     out = {}
     for extract, load in candidates.items():
-        row = con.execute(
-            f"""
-            select row_count, snapshot_date, source_file from {REGISTRY}
-            where extract = ? and status = 'accepted' and load_id <> ? and snapshot_date <= ?
-            order by snapshot_date desc, loaded_at desc limit 1
-            """,
-            [extract, load.load_id, load.snapshot_date],
-        ).fetchone()
-        if row:
-            label = f"last accepted load {row[1].isoformat()}/{row[2]}"
-            out[extract] = Baseline(int(row[0]), row[1], label)
+        found = last_accepted_load(con, extract, load.snapshot_date, load.load_id)
+        if found:
+            rows, snapshot, source_file = found
+            out[extract] = Baseline(rows, snapshot, f"{label} {snapshot.isoformat()}/{source_file}")
     return out
 
 
@@ -245,3 +232,37 @@ def finding_from_extract_error(err: Exception, extract: str | None = None) -> Fi
         examples=plain_examples([]),
         extract=extract,
     )
+
+
+@dataclass(frozen=True)
+class RawGateOutcome:
+    """The raw gate's report, the loads it rejected (id -> reason) and the snapshot kept."""
+
+    report: GateReport
+    rejected: dict[str, str] = field(default_factory=dict)
+    kept_snapshot: str | None = None
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The snapshot raw.current_loads points at (what the marts are built from), if any."""
+    row = con.execute("select max(snapshot_date) from raw.current_loads").fetchone()
+    return row[0].isoformat() if row and row[0] else None
+
+
+def apply_raw_gate(con: duckdb.DuckDBPyConnection) -> RawGateOutcome:
+    """Run the raw gate; when it blocks, mark every load with errors ``rejected``.
+
+    A rejected load is never promoted: the next pass validates the previous accepted load
+    again, until a fixed file lands as a new load.
+    """
+    from territory_ops.extracts.ingest import reject_load
+    from territory_ops.quality.report import rejection_reason
+
+    report = run_raw_gate(con)
+    rejected: dict[str, str] = {}
+    if report.blocked:
+        for load_id, errors in report.rejected_loads().items():
+            reason = rejection_reason(errors)
+            if reject_load(con, load_id, reason):
+                rejected[load_id] = reason
+    return RawGateOutcome(report, rejected, current_snapshot(con))

@@ -17,13 +17,22 @@ from territory_ops.extracts.ingest import ExtractError, land_extract
 from territory_ops.extracts.spec import EXTRACTS
 from territory_ops.quality.checks import Baseline
 from territory_ops.quality.findings import GateReport, ValidatedLoad
-from territory_ops.quality.gate import candidate_loads, finding_from_extract_error, run_raw_gate
+from territory_ops.quality.gate import (
+    candidate_loads,
+    finding_from_extract_error,
+    registry_baselines,
+    run_raw_gate,
+)
 
 
 def warehouse_baselines(
-    warehouse: Path, candidates: dict[str, ValidatedLoad], hashes: dict[str, str]
+    warehouse: Path, candidates: dict[str, ValidatedLoad]
 ) -> tuple[dict[str, Baseline], str]:
-    """Last accepted load per extract in an existing warehouse (read-only), and a note."""
+    """Last accepted load per extract in an existing warehouse (read-only), and a note.
+
+    The same rule as a pass (``registry_baselines``): a file already accepted there is not
+    compared with itself, because load ids derive from the file's content.
+    """
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as err:
@@ -31,18 +40,8 @@ def warehouse_baselines(
             {},
             f"warehouse {warehouse} not readable ({err.__class__.__name__}): volume vs folder",
         )
-    out = {}
     try:
-        for extract, load in candidates.items():
-            row = con.execute(
-                "select row_count, snapshot_date, source_file from raw.load_registry "
-                "where extract = ? and status = 'accepted' and snapshot_date <= ? "
-                "and content_hash <> ? order by snapshot_date desc, loaded_at desc limit 1",
-                [extract, load.snapshot_date, hashes.get(load.load_id, "")],
-            ).fetchone()
-            if row:
-                label = f"warehouse's last accepted load {row[1].isoformat()}/{row[2]}"
-                out[extract] = Baseline(int(row[0]), row[1], label)
+        out = registry_baselines(con, candidates, label="warehouse's last accepted load")
     except duckdb.CatalogException:
         return {}, f"warehouse {warehouse} has no load registry yet"
     finally:
@@ -85,8 +84,7 @@ def validate_landing(landing: Path, warehouse: Path | None = None) -> GateReport
     notes = []
     baselines: dict[str, Baseline] = {}
     if warehouse is not None and warehouse.exists():
-        hashes = dict(con.execute("select load_id, content_hash from raw.load_registry").fetchall())
-        baselines, note = warehouse_baselines(warehouse, candidates, hashes)
+        baselines, note = warehouse_baselines(warehouse, candidates)
         notes.append(note)
     if not baselines and candidates:
         baselines = folder_baselines(con, candidates)

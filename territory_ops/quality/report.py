@@ -1,8 +1,13 @@
-"""Readable forms of a gate report: console lines, Dagster metadata markdown, the alert."""
+"""Readable forms of a gate report: console lines, Dagster metadata markdown, the alerts.
+
+Every "run blocked" alert the pipeline sends is built here (raw gate, mart gate, ingest), so
+their wording and fields stay consistent and are tested without Dagster.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from territory_ops.alerts import Alert
 from territory_ops.quality.findings import Finding, GateReport
@@ -92,5 +97,51 @@ def blocked_alert(report: GateReport, *, stage: str, kept: str, run_id: str | No
             "findings": [f.as_dict() for f in errors],
             "warnings": len(report.warnings),
         },
+        run_id=run_id,
+    )
+
+
+MART_KEPT_LINE = (
+    "Nothing downstream of the marts ran (no scoring, optimization, proposals or "
+    "digests): the last published plan is unchanged."
+)
+
+
+def raw_kept_line(kept_snapshot: str | None, rejected: Mapping[str, str]) -> str:
+    """What stayed as it was when the raw gate blocked, and what the user does next."""
+    kept = (
+        f"Nothing was promoted: raw.current_loads still points at snapshot {kept_snapshot}; the "
+        "marts and the last published plan are unchanged."
+        if kept_snapshot
+        else "Nothing was promoted (no snapshot has been accepted yet)."
+    )
+    return kept + (
+        f" Rejected load(s): {', '.join(sorted(rejected))}. Fix the file(s) and re-run: a "
+        "corrected file lands as a new load."
+    )
+
+
+def rejection_reason(errors: Iterable[Finding]) -> str:
+    """The reason recorded with a rejected load in raw.load_registry."""
+    return "; ".join(
+        f"{f.expectation}" + (f" on {f.column}" if f.column else "") + f": {f.message}"
+        for f in errors
+    )
+
+
+def ingest_blocked_alert(
+    path: Path, problem: str, column: str | None, run_id: str | None = None
+) -> Alert:
+    """The "run blocked" alert for a file ingest cannot land (quality gate, ingest stage)."""
+    where = f"{path.parent.name}/{path.name}" + (f" · column {column}" if column else "")
+    return Alert(
+        title=f"Territory pass blocked at ingest: {path.name} cannot be landed",
+        lines=(
+            f"ingest · file_is_readable · {where}: {problem}",
+            "Nothing was promoted: the marts and the last published plan are unchanged. "
+            "Fix the file and re-run.",
+        ),
+        kind="run_blocked",
+        details={"stage": "ingest", "file": str(path), "column": column, "problem": problem},
         run_id=run_id,
     )

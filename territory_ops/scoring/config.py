@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from territory_ops.dbt_vars import dbt_var
+
 MODEL_VERSION = "potential-glm-v1"
 RULE_VERSION = "rule_v1"
 
@@ -29,6 +31,11 @@ FACTOR_LABELS: dict[str, str] = {
     "engagement": "engagement",
     "track_record": "track record",
 }
+
+
+def _rule_growth_clamp() -> tuple[float, float]:
+    low, high = dbt_var("rule_v1")["growth_clamp_pct"]
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,8 @@ class ScoringConfig:
     win_rate_credibility_k: float = 10.0
     # Bound on the track-record multiplier, in log space (|ln m| <= this).
     max_track_record_log: float = 1.5
-    # Clamp for growth (%), as the rule does.
-    growth_clamp_pct: tuple[float, float] = (-50.0, 100.0)
+    # Clamp for growth (%), as the rule does (dbt var ``rule_v1.growth_clamp_pct``).
+    growth_clamp_pct: tuple[float, float] = field(default_factory=_rule_growth_clamp)
     # Intent and activity recency: e-folding times.
     surge_recency_weeks: float = 4.0
     activity_recency_days: float = 90.0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from territory_ops.dbt_vars import dbt_var
 from territory_ops.scoring.config import FACTORS, RULE_VERSION, ScoringConfig
 from territory_ops.scoring.explain import (
     currency_contributions,
@@ -27,11 +28,14 @@ from territory_ops.scoring.explain import (
     round_exactly,
 )
 
-WALLET_SHARE_OF_REVENUE = 0.002
-WALLET_CAP = 5_000_000.0
-INTENT_UPLIFT = 0.5
-WIN_BLEND = 0.5
-WIN_YEARS = 3.0
+# The rule's parameters live once, in dbt_project.yml's ``rule_v1`` var: the SQL column
+# int_accounts_enriched.rule_potential is computed from the same numbers.
+RULE_V1 = dbt_var("rule_v1")
+WALLET_SHARE_OF_REVENUE = float(RULE_V1["wallet_share_of_revenue"])
+WALLET_CAP = float(RULE_V1["wallet_cap"])
+INTENT_UPLIFT = float(RULE_V1["intent_uplift"])
+WIN_BLEND = float(RULE_V1["win_blend"])
+WIN_YEARS = float(RULE_V1["win_years"])
 
 
 def rule_scores(accounts: pl.DataFrame, config: ScoringConfig) -> pl.DataFrame:

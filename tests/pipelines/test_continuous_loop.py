@@ -22,6 +22,7 @@ import polars as pl
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.resources import LandingResource
 from pipelines.run import run_territory_pass
 from territory_ops.planning import store
 from territory_ops.settings import Settings
@@ -172,7 +173,12 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     reveal(source, landing, SNAPSHOTS[2])
     sensor = defs.resolve_sensor_def("new_snapshot_sensor")
     with dg.instance_for_test() as instance:
-        tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=SNAPSHOTS[1]))
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=SNAPSHOTS[1],
+            resources={"landing": LandingResource(path=str(landing))},
+        )
+        tick = sensor.evaluate_tick(context)
     [request] = tick.run_requests
     assert request.run_key == f"snapshot-{SNAPSHOTS[2]}"
     refresh = execute(request, landing, settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from pipelines.dbt import dbt_build_args
@@ -66,10 +68,6 @@ def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_dbt_build_args_build_models_and_tests():
-    assert dbt_build_args()[0] == "build"
-
-
 def test_the_planning_half_follows_the_marts_with_drift_checks():
     graph = defs.resolve_asset_graph()
     plan = graph.get(dg.AssetKey("territory_plan"))
@@ -83,3 +81,31 @@ def test_the_planning_half_follows_the_marts_with_drift_checks():
         job.asset_layer.executable_asset_keys
         and {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
     )
+
+
+def test_dbt_is_handed_the_warehouse_path_on_its_command_line():
+    args = dbt_build_args("/data/x y/territory.duckdb")
+    assert args[0] == "build"
+    path = json.loads(args[args.index("--vars") + 1])["duckdb_path"]
+    assert path == "/data/x y/territory.duckdb"
+
+
+def test_the_sensor_watches_its_landing_resource_not_the_environment(
+    sample_landing, tmp_path, monkeypatch
+):
+    from pipelines.resources import LandingResource
+    from pipelines.sensors import new_snapshot_sensor
+
+    monkeypatch.setenv("TERRITORY_OPS_LANDING", str(tmp_path / "elsewhere"))
+    context = dg.build_sensor_context(
+        resources={"landing": LandingResource(path=str(sample_landing))}
+    )
+    request = new_snapshot_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == "snapshot-2026-10-31"
+    again = new_snapshot_sensor(
+        dg.build_sensor_context(
+            cursor=context.cursor, resources={"landing": LandingResource(path=str(sample_landing))}
+        )
+    )
+    assert isinstance(again, dg.SkipReason)

@@ -61,14 +61,15 @@ def test_configured_extra_holidays_move_the_pass(tmp_path: Path):
     assert first_business_day(2026, 6, holiday_dates(extra, range(2026, 2027))) == date(2026, 6, 2)
 
 
-def test_sensor_starts_one_refresh_per_new_snapshot(tmp_path: Path, monkeypatch):
+def test_sensor_starts_one_refresh_per_new_snapshot(tmp_path: Path):
+    from pipelines.resources import LandingResource
     from territory_ops.extracts.spec import EXTRACTS
 
-    monkeypatch.setenv("TERRITORY_OPS_LANDING", str(tmp_path))
+    resources = {"landing": LandingResource(path=str(tmp_path))}
     sensor = defs.resolve_sensor_def("new_snapshot_sensor")
     job = defs.resolve_job_def(TERRITORY_PASS_JOB)
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
+        ctx = dg.build_sensor_context(instance=instance, resources=resources)
         assert not sensor.evaluate_tick(ctx).run_requests
         folder = tmp_path / "2026-10-31"
         folder.mkdir()
@@ -79,7 +80,7 @@ def test_sensor_starts_one_refresh_per_new_snapshot(tmp_path: Path, monkeypatch)
         assert request.run_key == "snapshot-2026-10-31"
         assert request.run_config["ops"]["territory_plan"]["config"]["pass_kind"] == "refresh"
         assert dg.validate_run_config(job, request.run_config)
-        again = dg.build_sensor_context(instance=instance, cursor=first.cursor)
+        again = dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
         assert not sensor.evaluate_tick(again).run_requests
 
 

@@ -10,7 +10,6 @@ the per-row library tests are in test_gate_matrix.py.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -412,4 +411,3 @@ def test_fixed_file_goes_through_with_warnings_quarantine_and_plain_text_formula
     exported_names = set(exported["account_name"].to_list())
     for formula in FORMULAS:
         assert "'" + formula in exported_names and formula not in exported_names
-    assert dataclasses.is_dataclass(settings)

@@ -1,7 +1,9 @@
 -- One row per surviving account with everything planning needs: location, family,
 -- firmographics, intent, opportunity history, segment, required skill and locks.
 -- rule_potential (rule_v1) is the documented fallback rule, kept here next to the data as a
--- cross-check of territory_ops/scoring/rules.py (tests assert both agree; docs/scoring.md).
+-- cross-check of territory_ops/scoring/rules.py. Its parameters are the `rule_v1` var, which
+-- rules.py reads too (tests assert both agree on the sample; docs/scoring.md).
+{%- set rule = var('rule_v1') %}
 
 with
 
@@ -87,9 +89,9 @@ segmented as (
             partition by family_id order by (account_id = family_id) desc, account_id
         ) as segment,
         -- Wallet: 0.2% of company revenue (capped), scaled by growth and recent intent.
-        least(coalesce(company_revenue, 0) * 0.002, 5000000)
-            * (1 + greatest(-0.5, least(1.0, coalesce(revenue_growth_pct, 0) / 100)))
-            * (1 + 0.5 * intent_score_recent / 100) as wallet_estimate,
+        least(coalesce(company_revenue, 0) * {{ rule.wallet_share_of_revenue }}, {{ rule.wallet_cap }})
+            * (1 + greatest({{ rule.growth_clamp_pct[0] / 100 }}, least({{ rule.growth_clamp_pct[1] / 100 }}, coalesce(revenue_growth_pct, 0) / 100)))
+            * (1 + {{ rule.intent_uplift }} * intent_score_recent / 100) as wallet_estimate,
     from sized_segments
 )
 
@@ -97,7 +99,9 @@ select
     *,
     round(
         case
-            when won_count_3y > 0 then 0.5 * wallet_estimate + 0.5 * won_amount_3y / 3
+            when won_count_3y > 0
+                then {{ 1 - rule.win_blend }} * wallet_estimate
+                    + {{ rule.win_blend }} * won_amount_3y / {{ rule.win_years }}
             else wallet_estimate
         end,
         2

@@ -4,24 +4,19 @@
 with
 
 opportunities as (
-    select
-        opps.*,
-        coalesce(ids.surviving_account_id, opps.account_id) as surviving_account_id,
-    from {{ ref('stg_crm__opportunities') }} as opps
-    left join {{ ref('int_accounts_deduplicated') }} as ids
-        on ids.account_id = opps.account_id
+    select * from {{ ref('int_opportunities_reassigned') }}
 ),
 
 windowed as (
     select
         *,
         close_date > snapshot_date - interval 3 year as closed_in_last_3y,
-        stage_name in ('Proposal/Price Quote', 'Negotiation/Review') as is_late_stage,
+        stage_name in {{ sql_string_list(var('late_stages')) }} as is_late_stage,
     from opportunities
 )
 
 select
-    surviving_account_id as account_id,
+    account_id,
     count(*) filter (where not is_closed) as open_opportunity_count,
     coalesce(sum(amount) filter (where not is_closed), 0) as open_pipeline_amount,
     count(*) filter (where not is_closed and is_late_stage) as late_stage_opportunity_count,
@@ -34,4 +29,4 @@ select
         where is_won and close_date > snapshot_date - to_days({{ var('tenure_lock_days') }})
     ) as recent_winner_owner_ids,
 from windowed
-group by surviving_account_id
+group by account_id

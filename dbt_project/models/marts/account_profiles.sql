@@ -1,5 +1,5 @@
 -- One clean profile per account: the canonical `accounts` planning table
--- (shared/contracts/canonical-tables.md) in its exact column order, then extras.
+-- (docs/canonical-tables.md) in its exact column order, then extras.
 
 -- Potential and workload come from the scoring assets (source `scores`, docs/scoring.md):
 -- the validated model, or the documented rule (`rule_potential`) when the model is not

@@ -58,7 +58,8 @@ select
     cast(coalesce(ramp_factor, 1.0) as double) as target_weight,
     segments,
     coalesce(certifications, '') as skills,
-    coalesce(status in ('active', 'ramping'), false) as active,
+    -- statuses that may own accounts: var shared with territory_ops.capacity (active, ramping)
+    coalesce(status in {{ sql_string_list(var('available_rep_statuses')) }}, false) as active,
     -- extras
     user_name as rep_name,
     email,
