@@ -40,7 +40,7 @@ class SlackResource(dg.ConfigurableResource):
     revops_channel: str = "#revops"
     # Base URL of the Dagster UI for "open the run" links (empty: no link).
     dagster_url: str = ""
-    outbox_dir: str = ""  # default: the project home's outbox
+    outbox_dir: str = ""  # empty: the project home's outbox (Settings) at run time
 
     def sender(self) -> DigestSender:  # pragma: no cover - interface
         raise NotImplementedError
@@ -113,8 +113,17 @@ def _alert_day(alert: Alert):
         return date.today()
 
 
-def notify_resources() -> dict[str, dg.ConfigurableResource]:
-    return {"slack": EnvSlackResource(), "alerts": SlackAlertSink()}
+def notify_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The Slack resource and the alert sink that also posts to Slack (replaces the local one).
+
+    The Slack resource finds the outbox at run time (like ``serve-actions``, which queues
+    clicks there), so both agree whichever process starts them.
+    """
+    settings = settings or Settings.from_env()
+    return {
+        "slack": EnvSlackResource(),
+        "alerts": SlackAlertSink(outbox_dir=str(settings.outbox_dir)),
+    }
 
 
 @dg.asset(
