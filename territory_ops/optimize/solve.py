@@ -64,14 +64,16 @@ def solve(
     moves_budget = int(opts.max_moves or 0) if opts.mode == "micro" else None
     balance_w = inst.weights.balance_km
     dual = None
+    first: np.ndarray | None = None
     if opts.core_limit < F:
-        # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
-        # starve a rep there; only a redesign needs the pricing rounds.
-        rounds = lagrange.PRICING_ROUNDS if opts.mode == "full" else 0
-        say("Lagrangian prices" + ", candidates priced out over all eligible reps" * (rounds > 0))
-        dual = lagrange.solve_dual_with_pricing(
-            inst, inst.lower, inst.upper, rounds=rounds, say=say
-        )
+        say("Lagrangian prices")
+        dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
+        if opts.mode == "full":
+            # anytime: a first plan from the prices, kept if the rest runs out of time
+            first = _first_plan_from_prices(inst, dual, budget, say)
+            # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
+            # starve a rep there; only a redesign needs the pricing rounds.
+            dual = _price_out(inst, dual, budget, say)
     stats["prices"] = dual.prices if dual is not None else None
     valid = inst.cand_rep >= 0
     cost = np.where(valid, inst.cand_cost, np.inf)
@@ -82,11 +84,14 @@ def solve(
 
     sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
     if sol is None:
-        say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
-        a = first_plan(inst, cost, base, cur_col, moves_budget)
-        a = band_local_search(inst, a, cost, inst.lower, inst.upper, move_budget=moves_budget)
+        if first is None:
+            say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
+            first = first_plan(inst, cost, base, cur_col, moves_budget)
+            first = band_local_search(
+                inst, first, cost, inst.lower, inst.upper, move_budget=moves_budget
+            )
         stats.update(repair_method="first plan + local search", core_families=len(core))
-        return SolveOutcome(a, np.zeros(inst.n_reps), False, stats)
+        return SolveOutcome(first, np.zeros(inst.n_reps), False, stats)
 
     overflow = sol.overflow if sol.overflow is not None else np.zeros(inst.n_reps)
     lp_overflow = bool((overflow > 1e-9).any())
@@ -153,6 +158,10 @@ def solve(
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
+    if first is not None:
+        key = plan_key(inst, first, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = first, key, "first plan + local search"
     ex = exact.improve(
         inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
     )
@@ -169,6 +178,39 @@ def solve(
         )
     stats.update(repair_method=method, band_violation_after_repair=round(best_key[1], 6))
     return SolveOutcome(best, slack, lp_overflow, stats)
+
+
+PRICING_SHARE = 0.3  # of the time limit: no second pricing round starts after this
+FIRST_PLAN_STEPS = 20  # local-search steps for the first plan on big books (each ~0.1 s)
+
+
+def _first_plan_from_prices(
+    inst: Instance, dual: lagrange.DualResult, budget: Budget, say: Callable[[str], None]
+) -> np.ndarray:
+    """Each family at its price-optimal rep, overloads moved off, a short local search."""
+    cost = np.where(inst.cand_rep >= 0, inst.cand_cost, np.inf)
+    a = first_plan(inst, cost, dual.assignment, None, None)
+    a = band_local_search(inst, a, cost, inst.lower, inst.upper, max_steps=FIRST_PLAN_STEPS)
+    say(f"first plan ready ({budget.elapsed():.1f}s)")
+    return a
+
+
+def _price_out(
+    inst: Instance, dual: lagrange.DualResult, budget: Budget, say: Callable[[str], None]
+) -> lagrange.DualResult:
+    """Column generation rounds (see :func:`lagrange.solve_dual_with_pricing`)."""
+    for rnd in range(lagrange.PRICING_ROUNDS):
+        if rnd > 0 and budget.elapsed() > PRICING_SHARE * budget.limit:
+            budget.note("pricing")
+            break
+        fams, reps = lagrange.price_out(inst, dual.prices)
+        added = lagrange.add_candidates(inst, fams, reps)
+        say(f"pricing round {rnd + 1}: {added} candidate pairs added ({budget.elapsed():.1f}s)")
+        if not added:
+            break
+        cost = np.where(inst.cand_rep >= 0, inst.cand_cost, np.inf)
+        dual = lagrange.solve_dual(inst, cost, inst.lower, inst.upper, warm=dual.prices)
+    return dual
 
 
 def _base_and_core(
@@ -254,40 +296,46 @@ def first_plan(
     cur_col: np.ndarray | None,
     moves_budget: int | None,
 ) -> np.ndarray:
-    """A plan that keeps rules 1-4 by construction, found in one pass.
+    """A plan that keeps rules 1-4 by construction and capacity where there is room, fast.
 
     Micro: settled families stay with today's owner; every must-place family (new, orphaned,
-    split, no longer eligible) goes, heaviest first, to the candidate with room that needs
-    the fewest moves, then costs least. Full: locked families stay, every other family takes
-    its cheapest candidate with room (``base`` first when it has room). Without room anywhere,
-    the candidate whose utilisation stays lowest.
+    split, no longer eligible) is placed. Full: every family starts at ``base`` (its
+    price-optimal or cheapest candidate); a rep over capacity sheds its heaviest unlocked
+    families until it fits, and they are placed. Placing goes heaviest first, to the
+    candidate with room that needs the fewest moves, then costs least; without room
+    anywhere, to the candidate whose utilisation stays lowest.
     """
     F, R = inst.n_families, inst.n_reps
     valid = inst.cand_rep >= 0
-    a = base.copy()
-    placed = np.zeros(F, dtype=bool)
-    if cur_col is not None:
-        placed = cur_col >= 0
-        a = np.where(placed, cur_col, 0)
     locked = inst.fam_lock_rep >= 0
+    if cur_col is not None:
+        placed = (cur_col >= 0) | locked
+        a = np.where(cur_col >= 0, cur_col, 0)
+    else:
+        placed = np.ones(F, dtype=bool)
+        a = base.copy()
     a[locked] = 0
-    placed |= locked
     reps = inst.cand_rep[np.arange(F), a]
     W = np.bincount(reps[placed], weights=inst.fam_workload[placed], minlength=R)
     N = np.bincount(reps[placed], weights=inst.fam_count[placed], minlength=R)
+    if cur_col is None:  # shed overloads (micro keeps today's owners: inherited)
+        for r in np.nonzero((inst.capacity < W) | (inst.max_accounts < N))[0]:
+            mine = np.nonzero(placed & ~locked & (reps == r))[0]
+            for f in mine[np.lexsort((mine, -inst.fam_workload[mine]))]:
+                if W[r] <= inst.capacity[r] and N[r] <= inst.max_accounts[r]:
+                    break
+                placed[f] = False
+                W[r] -= inst.fam_workload[f]
+                N[r] -= inst.fam_count[f]
     cap = np.maximum(inst.capacity, 1e-9)
     order = np.nonzero(~placed)[0]
-    order = order[np.lexsort((order, -inst.fam_workload[order]))]
-    base_ok = cur_col is None
-    for f in order:
+    for f in order[np.lexsort((order, -inst.fam_workload[order]))]:
         ks = np.nonzero(valid[f])[0]
         rr = inst.cand_rep[f, ks]
         w, n = inst.fam_workload[f], inst.fam_count[f]
         room = (W[rr] + w <= inst.capacity[rr]) & (N[rr] + n <= inst.max_accounts[rr])
         mv = inst.cand_moves[f, ks] if moves_budget is not None else np.zeros(len(ks))
-        if base_ok and room[ks == base[f]].any():
-            k = int(base[f])
-        elif room.any():
+        if room.any():
             sel = np.nonzero(room)[0]
             k = int(ks[sel[np.lexsort((ks[sel], cost[f, ks[sel]], mv[sel]))[0]]])
         else:
