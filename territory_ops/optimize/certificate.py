@@ -33,6 +33,13 @@ def reserve_seconds(limit: float) -> float:
     return RESERVE_SHARE * limit
 
 
+def uses_exact_lp(inst: Instance) -> bool:
+    """Small books: the bound is an LP about as big as the planning LP."""
+    n_act = int(inst.active.sum())
+    full_cands = inst.cand_rep.shape[1] >= n_act
+    return full_cands and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS
+
+
 def travel_bound(
     inst: Instance,
     slack: np.ndarray,
@@ -46,9 +53,7 @@ def travel_bound(
     lower = inst.lower - slack * inst.target
     upper = inst.upper + slack * inst.target
     travel = np.where(inst.cand_rep >= 0, inst.cand_travel, np.inf)
-    n_act = int(inst.active.sum())
-    full_cands = inst.cand_rep.shape[1] >= n_act
-    if full_cands and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS:
+    if uses_exact_lp(inst):
         say("certificate: exact LP relaxation (travel only, every eligible rep)")
         R = inst.n_reps
         problem = CoreProblem(

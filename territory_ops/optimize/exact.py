@@ -34,7 +34,8 @@ from territory_ops.geography import haversine_km
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
 
-EXACT_MAX_PAIRS = 30_000  # whole-book model up to this many (family, candidate) pairs
+EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
+EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
 WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of time limit (a work limit:
 # the same options give the same plan; the wall clock only stops a solve early)
 POT_UNITS = 10_000_000  # integer potential units per mean target
@@ -87,7 +88,7 @@ def improve(
         free_mask &= movable
     valid = inst.cand_rep >= 0
     n_pairs = int(valid[free_mask].sum())
-    if n_pairs <= EXACT_MAX_PAIRS:
+    if n_pairs <= EXACT_MAX_PAIRS and int(free_mask.sum()) <= EXACT_MAX_FAMILIES:
         fams = np.nonzero(free_mask)[0]
         sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")

@@ -17,6 +17,7 @@ returned instead, and the budget records that time ran out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from territory_ops.optimize import capacity, exact, lagrange, micro
 from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.instance import HardRuleInfeasible, Instance
 from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
@@ -33,6 +35,7 @@ from territory_ops.optimize.repair import (
     repair,
 )
 
+CERT_LP_FACTOR = 1.2  # small books: time kept back for the certificate x the planning LP's
 LP_SHARE = 0.55  # of the time left: the core LP (the rest: dive, exact repair, certificate)
 DIVE_SHARE = 0.5  # of the time left after the LP
 
@@ -87,9 +90,16 @@ def solve(
         if first is None:
             say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
             first = first_plan(inst, cost, base, cur_col, moves_budget)
-            first = band_local_search(
-                inst, first, cost, inst.lower, inst.upper, move_budget=moves_budget
-            )
+        # the LP could not finish: the time left goes to the local search on the first plan
+        first = band_local_search(
+            inst,
+            first,
+            cost,
+            inst.lower,
+            inst.upper,
+            move_budget=moves_budget,
+            deadline=time.perf_counter() + budget.left(),
+        )
         stats.update(repair_method="first plan + local search", core_families=len(core))
         return SolveOutcome(first, np.zeros(inst.n_reps), False, stats)
 
@@ -257,6 +267,7 @@ def _core_lp(
     while True:
         if budget.expired("LP relaxation"):
             return None, np.zeros(inst.n_reps), core
+        t_lp = time.perf_counter()
         problem = core_problem(inst, core, base, moves_budget)
         lp_time = budget.share(LP_SHARE, 0.0)
         say(f"LP relaxation over {len(core)} families ({budget.elapsed():.1f}s, {lp_time:.0f}s)")
@@ -270,7 +281,11 @@ def _core_lp(
             hard_first=opts.mode == "full" and not inst.capacity_findings,
             allow_overflow=not opts.strict,
         )
+        if sol.status == "feasible":  # GLOP stopped by the clock with a primal point
+            budget.note(f"LP relaxation over {len(core)} families")
         if sol.status in ("optimal", "feasible"):
+            if uses_exact_lp(inst):  # the certificate LP is as big: keep its time back
+                budget.reserve(max(budget.reserved, CERT_LP_FACTOR * (time.perf_counter() - t_lp)))
             return sol, slack, core
         if sol.status == "not_solved":
             budget.note(f"LP relaxation over {len(core)} families")
