@@ -60,6 +60,7 @@ class LPSolution:
     reduced: list[list[tuple[int, float]]]
     slack: np.ndarray  # per rep, fraction of target
     overflow: np.ndarray | None = None  # per rep, capacity excess as a share of capacity
+    model: LPModel | None = None  # the solved model (the certificate re-solves it for travel)
 
 
 def build_lp(
@@ -276,7 +277,30 @@ def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
         reduced,
         np.maximum(slack, 0.0),
         np.maximum(over, 0.0),
+        model,
     )
+
+
+def resolve_for_travel(
+    model: LPModel, core: CoreProblem, travel: np.ndarray, time_limit: float
+) -> float | None:
+    """The solved planning LP, re-solved with travel as the only objective (warm basis).
+
+    Same rows (band with the slack phase 1 allowed, planning capacity, move budget), so the
+    optimum is a lower bound on the travel of every plan that keeps them. None if GLOP does
+    not prove the optimum in time.
+    """
+    if model.phase1:
+        return None
+    objective = model.solver.Objective()
+    for f_i, f in enumerate(core.fams):
+        for k, v in model.x[f_i]:
+            objective.SetCoefficient(v, float(travel[f, k]) / model.cost_scale)
+    for v in model.deviation:
+        objective.SetCoefficient(v, 0.0)
+    if solve_lp(model, time_limit) != "optimal":
+        return None
+    return objective.Value() * model.cost_scale
 
 
 def solve_core_lp(

@@ -57,6 +57,8 @@ class SolveOutcome:
     slack: np.ndarray  # per rep band slack the LP needed (fraction of target)
     lp_overflow: bool  # the LP needed capacity beyond the planning capacity
     stats: dict[str, object] = field(default_factory=dict)
+    lp: LPSolution | None = None  # the planning LP (its model serves the certificate)
+    lp_core: CoreProblem | None = None
 
 
 def solve(
@@ -187,7 +189,9 @@ def solve(
             "(--strict); no plan was written (try a larger --time-limit or --candidates)"
         )
     stats.update(repair_method=method, band_violation_after_repair=round(best_key[1], 6))
-    return SolveOutcome(best, slack, lp_overflow, stats)
+    return SolveOutcome(
+        best, slack, lp_overflow, stats, sol, core_problem(inst, core, base, moves_budget)
+    )
 
 
 PRICING_SHARE = 0.3  # of the time limit: no second pricing round starts after this
