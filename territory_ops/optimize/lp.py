@@ -50,6 +50,7 @@ class LPModel:
     balance_coef: float
     phase1: bool
     overflow: list[pywraplp.Variable | None] | None = None
+    overflow_max: pywraplp.Variable | None = None
 
 
 @dataclass
@@ -213,6 +214,7 @@ def build_lp(
         coef,
         phase1=phase1,
         overflow=over_vars,
+        overflow_max=omax,
     )
 
 
@@ -235,6 +237,8 @@ def continue_to_phase2(
         if s is not None:
             objective.SetCoefficient(s, 0.0)
             s.SetUb(float(slack_cap[r]))
+    if model.overflow_max is not None:
+        objective.SetCoefficient(model.overflow_max, 0.0)
     if model.overflow is not None and overflow_cap is not None:
         for r, o in enumerate(model.overflow):
             if o is not None:

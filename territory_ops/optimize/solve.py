@@ -106,6 +106,10 @@ def solve(
         return SolveOutcome(first, np.zeros(inst.n_reps), False, stats)
 
     overflow = sol.overflow if sol.overflow is not None else np.zeros(inst.n_reps)
+    if cur_col is not None:
+        # micro: only reps over capacity today may stay over it (inherited); every other rep
+        # keeps its capacity, so the plan introduces no overload
+        overflow = np.where(capacity.today_loads(inst) > inst.capacity_hours, overflow, 0.0)
     lp_overflow = bool((overflow > 1e-9).any())
     if lp_overflow:
         capacity.widen(inst, overflow)
@@ -337,15 +341,26 @@ def first_plan(
     reps = inst.cand_rep[np.arange(F), a]
     W = np.bincount(reps[placed], weights=inst.fam_workload[placed], minlength=R)
     N = np.bincount(reps[placed], weights=inst.fam_count[placed], minlength=R)
-    if cur_col is None:  # shed overloads (micro keeps today's owners: inherited)
-        for r in np.nonzero((inst.capacity < W) | (inst.max_accounts < N))[0]:
-            mine = np.nonzero(placed & ~locked & (reps == r))[0]
-            for f in mine[np.lexsort((mine, -inst.fam_workload[mine]))]:
-                if W[r] <= inst.capacity[r] and N[r] <= inst.max_accounts[r]:
-                    break
-                placed[f] = False
-                W[r] -= inst.fam_workload[f]
-                N[r] -= inst.fam_count[f]
+    # shed overloads, worst rep first; micro: only what the move budget pays for (the moves
+    # of the must families come first), the rest stays as an inherited overload
+    left = np.inf
+    if cur_col is not None and moves_budget is not None:
+        must = ~placed
+        left = moves_budget - _must_moves(inst, must)
+    util = W / np.maximum(inst.capacity, 1e-9)
+    hot = np.nonzero((inst.capacity < W) | (inst.max_accounts < N))[0]
+    for r in hot[np.lexsort((hot, -util[hot]))]:
+        mine = np.nonzero(placed & ~locked & (reps == r))[0]
+        for f in mine[np.lexsort((mine, -inst.fam_workload[mine]))]:
+            if W[r] <= inst.capacity[r] and N[r] <= inst.max_accounts[r]:
+                break
+            cost_moves = inst.fam_count[f] if cur_col is not None else 0
+            if cost_moves > left:
+                continue
+            left -= cost_moves
+            placed[f] = False
+            W[r] -= inst.fam_workload[f]
+            N[r] -= inst.fam_count[f]
     cap = np.maximum(inst.capacity, 1e-9)
     order = np.nonzero(~placed)[0]
     for f in order[np.lexsort((order, -inst.fam_workload[order]))]:
@@ -365,6 +380,15 @@ def first_plan(
         W[r] += w
         N[r] += n
     return a
+
+
+def _must_moves(inst: Instance, must: np.ndarray) -> int:
+    """Fewest moves the must families need (a split family moves all but one owner's)."""
+    total = 0
+    for f in np.nonzero(must)[0]:
+        ks = np.nonzero(inst.cand_rep[f] >= 0)[0]
+        total += int(inst.cand_moves[f, ks].min()) if len(ks) else 0
+    return total
 
 
 def plan_key(
