@@ -133,9 +133,18 @@ def solve(
         movable = np.zeros(F, dtype=bool)
         movable[core] = True
         assignment = micro.restore_move_budget(inst, assignment, cur_col, moves_budget or 0, cost)
-    best = band_local_search(
-        inst, assignment, cost, lower, upper, move_budget=moves_budget, movable=movable
-    )
+
+    def search(a: np.ndarray, mov: np.ndarray | None, phase: str) -> np.ndarray:
+        """The local search, stopped by the clock only when the budget is spent (noted)."""
+        deadline = time.perf_counter() + budget.left()
+        out = band_local_search(
+            inst, a, cost, lower, upper, move_budget=moves_budget, movable=mov, deadline=deadline
+        )
+        if time.perf_counter() > deadline:
+            budget.note(phase)
+        return out
+
+    best = search(assignment, movable, "local search")
     best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
     method = "rounding+local search"
     if best_key[0] + best_key[1] > 1e-9 and not budget.expired("LP dive"):
@@ -159,9 +168,7 @@ def solve(
         dived = assignment.copy()
         for f, k in rep.columns.items():
             dived[f] = k
-        dived = band_local_search(
-            inst, dived, cost, lower, upper, move_budget=moves_budget, movable=movable
-        )
+        dived = search(dived, movable, "local search after the dive")
         stats["repair_families"] = len(free)
         key = plan_key(inst, dived, cost, lower, upper, moves_budget)
         if key < best_key:
@@ -170,7 +177,7 @@ def solve(
         # micro: the repair broke the move budget or a capacity the LP kept; an exact repair
         # over the troubled reps' neighbourhood, else the first plan
         fb = first_plan(inst, cost, base, cur_col, moves_budget)
-        fb = band_local_search(inst, fb, cost, lower, upper, move_budget=moves_budget)
+        fb = search(fb, None, "local search on the first plan")
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
