@@ -1,6 +1,12 @@
-"""Optimizer benchmark: fresh instances, full + micro + two baselines, time and peak RSS.
+"""Optimizer benchmark: fresh books, tidy and messy, full + micro + two baselines.
 
     python -m benchmarks.bench_optimizer [--sizes small,large] [--seed N] [--workdir DIR]
+        [--kinds tidy,messy] [--no-baselines]
+
+The optimizer runs with no ``--time-limit`` (the default that fits the book is used and
+reported). A *messy* book (``make-instance --messy``) carries what real CRM books do:
+unassigned accounts, departed reps with their accounts and locks, overloaded reps; micro
+runs on it directly (today's messy assignment) with each move budget of the size.
 
 Every solve runs in its own subprocess (``/usr/bin/time -v`` gives wall time and peak RSS):
 the optimizer through the CLI, the baselines through ``python -m
@@ -22,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-SIZES = {"small": (5_000, 40, 60, 300), "large": (100_000, 300, 540, 1000)}
+SIZES = {"small": (5_000, 40, (100, 1000)), "large": (100_000, 300, (1000,))}
 PY = sys.executable
 
 
@@ -69,89 +75,59 @@ def _next_month(folder: Path, plan: Path, out: Path, seed: int) -> None:
     r.write_csv(out / "reps.csv")
 
 
-def bench(size: str, seed: int, work: Path) -> list[dict]:
-    n, m, tl, moves = SIZES[size]
-    folder = work / f"{size}_{seed}"
-    subprocess.run(
-        [
-            PY,
-            "-m",
-            "territory_ops.cli",
-            "make-instance",
-            "--accounts",
-            str(n),
-            "--reps",
-            str(m),
-            "--seed",
-            str(seed),
-            "--out",
-            str(folder),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    cli = [PY, "-m", "territory_ops.cli", "optimize"]
-    common = ["--accounts", str(folder / "accounts.csv"), "--reps", str(folder / "reps.csv")]
+def _make(n: int, m: int, seed: int, folder: Path, messy: bool) -> None:
+    cmd = [PY, "-m", "territory_ops.cli", "make-instance", "--accounts", str(n), "--reps", str(m)]
+    cmd += ["--seed", str(seed), "--out", str(folder)] + ["--messy"] * messy
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def _optimize(folder: Path, out: Path, seed: int, extra: list[str]) -> tuple[dict, float, float]:
+    cmd = [PY, "-m", "territory_ops.cli", "optimize"]
+    cmd += ["--accounts", str(folder / "accounts.csv"), "--reps", str(folder / "reps.csv")]
+    cmd += ["--tolerance", "0.05", "--seed", str(seed), "--out", str(out), *extra]
+    return _run(cmd)
+
+
+def bench(size: str, seed: int, work: Path, kind: str, baselines: bool) -> list[dict]:
+    n, m, budgets = SIZES[size]
+    label = f"{n}/{m} {kind} s{seed}"
+    folder = work / f"{size}_{kind}_{seed}"
+    _make(n, m, seed, folder, kind == "messy")
     rows = []
-    res, secs, rss = _run(
-        [
-            *cli,
-            *common,
-            "--mode",
-            "full",
-            "--tolerance",
-            "0.05",
-            "--time-limit",
-            str(tl),
-            "--seed",
-            str(seed),
-            "--out",
-            str(folder / "plan_full.csv"),
-        ]
-    )
-    rows.append(
-        {"size": f"{n}/{m}", "method": "optimizer full", "wall_s": secs, "rss_gb": rss, **res}
-    )
-    for kind in ("greedy", "kmeans"):
+    res, secs, rss = _optimize(folder, folder / "plan_full.csv", seed, ["--mode", "full"])
+    rows.append({"size": label, "method": "optimizer full", "wall_s": secs, "rss_gb": rss, **res})
+    for kind_b in ("greedy", "kmeans") if baselines else ():
         res, secs, rss = _run(
             [
                 PY,
                 "-m",
                 "territory_ops.optimize.baselines",
-                kind,
+                kind_b,
                 str(folder / "accounts.csv"),
                 str(folder / "reps.csv"),
-                str(folder / f"{kind}.csv"),
+                str(folder / f"{kind_b}.csv"),
             ]
         )
         rows.append(
-            {"size": f"{n}/{m}", "method": f"baseline {kind}", "wall_s": secs, "rss_gb": rss, **res}
+            {"size": label, "method": f"baseline {kind_b}", "wall_s": secs, "rss_gb": rss, **res}
         )
-    if (folder / "plan_full.csv").exists():
-        nxt = work / f"{size}_{seed}_next"
-        _next_month(folder, folder / "plan_full.csv", nxt, seed + 1)
-        res, secs, rss = _run(
-            [
-                *cli,
-                "--accounts",
-                str(nxt / "accounts.csv"),
-                "--reps",
-                str(nxt / "reps.csv"),
-                "--mode",
-                "micro",
-                "--max-moves",
-                str(moves),
-                "--time-limit",
-                str(min(tl, 100)),
-                "--seed",
-                str(seed),
-                "--out",
-                str(nxt / "plan_micro.csv"),
-            ]
+    # micro: a tidy book's next month (from the full plan), or the messy book as it is
+    book = folder
+    if kind == "tidy":
+        if not (folder / "plan_full.csv").exists():
+            return rows
+        book = work / f"{size}_{kind}_{seed}_next"
+        _next_month(folder, folder / "plan_full.csv", book, seed + 1)
+    for moves in budgets:
+        res, secs, rss = _optimize(
+            book,
+            book / f"plan_micro_{moves}.csv",
+            seed,
+            ["--mode", "micro", "--max-moves", str(moves)],
         )
         rows.append(
             {
-                "size": f"{n}/{m}",
+                "size": label,
                 "method": f"optimizer micro ({moves} moves)",
                 "wall_s": secs,
                 "rss_gb": rss,
@@ -163,15 +139,16 @@ def bench(size: str, seed: int, work: Path) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| size | method | hard viol. | reps in band | CV | max dev (before) | travel km "
-        "| LP bound km | gap | moves | wall s | peak GB |"
+        "| book | method | hard viol. | inherited | short h | reps in band | CV "
+        "| max dev (before) | travel km | LP bound km | gap | moves | limit s (hit) "
+        "| wall s | peak GB |"
     )
-    out = [head, "|" + "---|" * 12]
+    out = [head, "|" + "---|" * 15]
     for r in rows:
         if "error" in r:
             out.append(
-                f"| {r['size']} | {r['method']} | error: {r['error'][:120]} | | | | | | | "
-                f"| {r['wall_s']:.0f} | {r['rss_gb']:.2f} |"
+                f"| {r['size']} | {r['method']} | error: {r['error'][:120]} | | | | | | | | "
+                f"| | | {r['wall_s']:.0f} | {r['rss_gb']:.2f} |"
             )
             continue
         before = (
@@ -179,12 +156,20 @@ def table(rows: list[dict]) -> str:
         )
         bound = f"{r['lp_travel_bound_km']:.1f}" if r.get("lp_travel_bound_km") else "-"
         gap = f"{100 * r['gap']:.2f}%" if r.get("gap") is not None else "-"
+        short = r.get("capacity_shortfall")
+        limit = (
+            f"{r['time_limit_s']:.0f}{' (hit)' if r.get('time_limit_hit') else ''}"
+            if "time_limit_s" in r
+            else "-"
+        )
         out.append(
             f"| {r['size']} | {r['method']} | {r['hard_violations']} "
+            f"| {r.get('inherited_violations', '-')} "
+            f"| {short['total_hours'] if short else 0:,.0f} "
             f"| {r['reps_in_band']}/{r['reps_active']} "
             f"| {r['potential_cv']:.3f} | {r['potential_max_dev']:.3f}{before} "
             f"| {r['travel_km']:.1f} | {bound} "
-            f"| {gap} | {r.get('moves', '-')} | {r['wall_s']:.0f} | {r['rss_gb']:.2f} |"
+            f"| {gap} | {r.get('moves', '-')} | {limit} | {r['wall_s']:.0f} | {r['rss_gb']:.2f} |"
         )
     return "\n".join(out)
 
@@ -194,10 +179,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="small")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--workdir", default="/tmp/territory_bench")
+    ap.add_argument("--kinds", default="tidy,messy")
+    ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
     rows = []
     for size in args.sizes.split(","):
-        rows += bench(size, args.seed, Path(args.workdir))
+        for kind in args.kinds.split(","):
+            rows += bench(size, args.seed, Path(args.workdir), kind, not args.no_baselines)
+            print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
 
 

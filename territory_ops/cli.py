@@ -124,6 +124,9 @@ def optimize(
     max_accounts_per_rep: int | None = typer.Option(
         None, "--max-accounts-per-rep", help="cap on accounts per rep (on top of capacity)"
     ),
+    core_limit: int | None = typer.Option(
+        None, "--core-limit", help="big books: families in the exact model (default 25,000)"
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -159,6 +162,7 @@ def optimize(
         max_accounts_per_rep=max_accounts_per_rep,
         progress=progress,
         strict=strict,
+        **({"core_limit": core_limit} if core_limit else {}),
     )
     try:
         result = run_optimize(accounts, reps, options, travel_matrix)

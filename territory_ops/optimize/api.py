@@ -96,7 +96,16 @@ def optimize(
     out = solve(inst, run, budget, say)
     fam_rep = inst.cand_rep[range(inst.n_families), out.assignment]
     prices = out.stats.get("prices")
-    bound, method = travel_bound(inst, out.slack, prices, opts.mode, budget, say)  # type: ignore[arg-type]
+    planning_lp = (out.lp, out.lp_core) if out.lp is not None and out.lp_core else None
+    bound, method = travel_bound(
+        inst,
+        out.slack,
+        prices,  # type: ignore[arg-type]
+        opts.mode,
+        budget,
+        say,
+        planning_lp,
+    )
     result = assemble(
         inst,
         tables,

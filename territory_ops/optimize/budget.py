@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 MIN_SECONDS = 10.0  # default budget for the smallest books
 MAX_SECONDS = 300.0  # ... and for 100k-account books (a plan within 6 minutes)
-ACCOUNTS_PER_SECOND = 350.0  # default grows by one second per this many accounts
+ACCOUNTS_PER_SECOND = 250.0  # default grows by one second per this many accounts
 
 
 def default_time_limit(n_accounts: int) -> float:
-    """A budget that fits the instance: ~24 s at 5k accounts, 300 s at 100k."""
+    """A budget that fits the instance: 30 s at 5k accounts, 300 s at 100k."""
     return float(min(MAX_SECONDS, MIN_SECONDS + n_accounts / ACCOUNTS_PER_SECOND))
 
 

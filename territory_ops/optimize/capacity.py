@@ -78,6 +78,11 @@ def rep_loads(inst: Instance, fam_rep: np.ndarray) -> np.ndarray:
     return np.bincount(fam_rep, weights=inst.fam_workload, minlength=inst.n_reps)
 
 
+def locked_loads(inst: Instance) -> np.ndarray:
+    lk = inst.fam_lock_rep >= 0
+    return np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_workload[lk], minlength=inst.n_reps)
+
+
 def today_loads(inst: Instance) -> np.ndarray:
     ca = inst.current_active
     return np.bincount(inst.current[ca], weights=inst.workload[ca], minlength=inst.n_reps)
@@ -99,9 +104,12 @@ def classify_overloads(
     over = [int(r) for r in np.nonzero(inst.active & (real + OVER_TOL < W))[0]]
     structural = bool(inst.capacity_findings) or (mode == "full" and lp_overflow)
     before = today_loads(inst)
+    locked_w = locked_loads(inst)
     shortfall, inherited, introduced = [], [], []
     for r in over:
-        if mode == "micro" and before[r] > real[r] + OVER_TOL and W[r] <= before[r] + OVER_TOL:
+        if locked_w[r] > real[r] + OVER_TOL:  # no move can restore it: a shortfall
+            shortfall.append(r)
+        elif mode == "micro" and before[r] > real[r] + OVER_TOL and W[r] <= before[r] + OVER_TOL:
             inherited.append(r)
         elif structural:
             shortfall.append(r)

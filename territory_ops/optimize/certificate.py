@@ -21,7 +21,7 @@ import numpy as np
 from territory_ops.optimize import lagrange
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
-from territory_ops.optimize.lp import CoreProblem, solve_core_lp
+from territory_ops.optimize.lp import CoreProblem, LPSolution, resolve_for_travel, solve_core_lp
 
 EXACT_LP_BOUND_MAX_COLUMNS = 400_000  # above this the bound comes from the Lagrangian dual
 MIN_SECONDS = 2.0  # the LP bound gets at least this, even when the budget is spent
@@ -33,6 +33,13 @@ def reserve_seconds(limit: float) -> float:
     return RESERVE_SHARE * limit
 
 
+def uses_exact_lp(inst: Instance) -> bool:
+    """Small books: the bound is an LP about as big as the planning LP."""
+    n_act = int(inst.active.sum())
+    full_cands = inst.cand_rep.shape[1] >= n_act
+    return full_cands and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS
+
+
 def travel_bound(
     inst: Instance,
     slack: np.ndarray,
@@ -40,15 +47,22 @@ def travel_bound(
     mode: str,
     budget: Budget,
     say: Callable[[str], None],
+    planning_lp: tuple[LPSolution, CoreProblem] | None = None,
 ) -> tuple[float, str]:
     """Lower bound on total travel (sum workload x distance) for the band reached by the LP."""
     budget.release()
+    travel = np.where(inst.cand_rep >= 0, inst.cand_travel, np.inf)
+    if planning_lp is not None and uses_exact_lp(inst):
+        sol, core = planning_lp
+        bound = _from_planning_lp(inst, sol, core, travel, budget, say)
+        if bound is not None:
+            return bound, (
+                "LP relaxation (GLOP) of the plan's own rows, all eligible reps"
+                + " and the move budget" * (mode == "micro")
+            )
     lower = inst.lower - slack * inst.target
     upper = inst.upper + slack * inst.target
-    travel = np.where(inst.cand_rep >= 0, inst.cand_travel, np.inf)
-    n_act = int(inst.active.sum())
-    full_cands = inst.cand_rep.shape[1] >= n_act
-    if full_cands and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS:
+    if uses_exact_lp(inst):
         say("certificate: exact LP relaxation (travel only, every eligible rep)")
         R = inst.n_reps
         problem = CoreProblem(
@@ -81,3 +95,30 @@ def travel_bound(
         budget.note("certificate")
     value = lagrange.bound_over_all_eligible(inst, dual.prices, lower, upper)
     return value, "Lagrangian dual of the LP relaxation (valid bound), all eligible reps"
+
+
+def _from_planning_lp(
+    inst: Instance,
+    sol: LPSolution,
+    core: CoreProblem,
+    travel: np.ndarray,
+    budget: Budget,
+    say: Callable[[str], None],
+) -> float | None:
+    """Re-solve the planning LP for travel when it covers every family that may move.
+
+    Families outside its core must be locked (they cannot move in any plan); their travel
+    is added. Candidates must be every eligible rep (small books), so the bound is global.
+    """
+    if sol.model is None:
+        return None
+    outside = np.ones(inst.n_families, dtype=bool)
+    outside[core.fams] = False
+    if (inst.fam_lock_rep[outside] < 0).any():
+        return None
+    say("certificate: the planning LP re-solved for travel (warm)")
+    value = resolve_for_travel(sol.model, core, travel, max(budget.left(), MIN_SECONDS))
+    if value is None:
+        return None
+    fixed = np.nonzero(outside)[0]
+    return value + float(travel[fixed, 0].sum())  # a locked family has one candidate

@@ -1,4 +1,26 @@
-"""Exact improvement of a plan (placeholder until the MIP / LNS lands)."""
+"""Exact improvement: a MIP over the whole book when it is small, else LNS neighbourhoods.
+
+The same integer model (CP-SAT) serves both, over a set of *free* families with
+every other family fixed where the plan puts it:
+
+* ``x[f,k]`` binary per free family and allowed candidate column, one per family;
+* per rep: potential within the band, workload within the planning capacity, accounts within
+  max accounts; the move budget in micro mode. A row the incumbent keeps is hard; a row it
+  breaks gets a slack priced far above any cost (band excess ``BAND_STEP_COST``, capacity
+  ``OVER_HOUR_COST``), so the incumbent stays feasible and the solver reduces the excess;
+* objective: the plan's cost (travel, disruption, skill preference) plus the in-band balance
+  term, as in the LP.
+
+Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
+the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Bigger
+books: *LNS* — for the reps still out of band (or over capacity), the rep and its
+``NEIGHBOUR_REPS`` nearest reps form a neighbourhood; their families (at most ``LNS_FAMILIES``,
+nearest to the rep first) are re-optimised exactly among those reps. The seed chooses among
+the worst reps which neighbourhood comes next.
+
+Deterministic: CP-SAT runs with one worker, the seed, and a *deterministic* time limit (a
+work limit); the wall clock is only a safety net and is reported when it stops a solve.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +28,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from ortools.sat.python import cp_model
 
+from territory_ops.geography import haversine_km
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
+
+EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
+EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
+WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of time limit (a work limit:
+# the same options give the same plan; the wall clock only stops a solve early)
+POT_UNITS = 10_000_000  # integer potential units per mean target
+COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
+BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.01 points)
+BAND_STEP_COST = 10 * COST_UNITS  # 0.01 points out of band cost 10 mean family costs
+OVER_HOUR_COST = 100 * BAND_STEP_COST  # an hour over capacity costs far more still
+DEV_STEPS = 1_000  # in-band balance measured in 1/1,000 of the mean target
+LNS_ROUNDS = 12  # neighbourhoods tried at most
+LNS_WORK_SPLIT = 4  # each neighbourhood gets this share of the whole-book work limit
+LNS_FAMILIES = 800  # free families per neighbourhood
+NEIGHBOUR_REPS = 5  # reps next to the out-of-band rep that share its neighbourhood
+LNS_SHARE = 0.8  # of the time left: all LNS rounds together
+WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
 @dataclass
@@ -17,6 +58,14 @@ class ExactResult:
     method: str
     optimal: bool
     mip_gap: float | None
+
+
+@dataclass
+class _Sub:
+    """A neighbourhood: free families and, per free family, the columns it may take."""
+
+    fams: np.ndarray
+    cols: list[np.ndarray]
 
 
 def improve(
@@ -31,4 +80,256 @@ def improve(
     seed: int,
     say: Callable[[str], None],
 ) -> ExactResult | None:
-    return None
+    """A better plan (by band excess, hard excess, then cost), or None if nothing was tried."""
+    if budget.left() <= 0.5:
+        return None
+    free_mask = inst.fam_lock_rep < 0
+    if movable is not None:
+        free_mask &= movable
+    valid = inst.cand_rep >= 0
+    n_pairs = int(valid[free_mask].sum())
+    if n_pairs <= EXACT_MAX_PAIRS and int(free_mask.sum()) <= EXACT_MAX_FAMILIES:
+        fams = np.nonzero(free_mask)[0]
+        sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
+        say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
+        a, status, gap = solve_mip(
+            inst,
+            assignment,
+            sub,
+            cost,
+            lower,
+            upper,
+            moves_budget,
+            budget.left(),
+            work=WORK_SHARE * budget.limit,
+            seed=seed,
+        )
+        if status == "time":
+            budget.note("exact MIP")
+        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap)
+    return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
+
+
+def _violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Per rep: band excess (fraction of target) + capacity excess (fraction of capacity)."""
+    rep = inst.cand_rep[np.arange(inst.n_families), a]
+    R = inst.n_reps
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    band = np.maximum(np.maximum(P - upper, lower - P), 0.0) / np.maximum(inst.target, 1e-12)
+    cap = np.maximum(W - inst.capacity, 0.0) / np.maximum(inst.capacity, 1e-9)
+    return np.where(inst.active, band + cap, 0.0)
+
+
+def _lns(
+    inst: Instance,
+    assignment: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+    free_mask: np.ndarray,
+    budget: Budget,
+    seed: int,
+    say: Callable[[str], None],
+) -> ExactResult | None:
+    a = assignment.copy()
+    rng = np.random.default_rng(seed)
+    deadline_left = budget.share(0.0 + LNS_SHARE, 0.0)
+    stop_at = budget.elapsed() + deadline_left
+    work = WORK_SHARE * budget.limit / LNS_WORK_SPLIT
+    tried: set[int] = set()
+    improved = 0
+    rounds = 0
+    gap = None
+    for _ in range(LNS_ROUNDS):
+        v = _violations(inst, a, lower, upper)
+        bad = [int(r) for r in np.lexsort((np.arange(inst.n_reps), -v)) if v[r] > 1e-9]
+        bad = [r for r in bad if r not in tried]
+        if not bad:
+            break
+        if budget.elapsed() >= stop_at:
+            budget.note("LNS")
+            break
+        r = bad[int(rng.integers(0, min(WORST_CHOICE, len(bad))))]
+        tried.add(r)
+        sub = _neighbourhood(inst, a, r, free_mask)
+        if sub is None:
+            continue
+        rounds += 1
+        left = max(stop_at - budget.elapsed(), 0.1)
+        new, status, gap = solve_mip(
+            inst, a, sub, cost, lower, upper, moves_budget, left, work=work, seed=seed
+        )
+        if status == "time":
+            budget.note("LNS")
+        if _better(inst, new, a, cost, lower, upper):
+            a = new
+            improved += 1
+            tried.clear()  # the landscape changed: every rep may be retried
+            tried.add(r)
+    if rounds == 0:
+        return None
+    say(f"LNS: {improved} of {rounds} neighbourhoods improved ({budget.elapsed():.1f}s)")
+    return ExactResult(a, f"LNS ({rounds} neighbourhoods, {improved} improved)", False, gap)
+
+
+def _better(
+    inst: Instance,
+    new: np.ndarray,
+    old: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> bool:
+    vn = float(_violations(inst, new, lower, upper).sum())
+    vo = float(_violations(inst, old, lower, upper).sum())
+    if vn < vo - 1e-9:
+        return True
+    F = np.arange(inst.n_families)
+    return abs(vn - vo) <= 1e-9 and float(cost[F, new].sum()) < float(cost[F, old].sum()) - 1e-9
+
+
+def _neighbourhood(inst: Instance, a: np.ndarray, r: int, free_mask: np.ndarray) -> _Sub | None:
+    act = np.nonzero(inst.active)[0]
+    d = haversine_km(inst.rep_lat[r], inst.rep_lon[r], inst.rep_lat[act], inst.rep_lon[act])
+    near = act[np.lexsort((act, d))][: NEIGHBOUR_REPS + 1]
+    hood = np.zeros(inst.n_reps, dtype=bool)
+    hood[near] = True
+    hood[r] = True
+    rep = inst.cand_rep[np.arange(inst.n_families), a]
+    in_hood = free_mask & hood[rep]
+    fams = np.nonzero(in_hood)[0]
+    if len(fams) == 0:
+        return None
+    # nearest to the out-of-band rep first (its root account's distance)
+    root = inst.fam_root_account[fams]
+    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], inst.rep_lat[r], inst.rep_lon[r])
+    fams = fams[np.lexsort((fams, dist))][:LNS_FAMILIES]
+    fams = np.sort(fams)
+    cols = []
+    for f in fams:
+        ks = np.nonzero((inst.cand_rep[f] >= 0) & hood[np.maximum(inst.cand_rep[f], 0)])[0]
+        cols.append(ks)
+    return _Sub(fams, cols)
+
+
+def solve_mip(
+    inst: Instance,
+    assignment: np.ndarray,
+    sub: _Sub,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+    seconds: float,
+    *,
+    work: float = 1.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, str, float | None]:
+    """Re-optimise ``sub``'s families exactly with CP-SAT; (assignment, status, rel. gap).
+
+    Integer scaling (named): potentials in ``POT_UNITS`` per mean target, workload in
+    hundredths of an hour, costs in ``COST_UNITS`` per mean free cost. The incumbent is the
+    hint and stays feasible: a row it keeps is hard; a row it breaks gets a penalised slack.
+    Status: ``optimal``, ``limit`` (deterministic work limit reached: best found), ``time``
+    (the wall clock stopped it), ``failed`` (the incumbent is returned unchanged).
+    """
+    F, R = inst.n_families, inst.n_reps
+    all_f = np.arange(F)
+    fixed = np.ones(F, dtype=bool)
+    fixed[sub.fams] = False
+    rep = inst.cand_rep[all_f, assignment]
+    ps = float(inst.target[inst.active].mean())
+    sp = POT_UNITS / ps
+    pot = np.round(inst.fam_potential * sp).astype(np.int64)
+    work_h = np.round(inst.fam_workload * 100).astype(np.int64)
+    cnt = inst.fam_count.astype(np.int64)
+    fixed_p = np.bincount(rep[fixed], weights=pot[fixed], minlength=R).astype(np.int64)
+    fixed_w = np.bincount(rep[fixed], weights=work_h[fixed], minlength=R).astype(np.int64)
+    fixed_n = np.bincount(rep[fixed], weights=cnt[fixed], minlength=R).astype(np.int64)
+    pairs = [(int(f), int(k)) for f, ks in zip(sub.fams, sub.cols, strict=True) for k in ks]
+    if not pairs:
+        return assignment, "failed", None
+    cs = max(float(np.mean([abs(cost[f, k]) for f, k in pairs])), 1e-9)
+    m = cp_model.CpModel()
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    by_rep: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in range(R)]
+    terms: list[tuple[cp_model.IntVar, int]] = []
+    for f, ks in zip(sub.fams, sub.cols, strict=True):
+        row = []
+        for k in ks:
+            v = m.new_bool_var("")
+            x[(int(f), int(k))] = v
+            row.append(v)
+            terms.append((v, int(round(float(cost[f, k]) / cs * COST_UNITS))))
+            by_rep[int(inst.cand_rep[f, k])].append((int(f), v))
+        m.add_exactly_one(row)
+    inc_p = fixed_p + np.bincount(rep[sub.fams], weights=pot[sub.fams], minlength=R)
+    inc_w = fixed_w + np.bincount(rep[sub.fams], weights=work_h[sub.fams], minlength=R)
+    inc_n = fixed_n + np.bincount(rep[sub.fams], weights=cnt[sub.fams], minlength=R)
+    bal = inst.weights.balance_km * inst.potential_to_cost * ps / cs  # per mean target
+    dev_unit = POT_UNITS // DEV_STEPS  # potential units per balance step
+    dev_cost = int(round(bal / DEV_STEPS * COST_UNITS))
+    touched = np.zeros(R, dtype=bool)
+    for r in range(R):
+        touched[r] = bool(by_rep[r])
+    for r in np.nonzero(touched & inst.active)[0]:
+        P = fixed_p[r] + sum(pot[f] * v for f, v in by_rep[r])
+        lo = int(np.ceil(lower[r] * sp))
+        hi = int(np.floor(upper[r] * sp))
+        if lo <= inc_p[r] <= hi:
+            m.add(lo <= P)
+            m.add(hi >= P)
+        else:  # band excess e in 1/BAND_STEPS of the rep's target
+            unit = max(int(round(inst.target[r] * sp / BAND_STEPS)), 1)
+            e = m.new_int_var(0, int(abs(inc_p[r] - lo) + abs(inc_p[r] - hi)) // unit + 1, "")
+            m.add(P + unit * e >= lo)
+            m.add(P - unit * e <= hi)
+            terms.append((e, BAND_STEP_COST))
+        W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
+        cap = int(np.floor(inst.capacity[r] * 100))
+        if inc_w[r] <= cap:
+            m.add(cap >= W)
+        else:  # overflow in hundredths of an hour
+            o = m.new_int_var(0, int(inc_w[r]), "")
+            m.add(W - o <= cap)
+            terms.append((o, OVER_HOUR_COST // 100))
+        if np.isfinite(inst.max_accounts[r]):
+            N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
+            mx = int(inst.max_accounts[r])
+            m.add(max(mx, int(inc_n[r])) >= N)
+        if dev_cost > 0:
+            t = int(round(inst.target[r] * sp))
+            d = m.new_int_var(0, int(pot.sum() + t) // dev_unit + 2, "")
+            m.add(dev_unit * d >= P - t)
+            m.add(dev_unit * d >= t - P)
+            terms.append((d, dev_cost))
+    if moves_budget is not None:
+        moves = sum(
+            int(inst.cand_moves[f, k]) * v for (f, k), v in x.items() if inst.cand_moves[f, k]
+        )
+        fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
+        inc = int(inst.cand_moves[all_f, assignment].sum())
+        m.add(fixed_moves + moves <= max(moves_budget, inc))
+    m.minimize(sum(c * v for v, c in terms))
+    for (f, k), v in x.items():
+        m.add_hint(v, int(assignment[f] == k))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = work
+    solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+    st = solver.solve(m)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return assignment, "failed", None
+    out = assignment.copy()
+    for (f, k), v in x.items():
+        if solver.boolean_value(v):
+            out[f] = k
+    val, bound = solver.objective_value, solver.best_objective_bound
+    gap = round(abs(val - bound) / max(abs(val), 1.0), 6)
+    if st == cp_model.OPTIMAL:
+        return out, "optimal", 0.0
+    timed_out = solver.deterministic_time < 0.99 * work
+    return out, "time" if timed_out else "limit", gap

@@ -30,7 +30,7 @@ from territory_ops.optimize.instance import (
     family_rep_matrix,
 )
 
-PRICING_ROUNDS = 4  # column-generation rounds (each: price out, add columns, re-solve)
+PRICING_ROUNDS = 2  # column-generation rounds (each: price out, add columns, re-solve)
 PRICE_BOUND = 1e3  # normalised; keeps the dual bounded when the band is infeasible
 
 

@@ -50,6 +50,7 @@ class LPModel:
     balance_coef: float
     phase1: bool
     overflow: list[pywraplp.Variable | None] | None = None
+    overflow_max: pywraplp.Variable | None = None
 
 
 @dataclass
@@ -60,6 +61,7 @@ class LPSolution:
     reduced: list[list[tuple[int, float]]]
     slack: np.ndarray  # per rep, fraction of target
     overflow: np.ndarray | None = None  # per rep, capacity excess as a share of capacity
+    model: LPModel | None = None  # the solved model (the certificate re-solves it for travel)
 
 
 def build_lp(
@@ -212,6 +214,7 @@ def build_lp(
         coef,
         phase1=phase1,
         overflow=over_vars,
+        overflow_max=omax,
     )
 
 
@@ -234,6 +237,8 @@ def continue_to_phase2(
         if s is not None:
             objective.SetCoefficient(s, 0.0)
             s.SetUb(float(slack_cap[r]))
+    if model.overflow_max is not None:
+        objective.SetCoefficient(model.overflow_max, 0.0)
     if model.overflow is not None and overflow_cap is not None:
         for r, o in enumerate(model.overflow):
             if o is not None:
@@ -276,7 +281,30 @@ def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
         reduced,
         np.maximum(slack, 0.0),
         np.maximum(over, 0.0),
+        model,
     )
+
+
+def resolve_for_travel(
+    model: LPModel, core: CoreProblem, travel: np.ndarray, time_limit: float
+) -> float | None:
+    """The solved planning LP, re-solved with travel as the only objective (warm basis).
+
+    Same rows (band with the slack phase 1 allowed, planning capacity, move budget), so the
+    optimum is a lower bound on the travel of every plan that keeps them. None if GLOP does
+    not prove the optimum in time.
+    """
+    if model.phase1:
+        return None
+    objective = model.solver.Objective()
+    for f_i, f in enumerate(core.fams):
+        for k, v in model.x[f_i]:
+            objective.SetCoefficient(v, float(travel[f, k]) / model.cost_scale)
+    for v in model.deviation:
+        objective.SetCoefficient(v, 0.0)
+    if solve_lp(model, time_limit) != "optimal":
+        return None
+    return objective.Value() * model.cost_scale
 
 
 def solve_core_lp(

@@ -305,6 +305,7 @@ def band_local_search(
     move_budget: int | None = None,
     max_steps: int | None = None,
     movable: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Single family moves that reduce the total band violation, cheapest first.
 
@@ -314,6 +315,8 @@ def band_local_search(
     the one with the smallest cost increase. A rep pushed slightly out by a move is repaired
     by the next ones (an ejection chain). Stops when ``V`` is zero or no move reduces it.
     ``movable`` (bool per family) restricts the moves, e.g. to micro mode's model families.
+    ``deadline`` (a ``time.perf_counter()`` value) stops early: only the anytime fallback
+    uses it, and the caller reports it.
     """
     F, R = inst.n_families, inst.n_reps
     a = assignment.copy()
@@ -340,6 +343,8 @@ def band_local_search(
         return CAPACITY_WEIGHT * np.maximum(Wx - c, 0.0) / c
 
     for _ in range(steps):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         v = (_violation(P, lower, upper, T) + over_cap(W, cap)) * inst.active
         if v.sum() <= 1e-12:
             break

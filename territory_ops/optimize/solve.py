@@ -17,6 +17,7 @@ returned instead, and the budget records that time ran out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from territory_ops.optimize import capacity, exact, lagrange, micro
 from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.instance import HardRuleInfeasible, Instance
 from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
@@ -33,6 +35,7 @@ from territory_ops.optimize.repair import (
     repair,
 )
 
+CERT_LP_FACTOR = 1.2  # small books: time kept back for the certificate x the planning LP's
 LP_SHARE = 0.55  # of the time left: the core LP (the rest: dive, exact repair, certificate)
 DIVE_SHARE = 0.5  # of the time left after the LP
 
@@ -54,6 +57,8 @@ class SolveOutcome:
     slack: np.ndarray  # per rep band slack the LP needed (fraction of target)
     lp_overflow: bool  # the LP needed capacity beyond the planning capacity
     stats: dict[str, object] = field(default_factory=dict)
+    lp: LPSolution | None = None  # the planning LP (its model serves the certificate)
+    lp_core: CoreProblem | None = None
 
 
 def solve(
@@ -64,14 +69,16 @@ def solve(
     moves_budget = int(opts.max_moves or 0) if opts.mode == "micro" else None
     balance_w = inst.weights.balance_km
     dual = None
+    first: np.ndarray | None = None
     if opts.core_limit < F:
-        # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
-        # starve a rep there; only a redesign needs the pricing rounds.
-        rounds = lagrange.PRICING_ROUNDS if opts.mode == "full" else 0
-        say("Lagrangian prices" + ", candidates priced out over all eligible reps" * (rounds > 0))
-        dual = lagrange.solve_dual_with_pricing(
-            inst, inst.lower, inst.upper, rounds=rounds, say=say
-        )
+        say("Lagrangian prices")
+        dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
+        if opts.mode == "full":
+            # anytime: a first plan from the prices, kept if the rest runs out of time
+            first = _first_plan_from_prices(inst, dual, budget, say)
+            # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
+            # starve a rep there; only a redesign needs the pricing rounds.
+            dual = _price_out(inst, dual, budget, say)
     stats["prices"] = dual.prices if dual is not None else None
     valid = inst.cand_rep >= 0
     cost = np.where(valid, inst.cand_cost, np.inf)
@@ -82,13 +89,27 @@ def solve(
 
     sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
     if sol is None:
-        say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
-        a = first_plan(inst, cost, base, cur_col, moves_budget)
-        a = band_local_search(inst, a, cost, inst.lower, inst.upper, move_budget=moves_budget)
+        if first is None:
+            say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
+            first = first_plan(inst, cost, base, cur_col, moves_budget)
+        # the LP could not finish: the time left goes to the local search on the first plan
+        first = band_local_search(
+            inst,
+            first,
+            cost,
+            inst.lower,
+            inst.upper,
+            move_budget=moves_budget,
+            deadline=time.perf_counter() + budget.left(),
+        )
         stats.update(repair_method="first plan + local search", core_families=len(core))
-        return SolveOutcome(a, np.zeros(inst.n_reps), False, stats)
+        return SolveOutcome(first, np.zeros(inst.n_reps), False, stats)
 
     overflow = sol.overflow if sol.overflow is not None else np.zeros(inst.n_reps)
+    if cur_col is not None:
+        # micro: only reps over capacity today may stay over it (inherited); every other rep
+        # keeps its capacity, so the plan introduces no overload
+        overflow = np.where(capacity.today_loads(inst) > inst.capacity_hours, overflow, 0.0)
     lp_overflow = bool((overflow > 1e-9).any())
     if lp_overflow:
         capacity.widen(inst, overflow)
@@ -112,9 +133,18 @@ def solve(
         movable = np.zeros(F, dtype=bool)
         movable[core] = True
         assignment = micro.restore_move_budget(inst, assignment, cur_col, moves_budget or 0, cost)
-    best = band_local_search(
-        inst, assignment, cost, lower, upper, move_budget=moves_budget, movable=movable
-    )
+
+    def search(a: np.ndarray, mov: np.ndarray | None, phase: str) -> np.ndarray:
+        """The local search, stopped by the clock only when the budget is spent (noted)."""
+        deadline = time.perf_counter() + budget.left()
+        out = band_local_search(
+            inst, a, cost, lower, upper, move_budget=moves_budget, movable=mov, deadline=deadline
+        )
+        if time.perf_counter() > deadline:
+            budget.note(phase)
+        return out
+
+    best = search(assignment, movable, "local search")
     best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
     method = "rounding+local search"
     if best_key[0] + best_key[1] > 1e-9 and not budget.expired("LP dive"):
@@ -138,9 +168,7 @@ def solve(
         dived = assignment.copy()
         for f, k in rep.columns.items():
             dived[f] = k
-        dived = band_local_search(
-            inst, dived, cost, lower, upper, move_budget=moves_budget, movable=movable
-        )
+        dived = search(dived, movable, "local search after the dive")
         stats["repair_families"] = len(free)
         key = plan_key(inst, dived, cost, lower, upper, moves_budget)
         if key < best_key:
@@ -149,10 +177,14 @@ def solve(
         # micro: the repair broke the move budget or a capacity the LP kept; an exact repair
         # over the troubled reps' neighbourhood, else the first plan
         fb = first_plan(inst, cost, base, cur_col, moves_budget)
-        fb = band_local_search(inst, fb, cost, lower, upper, move_budget=moves_budget)
+        fb = search(fb, None, "local search on the first plan")
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
+    if first is not None:
+        key = plan_key(inst, first, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = first, key, "first plan + local search"
     ex = exact.improve(
         inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
     )
@@ -168,7 +200,42 @@ def solve(
             "(--strict); no plan was written (try a larger --time-limit or --candidates)"
         )
     stats.update(repair_method=method, band_violation_after_repair=round(best_key[1], 6))
-    return SolveOutcome(best, slack, lp_overflow, stats)
+    return SolveOutcome(
+        best, slack, lp_overflow, stats, sol, core_problem(inst, core, base, moves_budget)
+    )
+
+
+PRICING_SHARE = 0.3  # of the time limit: no second pricing round starts after this
+FIRST_PLAN_STEPS = 20  # local-search steps for the first plan on big books (each ~0.1 s)
+
+
+def _first_plan_from_prices(
+    inst: Instance, dual: lagrange.DualResult, budget: Budget, say: Callable[[str], None]
+) -> np.ndarray:
+    """Each family at its price-optimal rep, overloads moved off, a short local search."""
+    cost = np.where(inst.cand_rep >= 0, inst.cand_cost, np.inf)
+    a = first_plan(inst, cost, dual.assignment, None, None)
+    a = band_local_search(inst, a, cost, inst.lower, inst.upper, max_steps=FIRST_PLAN_STEPS)
+    say(f"first plan ready ({budget.elapsed():.1f}s)")
+    return a
+
+
+def _price_out(
+    inst: Instance, dual: lagrange.DualResult, budget: Budget, say: Callable[[str], None]
+) -> lagrange.DualResult:
+    """Column generation rounds (see :func:`lagrange.solve_dual_with_pricing`)."""
+    for rnd in range(lagrange.PRICING_ROUNDS):
+        if rnd > 0 and budget.elapsed() > PRICING_SHARE * budget.limit:
+            budget.note("pricing")
+            break
+        fams, reps = lagrange.price_out(inst, dual.prices)
+        added = lagrange.add_candidates(inst, fams, reps)
+        say(f"pricing round {rnd + 1}: {added} candidate pairs added ({budget.elapsed():.1f}s)")
+        if not added:
+            break
+        cost = np.where(inst.cand_rep >= 0, inst.cand_cost, np.inf)
+        dual = lagrange.solve_dual(inst, cost, inst.lower, inst.upper, warm=dual.prices)
+    return dual
 
 
 def _base_and_core(
@@ -215,6 +282,7 @@ def _core_lp(
     while True:
         if budget.expired("LP relaxation"):
             return None, np.zeros(inst.n_reps), core
+        t_lp = time.perf_counter()
         problem = core_problem(inst, core, base, moves_budget)
         lp_time = budget.share(LP_SHARE, 0.0)
         say(f"LP relaxation over {len(core)} families ({budget.elapsed():.1f}s, {lp_time:.0f}s)")
@@ -228,7 +296,11 @@ def _core_lp(
             hard_first=opts.mode == "full" and not inst.capacity_findings,
             allow_overflow=not opts.strict,
         )
+        if sol.status == "feasible":  # GLOP stopped by the clock with a primal point
+            budget.note(f"LP relaxation over {len(core)} families")
         if sol.status in ("optimal", "feasible"):
+            if uses_exact_lp(inst):  # the certificate LP is as big: keep its time back
+                budget.reserve(max(budget.reserved, CERT_LP_FACTOR * (time.perf_counter() - t_lp)))
             return sol, slack, core
         if sol.status == "not_solved":
             budget.note(f"LP relaxation over {len(core)} families")
@@ -254,40 +326,57 @@ def first_plan(
     cur_col: np.ndarray | None,
     moves_budget: int | None,
 ) -> np.ndarray:
-    """A plan that keeps rules 1-4 by construction, found in one pass.
+    """A plan that keeps rules 1-4 by construction and capacity where there is room, fast.
 
     Micro: settled families stay with today's owner; every must-place family (new, orphaned,
-    split, no longer eligible) goes, heaviest first, to the candidate with room that needs
-    the fewest moves, then costs least. Full: locked families stay, every other family takes
-    its cheapest candidate with room (``base`` first when it has room). Without room anywhere,
-    the candidate whose utilisation stays lowest.
+    split, no longer eligible) is placed. Full: every family starts at ``base`` (its
+    price-optimal or cheapest candidate); a rep over capacity sheds its heaviest unlocked
+    families until it fits, and they are placed. Placing goes heaviest first, to the
+    candidate with room that needs the fewest moves, then costs least; without room
+    anywhere, to the candidate whose utilisation stays lowest.
     """
     F, R = inst.n_families, inst.n_reps
     valid = inst.cand_rep >= 0
-    a = base.copy()
-    placed = np.zeros(F, dtype=bool)
-    if cur_col is not None:
-        placed = cur_col >= 0
-        a = np.where(placed, cur_col, 0)
     locked = inst.fam_lock_rep >= 0
+    if cur_col is not None:
+        placed = (cur_col >= 0) | locked
+        a = np.where(cur_col >= 0, cur_col, 0)
+    else:
+        placed = np.ones(F, dtype=bool)
+        a = base.copy()
     a[locked] = 0
-    placed |= locked
     reps = inst.cand_rep[np.arange(F), a]
     W = np.bincount(reps[placed], weights=inst.fam_workload[placed], minlength=R)
     N = np.bincount(reps[placed], weights=inst.fam_count[placed], minlength=R)
+    # shed overloads, worst rep first; micro: only what the move budget pays for (the moves
+    # of the must families come first), the rest stays as an inherited overload
+    left = np.inf
+    if cur_col is not None and moves_budget is not None:
+        must = ~placed
+        left = moves_budget - _must_moves(inst, must)
+    util = W / np.maximum(inst.capacity, 1e-9)
+    hot = np.nonzero((inst.capacity < W) | (inst.max_accounts < N))[0]
+    for r in hot[np.lexsort((hot, -util[hot]))]:
+        mine = np.nonzero(placed & ~locked & (reps == r))[0]
+        for f in mine[np.lexsort((mine, -inst.fam_workload[mine]))]:
+            if W[r] <= inst.capacity[r] and N[r] <= inst.max_accounts[r]:
+                break
+            cost_moves = inst.fam_count[f] if cur_col is not None else 0
+            if cost_moves > left:
+                continue
+            left -= cost_moves
+            placed[f] = False
+            W[r] -= inst.fam_workload[f]
+            N[r] -= inst.fam_count[f]
     cap = np.maximum(inst.capacity, 1e-9)
     order = np.nonzero(~placed)[0]
-    order = order[np.lexsort((order, -inst.fam_workload[order]))]
-    base_ok = cur_col is None
-    for f in order:
+    for f in order[np.lexsort((order, -inst.fam_workload[order]))]:
         ks = np.nonzero(valid[f])[0]
         rr = inst.cand_rep[f, ks]
         w, n = inst.fam_workload[f], inst.fam_count[f]
         room = (W[rr] + w <= inst.capacity[rr]) & (N[rr] + n <= inst.max_accounts[rr])
         mv = inst.cand_moves[f, ks] if moves_budget is not None else np.zeros(len(ks))
-        if base_ok and room[ks == base[f]].any():
-            k = int(base[f])
-        elif room.any():
+        if room.any():
             sel = np.nonzero(room)[0]
             k = int(ks[sel[np.lexsort((ks[sel], cost[f, ks[sel]], mv[sel]))[0]]])
         else:
@@ -298,6 +387,15 @@ def first_plan(
         W[r] += w
         N[r] += n
     return a
+
+
+def _must_moves(inst: Instance, must: np.ndarray) -> int:
+    """Fewest moves the must families need (a split family moves all but one owner's)."""
+    total = 0
+    for f in np.nonzero(must)[0]:
+        ks = np.nonzero(inst.cand_rep[f] >= 0)[0]
+        total += int(inst.cand_moves[f, ks].min()) if len(ks) else 0
+    return total
 
 
 def plan_key(
