@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import polars as pl
+
+
+def utc_now() -> datetime:
+    """Now in UTC, to the second, naive: how the warehouse's TIMESTAMP columns store times."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def query_frame(

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -34,6 +34,7 @@ from territory_ops.notify.interactions import (
     verify_interaction,
 )
 from territory_ops.notify.sender import DeliveryError, DigestSender
+from territory_ops.warehouse import utc_now
 from territory_ops.writeback.busy import WarehouseBusy
 from territory_ops.writeback.decisions import DecisionRefused, decide
 
@@ -94,10 +95,6 @@ def handle_interaction(
     return ActionResult(status, "; ".join(r.message for r in results), decided)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
 def _message_row(con: duckdb.DuckDBPyConnection, click: Interaction) -> tuple | None:
     return con.execute(
         "select recipient_key, proposal_ids, text, blocks_json from notify.outbox "
@@ -150,7 +147,7 @@ def apply_click(
             note=f"in Slack ({click.action_id})",
             channel="slack",
             slack_user_id=click.slack_user_id,
-            now=now or _utcnow(),
+            now=now or utc_now(),
         )
     except DecisionRefused as err:
         log.info("decision refused: %s", err)
@@ -200,7 +197,7 @@ def queue_click(queue_dir: Path, click: Interaction, now: datetime | None = None
     """Append a verified click to the queue file (no secret in it: the click only)."""
     queue_dir.mkdir(parents=True, exist_ok=True)
     path = queue_dir / QUEUE_FILE
-    record = asdict(click) | {"queued_at": (now or _utcnow()).isoformat()}
+    record = asdict(click) | {"queued_at": (now or utc_now()).isoformat()}
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
     return path

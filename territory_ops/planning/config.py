@@ -90,6 +90,14 @@ def _known(cls: type) -> set[str]:
     return {f.name for f in fields(cls)}
 
 
+def _reject_unknown(raw: Mapping[str, Any], cls: type, prefix: str, what: str) -> None:
+    """Name the first key ``cls`` does not know, with the keys it does."""
+    unknown = sorted(set(raw) - _known(cls))
+    if unknown:
+        known = ", ".join(sorted(_known(cls)))
+        raise PassConfigError(f"{prefix}{unknown[0]}: unknown {what} (known: {known})")
+
+
 def _number(key: str, value: Any, *, allow_none: bool = False, integer: bool = False) -> Any:
     if value is None and allow_none:
         return None
@@ -108,11 +116,7 @@ def _section(name: str, raw: Any, base: Any) -> Any:
         return base
     if not isinstance(raw, Mapping):
         raise PassConfigError(f"{name}: expected a mapping of settings, got {raw!r}")
-    unknown = sorted(set(raw) - _known(cls))
-    if unknown:
-        raise PassConfigError(
-            f"{name}.{unknown[0]}: unknown setting (known: {', '.join(sorted(_known(cls)))})"
-        )
+    _reject_unknown(raw, cls, f"{name}.", "setting")
     values: dict[str, Any] = {}
     for key, value in raw.items():
         where = f"{name}.{key}"
@@ -144,11 +148,7 @@ def merge_pass_config(base: PassConfig, raw: Mapping[str, Any] | None) -> PassCo
         return base
     if not isinstance(raw, Mapping):
         raise PassConfigError(f"pass settings: expected a mapping, got {raw!r}")
-    unknown = sorted(set(raw) - _known(PassConfig))
-    if unknown:
-        raise PassConfigError(
-            f"{unknown[0]}: unknown pass setting (known: {', '.join(sorted(_known(PassConfig)))})"
-        )
+    _reject_unknown(raw, PassConfig, "", "pass setting")
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SECTIONS:

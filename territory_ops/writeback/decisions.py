@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import duckdb
 import polars as pl
 
-from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.warehouse import query_frame, table_exists, utc_now
 
 Action = Literal["approve", "reject", "appeal", "export"]
 CHANNELS = ("cli", "slack", "dagster", "writeback")
@@ -81,10 +81,6 @@ def ensure_decisions_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists plans")
     con.execute("create sequence if not exists plans.decision_seq start 1")
     con.execute(_DDL)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _current_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, dict]:
@@ -182,7 +178,7 @@ def decide(
     if not table_exists(con, "plans", "proposals"):
         raise DecisionRefused(action, {pid: "plans.proposals does not exist yet" for pid in ids})
     ensure_decisions_table(con)
-    now = now or _utcnow()
+    now = now or utc_now()
     con.begin()
     try:
         rows = _current_rows(con, ids)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
-from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.warehouse import query_frame, table_exists, utc_now
 from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
 
 OWNER_FILE = "account_owner_updates_{batch}.csv"
@@ -134,7 +134,7 @@ def export_approved(
     now: datetime | None = None,
 ) -> WritebackResult:
     """Write the approved changes for the CRM and mark them exported (nothing twice)."""
-    now = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    now = now or utc_now()
     batch = now.strftime("%Y%m%dT%H%M%SZ")
     out = Path(out_dir)
     written: list[Path] = []

@@ -15,12 +15,12 @@ conflict is reported in ``note`` so RevOps can see it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
 
-from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.warehouse import query_frame, table_exists, utc_now
 
 _DDL = """
 create table if not exists plans.pin_events (
@@ -59,10 +59,6 @@ def ensure_pins_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
 def _need(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise ValueError(f"a pin needs {what}")
@@ -82,7 +78,7 @@ def pin(
     """Assign ``account_id`` to ``rep_id`` for every pass until ``until`` (inclusive) or release."""
     account_id, rep_id = _need(account_id, "an account (--account)"), _need(rep_id, "a rep (--rep)")
     by = _need(by, "who made it (--by)")
-    now = now or _utcnow()
+    now = now or utc_now()
     if until is not None and until < now.date():
         raise ValueError(f"--until {until.isoformat()} is in the past (today is {now.date()})")
     ensure_pins_table(con)
@@ -103,7 +99,7 @@ def release_pin(
     now: datetime | None = None,
 ) -> None:
     """End the active pin on ``account_id``; refused when there is none."""
-    now = now or _utcnow()
+    now = now or utc_now()
     active = active_pins(con, now.date())
     if account_id not in set(active["account_id"].to_list()):
         raise ValueError(f"account {account_id} has no active pin to release")
