@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
-import pytest
 
 from pipelines.definitions import defs
 from pipelines.notify import DECIDE_JOB
@@ -37,7 +36,6 @@ def run_decide(db, tmp_path, **config) -> dg.ExecuteInProcessResult:
     )
 
 
-@pytest.mark.xdist_group("dagster_runs")
 def test_decide_job_records_decisions_and_refuses_twice(tmp_path, sample):
     db = tmp_path / "w.duckdb"
     proposals = sample.proposals()

@@ -27,7 +27,7 @@ from territory_ops.notify.sender import OutboxDigestSender
 from territory_ops.planning import store
 from territory_ops.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_pipeline_digests")]
 
 SNAPSHOT = "2026-06-30"
 PASS = {"pass_kind": "full", "time_limit": 5.0}  # small book: a short solver budget

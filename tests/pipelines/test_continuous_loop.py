@@ -27,7 +27,7 @@ from pipelines.run import run_territory_pass
 from territory_ops.planning import store
 from territory_ops.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_continuous_loop")]
 
 SNAPSHOTS = ["2026-06-30", "2026-07-31", "2026-08-31", "2026-09-30"]
 

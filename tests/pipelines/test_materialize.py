@@ -23,7 +23,7 @@ from territory_ops.scoring import ScoringConfig
 from territory_ops.scoring.rules import rule_scores
 from territory_ops.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_materialize")]
 
 ASSETS = [
     *ingest.raw_extract_assets,

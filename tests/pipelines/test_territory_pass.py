@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from typer.testing import CliRunner
 from pipelines.run import run_territory_pass
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.cli import app
+from territory_ops.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("accepted_pass")]
 
 
 def query(settings, sql: str):
@@ -30,18 +32,40 @@ def marts_fingerprint(settings) -> tuple:
     )
 
 
+@pytest.fixture(scope="module")
+def world(copy_accepted_home, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the shared accepted pass for this module: (landing, settings).
+
+    The tests read what it built; the two that run the job again do so in file order, last:
+    the re-run (through the CLI) must change nothing, and the failing run must keep it all.
+    """
+    root = tmp_path_factory.mktemp("territory_pass")
+    home = root / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TERRITORY_OPS_HOME", str(home))
+        mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
+        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+        settings = dataclasses.replace(Settings.from_env())
+        copy_accepted_home(settings, root / "landing")
+        # kept set while the module's tests run: the CLI commands read the same home
+        yield root / "landing", settings
+
+
 @pytest.fixture
-def first_run(landing_copy, settings):
-    outcome = run_territory_pass(landing_copy, settings)
-    assert outcome.success, outcome.failures
-    return outcome
+def landing_copy(world) -> Path:
+    return world[0]
+
+
+@pytest.fixture
+def settings(world) -> Settings:
+    return world[1]
 
 
 def truth(landing: Path, name: str) -> pl.DataFrame:
     return pl.read_csv(landing / "_truth" / name, infer_schema_length=0)
 
 
-def test_pass_builds_one_profile_per_real_account_and_a_roster(first_run, landing_copy, settings):
+def test_pass_builds_one_profile_per_real_account_and_a_roster(landing_copy, settings):
     accounts = pl.read_csv(sorted(landing_copy.glob("2*/Account.csv"))[-1], infer_schema_length=0)
     profiles = query(
         settings, "select count(*), count(distinct account_id) from marts.account_profiles"
@@ -59,7 +83,7 @@ def test_pass_builds_one_profile_per_real_account_and_a_roster(first_run, landin
     assert reps[1] >= 1, "a departed or on-leave rep is inactive"
 
 
-def test_profiles_are_located_families_resolved_and_locked(first_run, settings):
+def test_profiles_are_located_families_resolved_and_locked(settings):
     row = query(
         settings,
         """
@@ -88,7 +112,7 @@ def test_profiles_are_located_families_resolved_and_locked(first_run, settings):
     assert orphans == 0
 
 
-def test_orphaned_and_unassigned_accounts_are_visible(first_run, settings):
+def test_orphaned_and_unassigned_accounts_are_visible(settings):
     statuses = dict(
         query(
             settings, "select assignment_status, count(*) from marts.current_assignments group by 1"
@@ -98,32 +122,7 @@ def test_orphaned_and_unassigned_accounts_are_visible(first_run, settings):
     assert statuses.get("owner_departed", 0) + statuses.get("owner_on_leave", 0) > 0
 
 
-def test_rerunning_on_the_same_files_changes_nothing(first_run, landing_copy, settings):
-    loads = query(settings, "select count(*) from raw.load_registry")[0][0]
-    before = marts_fingerprint(settings)
-    outcome = run_territory_pass(landing_copy, settings)
-    assert outcome.success
-    assert query(settings, "select count(*) from raw.load_registry")[0][0] == loads
-    assert marts_fingerprint(settings) == before
-
-
-def test_missing_extract_stops_the_run_and_keeps_what_was_built(
-    first_run, tmp_path, landing_copy, settings
-):
-    before = marts_fingerprint(settings)
-    newer = landing_copy / "2026-11-30"
-    shutil.copytree(sorted(landing_copy.glob("2*"))[-1], newer)
-    (newer / "Opportunity.csv").unlink()
-    outcome = run_territory_pass(landing_copy, settings)
-    assert not outcome.success
-    messages = " ".join(f.message for f in outcome.failures)
-    assert "2026-11-30/Opportunity.csv" in messages and "missing extract" in messages
-    not_run = {s.step for s in outcome.steps if s.status == "not_run"}
-    assert {"raw__current_loads", "dbt_prep", "dbt_marts"} <= not_run
-    assert marts_fingerprint(settings) == before
-
-
-def test_export_writes_the_canonical_tables(first_run, tmp_path, settings):
+def test_export_writes_the_canonical_tables(tmp_path, settings):
     out = tmp_path / "export"
     result = CliRunner().invoke(app, ["export", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -138,9 +137,27 @@ def test_export_writes_the_canonical_tables(first_run, tmp_path, settings):
     assert accounts.height == query(settings, "select count(*) from marts.account_profiles")[0][0]
 
 
-def test_run_command_prints_a_summary(landing_copy, settings):
+def test_rerunning_through_the_cli_changes_nothing_and_prints_a_summary(landing_copy, settings):
+    loads = query(settings, "select count(*) from raw.load_registry")[0][0]
+    before = marts_fingerprint(settings)
     result = CliRunner().invoke(app, ["run", "--landing", str(landing_copy)])
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output
     assert "marts.account_profiles" in result.output
     assert str(settings.duckdb_path) in result.output.replace("\n", "")
+    assert query(settings, "select count(*) from raw.load_registry")[0][0] == loads
+    assert marts_fingerprint(settings) == before
+
+
+def test_missing_extract_stops_the_run_and_keeps_what_was_built(tmp_path, landing_copy, settings):
+    before = marts_fingerprint(settings)
+    newer = landing_copy / "2026-11-30"
+    shutil.copytree(sorted(landing_copy.glob("2*"))[-1], newer)
+    (newer / "Opportunity.csv").unlink()
+    outcome = run_territory_pass(landing_copy, settings)
+    assert not outcome.success
+    messages = " ".join(f.message for f in outcome.failures)
+    assert "2026-11-30/Opportunity.csv" in messages and "missing extract" in messages
+    not_run = {s.step for s in outcome.steps if s.status == "not_run"}
+    assert {"raw__current_loads", "dbt_prep", "dbt_marts"} <= not_run
+    assert marts_fingerprint(settings) == before

@@ -10,7 +10,6 @@ the per-row library tests are in test_gate_matrix.py.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -38,7 +37,7 @@ from .conftest import (
     write,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("accepted_pass")]
 SNAP = "2026-11-30"
 
 
@@ -84,30 +83,11 @@ def check_evaluations(run_id: str) -> dict[tuple[str, str], dg.AssetCheckEvaluat
     return out
 
 
-@pytest.fixture(scope="module")
-def accepted(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A home where one good pass accepted the sample (landing folder, home folder)."""
-    base = tmp_path_factory.mktemp("accepted")
-    landing, home = base / "landing", base / "home"
-    shutil.copytree(sample_landing, landing)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TERRITORY_OPS_HOME", str(home))
-        mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        outcome = run_territory_pass(landing, Settings.from_env())
-    assert outcome.success, outcome.failures
-    return landing, home
-
-
 @pytest.fixture
-def world(accepted, settings: Settings, tmp_path: Path):
+def world(copy_accepted_home, settings: Settings, tmp_path: Path):
     """This test's copy of the accepted warehouse and landing folder, and its state before."""
-    landing, home = accepted
-    settings.home.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(home / "territory.duckdb", settings.duckdb_path)
-    shutil.copytree(home / "archive", settings.archive_dir)
     target = tmp_path / "landing"
-    shutil.copytree(landing, target)
+    copy_accepted_home(settings, target)
     return target, settings, published_state(settings)
 
 

@@ -4,8 +4,6 @@ gate behave: casting, Finding examples, alerts, quarantine counts, the CLI and D
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -227,26 +225,12 @@ def test_validate_command_fails_on_a_bad_file_naming_file_column_and_rows(
     assert "User.csv" in flat and "Email" in flat and "missing required column" in flat
 
 
-def test_checks_sit_on_their_assets_and_block_promotion_without_importing_ge():
+def test_checks_sit_on_their_assets_and_block_promotion_without_importing_ge(
+    fresh_definitions_import,
+):
     """Loaded in a fresh interpreter: GE must not be imported when definitions load."""
-    code = (
-        "import sys, json\n"
-        "from pipelines.definitions import defs\n"
-        "g = defs.resolve_asset_graph()\n"
-        "specs = {(k.asset_key.to_user_string(), k.name): g.get_check_spec(k).blocking "
-        "for k in g.asset_check_keys}\n"
-        "print(json.dumps({'ge': 'great_expectations' in sys.modules, "
-        "'checks': [[a, n, b] for (a, n), b in specs.items()]}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    assert data["ge"] is False
+    data = fresh_definitions_import
+    assert data["ge_imported"] is False
     checks = {(a, n): b for a, n, b in data["checks"]}
     from territory_ops.extracts.spec import EXTRACTS
 

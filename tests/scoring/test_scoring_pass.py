@@ -21,7 +21,7 @@ from territory_ops.scoring.config import FACTOR_LABELS, FACTORS
 from territory_ops.scoring.explain import effects_and_order
 from territory_ops.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_scoring_pass")]
 
 TRUTH_ACCOUNTS = 2500
 CONTRIBUTIONS = [f"contrib_{f}" for f in (*FACTORS, "base")]
