@@ -25,7 +25,13 @@ from pathlib import Path
 
 import duckdb
 
-from territory_ops.extracts.spec import EXTRACTS, LOAD_COLUMNS, ExtractSpec, parse_snapshot_dir
+from territory_ops.extracts.spec import (
+    EXTRACTS,
+    GEO_PRECISION_COLUMNS,
+    LOAD_COLUMNS,
+    ExtractSpec,
+    parse_snapshot_dir,
+)
 from territory_ops.warehouse import replace_table
 
 REGISTRY_TABLE = "raw.load_registry"
@@ -230,6 +236,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             )
             """
         )
+        if spec.name in GEO_PRECISION_COLUMNS:
+            column = GEO_PRECISION_COLUMNS[spec.name]
+            con.execute(f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar')
 
 
 def _existing_load(
