@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from territory_ops.extracts.ingest import ExtractError
 from territory_ops.extracts.spec import EXTRACTS_BY_NAME, ExtractSpec, parse_snapshot_dir
 
 TYPES: tuple[str, ...] = ("string", "integer", "number", "date", "datetime", "boolean")
@@ -44,6 +46,9 @@ GEOCODE_TARGETS: dict[str, tuple[str, str, str]] = {
 GEOCODE_KEYS = ("postal_code", "city", "state", "country", "location")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+# Written into each translated snapshot: which extracts the export does not have (`empty`),
+# so the quality gate reports them as absent instead of blocking on "no data rows".
+ABSENT_MARKER = "_mapping.json"
 DEFAULT_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "salesforce.yaml"
 
 
@@ -61,14 +66,19 @@ class MappingProblem:
         return f"{where}: {self.problem}"
 
 
-class MappingError(Exception):
-    """A mapping that cannot be applied; every problem names the file, its line and the column."""
+class MappingError(ExtractError):
+    """A mapping that cannot be applied; every problem names the file, its line and the column.
+
+    An ``ExtractError``, so the ingest assets report it (and alert) like a bad extract file.
+    """
 
     def __init__(self, path: Path, problems: list[MappingProblem]) -> None:
-        self.path = Path(path)
+        first = problems[0]
+        problem = "; ".join(f"line {p.line}: {p.problem}" for p in problems)
+        super().__init__(path, problem, column=first.column)
         self.problems = problems
         lines = [p.render(self.path) for p in problems]
-        super().__init__(lines[0] if len(lines) == 1 else "\n".join(lines))
+        Exception.__init__(self, lines[0] if len(lines) == 1 else "\n".join(lines))
 
 
 # --- YAML with line numbers ----------------------------------------------------------------
@@ -727,6 +737,7 @@ def translate(mapping_path: Path | str, export_dir: Path, landing_dir: Path) -> 
         target = landing_dir / snapshot.isoformat()
         target.mkdir(parents=True, exist_ok=True)
         tables = {n: read_source(folder / str(f)) for n, f in mapping.sources.items()}
+        absent: list[str] = []
         for output in mapping.outputs:
             header, records, geo = _build_output(output, tables)
             path = target / output.spec.file_name
@@ -737,9 +748,15 @@ def translate(mapping_path: Path | str, export_dir: Path, landing_dir: Path) -> 
                 continue
             _write_csv_atomic(path, header, records)
             rows[output.spec.name] = len(records)
+            if all(p.source is None for p in output.parts):
+                absent.append(output.spec.name)
             if geo[0]:
                 precision[output.spec.name] = geo[0]
                 notes[output.spec.name] = geo[1]
+        marker = {"mapping": mapping.name, "absent": absent}
+        tmp = target / f".{ABSENT_MARKER}.{os.getpid()}.part"
+        tmp.write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+        _replace_if_changed(tmp, target / ABSENT_MARKER)
     return TranslateResult(mapping.name, landing_dir, report.snapshots, rows, precision, notes)
 
 
