@@ -253,7 +253,9 @@ def geocode(
     if (country and country.strip()) or (state and state.strip()) or (city and city.strip()):
         if code in countries:
             lat, lon = countries[code]
-            return GeoResult(lat, lon, "country", "")
+            given = ", ".join(x.strip() for x in (city, state) if x and x.strip())
+            note = f"{given!r} not found in {code}: country centroid" if given else ""
+            return GeoResult(lat, lon, "country", note)
     return GeoResult(None, None, "none", "no postal code, city, state or country")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -25,6 +25,8 @@ class WarehouseSummary:
     unassigned_accounts: int
     orphaned_accounts: int
     total_potential: float
+    # accounts per geo_precision (exact / postal / city / region / country / none)
+    geo_precision: dict[str, int] = field(default_factory=dict)
 
 
 def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None:
@@ -58,7 +60,22 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         from marts.current_assignments
         """
     ).fetchone()
+    precision = {}
+    if "geo_precision" in {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'account_profiles'"
+        ).fetchall()
+    }:
+        precision = dict(
+            con.execute(
+                "select geo_precision, count(*) from marts.account_profiles "
+                "group by all order by all"
+            ).fetchall()
+        )
     return WarehouseSummary(
+        geo_precision=precision,
         snapshot_date=a[0],
         accounts=a[1],
         families=a[2],
@@ -121,6 +138,7 @@ def mart_summaries(con: duckdb.DuckDBPyConnection) -> dict[str, StepSummary]:
                 "merged_duplicates": summary.merged_duplicates,
                 "geocoded_by_postal_code": summary.geocoded_by_postal_code,
                 "missing_location": summary.missing_location,
+                **{f"geo_precision/{k}": int(v) for k, v in summary.geo_precision.items()},
                 "locked": summary.locked,
                 "unassigned_accounts": summary.unassigned_accounts,
                 "orphaned_accounts": summary.orphaned_accounts,

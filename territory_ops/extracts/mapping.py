@@ -35,7 +35,7 @@ TYPES: tuple[str, ...] = ("string", "integer", "number", "date", "datetime", "bo
 DERIVATIONS: tuple[str, ...] = ("latest_engagement", "bands")
 COLUMN_KEYS = frozenset(
     {"column", "value", "default", "type", "format", "scale", "map", "unmapped", "derive"}
-    | {"from", "key", "date", "bands"}
+    | {"from", "key", "date", "bands", "split", "index", "family"}
 )
 GEOCODE_TARGETS: dict[str, tuple[str, str, str]] = {
     # extract -> (latitude column, longitude column, precision column)
@@ -141,6 +141,9 @@ class ColumnRule:
     key: str | None = None
     date: str | None = None
     bands: list[tuple[float | None, str]] = field(default_factory=list)
+    family: str | None = None  # latest_engagement over a whole family (this row's parent column)
+    split: str | None = None  # "City, ST" -> take piece ``index`` of the split (stripped)
+    index: int = 0
 
 
 @dataclass
@@ -328,7 +331,14 @@ def _parse_rule(
         key=rule.get("key"),
         date=rule.get("date"),
         unmapped=str(rule.get("unmapped", "error")),
+        split=None if rule.get("split") is None else str(rule["split"]),
+        family=rule.get("family"),
     )
+    if "index" in rule:
+        if not isinstance(rule["index"], int):
+            problems.append(MappingProblem(_line(rule, "index"), target, "index must be an integer"))
+        else:
+            out.index = rule["index"]
     if out.type not in TYPES:
         problems.append(
             MappingProblem(
@@ -500,8 +510,8 @@ def _band(rule: ColumnRule, raw: str) -> str:
 
 def _latest_engagement(
     rule: ColumnRule, tables: dict[str, SourceTable]
-) -> dict[str, str]:
-    """key -> the value on the row with the newest date (ties: the greatest value, stable)."""
+) -> dict[str, tuple[str, str]]:
+    """key -> (date, value) of the row with the newest date (ties: the greatest value)."""
     table = tables[rule.derive_from or ""]
     best: dict[str, tuple[str, str]] = {}
     for row in table.rows:
@@ -510,7 +520,22 @@ def _latest_engagement(
             continue
         if key not in best or (when, value) > best[key]:
             best[key] = (when, value)
-    return {k: v for k, (_, v) in best.items()}
+    return best
+
+
+def _family_wide(
+    rule: ColumnRule, best: dict[str, tuple[str, str]], rows: list[dict[str, str]]
+) -> dict[str, str]:
+    """key -> value; with ``family``, every account of a family takes the family's newest
+    engagement (a family is never split, so its accounts need one owner)."""
+    if not rule.family:
+        return {k: v for k, (_, v) in best.items()}
+    group_of = {r.get(rule.key or "", ""): r.get(rule.family, "") or r.get(rule.key or "", "") for r in rows}
+    family_best: dict[str, tuple[str, str]] = {}
+    for key, group in group_of.items():
+        if key in best and (group not in family_best or best[key] > family_best[group]):
+            family_best[group] = best[key]
+    return {k: family_best[g][1] for k, g in group_of.items() if g in family_best}
 
 
 # --- checking a mapping against an export ---------------------------------------------------
@@ -620,6 +645,7 @@ def _check_part(
     rows = _part_rows(part, table)
     for rule in part.columns:
         if rule.derive == "latest_engagement":
+            need(rule.family, rule.line, rule.target)
             source = tables.get(rule.derive_from or "")
             if source is None:
                 continue
@@ -781,12 +807,13 @@ def _build_output(
                 if column not in header:
                     header.append(column)
         table = tables[part.source]
+        part_rows = _part_rows(part, table)
         lookups = {
-            r.target: _latest_engagement(r, tables)
+            r.target: _family_wide(r, _latest_engagement(r, tables), part_rows)
             for r in part.columns
             if r.derive == "latest_engagement"
         }
-        for row in _part_rows(part, table):
+        for row in part_rows:
             record = {c: "" for c in header}
             for rule in part.columns:
                 record[rule.target] = _value(rule, row, lookups)
@@ -805,6 +832,9 @@ def _value(rule: ColumnRule, row: dict[str, str], lookups: dict[str, dict[str, s
         # The key names the column of *this* row that joins to the engagement source.
         return lookups[rule.target].get(key, rule.default or "")
     raw = rule.value if rule.value is not None else row.get(rule.column or "", "")
+    if rule.split and raw:
+        pieces = raw.rsplit(rule.split, 1) if rule.index in (0, -1, 1) else raw.split(rule.split)
+        raw = pieces[rule.index].strip() if -len(pieces) <= rule.index < len(pieces) else ""
     if raw == "" and rule.default is not None:
         raw = rule.default
     if rule.value_map is not None and raw != "":
@@ -844,7 +874,7 @@ def _apply_geocode(
     record[precision_col] = result.precision
     precision[result.precision] += 1
     if result.note or result.precision not in ("city", "postal", "exact"):
-        ident = next((v for v in record.values() if v), "")
+        ident = " ".join(v for v in (record.get("Id"), record.get("Name")) if v) or "?"
         notes.append(f"{ident}: {result.precision}" + (f" ({result.note})" if result.note else ""))
 
 
