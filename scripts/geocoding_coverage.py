@@ -1,6 +1,7 @@
 """Geocoding coverage of the real data sets, written to docs/geocoding-coverage.md.
 
-    .venv/bin/python scripts/geocoding_coverage.py [--real ../shared/data/real] [--out docs/geocoding-coverage.md]
+    .venv/bin/python scripts/geocoding_coverage.py \
+        [--real ../shared/data/real] [--out docs/geocoding-coverage.md]
 
 Translates each real export through its committed mapping (into a temporary folder: nothing
 is copied into the repo) and counts rows per ``geo_precision``; every row below city
@@ -52,7 +53,10 @@ def coverage_markdown(real_dir: Path) -> str:
                 country_only = len(notes) - len(named)
                 lines.append("")
                 if country_only:
-                    lines += [f"{country_only} row(s) at country precision (the export has only a country).", ""]
+                    lines += [
+                        f"{country_only} row(s) at country precision (only a country given).",
+                        "",
+                    ]
                 if named:
                     lines += ["Below city precision or ambiguous:", ""]
                     lines += [f"- {n}" for n in named]

@@ -138,7 +138,8 @@ def _city_index(country: str) -> dict[tuple[str, str], list[tuple[int, int, floa
     """
     index: dict[tuple[str, str], list[tuple[int, int, float, float, bool]]] = {}
     rows = city_table().filter(pl.col("country") == country)
-    for name, _, admin1, lat, lon, pop, gid, main in rows.iter_rows():
+    columns = [rows[c].to_list() for c in rows.columns]
+    for name, _, admin1, lat, lon, pop, gid, main in zip(*columns, strict=True):
         entry = (pop, gid, lat, lon, main)
         index.setdefault((name, admin1), []).append(entry)
         index.setdefault((name, "*"), []).append(entry)
@@ -146,7 +147,9 @@ def _city_index(country: str) -> dict[tuple[str, str], list[tuple[int, int, floa
 
 
 @lru_cache(maxsize=1)
-def _centroids() -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], tuple[float, float]]]:
+def _centroids() -> tuple[
+    dict[str, tuple[float, float]], dict[tuple[str, str], tuple[float, float]]
+]:
     """Population-weighted centroids per country and per (country, admin1)."""
     main = city_table().filter(pl.col("is_main_name"))
     weight = pl.col("population").cast(pl.Float64) + 1.0  # +1: villages with population 0 count
@@ -187,9 +190,20 @@ def _us_state_codes() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _zip_index() -> dict[str, tuple[float, float]]:
-    from territory_ops.geography import zip_centroids
+    # zipcodes.list_all() takes ~9 s: the few columns needed are cached like the cities
+    version = importlib.metadata.version("zipcodes")
+    path = cache_dir() / f"zipcodes-{version}-centroids-v1.parquet"
+    if path.is_file():
+        table = pl.read_parquet(path)
+    else:
+        from territory_ops.geography import zip_centroids
 
-    return {p: (lat, lon) for p, _, _, lat, lon in zip_centroids().iter_rows()}
+        table = zip_centroids().select("postal_code", "latitude", "longitude")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.part")
+        table.write_parquet(tmp)
+        tmp.replace(path)
+    return {p: (lat, lon) for p, lat, lon in table.iter_rows()}
 
 
 def country_code(country: str | None) -> str | None:
@@ -219,7 +233,10 @@ def _city(city: str, country: str, region: str | None) -> GeoResult | None:
     note = ""
     if len(distinct) > 1:
         where = f"{region}, {country}" if region else country
-        note = f"ambiguous city: {len(distinct)} places named {city!r} in {where}; took the most populous"
+        note = (
+            f"ambiguous city: {len(distinct)} places named {city!r} in {where}; "
+            "took the most populous"
+        )
     return GeoResult(best[2], best[3], "city", note)
 
 
@@ -250,12 +267,12 @@ def geocode(
         lat, lon = regions[(code, region)]
         note = f"city {city!r} not found in {region}, {code}" if city and city.strip() else ""
         return GeoResult(lat, lon, "region", note)
-    if (country and country.strip()) or (state and state.strip()) or (city and city.strip()):
-        if code in countries:
-            lat, lon = countries[code]
-            given = ", ".join(x.strip() for x in (city, state) if x and x.strip())
-            note = f"{given!r} not found in {code}: country centroid" if given else ""
-            return GeoResult(lat, lon, "country", note)
+    given_any = any(x and x.strip() for x in (country, state, city))
+    if given_any and code in countries:
+        lat, lon = countries[code]
+        given = ", ".join(x.strip() for x in (city, state) if x and x.strip())
+        note = f"{given!r} not found in {code}: country centroid" if given else ""
+        return GeoResult(lat, lon, "country", note)
     return GeoResult(None, None, "none", "no postal code, city, state or country")
 
 

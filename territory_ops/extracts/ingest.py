@@ -238,7 +238,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
         if spec.name in GEO_PRECISION_COLUMNS:
             column = GEO_PRECISION_COLUMNS[spec.name]
-            con.execute(f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar')
+            con.execute(
+                f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar'
+            )
 
 
 def _existing_load(

@@ -186,7 +186,9 @@ def load_mapping(path: Path | str) -> SourceMapping:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise MappingError(path, [MappingProblem(0, None, f"cannot read: {err.strerror}")]) from None
+        raise MappingError(
+            path, [MappingProblem(0, None, f"cannot read: {err.strerror}")]
+        ) from None
     try:
         doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as err:
@@ -247,7 +249,9 @@ def _parse(path: Path, doc: LDict, problems: list[MappingProblem]) -> SourceMapp
                     "(write `name: empty` for an extract the export does not have)",
                 )
             )
-    return SourceMapping(path, str(doc.get("name", "")), snapshot, dict(sources), source_lines, outputs)
+    return SourceMapping(
+        path, str(doc.get("name", "")), snapshot, dict(sources), source_lines, outputs
+    )
 
 
 def _parse_output(
@@ -293,7 +297,9 @@ def _parse_part(body: Any, line: int, sources: LDict, problems: list[MappingProb
         if not isinstance(geo, LDict) or not set(geo) <= set(GEOCODE_KEYS):
             problems.append(
                 MappingProblem(
-                    part.geocode_line, None, f"geocode: expected keys among {', '.join(GEOCODE_KEYS)}"
+                    part.geocode_line,
+                    None,
+                    f"geocode: expected keys among {', '.join(GEOCODE_KEYS)}",
                 )
             )
         else:
@@ -311,13 +317,13 @@ def _parse_rule(
     if isinstance(rule, str):  # shorthand: a plain rename
         return ColumnRule(target, line, column=rule)
     if not isinstance(rule, LDict):
-        problems.append(MappingProblem(line, target, f"expected a column name or a rule, got {rule!r}"))
+        problems.append(
+            MappingProblem(line, target, f"expected a column name or a rule, got {rule!r}")
+        )
         return ColumnRule(target, line, value="")
     unknown = sorted(set(rule) - COLUMN_KEYS)
     if unknown:
-        problems.append(
-            MappingProblem(line, target, f"unknown rule key(s) {', '.join(unknown)}")
-        )
+        problems.append(MappingProblem(line, target, f"unknown rule key(s) {', '.join(unknown)}"))
     out = ColumnRule(
         target,
         line,
@@ -336,7 +342,9 @@ def _parse_rule(
     )
     if "index" in rule:
         if not isinstance(rule["index"], int):
-            problems.append(MappingProblem(_line(rule, "index"), target, "index must be an integer"))
+            problems.append(
+                MappingProblem(_line(rule, "index"), target, "index must be an integer")
+            )
         else:
             out.index = rule["index"]
     if out.type not in TYPES:
@@ -361,10 +369,14 @@ def _parse_rule(
             out.value_map = {str(k): "" if v is None else str(v) for k, v in rule["map"].items()}
     if out.unmapped not in ("error", "keep", "default"):
         problems.append(
-            MappingProblem(_line(rule, "unmapped"), target, "unmapped: expected error, keep or default")
+            MappingProblem(
+                _line(rule, "unmapped"), target, "unmapped: expected error, keep or default"
+            )
         )
     if out.unmapped == "default" and out.default is None:
-        problems.append(MappingProblem(_line(rule, "unmapped"), target, "unmapped: default needs default:"))
+        problems.append(
+            MappingProblem(_line(rule, "unmapped"), target, "unmapped: default needs default:")
+        )
     if out.derive is not None:
         _check_derivation(out, rule, sources, problems)
     elif out.column is None and out.value is None:
@@ -380,7 +392,9 @@ def _check_derivation(
     line = _line(rule, "derive")
     if out.derive not in DERIVATIONS:
         problems.append(
-            MappingProblem(line, out.target, f"derive '{out.derive}' is not one of {', '.join(DERIVATIONS)}")
+            MappingProblem(
+                line, out.target, f"derive '{out.derive}' is not one of {', '.join(DERIVATIONS)}"
+            )
         )
     elif out.derive == "latest_engagement":
         for needed in ("from", "key", "column", "date"):
@@ -390,7 +404,11 @@ def _check_derivation(
                 )
         if rule.get("from") not in sources:
             problems.append(
-                MappingProblem(_line(rule, "from") or line, out.target, f"from: {rule.get('from')!r} is not a source")
+                MappingProblem(
+                    _line(rule, "from") or line,
+                    out.target,
+                    f"from: {rule.get('from')!r} is not a source",
+                )
             )
     elif out.derive == "bands":
         bands = rule.get("bands")
@@ -402,14 +420,18 @@ def _check_derivation(
         for band in bands:
             if not isinstance(band, dict) or "value" not in band:
                 problems.append(
-                    MappingProblem(_line(band) or line, out.target, "each band needs value (and below)")
+                    MappingProblem(
+                        _line(band) or line, out.target, "each band needs value (and below)"
+                    )
                 )
                 continue
             below = band.get("below")
             out.bands.append((None if below is None else float(below), str(band["value"])))
         if out.bands and out.bands[-1][0] is not None:
             problems.append(
-                MappingProblem(line, out.target, "the last band needs no 'below': it takes the rest")
+                MappingProblem(
+                    line, out.target, "the last band needs no 'below': it takes the rest"
+                )
             )
 
 
@@ -434,11 +456,15 @@ def read_source(path: Path) -> SourceTable:
 
 def export_snapshots(mapping: SourceMapping, export_dir: Path) -> list[tuple[date, Path]]:
     """The export's snapshots: dated sub-folders, else the folder itself at ``snapshot_date``."""
-    dated = sorted(
-        (d, p)
-        for p in export_dir.iterdir()
-        if p.is_dir() and (d := parse_snapshot_dir(p.name)) is not None
-    ) if export_dir.is_dir() else []
+    dated = (
+        sorted(
+            (d, p)
+            for p in export_dir.iterdir()
+            if p.is_dir() and (d := parse_snapshot_dir(p.name)) is not None
+        )
+        if export_dir.is_dir()
+        else []
+    )
     if dated:
         return dated
     if mapping.snapshot_date is None:
@@ -515,7 +541,11 @@ def _latest_engagement(
     table = tables[rule.derive_from or ""]
     best: dict[str, tuple[str, str]] = {}
     for row in table.rows:
-        key, value, when = row.get(rule.key or "", ""), row.get(rule.column or "", ""), row.get(rule.date or "", "")
+        key, value, when = (
+            row.get(rule.key or "", ""),
+            row.get(rule.column or "", ""),
+            row.get(rule.date or "", ""),
+        )
         if not key or not value or not when:
             continue
         if key not in best or (when, value) > best[key]:
@@ -530,7 +560,9 @@ def _family_wide(
     engagement (a family is never split, so its accounts need one owner)."""
     if not rule.family:
         return {k: v for k, (_, v) in best.items()}
-    group_of = {r.get(rule.key or "", ""): r.get(rule.family, "") or r.get(rule.key or "", "") for r in rows}
+    group_of = {
+        r.get(rule.key or "", ""): r.get(rule.family, "") or r.get(rule.key or "", "") for r in rows
+    }
     family_best: dict[str, tuple[str, str]] = {}
     for key, group in group_of.items():
         if key in best and (group not in family_best or best[key] > family_best[group]):
@@ -572,7 +604,9 @@ def _check_against(
         path = folder / str(file_name)
         if not path.is_file():
             problems.append(
-                MappingProblem(mapping.source_lines.get(name, 0), None, f"source file {path} not found")
+                MappingProblem(
+                    mapping.source_lines.get(name, 0), None, f"source file {path} not found"
+                )
             )
             continue
         tables[name] = read_source(path)
@@ -655,7 +689,8 @@ def _check_part(
                         MappingProblem(
                             rule.line,
                             rule.target,
-                            f"unknown column '{col}' in {source.path.name} (it has: {', '.join(source.header)})",
+                            f"unknown column '{col}' in {source.path.name} "
+                            f"(it has: {', '.join(source.header)})",
                         )
                     )
             continue

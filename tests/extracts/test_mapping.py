@@ -99,7 +99,9 @@ def test_unknown_column_names_file_line_and_column(tmp_path: Path) -> None:
 
 
 def test_impossible_type_name_and_unparsable_values(tmp_path: Path) -> None:
-    path, line = _broken(tmp_path, "{column: Amount, type: number}", "{column: Amount, type: money}")
+    path, line = _broken(
+        tmp_path, "{column: Amount, type: number}", "{column: Amount, type: money}"
+    )
     err = _error(path)
     assert (err.problems[0].line, err.problems[0].column) == (line, "Amount")
     assert "type 'money' is not one of" in str(err)
@@ -172,15 +174,22 @@ def test_mapping_check_and_ingest_commands(tmp_path: Path, settings) -> None:
     export = tmp_path / "export"
     shutil.copytree(FIXTURE, export)
     out = runner.invoke(
-        app, ["ingest", "--mapping", str(HUBSPOT), "--landing", str(export), "--out", str(tmp_path / "l")]
+        app,
+        [
+            "ingest",
+            "--mapping",
+            str(HUBSPOT),
+            "--landing",
+            str(export),
+            "--out",
+            str(tmp_path / "l"),
+        ],
     )
     assert out.exit_code == 0, out.output
     assert "geocoded crm_accounts: 5 row(s)" in out.output
     con = duckdb.connect(str(settings.duckdb_path), read_only=True)
     assert con.execute("select count(*) from raw.crm_accounts").fetchone()[0] == 5
-    reasons = dict(
-        con.execute("select extract, status_reason from raw.load_registry").fetchall()
-    )
+    reasons = dict(con.execute("select extract, status_reason from raw.load_registry").fetchall())
     assert reasons["intent_signals"] == "absent: the hubspot export has no intent_signals.csv"
     assert reasons["crm_accounts"] is None
     con.close()
