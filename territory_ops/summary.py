@@ -92,6 +92,18 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
     )
 
 
+PRECISION_ORDER = ("exact", "postal", "city", "region", "country", "none")
+
+
+def _precision_text(counts: dict[str, int]) -> str:
+    """'exact 3,950 · postal 50' in the precision ladder's order (docs/mappings.md)."""
+    ordered = sorted(
+        counts.items(),
+        key=lambda kv: PRECISION_ORDER.index(kv[0]) if kv[0] in PRECISION_ORDER else 99,
+    )
+    return " · ".join(f"{k} {v:,}" for k, v in ordered)
+
+
 def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
     """The run summary as (label, value) rows: the CLI prints them, the marts show them."""
     full = summary.active_reps - summary.ramping_reps
@@ -102,6 +114,11 @@ def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
         (
             "  located by ZIP centroid / unknown",
             f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
+        ),
+        *(
+            [("  geo precision", _precision_text(summary.geo_precision))]
+            if summary.geo_precision
+            else []
         ),
         ("  locked", f"{summary.locked:,}"),
         (
