@@ -193,3 +193,19 @@ def test_mapping_check_and_ingest_commands(tmp_path: Path, settings) -> None:
     assert reasons["intent_signals"] == "absent: the hubspot export has no intent_signals.csv"
     assert reasons["crm_accounts"] is None
     con.close()
+
+
+def test_landing_resource_reads_the_configured_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.resources import LandingResource
+
+    monkeypatch.delenv("TERRITORY_OPS_MAPPING", raising=False)
+    as_is = LandingResource(path=str(FIXTURE))
+    assert as_is.folder == FIXTURE  # no mapping configured: today's behaviour
+    mapped = LandingResource(path=str(FIXTURE), mapping=str(HUBSPOT), mapped_dir=str(tmp_path))
+    assert mapped.folder == tmp_path / "hubspot"
+    assert (tmp_path / "hubspot" / "2026-10-31" / "Account.csv").is_file()
+    monkeypatch.setenv("TERRITORY_OPS_MAPPING", str(SALESFORCE))
+    # the Salesforce mapping is the identity: the landing folder is read as it is
+    assert LandingResource(path=str(tmp_path / "x")).folder == tmp_path / "x"
