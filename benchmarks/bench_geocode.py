@@ -35,7 +35,11 @@ print(f"{ready:.2f} {time.perf_counter() - start:.3f} {found} {len(rows)}")
 def run_phase(cache_dir: str, rows: int) -> tuple[float, float, int, int]:
     env = {**os.environ, "TERRITORY_OPS_CACHE_DIR": cache_dir}
     out = subprocess.run(
-        [sys.executable, "-c", PHASE, str(rows)], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PHASE, str(rows)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2]), int(out[3])
 

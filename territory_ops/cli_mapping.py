@@ -29,11 +29,16 @@ def _precision_lines(result) -> list[str]:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
         lines.append(f"  geocoded {extract}: {total} row(s): {parts}")
         notes = result.geo_notes.get(extract, [])
-        ambiguous = sum("ambiguous" in n for n in notes)
+        ambiguous = [n for n in notes if "ambiguous city" in n]
         if ambiguous:
-            lines.append(f"    {ambiguous} ambiguous city name(s) resolved to the most populous")
-        for note in [n for n in notes if not n.endswith(": country")][:10]:
-            lines.append(f"    {note}")
+            lines.append(
+                f"    {len(ambiguous)} ambiguous city name(s) resolved to the most populous, "
+                f"e.g. {ambiguous[0]}"
+            )
+        # every row below city precision is named, except rows that only gave a country
+        for note in notes:
+            if note not in ambiguous and not note.endswith(": country"):
+                lines.append(f"    {note}")
     return lines
 
 

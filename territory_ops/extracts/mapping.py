@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -474,8 +473,7 @@ def export_snapshots(mapping: SourceMapping, export_dir: Path) -> list[tuple[dat
                 MappingProblem(
                     1,
                     None,
-                    f"{export_dir} has no dated sub-folders: set snapshot_date in the mapping "
-                    "(or pass --snapshot-date)",
+                    f"{export_dir} has no dated sub-folders: set snapshot_date in the mapping",
                 )
             ],
         )
@@ -574,20 +572,10 @@ def _family_wide(
 
 
 @dataclass
-class PartPlan:
-    """A part with everything resolved: the rows to read and the function per column."""
-
-    part: OutputPart
-    table: SourceTable | None
-    lookups: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-@dataclass
 class CheckReport:
     mapping: SourceMapping
     snapshots: list[date]
     rows: dict[str, int]  # output extract -> rows it would write (first snapshot)
-    value_counts: dict[str, Counter] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"mapping {self.mapping.name!r} ({self.mapping.path}): OK"]
@@ -680,6 +668,7 @@ def _check_part(
     for rule in part.columns:
         if rule.derive == "latest_engagement":
             need(rule.family, rule.line, rule.target)
+            need(rule.key, rule.line, rule.target)  # the key joins this file to the source
             source = tables.get(rule.derive_from or "")
             if source is None:
                 continue
@@ -950,8 +939,6 @@ def mapped_landing(mapping_path: Path | str, export_dir: Path, work_dir: Path) -
     translate(mapping_path, export_dir, target)
     return target
 
-
-Renderer = Callable[[str], None]
 
 __all__ = [
     "DEFAULT_MAPPING",
