@@ -95,6 +95,11 @@ class LandingResource(dg.ConfigurableResource):
     mapped_dir: str = ""
 
     @property
+    def mapping_name(self) -> str:
+        """The configured mapping file, for metadata (empty: the extracts as they are)."""
+        return self.mapping or os.environ.get("TERRITORY_OPS_MAPPING", "") or "salesforce (as is)"
+
+    @property
     def folder(self) -> Path:
         mapping = self.mapping or os.environ.get("TERRITORY_OPS_MAPPING", "")
         if not mapping:
