@@ -15,6 +15,10 @@ from territory_ops.optimize.baselines import kmeans_plan
 from territory_ops.optimize.report import plan_metrics
 from territory_ops.optimize.tables import InputError, Tables, validate_accounts, validate_reps
 
+# One worker builds the geocoder's Parquet cache once (a fresh machine: ~20 s); the others
+# in this group read it.
+pytestmark = pytest.mark.xdist_group("geocoder")
+
 
 def _tables(accounts: list[tuple], reps: list[tuple]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonical frames (as text, like a CSV) from (id, latitude, longitude) tuples."""

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HUBSPOT = ROOT / "mappings" / "hubspot.yaml"
 SALESFORCE = ROOT / "mappings" / "salesforce.yaml"
 FIXTURE = Path(__file__).parent / "fixtures" / "hubspot"
+# the HubSpot translation geocodes: share the worker that builds the geocoder's cache
+pytestmark = pytest.mark.xdist_group("geocoder")
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:

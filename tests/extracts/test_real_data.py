@@ -16,6 +16,7 @@ from territory_ops.extracts.spec import EXTRACTS
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.xdist_group("geocoder")
 def test_fortune_1000_ingests_as_accounts_and_firmographics_geocoded_to_city(
     real_data_dir: Path, tmp_path: Path
 ) -> None:
@@ -44,6 +45,7 @@ def test_fortune_1000_ingests_as_accounts_and_firmographics_geocoded_to_city(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("dagster_runs")  # like the other whole-job runs
 def test_maven_crm_runs_end_to_end_to_a_plan_and_proposals(
     real_data_dir: Path, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
