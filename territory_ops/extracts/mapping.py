@@ -683,7 +683,11 @@ def _check_part(
                         )
                     )
             continue
-        if rule.column is None or not need(rule.column, rule.line, rule.target):
+        if rule.column is None:
+            if rule.value:  # a constant must fit its type too
+                _check_values(rule, [rule.value], problems)
+            continue
+        if not need(rule.column, rule.line, rule.target):
             continue
         _check_values(rule, [r[rule.column] for r in rows], problems)
     return len(rows)
@@ -719,7 +723,7 @@ def _check_values(rule: ColumnRule, values: list[str], problems: list[MappingPro
                     rule.line,
                     rule.target,
                     f"type {rule.type}{fmt} is impossible for {sum(bad.values())} of {len(values)} "
-                    f"value(s) of '{rule.column}', e.g. {examples}",
+                    f"value(s) of '{rule.column or 'value'}', e.g. {examples}",
                 )
             )
 
