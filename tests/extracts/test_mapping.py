@@ -211,3 +211,58 @@ def test_landing_resource_reads_the_configured_mapping(
     monkeypatch.setenv("TERRITORY_OPS_MAPPING", str(SALESFORCE))
     # the Salesforce mapping is the identity: the landing folder is read as it is
     assert LandingResource(path=str(tmp_path / "x")).folder == tmp_path / "x"
+
+
+def test_owner_from_latest_engagement_family_wide_and_split_locations(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "accounts.csv").write_text(
+        'account,parent,location\nAcme,,"Austin, TX"\nAcme Sub,Acme,"Reno, NV"\nSolo,,x\n'
+    )
+    (export / "pipeline.csv").write_text(
+        "id,account,agent,engaged\n"
+        "1,Acme,Ann,2017-01-05\n"
+        "2,Acme Sub,Bob,2017-03-01\n"  # the family's newest engagement: Bob owns both
+        "3,Solo,Cy,2017-02-01\n"
+        "4,Solo,Dee,2017-01-01\n"
+        "5,,Eve,2017-12-01\n"  # no account: ignored by the derivation
+    )
+    required = "\n".join(
+        f"      {c}: ~"
+        for c in EXTRACTS[0].required_columns
+        if c not in ("Id", "ParentId", "OwnerId", "BillingCity", "BillingState")
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        f"""name: tiny
+snapshot_date: "2018-01-01"
+sources: {{accounts: accounts.csv, pipeline: pipeline.csv}}
+outputs:
+  crm_accounts:
+    from: accounts
+    columns:
+      Id: account
+      ParentId: parent
+      BillingCity: {{column: location, split: ",", index: 0}}
+      BillingState: {{column: location, split: ",", index: 1}}
+      OwnerId:
+        derive: latest_engagement
+        from: pipeline
+        key: account
+        column: agent
+        date: engaged
+        family: parent
+{required}
+  crm_users: empty
+  crm_opportunities: empty
+  intent_signals: empty
+  firmographics_companies: empty
+"""
+    )
+    translate(mapping, export, tmp_path / "landing")
+    lines = (tmp_path / "landing" / "2018-01-01" / "Account.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = {r.split(",")[0]: dict(zip(header, r.split(","), strict=True)) for r in lines[1:]}
+    assert {a: rows[a]["OwnerId"] for a in rows} == {"Acme": "Bob", "Acme Sub": "Bob", "Solo": "Cy"}
+    assert (rows["Acme Sub"]["BillingCity"], rows["Acme Sub"]["BillingState"]) == ("Reno", "NV")
+    assert (rows["Solo"]["BillingCity"], rows["Solo"]["BillingState"]) == ("x", "")
