@@ -73,6 +73,10 @@ def test_maven_crm_runs_end_to_end_to_a_plan_and_proposals(
         "from marts.account_profiles"
     ).fetchone()
     assert profiles == (85, 85, 1)  # 'technolgy' mapped; every account at country precision
+    roster = con.execute(
+        "select count(*), count(*) filter (where geo_precision = 'country') from marts.rep_roster"
+    ).fetchone()
+    assert roster == (35, 35)  # the 35 agents from the teams file; managers are not reps
     run_id, accounts = con.execute(
         "select run_id, accounts from plans.runs where status = 'published' "
         "order by published_at desc limit 1"
