@@ -55,6 +55,7 @@ def build_raw_extract_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
             metadata={
                 "dagster/row_count": summary.pop("row_count"),
                 **summary,
+                "source_mapping": landing.mapping_name,
                 "loads": dg.MetadataValue.md(loads_markdown(results)),
             }
         )

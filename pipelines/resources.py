@@ -5,6 +5,7 @@ the environment once, by default); runs override them with run config (``pipelin
 """
 
 import importlib.metadata
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from pipelines.alerts import LocalAlertSink
+from territory_ops.extracts.mapping import mapped_landing
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
 
@@ -79,13 +81,31 @@ class ProjectDbtCliResource(DbtCliResource):
 
 
 class LandingResource(dg.ConfigurableResource):
-    """The folder extracts arrive in: one sub-folder per snapshot date."""
+    """The folder extracts arrive in: one sub-folder per snapshot date.
+
+    ``mapping`` is the source mapping (docs/mappings.md) the export is read through; empty
+    means ``TERRITORY_OPS_MAPPING`` or, unset, the Salesforce-shaped extracts as they are.
+    A foreign export is translated into ``mapped_dir`` (default HOME/mapped/NAME), and
+    ``folder`` is that translation, so every ingest asset and schedule reads the mapping
+    that is configured.
+    """
 
     path: str
+    mapping: str = ""
+    mapped_dir: str = ""
+
+    @property
+    def mapping_name(self) -> str:
+        """The configured mapping file, for metadata (empty: the extracts as they are)."""
+        return self.mapping or os.environ.get("TERRITORY_OPS_MAPPING", "") or "salesforce (as is)"
 
     @property
     def folder(self) -> Path:
-        return Path(self.path)
+        mapping = self.mapping or os.environ.get("TERRITORY_OPS_MAPPING", "")
+        if not mapping:
+            return Path(self.path)
+        work = Path(self.mapped_dir) if self.mapped_dir else Settings.from_env().home / "mapped"
+        return mapped_landing(mapping, Path(self.path), work)
 
 
 def default_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -577,6 +577,9 @@ def _findings_table(report, landing: Path):
 from territory_ops.cli_decisions import register as _register_decisions  # noqa: E402
 
 _register_decisions(app, proposals_app)
+from territory_ops.cli_mapping import register as _register_mapping  # noqa: E402  (issue 13)
+
+_register_mapping(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

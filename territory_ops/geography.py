@@ -78,13 +78,18 @@ def haversine_km(
     lat2: np.ndarray | float,
     lon2: np.ndarray | float,
 ) -> np.ndarray:
-    """Great-circle distance in km (Earth radius 6371 km), broadcasting over numpy arrays."""
+    """Great-circle distance in km (Earth radius 6371 km), broadcasting over numpy arrays.
+
+    A point without coordinates (NaN: an account no geocoder could place) is 0 km from
+    everything: it is still planned but carries no travel cost (optimizer, baselines, KPIs).
+    """
     p1 = np.radians(lat1)
     p2 = np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.nan_to_num(d, nan=0.0)
 
 
 def in_us_bounds(lat: float, lon: float) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -25,6 +25,8 @@ class WarehouseSummary:
     unassigned_accounts: int
     orphaned_accounts: int
     total_potential: float
+    # accounts per geo_precision (exact / postal / city / region / country / none)
+    geo_precision: dict[str, int] = field(default_factory=dict)
 
 
 def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None:
@@ -58,7 +60,22 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         from marts.current_assignments
         """
     ).fetchone()
+    precision = {}
+    if "geo_precision" in {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'account_profiles'"
+        ).fetchall()
+    }:
+        precision = dict(
+            con.execute(
+                "select geo_precision, count(*) from marts.account_profiles "
+                "group by all order by all"
+            ).fetchall()
+        )
     return WarehouseSummary(
+        geo_precision=precision,
         snapshot_date=a[0],
         accounts=a[1],
         families=a[2],
@@ -75,6 +92,18 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
     )
 
 
+PRECISION_ORDER = ("exact", "postal", "city", "region", "country", "none")
+
+
+def _precision_text(counts: dict[str, int]) -> str:
+    """'exact 3,950 · postal 50' in the precision ladder's order (docs/mappings.md)."""
+    ordered = sorted(
+        counts.items(),
+        key=lambda kv: PRECISION_ORDER.index(kv[0]) if kv[0] in PRECISION_ORDER else 99,
+    )
+    return " · ".join(f"{k} {v:,}" for k, v in ordered)
+
+
 def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
     """The run summary as (label, value) rows: the CLI prints them, the marts show them."""
     full = summary.active_reps - summary.ramping_reps
@@ -85,6 +114,11 @@ def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
         (
             "  located by ZIP centroid / unknown",
             f"{summary.geocoded_by_postal_code:,} / {summary.missing_location:,}",
+        ),
+        *(
+            [("  geo precision", _precision_text(summary.geo_precision))]
+            if summary.geo_precision
+            else []
         ),
         ("  locked", f"{summary.locked:,}"),
         (
@@ -121,6 +155,7 @@ def mart_summaries(con: duckdb.DuckDBPyConnection) -> dict[str, StepSummary]:
                 "merged_duplicates": summary.merged_duplicates,
                 "geocoded_by_postal_code": summary.geocoded_by_postal_code,
                 "missing_location": summary.missing_location,
+                **{f"geo_precision/{k}": int(v) for k, v in summary.geo_precision.items()},
                 "locked": summary.locked,
                 "unassigned_accounts": summary.unassigned_accounts,
                 "orphaned_accounts": summary.orphaned_accounts,

@@ -25,7 +25,13 @@ from pathlib import Path
 
 import duckdb
 
-from territory_ops.extracts.spec import EXTRACTS, LOAD_COLUMNS, ExtractSpec, parse_snapshot_dir
+from territory_ops.extracts.spec import (
+    EXTRACTS,
+    GEO_PRECISION_COLUMNS,
+    LOAD_COLUMNS,
+    ExtractSpec,
+    parse_snapshot_dir,
+)
 from territory_ops.warehouse import replace_table
 
 REGISTRY_TABLE = "raw.load_registry"
@@ -230,6 +236,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             )
             """
         )
+        if spec.name in GEO_PRECISION_COLUMNS:
+            column = GEO_PRECISION_COLUMNS[spec.name]
+            con.execute(
+                f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar'
+            )
 
 
 def _existing_load(
@@ -312,8 +323,8 @@ def land_file(con: duckdb.DuckDBPyConnection, file: SnapshotFile, archive_dir: P
         ).fetchone()[0]
         con.execute(
             f"insert into {REGISTRY_TABLE} (load_id, extract, raw_table, snapshot_date, "
-            "source_file, content_hash, row_count, loaded_at, archived_path) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "source_file, content_hash, row_count, loaded_at, archived_path, status_reason) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 load_id,
                 spec.name,
@@ -324,6 +335,7 @@ def land_file(con: duckdb.DuckDBPyConnection, file: SnapshotFile, archive_dir: P
                 rows,
                 datetime.now(UTC).replace(tzinfo=None),
                 str(archived),
+                declared_absent(path, spec) if rows == 0 else None,
             ],
         )
         con.execute("commit")
@@ -333,6 +345,30 @@ def land_file(con: duckdb.DuckDBPyConnection, file: SnapshotFile, archive_dir: P
     return LoadResult(
         spec.name, file.snapshot_date, path.name, digest, load_id, int(rows), True, str(archived)
     )
+
+
+ABSENT_PREFIX = "absent: "
+
+
+def declared_absent(path: Path, spec: ExtractSpec) -> str | None:
+    """The reason a source mapping gave for an extract the export does not have, if any.
+
+    Read from the ``_mapping.json`` a mapping writes into each snapshot it translates
+    (territory_ops.extracts.mapping); the quality gate then reports the empty file as absent
+    rather than blocking the pass on it.
+    """
+    marker = path.parent / "_mapping.json"
+    if not marker.is_file():
+        return None
+    import json
+
+    try:
+        declared = json.loads(marker.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    if spec.name in declared.get("absent", []):
+        return f"{ABSENT_PREFIX}the {declared.get('mapping', '?')} export has no {spec.file_name}"
+    return None
 
 
 def land_extract(

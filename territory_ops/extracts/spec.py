@@ -155,6 +155,14 @@ FIRMOGRAPHICS = ExtractSpec(
     description="Firmographic company data by domain (ZoomInfo/Clearbit style).",
 )
 
+# Columns a source mapping adds when it geocodes rows offline (territory_ops.geocode): every
+# raw table has them so that dbt can read them whatever the source; Salesforce-shaped exports
+# leave them empty (their coordinates, when present, are the billing address's).
+GEO_PRECISION_COLUMNS: dict[str, str] = {
+    "crm_accounts": "Geo_Precision__c",
+    "crm_users": "Geo_Precision__c",
+}
+
 EXTRACTS: tuple[ExtractSpec, ...] = (ACCOUNTS, USERS, OPPORTUNITIES, INTENT, FIRMOGRAPHICS)
 EXTRACTS_BY_NAME: dict[str, ExtractSpec] = {e.name: e for e in EXTRACTS}
 

@@ -77,6 +77,8 @@ def kmeans_plan(tables: Tables, seed: int = 0) -> list[str]:
     rep_ids = active["rep_id"].to_list()
     rlat, rlon = active["latitude"].to_numpy(), active["longitude"].to_numpy()
     lat, lon = acc["latitude"].to_numpy(), acc["longitude"].to_numpy()
+    # unlocated accounts (NaN) cluster at the book's mean point; they carry no travel anyway
+    lat, lon = np.nan_to_num(lat, nan=np.nanmean(lat)), np.nan_to_num(lon, nan=np.nanmean(lon))
     seg = np.array(acc["segment"].to_list())
     out = np.array([""] * len(seg), dtype=object)
     for s in sorted(set(seg.tolist())):

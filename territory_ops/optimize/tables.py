@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
@@ -104,10 +105,14 @@ def _as_text(df: pl.DataFrame, cols: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
-def _as_float(df: pl.DataFrame, col: str, name: str, id_col: str) -> pl.DataFrame:
+def _as_float(
+    df: pl.DataFrame, col: str, name: str, id_col: str, allow_empty: bool = False
+) -> pl.DataFrame:
     raw = df[col].cast(pl.Utf8).fill_null("").str.strip_chars()
     parsed = raw.cast(pl.Float64, strict=False)
-    bad = parsed.is_null() | parsed.is_nan() | parsed.is_infinite()
+    if allow_empty:  # empty -> NaN (no location: 0 km travel, geography.haversine_km)
+        parsed = pl.Series(col, np.where(raw == "", np.nan, parsed.fill_null(np.inf)))
+    bad = parsed.is_null() | (parsed.is_nan() & (raw != "")) | parsed.is_infinite()
     if bad.any():
         raise InputError(
             f"{name}: column {col} must be numeric; bad value(s) at " + _examples(df, bad, id_col)
@@ -140,7 +145,7 @@ def _check_ids(df: pl.DataFrame, col: str, name: str) -> None:
 
 
 def _check_range(df: pl.DataFrame, col: str, lo: float, hi: float, name: str, id_col: str) -> None:
-    bad = (df[col] < lo) | (df[col] > hi)
+    bad = ((df[col] < lo) | (df[col] > hi)) & ~df[col].is_nan()  # NaN: no location
     if bad.any():
         raise InputError(
             f"{name}: column {col} must lie in [{lo}, {hi}]; at " + _examples(df, bad, id_col)
@@ -158,7 +163,9 @@ def validate_accounts(df: pl.DataFrame, name: str = "accounts") -> pl.DataFrame:
     extras = [c for c in ("region", "preferred_skill") if c in df.columns]
     df = _as_text(df, TEXT_ACCOUNT + tuple(extras))
     _check_ids(df, "account_id", name)
-    for col in ("latitude", "longitude", "potential", "workload_hours"):
+    for col in ("latitude", "longitude"):  # an account without a location is still planned
+        df = _as_float(df, col, name, "account_id", allow_empty=True)
+    for col in ("potential", "workload_hours"):
         df = _as_float(df, col, name, "account_id")
     _check_range(df, "latitude", -90, 90, name, "account_id")
     _check_range(df, "longitude", -180, 180, name, "account_id")

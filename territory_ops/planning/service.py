@@ -110,16 +110,27 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     kpis = team_kpis(data.accounts, data.reps, "current_rep_id", config.tolerance)
     previous = store.previous_snapshot(con, data.snapshot_date)
     flags = drift_flags(data, books, kpis, previous, config.drift, config.tolerance)
-    flags = pl.concat([flags, _plan_flags(record, data.snapshot_date, flags.schema)])
+    unlocated = int(data.accounts["latitude"].fill_nan(None).null_count())
+    flags = pl.concat([flags, _plan_flags(record, data.snapshot_date, flags.schema, unlocated)])
     store.record_drift(con, run_id, flags)
     summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
     return DriftReport(flags, kpis, summaries, previous is not None)
 
 
-def _plan_flags(record: dict[str, Any], snapshot, schema) -> pl.DataFrame:
+def _plan_flags(record: dict[str, Any], snapshot, schema, unlocated: int = 0) -> pl.DataFrame:
     """What remains after the plan: reps over capacity (a micro budget too small for what
-    today's assignment breaks), accounts no active rep may own (a segment without reps)."""
+    today's assignment breaks), accounts no active rep may own (a segment without reps),
+    accounts without a usable location (planned with no travel cost)."""
     rows = []
+    if unlocated:
+        rows.append(
+            (
+                "no_location",
+                f"{unlocated} account(s) have no usable location (geo_precision none): "
+                "planned without travel cost; add a postal code, city or country",
+                float(unlocated),
+            )
+        )
     after, metrics = record["kpis_after"], record["metrics"]
     if after.get("reps_over_capacity"):
         rows.append(

@@ -1,5 +1,7 @@
 -- Surviving accounts located: billing coordinates when present and plausible, else the
--- centroid of the billing ZIP code (shipped offline), else unknown.
+-- centroid of the billing ZIP code (shipped offline), else unknown. geo_precision says how
+-- exact the point is: a source mapping's offline geocoder (postal / city / region / country)
+-- or, for coordinates from the export itself, exact.
 
 with
 
@@ -27,7 +29,7 @@ located as (
 )
 
 select
-    * exclude (postal_latitude, postal_longitude, has_valid_billing_coordinates),
+    * exclude (postal_latitude, postal_longitude, has_valid_billing_coordinates, mapped_geo_precision),
     case when has_valid_billing_coordinates then billing_latitude else postal_latitude end as latitude,
     case when has_valid_billing_coordinates then billing_longitude else postal_longitude end as longitude,
     case
@@ -35,4 +37,9 @@ select
         when postal_latitude is not null then 'postal_code_centroid'
         else 'missing'
     end as geocode_source,
+    case
+        when has_valid_billing_coordinates then coalesce(mapped_geo_precision, 'exact')
+        when postal_latitude is not null then 'postal'
+        else 'none'
+    end as geo_precision,
 from located

@@ -35,6 +35,7 @@ select
     domain,
     lock_reason,
     geocode_source,
+    geo_precision,
     billing_city,
     billing_state,
     billing_postal_code,

@@ -31,6 +31,12 @@ reps as (
                 then users.home_longitude
             else centroids.longitude
         end as longitude,
+        case
+            when users.home_latitude between -90 and 90 and users.home_longitude between -180 and 180
+                then coalesce(users.mapped_geo_precision, 'exact')
+            when centroids.latitude is not null then 'postal'
+            else 'none'
+        end as geo_precision,
         date_diff('month', cast(users.created_at as date), users.snapshot_date) as tenure_months,
     from users
     left join centroids on centroids.postal_code = left(trim(users.home_postal_code), 5)
@@ -74,4 +80,5 @@ select
     snapshot_date,
     cast(capacity_efficiency as double) as capacity_efficiency,
     available_from,
+    geo_precision,
 from statused

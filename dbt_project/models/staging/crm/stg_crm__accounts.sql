@@ -25,6 +25,8 @@ renamed as (
         cast(rtrim({{ blank_to_null('"CreatedDate"') }}, 'Z') as timestamp) as created_at,
         cast({{ blank_to_null('"LastActivityDate"') }} as date) as last_activity_date,
         coalesce({{ to_bool('"Territory_Lock__c"') }}, false) as is_manually_locked,
+        -- set by a source mapping that geocoded the row offline (docs/mappings.md)
+        lower({{ blank_to_null('"Geo_Precision__c"') }}) as mapped_geo_precision,
         _snapshot_date as snapshot_date,
         _source_file as source_file,
         _row_number as source_row_number,

@@ -22,6 +22,8 @@ renamed as (
         lower(replace({{ blank_to_null('"Certifications__c"') }}, ' ', '')) as certifications,
         cast({{ blank_to_null('"Capacity_Hours__c"') }} as double) as planned_capacity_hours,
         cast({{ blank_to_null('"Leave_Until__c"') }} as date) as leave_until,
+        -- set by a source mapping that geocoded the home base offline (docs/mappings.md)
+        lower({{ blank_to_null('"Geo_Precision__c"') }}) as mapped_geo_precision,
         _snapshot_date as snapshot_date,
         _source_file as source_file,
         _row_number as source_row_number,
