@@ -578,6 +578,11 @@ from territory_ops.cli_decisions import register as _register_decisions  # noqa:
 
 _register_decisions(app, proposals_app)
 
+# what-if scenarios and the sensitivity sweep (issue 12)
+from territory_ops.cli_scenarios import register as _register_scenarios  # noqa: E402
+
+_register_scenarios(app)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -188,15 +188,13 @@ def comparison_chart(frame: pl.DataFrame, *, title: str = "Scenarios: balance vs
         )
     ax.set_xlabel("Potential CV across reps (lower = fairer books)", fontsize=11)
     ax.set_ylabel("Mean travel per workload hour, km (lower = less driving)", fontsize=11)
-    ax.set_title(title, fontsize=14, loc="left", fontweight="bold")
-    ax.text(
-        0.0,
-        1.01,
+    fig.suptitle(title, fontsize=14, fontweight="bold", x=0.06, ha="left")
+    ax.set_title(
         "Bubble size = accounts that change hands · grey = today · blue = published plan · "
         "orange = scenarios · best is bottom-left",
-        transform=ax.transAxes,
         fontsize=9,
         color="#4b5563",
+        loc="left",
     )
     ax.grid(True, color="#e5e7eb", zorder=0)
     for side in ("top", "right"):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from territory_ops.optimize.api import OptimizeOptions, optimize
@@ -232,3 +233,40 @@ def run_all(
 
 def with_time_limit(base: Baseline, seconds: float | None) -> Baseline:
     return replace(base, options=replace(base.options, time_limit=seconds))
+
+
+def baseline_from_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    time_limit: float | None = None,
+    cost_per_rep: float = DEFAULT_COST_PER_REP,
+    hire_time_limit: float = 60.0,
+) -> Baseline:
+    """The latest marts (the frames the pass plans from), the full pass's settings and the
+    published plan (plans.assignments), read once for every scenario."""
+    from territory_ops.planning.config import load_pass_config
+    from territory_ops.planning.plan import optimizer_options
+    from territory_ops.planning.store import published_assignments, published_run
+    from territory_ops.planning.tables import load_planning_input
+
+    data = load_planning_input(con)
+    tables = load_tables(data.accounts, data.reps)
+    config = load_pass_config(overrides={"pass_kind": "full"})
+    options = optimizer_options(config, tables.accounts.height)
+    options = replace(
+        options, time_limit=time_limit if time_limit is not None else options.time_limit
+    )
+    published = published_assignments(con)
+    label = "published plan"
+    run = published_run(con)
+    if run is not None:
+        label = f"published plan ({run['pass_kind']} {run['snapshot_date']})"
+    return Baseline(
+        accounts=tables.accounts,
+        reps=tables.reps,
+        options=options,
+        published=published.select("account_id", "rep_id") if published is not None else None,
+        published_label=label,
+        cost_per_rep=cost_per_rep,
+        hire_time_limit=hire_time_limit,
+    )
