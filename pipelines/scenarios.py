@@ -8,7 +8,6 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.resources import WarehouseResource
-from territory_ops.settings import PROJECT_ROOT
 from territory_ops.scenarios.compare import DEFAULT_COST_PER_REP, markdown_table
 from territory_ops.scenarios.report import all_rows, write_report
 from territory_ops.scenarios.run import (
@@ -18,6 +17,7 @@ from territory_ops.scenarios.run import (
     baseline_rows,
     run_scenario,
 )
+from territory_ops.settings import PROJECT_ROOT
 
 SCENARIO_JOB = "scenario_comparison"
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -116,7 +116,9 @@ def compare_scenarios(
 @dg.job(
     name=SCENARIO_JOB,
     executor_def=dg.multiprocess_executor,
-    description="What-if scenarios side by side vs today and the published plan (docs/scenarios.md).",
+    description=(
+        "What-if scenarios side by side vs today and the published plan (docs/scenarios.md)."
+    ),
 )
 def scenario_comparison() -> None:
     base = scenario_baseline()

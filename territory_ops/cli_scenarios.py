@@ -7,6 +7,7 @@ Registered on the main app by :func:`register`. The baseline is the warehouse's 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -145,22 +146,27 @@ def scenarios_run(
         False, "--sweep/--no-sweep", help="Add the band x move-budget sweep to the report."
     ),
     maps: bool = typer.Option(True, "--maps/--no-maps", help="Draw each scenario's map."),
+    workers: int = typer.Option(
+        0, "--workers", help="Scenarios run side by side (0: one per core, at most 4)."
+    ),
 ) -> None:
     """Run each scenario through the optimizer and compare it with today and the published
     plan; write report.html + comparison.csv into --out. Exit 1 if any scenario failed."""
     from territory_ops.scenarios.report import all_rows, write_report
-    from territory_ops.scenarios.run import baseline_rows, run_scenario
+    from territory_ops.scenarios.run import baseline_rows, run_all
 
     base = _baseline(
         accounts, reps, time_limit, cost_per_rep=cost_per_rep, hire_time_limit=hire_time_limit
     )
-    outcomes = []
+    n_workers = workers or max(1, min(len(files), os.cpu_count() or 1, 4))
     with _bar() as bar:
-        task = bar.add_task("scenarios", total=len(files))
-        for f in files:
-            bar.update(task, description=f"scenario {f.name}"[:48])
-            outcomes.append(run_scenario(f, base))
+        task = bar.add_task(f"{len(files)} scenario(s), {n_workers} at a time", total=len(files))
+
+        def one_done(o) -> None:
+            bar.update(task, description=f"done: {o.name}"[:48])
             bar.advance(task)
+
+        outcomes = run_all(list(files), base, workers=n_workers, on_done=one_done)
     sweep_frame = (
         _run_sweep(base, _sweep_settings("0.03,0.05,0.1", "0.005,0.01,0.02,0.05", time_limit))
         if with_sweep

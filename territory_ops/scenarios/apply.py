@@ -362,7 +362,7 @@ def _coverage(st: _State, change: Change) -> None:
     )
     keep = {a for a in named if owner[a] in home}
     # locked accounts of one family must share a rep: keep only the family's biggest owner
-    keep = _one_owner_per_family(st.accounts, keep)
+    keep = _one_owner_per_family(st.accounts, st.reps, keep)
     st.named_home.update({a: home[owner[a]] for a in keep})
     st.accounts = st.accounts.with_columns(
         (pl.col("locked") | pl.col("account_id").is_in(list(keep))).alias("locked")
@@ -373,29 +373,49 @@ def _coverage(st: _State, change: Change) -> None:
         f"coverage: {model}, {len(named)} named account(s) (top {share:.0%} by potential) keep "
         "their rep and carry no travel"
         + (
-            f"; {lost} without an active owner (or split family) are planned normally"
+            f"; {lost} whose owner is inactive, not eligible for the whole family or not "
+            "the family's owner are planned normally"
             if lost
             else ""
         )
     )
 
 
-def _one_owner_per_family(accounts: pl.DataFrame, keep: set[str]) -> set[str]:
+def _one_owner_per_family(accounts: pl.DataFrame, reps: pl.DataFrame, keep: set[str]) -> set[str]:
+    """The named accounts that can be locked: one owner per family (the biggest named
+    account's, or an existing lock's), and that owner covers every member's segment and skill
+    (otherwise the lock itself would break the hard rules)."""
     from territory_ops.optimize.instance import _families  # the optimizer's family rule
 
     family_of, _ = _families(accounts)
     ids = accounts["account_id"].to_list()
     owners = accounts["current_rep_id"].to_list()
+    segs, skills = accounts["segment"].to_list(), accounts["required_skill"].to_list()
     pot = accounts["potential"].to_numpy()
     locked = accounts["locked"].to_numpy()
+    covers = {
+        r: (_split(s), _split(k))
+        for r, s, k in zip(reps["rep_id"], reps["segments"], reps["skills"], strict=True)
+    }
+    needs: dict[int, tuple[set[str], set[str]]] = {}
     best: dict[int, tuple[float, str]] = {}
     for i, aid in enumerate(ids):
+        f = int(family_of[i])
+        need = needs.setdefault(f, (set(), set()))
+        need[0].add(segs[i])
+        if skills[i]:
+            need[1].add(skills[i])
         if aid in keep or locked[i]:  # an existing lock decides the family's owner
-            f = int(family_of[i])
             score = (np.inf if locked[i] else pot[i], owners[i])
             if f not in best or score > best[f]:
                 best[f] = score
-    return {a for i, a in enumerate(ids) if a in keep and best[int(family_of[i])][1] == owners[i]}
+
+    def ok(i: int) -> bool:
+        f = int(family_of[i])
+        seg_ok, skill_ok = covers.get(owners[i], (set(), set()))
+        return best[f][1] == owners[i] and needs[f][0] <= seg_ok and needs[f][1] <= skill_ok
+
+    return {a for i, a in enumerate(ids) if a in keep and ok(i)}
 
 
 def _at_owner_home(accounts: pl.DataFrame, home: dict[str, tuple[float, float]]) -> pl.DataFrame:

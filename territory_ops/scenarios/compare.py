@@ -176,7 +176,8 @@ def comparison_chart(frame: pl.DataFrame, *, title: str = "Scenarios: balance vs
             linewidth=1.5,
             zorder=3,
         )
-        label = f"{row['scenario']}\n{row['moves']:,} moves · {row['reps_in_band']}/{row['head_count']} in band"
+        band = f"{row['reps_in_band']}/{row['head_count']} in band"
+        label = f"{row['scenario']}\n{row['moves']:,} moves · {band}"
         ax.annotate(
             label,
             (row["potential_cv"], row["travel_km"]),

@@ -77,10 +77,11 @@ def all_rows(
 # --- html -----------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:32px auto;max-width:1280px;
-color:#111827;padding:0 16px}
-h1{font-size:26px;margin-bottom:4px}h2{font-size:19px;margin-top:36px;border-bottom:1px solid #e5e7eb;
-padding-bottom:4px}.sub{color:#6b7280;font-size:13px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:32px auto;
+max-width:1280px;color:#111827;padding:0 16px}
+h1{font-size:26px;margin-bottom:4px}
+h2{font-size:19px;margin-top:36px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+.sub{color:#6b7280;font-size:13px}
 table{border-collapse:collapse;font-size:13px;margin:12px 0}
 th,td{padding:6px 9px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
 th{background:#f9fafb;font-weight:600}td:first-child,th:first-child{text-align:left}
@@ -109,14 +110,20 @@ def _table(frame: pl.DataFrame) -> str:
 
 
 def _sweep_table(sweep: pl.DataFrame) -> str:
-    head = "<tr><th>Band</th><th>Move budget</th><th>Moves</th><th>Potential CV</th><th>Travel km</th><th>Reps in band</th><th>Pareto</th></tr>"
+    heads = ("Band", "Move budget", "Moves", "Potential CV", "Travel km", "Reps in band", "Pareto")
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
     rows = []
     for r in sweep.iter_rows(named=True):
-        rows.append(
-            f"<tr><td>±{r['tolerance']:.0%}</td><td>{r['budget_share']:.1%} ({r['move_budget']:,})</td>"
-            f"<td>{r['moves']:,}</td><td>{r['potential_cv']:.3f}</td><td>{r['travel_km']:.1f}</td>"
-            f"<td>{r['reps_in_band']}/{r['reps_active']}</td><td>{'✔' if r['pareto'] else ''}</td></tr>"
+        cells = (
+            f"±{r['tolerance']:.0%}",
+            f"{r['budget_share']:.1%} ({r['move_budget']:,})",
+            f"{r['moves']:,}",
+            f"{r['potential_cv']:.3f}",
+            f"{r['travel_km']:.1f}",
+            f"{r['reps_in_band']}/{r['reps_active']}",
+            "✔" if r["pareto"] else "",
         )
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -162,9 +169,19 @@ def _scenario_section(o: ScenarioOutcome, out: Path, maps: bool) -> str:
 
 def _hiring_table(locs: pl.DataFrame) -> str:
     rows = "".join(
-        f"<tr><td>{int(r['rank'])}</td><td>{html.escape(str(r['city']))}, {html.escape(str(r['state']))}</td>"
-        f"<td>{html.escape(str(r['segment']))}</td><td>{html.escape(str(r['skills']) or '–')}</td>"
-        f"<td>{fmt(r['potential_covered'], 'money')}</td><td>{r['travel_saved_km']:.1f}</td></tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(c)}</td>"
+            for c in (
+                str(int(r["rank"])),
+                f"{r['city']}, {r['state']}",
+                str(r["segment"]),
+                str(r["skills"]) or "–",
+                fmt(r["potential_covered"], "money"),
+                f"{r['travel_saved_km']:.1f}",
+            )
+        )
+        + "</tr>"
         for r in locs.iter_rows(named=True)
     )
     return (

@@ -6,8 +6,10 @@ key, reason) so the other scenarios still run and the caller exits non-zero.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -217,18 +219,45 @@ def _weights(options: OptimizeOptions):
     return FULL_WEIGHTS if options.mode == "full" else MICRO_WEIGHTS
 
 
+_WORKER_BASE: Baseline | None = None  # the baseline, sent once to each worker process
+
+
+def _init_worker(base: Baseline) -> None:
+    global _WORKER_BASE
+    _WORKER_BASE = base
+
+
+def _run_in_worker(file: str) -> ScenarioOutcome:
+    assert _WORKER_BASE is not None
+    return run_scenario(file, _WORKER_BASE)
+
+
 def run_all(
     files: list[str | Path],
     base: Baseline,
-    progress: Callable[[str], None] | None = None,
+    *,
+    workers: int = 1,
+    on_done: Callable[[ScenarioOutcome], None] | None = None,
 ) -> list[ScenarioOutcome]:
-    """Every scenario in turn (the Dagster job runs them side by side instead)."""
-    out = []
-    for f in files:
-        if progress:
-            progress(str(f))
-        out.append(run_scenario(f, base))
-    return out
+    """Every scenario, in file order; ``workers`` > 1 runs them side by side in processes
+    (spawned, so no thread pool is forked) that each receive the baseline once."""
+    done = on_done or (lambda _o: None)
+    if workers <= 1 or len(files) <= 1:
+        out = []
+        for f in files:
+            out.append(run_scenario(f, base))
+            done(out[-1])
+        return out
+    ctx = multiprocessing.get_context("spawn")
+    results: list[ScenarioOutcome | None] = [None] * len(files)
+    with ProcessPoolExecutor(
+        min(workers, len(files)), mp_context=ctx, initializer=_init_worker, initargs=(base,)
+    ) as pool:
+        futures = {pool.submit(_run_in_worker, str(f)): i for i, f in enumerate(files)}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            done(results[futures[fut]])  # type: ignore[arg-type]
+    return [r for r in results if r is not None]
 
 
 def with_time_limit(base: Baseline, seconds: float | None) -> Baseline:

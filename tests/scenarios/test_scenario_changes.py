@@ -145,7 +145,10 @@ def test_grow_a_vertical_and_enter_one_from_a_file(base: Baseline, tmp_path: Pat
         current_rep_id=pl.lit(""),
     )
     new.write_csv(tmp_path / "prospects.csv")
-    text = "vertical:\n  - industry: health\n    potential_factor: 2\n  - accounts_file: prospects.csv\n"
+    text = (
+        "vertical:\n  - industry: health\n    potential_factor: 2\n"
+        "  - accounts_file: prospects.csv\n"
+    )
     out = _run(text, base, tmp_path)
     assert out.ok, out.error
     health = base.accounts.filter(pl.col("industry") == "health")["potential"].sum()

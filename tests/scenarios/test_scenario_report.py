@@ -1,0 +1,66 @@
+"""Comparison rows, the report folder and the sensitivity sweep on the small book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from territory_ops.optimize.api import OptimizeOptions
+from territory_ops.scenarios.report import all_rows, write_report
+from territory_ops.scenarios.run import baseline_rows, make_baseline, run_scenario
+from territory_ops.scenarios.sensitivity import SweepSettings, pareto_mask, sweep
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_pareto_mask_keeps_the_non_dominated_settings() -> None:
+    frame = pl.DataFrame(
+        {
+            "moves": [0, 10, 10, 20, 20],
+            "potential_cv": [0.30, 0.20, 0.25, 0.10, 0.10],
+            "travel_km": [50.0, 50.0, 50.0, 60.0, 55.0],
+        }
+    )
+    # row 2 is dominated by row 1 (same moves, worse cv); row 3 by row 4 (same cv, more km)
+    assert pareto_mask(frame) == [True, True, False, False, True]
+
+
+def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path) -> None:
+    accounts, reps = gap_book
+    # a "published plan" that hands the Denver cluster to the Chicago smb rep
+    published = accounts.select(
+        "account_id",
+        rep_id=pl.when(pl.col("account_id").str.starts_with("ADEN"))
+        .then(pl.lit("R01"))
+        .otherwise(pl.col("current_rep_id")),
+    )
+    base = make_baseline(
+        accounts, reps, OptimizeOptions(tolerance=0.10, time_limit=2.0), published=published
+    )
+    (tmp_path / "band.yaml").write_text("name: Band 5%\ntolerance: 0.05\n", encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text("name: Bad\nremove_reps: [R42]\n", encoding="utf-8")
+    outcomes = [run_scenario(tmp_path / f, base) for f in ("band.yaml", "bad.yaml")]
+    assert [o.ok for o in outcomes] == [True, False]
+    rows = all_rows(baseline_rows(base), outcomes)
+    frame = sweep(accounts, reps, SweepSettings((0.05, 0.10), (0.0, 0.05), time_limit=1.0))
+    assert frame.height == 4 and frame["pareto"].any()
+    assert (frame["moves"] <= frame["move_budget"]).all()
+    assert frame.filter(pl.col("budget_share") == 0.0)["moves"].to_list() == [0, 0]
+
+    report = write_report(rows, outcomes, tmp_path / "out", sweep=frame)
+
+    table = report.frame
+    assert table["scenario"].to_list() == ["today", "published plan", "Band 5%", "Bad"]
+    today, published_row, band = table.head(3).iter_rows(named=True)
+    assert today["moves"] == 0 and published_row["moves"] == 15
+    assert band["status"] == "ok" and band["tolerance"] == 0.05
+    assert band["potential_cv"] < today["potential_cv"]
+    assert "unknown rep 'R42'" in table["status"][3]
+    page = report.html.read_text(encoding="utf-8")
+    assert "Band 5%" in page and "unknown rep" in page and "sensitivity.png" in page
+    assert (tmp_path / "out" / "maps" / "band-5.png").read_bytes().startswith(PNG)
+    assert report.chart.read_bytes().startswith(PNG)
+    assert report.sweep_chart.read_bytes().startswith(PNG)
+    csv = pl.read_csv(report.csv)
+    assert csv.height == 4 and "uncovered_potential" in csv.columns
