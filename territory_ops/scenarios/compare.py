@@ -154,54 +154,57 @@ def markdown_table(frame: pl.DataFrame) -> str:
 
 def comparison_chart(frame: pl.DataFrame, *, title: str = "Scenarios: balance vs travel") -> bytes:
     """Potential CV (x, lower = fairer) vs travel km (y, lower = less driving); bubble area
-    = accounts that change hands. Lower-left is better. PNG bytes (matplotlib, Agg)."""
+    = accounts that change hands; each bubble numbered, the key on the right (labels beside
+    close bubbles would collide). Lower-left is better. PNG bytes (matplotlib, Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ok = frame.filter(pl.col("status").fill_null("ok") == "ok")
-    fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
+    fig = plt.figure(figsize=(12, 6.2), dpi=110)
+    ax = fig.add_axes((0.07, 0.11, 0.56, 0.76))
+    key = fig.add_axes((0.66, 0.11, 0.33, 0.76))
+    key.axis("off")
     max_moves = max(1, int(ok["moves"].max() or 0)) if ok.height else 1
     colors = {"today": "#6b7280", "published": "#2563eb", "scenario": "#ea580c"}
-    for row in ok.iter_rows(named=True):
-        size = 60 + 1400 * (row["moves"] or 0) / max_moves
-        ax.scatter(
-            row["potential_cv"],
-            row["travel_km"],
-            s=size,
-            color=colors.get(row["kind"], "#ea580c"),
-            alpha=0.55,
-            edgecolor="white",
-            linewidth=1.5,
-            zorder=3,
+    lines = []
+    for i, row in enumerate(ok.iter_rows(named=True), start=1):
+        color = colors.get(row["kind"], "#ea580c")
+        size = 120 + 1300 * (row["moves"] or 0) / max_moves
+        x, y = row["potential_cv"], row["travel_km"]
+        ax.scatter(x, y, s=size, color=color, alpha=0.45, edgecolor=color, linewidth=1.2, zorder=3)
+        ax.annotate(
+            str(i), (x, y), ha="center", va="center", fontsize=9, fontweight="bold", zorder=4
         )
         band = f"{row['reps_in_band']}/{row['head_count']} in band"
-        label = f"{row['scenario']}\n{row['moves']:,} moves · {band}"
-        ax.annotate(
-            label,
-            (row["potential_cv"], row["travel_km"]),
-            xytext=(10, 8),
-            textcoords="offset points",
-            fontsize=9,
-            color="#111827",
-            zorder=4,
+        lines.append((i, color, str(row["scenario"]), f"{row['moves']:,} moves · {band}"))
+    step = 1.0 / max(len(lines), 8)
+    for j, (i, color, name, detail) in enumerate(lines):
+        top = 1.0 - j * step
+        key.scatter([0.03], [top - step * 0.3], s=160, color=color, alpha=0.45, edgecolor=color)
+        key.text(
+            0.03, top - step * 0.3, str(i), ha="center", va="center", fontsize=8, fontweight="bold"
         )
+        key.text(0.09, top - step * 0.15, name[:44], fontsize=9.5, va="center", color="#111827")
+        key.text(0.09, top - step * 0.55, detail, fontsize=8.5, va="center", color="#4b5563")
+    key.set_xlim(0, 1)
+    key.set_ylim(0, 1)
     ax.set_xlabel("Potential CV across reps (lower = fairer books)", fontsize=11)
     ax.set_ylabel("Mean travel per workload hour, km (lower = less driving)", fontsize=11)
-    fig.suptitle(title, fontsize=14, fontweight="bold", x=0.06, ha="left")
-    ax.set_title(
+    fig.text(0.07, 0.955, title, fontsize=15, fontweight="bold")
+    fig.text(
+        0.07,
+        0.91,
         "Bubble size = accounts that change hands · grey = today · blue = published plan · "
         "orange = scenarios · best is bottom-left",
-        fontsize=9,
+        fontsize=9.5,
         color="#4b5563",
-        loc="left",
     )
     ax.grid(True, color="#e5e7eb", zorder=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.margins(x=0.25, y=0.2)
-    fig.tight_layout()
+    ax.margins(x=0.15, y=0.15)
     return _png(fig)
 
 

@@ -59,6 +59,8 @@ def write_report(
     chart_png = comparison_chart(frame) if frame.height else None
     chart = _write(out / "comparison.png", chart_png) if chart_png else None
     sweep_path = None
+    for stale in ("sensitivity.png", "sensitivity.csv"):  # from an earlier run with --sweep
+        (out / stale).unlink(missing_ok=True)
     if sweep is not None and sweep.height:
         sweep_path = _write(out / "sensitivity.png", sweep_chart(sweep))
         write_csv_safe(sweep, out / "sensitivity.csv")
@@ -78,12 +80,12 @@ def all_rows(
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:32px auto;
-max-width:1280px;color:#111827;padding:0 16px}
+max-width:1400px;color:#111827;padding:0 16px}
 h1{font-size:26px;margin-bottom:4px}
 h2{font-size:19px;margin-top:36px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .sub{color:#6b7280;font-size:13px}
-table{border-collapse:collapse;font-size:13px;margin:12px 0}
-th,td{padding:6px 9px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;font-size:12.5px;margin:12px 0;display:block;overflow-x:auto}
+th,td{padding:5px 7px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
 th{background:#f9fafb;font-weight:600}td:first-child,th:first-child{text-align:left}
 tr.today td{color:#374151;background:#f3f4f6}tr.published td{background:#eff6ff}
 tr.failed td{color:#991b1b;background:#fef2f2;white-space:normal;text-align:left}
