@@ -9,7 +9,12 @@ import pytest
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize.api import OptimizeOptions, optimize
-from territory_ops.scenarios.hiring import coverage_gaps, reps_for_hires, suggest_hires
+from territory_ops.scenarios.hiring import (
+    coverage_gaps,
+    default_candidates,
+    reps_for_hires,
+    suggest_hires,
+)
 from tests.scenarios.conftest import DENVER
 
 
@@ -84,7 +89,12 @@ def test_hires_append_to_a_text_reps_table(gap_book) -> None:
     text_reps = reps.with_columns(pl.all().cast(pl.Utf8)).with_columns(
         pl.col("active").str.to_lowercase()
     )
-    plan = suggest_hires(accounts, text_reps, 1, time_limit=10)
+    cities = default_candidates(150)
+    plan = suggest_hires(
+        accounts, text_reps, 1, candidates=cities, time_limit=10, always_branch=True
+    )
+    assert plan.stats and plan.stats["status"] == "optimal"  # SCIP proved it
+    assert plan.objective <= plan.lp_bound * (1 + 1e-9)
     hires = reps_for_hires(plan, text_reps)
     both = pl.concat([text_reps, hires])
     assert both.height == reps.height + 1
