@@ -38,16 +38,18 @@ def main() -> None:
     gaps = coverage_gaps(accounts, reps)
     t_gaps = time.perf_counter() - t0
     print(f"coverage_gaps: {t_gaps:.1f} s; {gaps.summary()}")
-    t0 = time.perf_counter()
-    plan = suggest_hires(accounts, reps, args.k, candidates=cand, time_limit=args.time_limit)
-    t_plan = time.perf_counter() - t0
-    print(f"suggest_hires (k={args.k}, {cand.height} candidate cities): {t_plan:.1f} s")
-    print(f"stats: {plan.stats}")
-    print(
-        f"objective {plan.objective:,.0f}, LP bound {plan.lp_bound:,.0f}, gap {100 * plan.gap:.2f}%"
-    )
-    with pl.Config(tbl_cols=-1, tbl_width_chars=200, tbl_rows=50):
-        print(plan.locations)
+    for k in args.k:
+        t0 = time.perf_counter()
+        plan = suggest_hires(accounts, reps, k, candidates=cand, time_limit=args.time_limit)
+        t_plan = time.perf_counter() - t0
+        print(f"\nsuggest_hires (k={k}, {cand.height} candidate cities): {t_plan:.1f} s")
+        print(f"stats: {plan.stats}")
+        print(
+            f"objective {plan.objective:,.0f}, LP bound {plan.lp_bound:,.0f}, "
+            f"gap {100 * plan.gap:.2f}%"
+        )
+        with pl.Config(tbl_cols=-1, tbl_width_chars=220, tbl_rows=50, fmt_str_lengths=40):
+            print(plan.locations.drop("latitude", "longitude"))
 
 
 if __name__ == "__main__":
