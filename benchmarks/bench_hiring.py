@@ -1,6 +1,7 @@
 """Coverage gaps and the hiring plan at production size.
 
-    python -m benchmarks.bench_hiring [--accounts 100000] [--reps 300] [--k 5 10] [--candidates 1000]
+    python -m benchmarks.bench_hiring [--accounts 100000] [--reps 300] [--k 5 10]
+        [--candidates 1000]
 
 A synthetic book (``generate_instance``, seed 7) with the reps of the Mountain states
 (longitude -115..-100) made inactive, so a region is deliberately uncovered. Times
