@@ -578,6 +578,11 @@ from territory_ops.cli_decisions import register as _register_decisions  # noqa:
 
 _register_decisions(app, proposals_app)
 
+# suggested quotas on the published plan (issue 12)
+from territory_ops.cli_quota import register as _register_quota  # noqa: E402
+
+_register_quota(app)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

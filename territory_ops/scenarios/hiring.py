@@ -20,6 +20,7 @@ solved first: its value is an upper bound on any K-hire plan *under this model*.
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,6 +295,7 @@ def _solve(
     integer: bool,
     time_limit: float,
     seed: int,
+    hint: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray, str]:
     """Build + solve the model; returns (objective, y per facility, x per pair, status)."""
     solver = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")
@@ -329,6 +331,8 @@ def _solve(
         )
     for s, idx in relief_by_s.items():
         solver.Add(r[s] <= solver.Sum([float(dem.workload[p.d[i]]) * x[i] for i in idx]))
+    if hint is not None:  # a known good plan (greedy): SCIP starts from it
+        solver.SetHint(y + x, [float(v) for v in (*hint[0], *hint[1])])
     terms = [float(p.value[i]) * x[i] for i in range(len(p.d))]
     terms += [float(relief_value[s]) * r[s] for s in range(n_seg)]
     solver.Maximize(solver.Sum(terms))
@@ -339,6 +343,51 @@ def _solve(
     yv = np.array([v.solution_value() for v in y])
     xv = np.array([v.solution_value() for v in x])
     return solver.Objective().Value(), yv, xv, names[status]
+
+
+FIELDS = ("d", "f", "value", "covered", "saved", "relief")
+
+
+def _greedy(
+    args: tuple, y_lp: np.ndarray, score: np.ndarray, seed: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Lazy greedy (CELF) over the LP's most promising facilities: add the facility whose
+    opening raises the LP value of the open set most, k times. Each evaluation is a small LP
+    over the pairs of the open facilities only."""
+    p, dem, cap, facilities, k, short_s, relief_value, fac_seg = args
+    pool = np.lexsort((np.arange(len(facilities)), -score, -y_lp))[: max(3 * k, 30)]
+
+    def value(open_idx: list[int]) -> tuple[float, np.ndarray, np.ndarray]:
+        idx = np.array(sorted(open_idx), dtype=np.int64)
+        mask = np.isin(p.f, facilities[idx])
+        sub = _Pairs(*(getattr(p, a)[mask] for a in FIELDS))
+        sub_args = (sub, dem, cap[idx], facilities[idx], len(idx), short_s, relief_value)
+        obj, _, x, _ = _solve(*sub_args, fac_seg[idx], integer=False, time_limit=0, seed=seed)
+        return obj, mask, x
+
+    chosen: list[int] = []
+    current = 0.0
+    # (negative stale gain, facility) heap: gains only shrink as facilities open (nearly so
+    # with capacities), so a re-evaluated top that stays on top is the best next facility
+    heap = [(-value([int(j)])[0], int(j)) for j in pool]
+    heapq.heapify(heap)
+    while heap and len(chosen) < k:
+        _, j = heapq.heappop(heap)
+        gain = value([*chosen, j])[0] - current
+        if heap and gain < -heap[0][0] - 1e-9:
+            heapq.heappush(heap, (-gain, j))
+            continue
+        if gain <= 1e-9:
+            break
+        chosen.append(j)
+        current += gain
+    y = np.zeros(len(facilities))
+    x = np.zeros(len(p.d))
+    if chosen:
+        current, mask, x_sub = value(chosen)
+        y[chosen] = 1.0
+        x[mask] = x_sub
+    return current, y, x
 
 
 def _relief_values(tables: Tables, segments: list[str]) -> np.ndarray:
@@ -484,12 +533,22 @@ def suggest_hires(
     fac_seg = facilities // cand.height
     cap = cap_all[facilities]
     args = (p, dem, cap, facilities, k, short_s, relief_value, fac_seg)
+    started = time.perf_counter()
     lp_bound, yv, xv, status = _solve(*args, integer=False, time_limit=time_limit, seed=seed)
     clock.lap("lp_s")
     obj = lp_bound
     if always_branch or np.any(np.minimum(yv, 1 - yv) > INTEGRAL_TOL):
-        # a fractional LP: branch and bound (an integral LP optimum is already the MIP's)
-        obj, yv, xv, status = _solve(*args, integer=True, time_limit=time_limit, seed=seed)
+        # a fractional LP: a greedy plan first (always a good answer), then branch and bound
+        # from it for what is left of the time limit
+        g_obj, g_y, g_x = _greedy(args, yv, score[facilities], seed)
+        clock.lap("greedy_s")
+        stats["greedy_objective"] = round(g_obj, 2)
+        left = max(1.0, time_limit - (time.perf_counter() - started))
+        obj, yv, xv, status = _solve(
+            *args, integer=True, time_limit=left, seed=seed, hint=(g_y, g_x)
+        )
+        if status == "no solution" or obj < g_obj:
+            obj, yv, xv, status = g_obj, g_y, g_x, f"greedy (SCIP: {status})"
     else:
         status = "optimal (LP relaxation integral)"
     clock.lap("mip_s")

@@ -13,8 +13,8 @@ over the others in proportion to their potential.
 
 *Alignment* of rep i = (quota_i / company_target) / (P_i / total potential): 1 means the
 rep's share of the quota equals their share of the potential. The *spread* is the standard
-deviation of the alignment over active reps with potential: today's quotas (the reps' table
-``current_quota`` column when there is one, else the common flat quota, target x
+deviation of the alignment over fully ramped active reps with potential: today's quotas (the
+reps' table ``current_quota`` column when there is one, else the common flat quota, target x
 target_weight share) on today's books vs the suggested quotas on the proposed books.
 """
 
@@ -156,8 +156,9 @@ def _alignment(quota: str, potential: str, target: float, total: float) -> pl.Ex
 
 
 def quota_spread(quotas: pl.DataFrame, column: str = "alignment") -> float:
-    """Std of quota share / potential share over reps with potential (0 = fully aligned)."""
-    values = quotas[column].drop_nulls().to_numpy()
+    """Std of quota share / potential share over fully ramped reps with potential (0 = fully
+    aligned). Ramping reps are left out: their lower quota is deliberate, not misalignment."""
+    values = quotas.filter(pl.col("ramp_factor") >= 1)[column].drop_nulls().to_numpy()
     return float(np.std(values)) if len(values) else 0.0
 
 
@@ -184,6 +185,7 @@ class QuotaSummary:
             "quota_spread_after": round(self.spread_after, 4),
             "quota_ramping_reps": self.ramping,
             "quota_capped_reps": self.capped,
+            "quota_before_basis": self.before_basis,
         }
 
 
@@ -224,3 +226,42 @@ def export_frame(quotas: pl.DataFrame) -> pl.DataFrame:
         pl.col("workload_hours", "capacity_hours").round(1),
         pl.col("ramp_factor", "capacity_factor", "alignment", "alignment_before").round(3),
     )
+
+
+class QuotaError(RuntimeError):
+    """No plan to derive quotas from; the message says what to run first."""
+
+
+@dataclass(frozen=True)
+class PublishedQuotas:
+    run_id: str
+    snapshot_date: date
+    quotas: pl.DataFrame
+    summary: QuotaSummary
+    accounts_not_in_plan: int
+
+
+def published_quotas(
+    con: Any,  # duckdb.DuckDBPyConnection
+    *,
+    company_target: float | None = None,
+    ramp: Ramp | None = Ramp(),
+    cap: float | None = 1.0,
+    run_id: str | None = None,
+) -> PublishedQuotas:
+    """Quotas on the published plan (or ``run_id``) over the warehouse's planning tables."""
+    from territory_ops.export import read_planning_tables
+    from territory_ops.planning import store
+
+    record = store.run_record(con, run_id) if run_id else store.published_run(con)
+    if record is None:
+        what = f"run {run_id}" if run_id else "published plan"
+        raise QuotaError(f"no {what} in the warehouse: run a pass first (`territory-ops run`)")
+    accounts, reps = read_planning_tables(con)
+    plan = store.assignments(con, record["run_id"])
+    missing = accounts.join(plan.select("account_id"), on="account_id", how="anti").height
+    snapshot = record["snapshot_date"]
+    quotas = suggest_quotas(
+        plan, accounts, reps, company_target=company_target, ramp=ramp, cap=cap, as_of=snapshot
+    )
+    return PublishedQuotas(record["run_id"], snapshot, quotas, summarize_quotas(quotas), missing)

@@ -26,18 +26,16 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from territory_ops.warehouse import query_frame
+from territory_ops.warehouse import query_frame, table_exists
 
 DIMENSIONS = ("industry", "segment")
 KAPPA_RANGE = (1.0, 1000.0)  # never trust one cell fully, never ignore the data fully
 
 OPPORTUNITY_SQL = """
-select o.opportunity_id, o.owner_id as rep_id, o.account_id, o.is_won,
-       a.industry, a.segment
-from intermediate.int_opportunities_reassigned o
-join marts.account_profiles a on a.account_id = o.account_id
-where o.is_closed and o.owner_id is not null
-order by o.opportunity_id
+select opportunity_id, owner_id as rep_id, account_id, is_won
+from intermediate.int_opportunities_reassigned
+where is_closed and owner_id is not null
+order by opportunity_id
 """
 
 
@@ -140,6 +138,7 @@ def win_rates(opportunities: pl.DataFrame, accounts: pl.DataFrame | None = None)
         opps = opps.filter(pl.col("is_closed").cast(pl.Boolean))
     missing = [d for d in DIMENSIONS if d not in opps.columns]
     if missing and accounts is not None:
+        # a deal on an account no longer in the book counts in the "" (unknown) group
         opps = opps.join(accounts.select("account_id", *missing), on="account_id", how="left")
     opps = _check(opps)
     cells, priors = {}, {}
@@ -148,8 +147,12 @@ def win_rates(opportunities: pl.DataFrame, accounts: pl.DataFrame | None = None)
     return WinRateModel(cells, priors, opps.height)
 
 
-def load_opportunities(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Closed opportunities with the account's industry and segment, from the warehouse."""
+def load_opportunities(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """Closed opportunities (rep_id = owner, account_id, is_won) from the warehouse, or None
+    when it has no opportunity history. Deals on merged duplicates follow the surviving
+    account (int_opportunities_reassigned); industry/segment come from the accounts table."""
+    if not table_exists(con, "intermediate", "int_opportunities_reassigned"):
+        return None
     return query_frame(con, OPPORTUNITY_SQL)
 
 
