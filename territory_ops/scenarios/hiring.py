@@ -57,6 +57,7 @@ MAX_FACILITIES = 400  # facilities kept for the MIP after stand-alone scoring
 # average hour carries: travel breaks ties, coverage and hours decide
 TRAVEL_VALUE_SHARE = 0.1
 INTEGRAL_TOL = 1e-6
+PAIR_CHUNK = 512  # clusters per distance block (512 x 1,000 candidates = 4 MB)
 
 LOCATION_SCHEMA = {
     "rank": pl.Int64,
@@ -235,31 +236,49 @@ def _pairs(
     travel_value: float,
     per_cluster: int,
 ) -> _Pairs:
-    """Useful (cluster, facility) pairs: facility f = segment index * n_cand + city index."""
+    """Useful (cluster, facility) pairs: facility f = segment index * n_cand + city index.
+
+    Per cluster, the ``per_cluster`` nearest candidates among those with a positive value
+    (or within reach for a segment short of hours): a hire far away is never the answer.
+    """
     clat, clon = cand["latitude"].to_numpy(), cand["longitude"].to_numpy()
     n_cand = len(clat)
-    seg_idx = {s: i for i, s in enumerate(segments)}
+    seg_idx = np.array([segments.index(s) for s in dem.segment], dtype=np.int64)
+    short_flag = np.array([short.get(s, 0.0) > 0 for s in dem.segment], dtype=bool)
+    m = min(per_cluster, n_cand)
     parts: list[tuple[np.ndarray, ...]] = []
-    for d in range(len(dem.lat)):
-        seg = dem.segment[d]
-        dist = haversine_km(dem.lat[d], dem.lon[d], clat, clon)
-        covered = np.where(dist + dem.radius_km[d] <= max_km, dem.far_potential[d], 0.0)
-        saved = dem.served_workload[d] * np.maximum(0.0, dem.near_km[d] - dist)
-        relief = np.full(n_cand, short.get(seg, 0.0) > 0) & (dist <= max_km)
+    for lo in range(0, len(dem.lat), PAIR_CHUNK):
+        sl = slice(lo, min(len(dem.lat), lo + PAIR_CHUNK))
+        dist = haversine_km(dem.lat[sl, None], dem.lon[sl, None], clat[None, :], clon[None, :])
+        covered = np.where(
+            dist + dem.radius_km[sl, None] <= max_km, dem.far_potential[sl, None], 0.0
+        )
+        saved = dem.served_workload[sl, None] * np.maximum(0.0, dem.near_km[sl, None] - dist)
+        relief = short_flag[sl, None] & (dist <= max_km)
         value = covered + travel_value * saved
-        useful = (value > 0) | relief
-        if not useful.any():
-            continue
-        idx = np.flatnonzero(useful)
-        # nearest first among the useful ones: a hire far away is never the answer
-        idx = idx[np.argsort(dist[idx], kind="stable")[:per_cluster]]
-        f = seg_idx[seg] * n_cand + idx
-        parts.append((np.full(len(idx), d), f, value[idx], covered[idx], saved[idx], relief[idx]))
+        key = np.where((value > 0) | relief, dist, np.inf)
+        pick = np.argpartition(key, m - 1, axis=1)[:, :m] if m < n_cand else np.argsort(key, 1)
+        rows = np.repeat(np.arange(sl.start, sl.stop), pick.shape[1])
+        cols = pick.ravel()
+        local = rows - sl.start
+        ok = np.isfinite(key[local, cols])
+        rows, cols, local = rows[ok], cols[ok], local[ok]
+        parts.append(
+            (
+                rows,
+                seg_idx[rows] * n_cand + cols,
+                value[local, cols],
+                covered[local, cols],
+                saved[local, cols],
+                relief[local, cols],
+            )
+        )
     if not parts:
         empty = np.zeros(0)
         return _Pairs(empty.astype(int), empty.astype(int), empty, empty, empty, empty.astype(bool))
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-    return _Pairs(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5].astype(bool))
+    cols_ = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    order = np.lexsort((cols_[1], cols_[0]))  # by cluster, then facility: deterministic
+    return _Pairs(*(c[order] for c in cols_[:5]), cols_[5][order].astype(bool))
 
 
 def _standalone_scores(

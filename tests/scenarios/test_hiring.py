@@ -100,3 +100,19 @@ def test_hires_append_to_a_text_reps_table(gap_book) -> None:
     assert both.height == reps.height + 1
     assert hires["active"].to_list() == ["true"]
     assert hires["capacity_hours"].to_list() == ["2000.0"]
+
+
+def test_a_segment_short_of_hours_gets_a_hire_of_that_segment(gap_book) -> None:
+    accounts, reps = gap_book
+    reps = reps.with_columns(
+        pl.when(pl.col("segments") == "enterprise")
+        .then(pl.lit(150.0))
+        .otherwise(pl.col("capacity_hours"))
+        .alias("capacity_hours")
+    )
+    plan = suggest_hires(accounts, reps, 2, candidates=default_candidates(150), time_limit=10)
+    short = plan.gaps_before.hours_short.filter(pl.col("group") == "enterprise")
+    assert short["hours_short"][0] > 0
+    assert plan.locations["segment"].to_list() == ["smb", "enterprise"]  # the gap first
+    hire = plan.locations.row(1, named=True)
+    assert hire["hours_covered"] == pytest.approx(150.0)  # the segment's median capacity
