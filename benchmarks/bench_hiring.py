@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, nargs="+", default=[5, 10])
     ap.add_argument("--candidates", type=int, default=1000)
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--png", help="Write the map of the last plan here (not timed).")
     args = ap.parse_args()
     accounts, reps = generate_instance(args.accounts, args.reps, seed=7)
     mountain = pl.col("longitude").is_between(-115, -100)
@@ -51,6 +52,11 @@ def main() -> None:
         )
         with pl.Config(tbl_cols=-1, tbl_width_chars=220, tbl_rows=50, fmt_str_lengths=40):
             print(plan.locations.drop("latitude", "longitude"))
+    if args.png:
+        from territory_ops.scenarios.hiring_map import render_hiring_png
+
+        with open(args.png, "wb") as fh:
+            fh.write(render_hiring_png(plan, accounts, reps, title=f"Hiring plan, k={k}"))
 
 
 if __name__ == "__main__":
