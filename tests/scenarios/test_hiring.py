@@ -116,3 +116,14 @@ def test_a_segment_short_of_hours_gets_a_hire_of_that_segment(gap_book) -> None:
     assert plan.locations["segment"].to_list() == ["smb", "enterprise"]  # the gap first
     hire = plan.locations.row(1, named=True)
     assert hire["hours_covered"] == pytest.approx(150.0)  # the segment's median capacity
+
+
+def test_the_hiring_map_renders_the_same_bytes_twice(gap_book) -> None:
+    from territory_ops.scenarios.hiring_map import render_hiring_png
+
+    accounts, reps = gap_book
+    plan = suggest_hires(accounts, reps, 1, candidates=default_candidates(150), time_limit=10)
+    # outlines off: their loading is the maps tests' business and costs seconds
+    png = render_hiring_png(plan, accounts, reps, outlines=False)
+    assert png.startswith(b"\x89PNG") and 10_000 < len(png) < 400_000
+    assert render_hiring_png(plan, accounts, reps, outlines=False) == png
