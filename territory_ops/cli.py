@@ -583,6 +583,11 @@ from territory_ops.cli_scenarios import register as _register_scenarios  # noqa:
 
 _register_scenarios(app)
 
+# suggested quotas on the published plan (issue 12)
+from territory_ops.cli_quota import register as _register_quota  # noqa: E402
+
+_register_quota(app)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

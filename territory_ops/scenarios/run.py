@@ -22,9 +22,7 @@ from territory_ops.optimize.tables import InputError, Tables, load_tables
 from territory_ops.scenarios.apply import Applied, apply_scenario
 from territory_ops.scenarios.compare import DEFAULT_COST_PER_REP, RowInputs, comparison_row
 from territory_ops.scenarios.schema import Scenario, ScenarioError, read_scenario
-
-# (assignment frame account_id/rep_id, accounts) -> potential-weighted expected win rate
-WinRate = Callable[[pl.DataFrame, pl.DataFrame], float]
+from territory_ops.scenarios.winrate import WinRateModel, win_rate_change
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,8 @@ class Baseline:
     published_label: str = "published plan"
     cost_per_rep: float = DEFAULT_COST_PER_REP
     hire_time_limit: float = 60.0
-    win_rate: WinRate | None = field(default=None, compare=False)
+    # empirical-Bayes win rates from opportunity history (None: no history, column empty)
+    win_model: WinRateModel | None = field(default=None, compare=False)
 
 
 def make_baseline(
@@ -121,14 +120,9 @@ def _row(
             cost_per_rep=base.cost_per_rep,
         )
     )
-    if base.win_rate is not None:
+    if base.win_model is not None:
         plan = pl.DataFrame({"account_id": accounts["account_id"], "rep_id": owner})
-        today = pl.DataFrame(
-            {"account_id": accounts["account_id"], "rep_id": _today_owner(accounts)}
-        )
-        row["expected_win_rate_change"] = base.win_rate(plan, accounts) - base.win_rate(
-            today, accounts
-        )
+        row["expected_win_rate_change"] = win_rate_change(base.win_model, plan, accounts)
     return row
 
 
@@ -277,6 +271,7 @@ def baseline_from_warehouse(
     from territory_ops.planning.plan import optimizer_options
     from territory_ops.planning.store import published_assignments, published_run
     from territory_ops.planning.tables import load_planning_input
+    from territory_ops.scenarios.winrate import load_opportunities, win_rates
 
     data = load_planning_input(con)
     tables = load_tables(data.accounts, data.reps)
@@ -286,6 +281,10 @@ def baseline_from_warehouse(
         options, time_limit=time_limit if time_limit is not None else options.time_limit
     )
     published = published_assignments(con)
+    opportunities = load_opportunities(con)
+    win_model = None
+    if opportunities is not None and opportunities.height:
+        win_model = win_rates(opportunities, tables.accounts)
     label = "published plan"
     run = published_run(con)
     if run is not None:
@@ -298,4 +297,5 @@ def baseline_from_warehouse(
         published_label=label,
         cost_per_rep=cost_per_rep,
         hire_time_limit=hire_time_limit,
+        win_model=win_model,
     )

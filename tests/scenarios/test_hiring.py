@@ -9,7 +9,12 @@ import pytest
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize.api import OptimizeOptions, optimize
-from territory_ops.scenarios.hiring import coverage_gaps, reps_for_hires, suggest_hires
+from territory_ops.scenarios.hiring import (
+    coverage_gaps,
+    default_candidates,
+    reps_for_hires,
+    suggest_hires,
+)
 from tests.scenarios.conftest import DENVER
 
 
@@ -84,9 +89,41 @@ def test_hires_append_to_a_text_reps_table(gap_book) -> None:
     text_reps = reps.with_columns(pl.all().cast(pl.Utf8)).with_columns(
         pl.col("active").str.to_lowercase()
     )
-    plan = suggest_hires(accounts, text_reps, 1, time_limit=10)
+    cities = default_candidates(150)
+    plan = suggest_hires(
+        accounts, text_reps, 1, candidates=cities, time_limit=10, always_branch=True
+    )
+    assert plan.stats and plan.stats["status"] == "optimal"  # SCIP proved it
+    assert plan.objective <= plan.lp_bound * (1 + 1e-9)
     hires = reps_for_hires(plan, text_reps)
     both = pl.concat([text_reps, hires])
     assert both.height == reps.height + 1
     assert hires["active"].to_list() == ["true"]
     assert hires["capacity_hours"].to_list() == ["2000.0"]
+
+
+def test_a_segment_short_of_hours_gets_a_hire_of_that_segment(gap_book) -> None:
+    accounts, reps = gap_book
+    reps = reps.with_columns(
+        pl.when(pl.col("segments") == "enterprise")
+        .then(pl.lit(150.0))
+        .otherwise(pl.col("capacity_hours"))
+        .alias("capacity_hours")
+    )
+    plan = suggest_hires(accounts, reps, 2, candidates=default_candidates(150), time_limit=10)
+    short = plan.gaps_before.hours_short.filter(pl.col("group") == "enterprise")
+    assert short["hours_short"][0] > 0
+    assert plan.locations["segment"].to_list() == ["smb", "enterprise"]  # the gap first
+    hire = plan.locations.row(1, named=True)
+    assert hire["hours_covered"] == pytest.approx(150.0)  # the segment's median capacity
+
+
+def test_the_hiring_map_renders_the_same_bytes_twice(gap_book) -> None:
+    from territory_ops.scenarios.hiring_map import render_hiring_png
+
+    accounts, reps = gap_book
+    plan = suggest_hires(accounts, reps, 1, candidates=default_candidates(150), time_limit=10)
+    # outlines off: their loading is the maps tests' business and costs seconds
+    png = render_hiring_png(plan, accounts, reps, outlines=False)
+    assert png.startswith(b"\x89PNG") and 10_000 < len(png) < 400_000
+    assert render_hiring_png(plan, accounts, reps, outlines=False) == png

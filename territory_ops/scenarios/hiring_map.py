@@ -1,0 +1,117 @@
+"""A static map of the hiring plan: today's reach, the gap, and where the hires would sit.
+
+Same projection, outlines and PNG encoding as the territory map (``territory_ops.maps``),
+so nothing is fetched at run time and the same plan gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from territory_ops.geography import EARTH_RADIUS_KM
+from territory_ops.maps.outlines import us_state_outlines
+from territory_ops.maps.png import _png_bytes
+from territory_ops.maps.projection import project_us
+from territory_ops.scenarios.hiring import HiringPlan
+
+COVERED, FAR, REP, HIRE = "#b9c3cc", "#d62728", "#1f4e79", "#f2a900"
+CELL = 0.004  # projected units per drawn cell (~ the territory map's tile size)
+
+
+def _cells(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One dot per grid cell with the count it stands for: a 100k book draws in a second."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    frame = pl.DataFrame({"cx": np.floor(x[ok] / CELL), "cy": np.floor(y[ok] / CELL)})
+    g = frame.group_by("cx", "cy").len().sort("cx", "cy")
+    return (g["cx"].to_numpy() + 0.5) * CELL, (g["cy"].to_numpy() + 0.5) * CELL, g["len"].to_numpy()
+
+
+def _circle(lat: float, lon: float, km: float, n: int = 90) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``km`` away from (lat, lon) on the sphere (the hire's reach)."""
+    b = np.linspace(0, 2 * np.pi, n)
+    d = km / EARTH_RADIUS_KM
+    p1, l1 = np.radians(lat), np.radians(lon)
+    p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(b))
+    l2 = l1 + np.arctan2(np.sin(b) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
+    return np.degrees(p2), np.degrees(l2)
+
+
+def render_hiring_png(
+    plan: HiringPlan,
+    accounts: pl.DataFrame,
+    reps: pl.DataFrame,
+    *,
+    title: str = "Hiring plan",
+    outlines: bool = True,
+) -> bytes:
+    """PNG: accounts within reach (grey), far accounts (red), active reps (blue triangles),
+    suggested hires (gold stars, ranked) with their reach circles. ``outlines=False`` skips
+    the state outlines (reading them the first time in a process takes a few seconds)."""
+    fig = Figure(figsize=(14, 9), dpi=100, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.01, 0.06, 0.98, 0.83))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    if outlines:
+        ax.add_collection(LineCollection(us_state_outlines(), colors="#cfcfcf", linewidths=0.6))
+    far_ids = plan.gaps_before.far_accounts["account_id"]
+    acc = accounts.with_columns(pl.col("account_id").is_in(far_ids.implode()).alias("_far"))
+    # far accounts on top of everything: they are what the plan is about
+    for is_far, color, z in ((False, COVERED, 2), (True, FAR, 8)):
+        part = acc.filter(pl.col("_far") == is_far)
+        x, y, _ = project_us(part["longitude"].cast(pl.Float64), part["latitude"].cast(pl.Float64))
+        cx, cy, n = _cells(x, y)
+        size = (10 if is_far else 4) + 3 * np.sqrt(n)
+        ax.scatter(cx, cy, s=size, c=color, edgecolors="white", linewidths=0.3, zorder=z)
+    active = reps.filter(pl.col("active").cast(pl.Utf8).str.to_lowercase().is_in(["true", "1"]))
+    rx, ry, _ = project_us(
+        active["longitude"].cast(pl.Float64), active["latitude"].cast(pl.Float64)
+    )
+    ax.scatter(rx, ry, marker="^", s=40, c=REP, edgecolors="white", linewidths=0.5, zorder=4)
+    radius = plan.gaps_before.max_distance if plan.gaps_before.unit == "km" else 250.0
+    for loc in plan.locations.sort("rank").iter_rows(named=True):
+        clat, clon = _circle(loc["latitude"], loc["longitude"], radius)
+        cx, cy, _ = project_us(clon, clat)
+        ax.plot(cx, cy, color=HIRE, linewidth=1.2, zorder=5)
+        hx, hy, _ = project_us(np.array([loc["longitude"]]), np.array([loc["latitude"]]))
+        ax.scatter(
+            hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=6
+        )
+        ax.annotate(
+            f"{loc['rank']}. {loc['city']}, {loc['state']} ({loc['segment']})",
+            (hx[0], hy[0]),
+            xytext=(9, 7),
+            textcoords="offset points",
+            fontsize=10,
+            fontweight="bold",
+            color="#222222",
+            zorder=7,
+        )
+    ax.autoscale_view()
+    handles = [
+        Line2D([], [], marker="o", ls="", color=COVERED, label="accounts within reach"),
+        Line2D([], [], marker="o", ls="", color=FAR, label="far / no eligible rep"),
+        Line2D([], [], marker="^", ls="", color=REP, label="active reps"),
+        Line2D([], [], marker="*", ls="", color=HIRE, markersize=14, label="suggested hire"),
+        Line2D([], [], color=HIRE, label=f"hire's reach ({radius:,.0f} km)"),
+    ]
+    ax.legend(handles=handles, loc="lower right", fontsize=10, framealpha=0.95)
+    gaps = plan.gaps_before
+    fig.text(0.012, 0.965, title, fontsize=20, fontweight="bold", va="top", color="#222222")
+    fig.text(
+        0.012,
+        0.915,
+        f"{gaps.far_accounts.height:,} account(s) out of reach today (potential "
+        f"{gaps.uncovered_potential:,.0f}); {plan.locations.height} hire(s) cover "
+        f"{plan.locations['potential_covered'].sum():,.0f} of it. Objective "
+        f"{plan.objective:,.0f}, LP bound {plan.lp_bound:,.0f} (gap {100 * plan.gap:.1f}%).",
+        fontsize=12,
+        va="top",
+        color="#555555",
+    )
+    return _png_bytes(fig)
