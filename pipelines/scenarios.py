@@ -103,14 +103,15 @@ def compare_scenarios(
         "scenarios": dg.MetadataValue.int(len(outcomes)),
         "failed": dg.MetadataValue.int(sum(not o.ok for o in outcomes)),
     }
-    context.log_event(dg.AssetMaterialization(asset_key=SCENARIO_JOB, metadata=metadata))
+    # yielded before the failure below, so the UI shows the table of a partly failed run too
+    yield dg.AssetMaterialization(asset_key=SCENARIO_JOB, metadata=metadata)
     failed = [o.error for o in outcomes if not o.ok]
     if failed:
         raise dg.Failure(
             description=f"{len(failed)} scenario(s) failed:\n" + "\n".join(str(f) for f in failed),
             metadata=metadata,
         )
-    return str(report.html)
+    yield dg.Output(str(report.html))
 
 
 @dg.job(

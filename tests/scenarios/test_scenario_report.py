@@ -10,6 +10,7 @@ from territory_ops.optimize.api import OptimizeOptions
 from territory_ops.scenarios.report import all_rows, write_report
 from territory_ops.scenarios.run import baseline_rows, make_baseline, run_scenario
 from territory_ops.scenarios.sensitivity import SweepSettings, pareto_mask, sweep
+from territory_ops.scenarios.winrate import win_rates
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -35,13 +36,34 @@ def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path)
         .then(pl.lit("R01"))
         .otherwise(pl.col("current_rep_id")),
     )
+    # R00 wins 90% of its smb deals, everyone else 20%: losing R00 costs win rate
+    history = [
+        (r, "software", "smb", 90 if r == "R00" else 20, 10 if r == "R00" else 80)
+        for r in ("R00", "R10", "R20", "R30")
+    ]
+    opportunities = pl.DataFrame(
+        [
+            (f"O{r}{i}", r, f"A{i}", i < won)
+            for r, _, _, won, lost in history
+            for i in range(won + lost)
+        ],
+        schema=["opportunity_id", "rep_id", "account_id", "is_won"],
+        orient="row",
+    ).with_columns(industry=pl.lit("software"), segment=pl.lit("smb"))
     base = make_baseline(
-        accounts, reps, OptimizeOptions(tolerance=0.10, time_limit=2.0), published=published
+        accounts,
+        reps,
+        OptimizeOptions(tolerance=0.10, time_limit=2.0),
+        published=published,
+        win_model=win_rates(opportunities),
     )
     (tmp_path / "band.yaml").write_text("name: Band 5%\ntolerance: 0.05\n", encoding="utf-8")
     (tmp_path / "bad.yaml").write_text("name: Bad\nremove_reps: [R42]\n", encoding="utf-8")
-    outcomes = [run_scenario(tmp_path / f, base) for f in ("band.yaml", "bad.yaml")]
-    assert [o.ok for o in outcomes] == [True, False]
+    (tmp_path / "star.yaml").write_text("name: Lose R00\nremove_reps: [R00]\n", encoding="utf-8")
+    files = ("band.yaml", "bad.yaml", "star.yaml")
+    outcomes = [run_scenario(tmp_path / f, base) for f in files]
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[2].row["expected_win_rate_change"] < 0
     rows = all_rows(baseline_rows(base), outcomes)
     frame = sweep(accounts, reps, SweepSettings((0.05, 0.10), (0.0, 0.05), time_limit=1.0))
     assert frame.height == 4 and frame["pareto"].any()
@@ -51,7 +73,8 @@ def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path)
     report = write_report(rows, outcomes, tmp_path / "out", sweep=frame)
 
     table = report.frame
-    assert table["scenario"].to_list() == ["today", "published plan", "Band 5%", "Bad"]
+    assert table["scenario"].to_list() == ["today", "published plan", "Band 5%", "Bad", "Lose R00"]
+    assert table["expected_win_rate_change"][0] == 0.0
     today, published_row, band = table.head(3).iter_rows(named=True)
     assert today["moves"] == 0 and published_row["moves"] == 15
     assert band["status"] == "ok" and band["tolerance"] == 0.05
@@ -63,4 +86,4 @@ def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path)
     assert report.chart.read_bytes().startswith(PNG)
     assert report.sweep_chart.read_bytes().startswith(PNG)
     csv = pl.read_csv(report.csv)
-    assert csv.height == 4 and "uncovered_potential" in csv.columns
+    assert csv.height == 5 and "uncovered_potential" in csv.columns
