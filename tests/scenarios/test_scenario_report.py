@@ -87,3 +87,31 @@ def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path)
     assert report.sweep_chart.read_bytes().startswith(PNG)
     csv = pl.read_csv(report.csv)
     assert csv.height == 5 and "uncovered_potential" in csv.columns
+
+
+def test_cli_reports_every_scenario_and_exits_non_zero_on_a_bad_one(
+    gap_book, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from territory_ops.cli import app
+
+    accounts, reps = gap_book
+    accounts.write_csv(tmp_path / "accounts.csv")
+    reps.write_csv(tmp_path / "reps.csv")
+    (tmp_path / "ok.yaml").write_text("name: Lose R00\nremove_reps: [R00]\n", encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        "name: Bad\nvertical: {industry: mining, potential_factor: 2}\n", encoding="utf-8"
+    )
+    args = ["scenarios", "run", str(tmp_path / "ok.yaml"), str(tmp_path / "bad.yaml")]
+    args += ["--accounts", str(tmp_path / "accounts.csv"), "--reps", str(tmp_path / "reps.csv")]
+    args += ["--out", str(tmp_path / "out"), "--time-limit", "1", "--workers", "1", "--no-maps"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert (
+        f"{tmp_path / 'bad.yaml'}:2: vertical.industry: unknown industry 'mining'" in result.output
+    )
+    assert "Scenario report:" in result.output
+    table = pl.read_csv(tmp_path / "out" / "comparison.csv")
+    assert table["scenario"].to_list() == ["today", "Lose R00", "Bad"]
+    assert table.filter(pl.col("scenario") == "Lose R00")["head_count"].item() == 7
