@@ -22,6 +22,7 @@ import polars as pl
 from territory_ops.optimize.api import OptimizeOptions
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS, ObjectiveWeights
 from territory_ops.optimize.tables import InputError, read_table, validate_accounts
+from territory_ops.planning.config import PassConfig
 from territory_ops.scenarios.schema import (
     HYBRID_TOP_SHARE,
     MOST_POTENTIAL,
@@ -30,6 +31,7 @@ from territory_ops.scenarios.schema import (
 )
 
 NEW_REP_PREFIX = "NEW"
+DEFAULT_MOVE_SHARE = PassConfig().move_budget_share  # micro without move_budget
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def apply_scenario(
     st = _State(scenario, accounts, reps, scenario_options(scenario, base), hire_time_limit)
     for change in scenario.changes[:upto]:
         _APPLY[change.key](st, change)
+    if st.options.mode == "micro" and st.options.max_moves is None:
+        # mode: micro without a move budget: the monthly pass's default share
+        budget = int(math.floor(DEFAULT_MOVE_SHARE * st.accounts.height))
+        st.options = replace(st.options, max_moves=budget)
+        st.notes.append(f"move budget {budget} ({DEFAULT_MOVE_SHARE:.0%} of accounts, the default)")
     mapped = st.accounts
     active = set(st.reps.filter(pl.col("active"))["rep_id"].to_list())
     owner = dict(zip(st.accounts["account_id"], st.accounts["current_rep_id"], strict=True))
