@@ -90,83 +90,102 @@ def pareto_mask(
 
 def sweep_chart(frame: pl.DataFrame, *, title: str = "How much balance do moves buy?") -> bytes:
     """Moves (x) vs potential CV (y), one line per tolerance, colour = travel km;
-    Pareto-efficient settings ringed and labelled. PNG bytes."""
+    Pareto-efficient settings ringed and numbered, the key on the right. PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
+    fig = plt.figure(figsize=(12, 6.2), dpi=110)
+    ax = fig.add_axes((0.07, 0.11, 0.55, 0.76))
+    key = fig.add_axes((0.65, 0.30, 0.34, 0.57))
+    key.axis("off")
+    cax = fig.add_axes((0.66, 0.14, 0.28, 0.03))
     travel = frame["travel_km"].to_numpy()
     norm = plt.Normalize(float(travel.min()), float(max(travel.max(), travel.min() + 1e-6)))
     cmap = plt.get_cmap("viridis_r")
     markers = ["o", "s", "D", "^", "v", "P"]
-    for i, t in enumerate(sorted(frame["tolerance"].unique().to_list())):
+    tolerances = sorted(frame["tolerance"].unique().to_list())
+    for i, t in enumerate(tolerances):
         part = frame.filter(pl.col("tolerance") == t).sort("moves")
         ax.plot(part["moves"], part["potential_cv"], color="#9ca3af", linewidth=1, zorder=1)
-        sc = ax.scatter(
+        ax.scatter(
             part["moves"],
             part["potential_cv"],
             c=part["travel_km"],
             cmap=cmap,
             norm=norm,
             marker=markers[i % len(markers)],
-            s=110,
+            s=90,
             edgecolor="white",
             linewidth=1,
             zorder=3,
-            label=f"band ±{t:.0%}",
         )
     best = frame.filter(pl.col("pareto"))
     ax.scatter(
         best["moves"],
         best["potential_cv"],
-        s=320,
+        s=330,
         facecolor="none",
         edgecolor="#dc2626",
         linewidth=2,
         zorder=4,
-        label="Pareto-efficient",
     )
-    for (moves, cv), label in _pareto_labels(best).items():
+    labels = _pareto_labels(best)
+    for n, ((moves, cv), _) in enumerate(labels.items(), start=1):
         ax.annotate(
-            label,
+            str(n),
             (moves, cv),
-            xytext=(12, 6),
+            xytext=(9, 9),
             textcoords="offset points",
-            fontsize=8.5,
-            color="#7f1d1d",
+            fontsize=10,
+            fontweight="bold",
+            color="#991b1b",
             zorder=5,
         )
-    cbar = fig.colorbar(sc, ax=ax, pad=0.02)
-    cbar.set_label("Mean travel per workload hour, km", fontsize=10)
+    key.text(0.0, 1.0, "Pareto-efficient settings", fontsize=11, fontweight="bold", va="top")
+    step = 0.88 / max(len(labels), 6)
+    for n, (_, label) in enumerate(labels.items(), start=1):
+        first, second = label.split("\n", 1)
+        top = 0.9 - (n - 1) * step
+        key.text(0.0, top, f"{n}", fontsize=10, fontweight="bold", color="#991b1b", va="top")
+        key.text(0.06, top, first, fontsize=9.5, va="top", color="#111827")
+        key.text(0.06, top - step * 0.42, second, fontsize=8.5, va="top", color="#4b5563")
+    key.set_xlim(0, 1)
+    key.set_ylim(0, 1)
+    bar = fig.colorbar(
+        plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal"
+    )
+    bar.set_label("Mean travel per workload hour, km", fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    handles = [
+        Line2D(
+            [], [], marker=markers[i % len(markers)], color="#9ca3af", linestyle="", markersize=9
+        )
+        for i in range(len(tolerances))
+    ]
+    handles.append(
+        Line2D([], [], marker="o", color="#dc2626", fillstyle="none", linestyle="", markersize=13)
+    )
+    names = [f"band ±{t:.0%}" for t in tolerances] + ["Pareto-efficient"]
+    ax.legend(handles, names, loc="upper right", fontsize=9, frameon=False)
     ax.set_xlabel("Accounts moved (micro pass from today's owners)", fontsize=11)
     ax.set_ylabel("Potential CV across reps (lower = fairer)", fontsize=11)
-    fig.suptitle(title, fontsize=14, fontweight="bold", x=0.06, ha="left")
-    ax.set_title(
-        "Each point: one band x move budget · ringed = no other setting is better on moves, "
+    fig.text(0.07, 0.955, title, fontsize=15, fontweight="bold")
+    fig.text(
+        0.07,
+        0.91,
+        "Each point: one band × move budget · ringed: no other setting is better on moves, "
         "balance and travel at once",
-        fontsize=9,
+        fontsize=9.5,
         color="#4b5563",
-        loc="left",
     )
     ax.grid(True, color="#e5e7eb", zorder=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    # legend markers in neutral grey: their colour in the plot is the travel scale
-    from matplotlib.lines import Line2D
-
-    handles, labels = ax.get_legend_handles_labels()
-    grey = [
-        Line2D(
-            [], [], marker=markers[i % len(markers)], color="#9ca3af", linestyle="", markersize=9
-        )
-        for i in range(len(handles) - 1)
-    ]
-    ax.legend([*grey, handles[-1]], labels, loc="upper right", fontsize=9, frameon=False)
-    ax.margins(x=0.25, y=0.15)
+    ax.margins(x=0.12, y=0.15)
     ax.set_xlim(left=-0.04 * max(1, int(frame["moves"].max())))
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -192,7 +211,11 @@ def _pareto_labels(best: pl.DataFrame) -> dict[tuple[int, float], str]:
             if held
             else f"{max(r['reps_in_band'] for r in rows)}/{rows[0]['reps_active']} in band"
         )
-        out[key] = f"±{bands} · budget {budget}\n{tail}"
+        r = rows[0]
+        detail = (
+            f"{r['moves']:,} moves · CV {r['potential_cv']:.3f} · {r['travel_km']:,.0f} km · {tail}"
+        )
+        out[key] = f"band ±{bands} · move budget {budget}\n{detail}"
     return out
 
 
