@@ -239,13 +239,19 @@ def _print_summary(frame) -> None:
     )
     cols = [c for c in COLUMNS if c[0] in keep]
     for _, head, _ in cols:
-        table.add_column(head, justify="left" if head == "Scenario" else "right")
+        if head == "Scenario":
+            table.add_column(head, justify="left", no_wrap=True, max_width=40)
+        else:
+            table.add_column(head, justify="right", no_wrap=True)
     for row in frame.iter_rows(named=True):
         if (row.get("status") or "ok") != "ok":
             table.add_row(str(row["scenario"]), "failed", *[""] * (len(cols) - 2))
             continue
         table.add_row(*[fmt(row.get(c), k) for c, _, k in cols])
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: wide enough for the whole table
+        console = Console(width=140)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
