@@ -220,34 +220,36 @@ def scenarios_sweep(
     typer.echo(f"Sensitivity report: {report.html}  (chart: {report.sweep_chart})")
 
 
+_SUMMARY = (  # (column, short header, format) for the terminal
+    ("scenario", "Scenario", "s"),
+    ("head_count", "Reps", "d"),
+    ("reps_in_band", "In band", "d"),
+    ("potential_cv", "Pot. CV", "f3"),
+    ("travel_km", "Travel km", "f1"),
+    ("moves", "Moves", "d"),
+    ("uncovered_potential", "Uncovered", "money"),
+    ("cost_added_reps", "Hire cost", "money"),
+    ("expected_win_rate_change", "Win rate", "pp"),
+)
+
+
 def _print_summary(frame) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from territory_ops.scenarios.compare import COLUMNS, fmt
+    from territory_ops.scenarios.compare import fmt
 
-    table = Table(title="Scenario comparison")
-    keep = (
-        "scenario",
-        "head_count",
-        "reps_in_band",
-        "potential_cv",
-        "travel_km",
-        "moves",
-        "uncovered_potential",
-        "cost_added_reps",
-    )
-    cols = [c for c in COLUMNS if c[0] in keep]
-    for _, head, _ in cols:
-        if head == "Scenario":
+    table = Table(title="Scenario comparison (all columns: report.html / comparison.csv)")
+    for col, head, _ in _SUMMARY:
+        if col == "scenario":
             table.add_column(head, justify="left", no_wrap=True, max_width=40)
         else:
-            table.add_column(head, justify="right", no_wrap=True)
+            table.add_column(head, justify="right", no_wrap=True, min_width=len(head))
     for row in frame.iter_rows(named=True):
         if (row.get("status") or "ok") != "ok":
-            table.add_row(str(row["scenario"]), "failed", *[""] * (len(cols) - 2))
+            table.add_row(str(row["scenario"]), "failed", *[""] * (len(_SUMMARY) - 2))
             continue
-        table.add_row(*[fmt(row.get(c), k) for c, _, k in cols])
+        table.add_row(*[fmt(row.get(c), k) for c, _, k in _SUMMARY])
     console = Console()
     if not console.is_terminal:  # a log or a pipe: wide enough for the whole table
         console = Console(width=140)

@@ -121,7 +121,7 @@ def fmt(value: object, kind: str) -> str:
     if kind == "pct":
         return f"±{float(value):.0%}"  # type: ignore[arg-type]
     if kind == "pp":
-        return f"{100 * float(value):+.1f} pp"  # type: ignore[arg-type]
+        return f"{100 * float(value):+.2f} pp"  # type: ignore[arg-type]
     if kind == "money":
         return _money(float(value))  # type: ignore[arg-type]
     digits = int(kind[1:])
