@@ -86,7 +86,7 @@ h2{font-size:19px;margin-top:36px;border-bottom:1px solid #e5e7eb;padding-bottom
 .sub{color:#6b7280;font-size:13px}
 table{border-collapse:collapse;font-size:12.5px;margin:12px 0;display:block;overflow-x:auto}
 th,td{padding:5px 7px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
-th{background:#f9fafb;font-weight:600}td:first-child,th:first-child{text-align:left}
+th{background:#f9fafb;font-weight:600;white-space:normal;vertical-align:bottom}td:first-child,th:first-child{text-align:left}
 tr.today td{color:#374151;background:#f3f4f6}tr.published td{background:#eff6ff}
 tr.failed td{color:#991b1b;background:#fef2f2;white-space:normal;text-align:left}
 img{max-width:100%;border:1px solid #e5e7eb;border-radius:6px}
