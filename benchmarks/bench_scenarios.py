@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from territory_ops.optimize.api import OptimizeOptions
 from territory_ops.optimize.synthetic_books import generate_instance
-from territory_ops.scenarios.report import all_rows, write_report
+from territory_ops.scenarios.report import all_rows, maps_in_worker, write_report
 from territory_ops.scenarios.run import baseline_rows, make_baseline, run_all
 from territory_ops.scenarios.sensitivity import SweepSettings, sweep
 
@@ -66,7 +67,8 @@ def main() -> None:
             path.write_text(text, encoding="utf-8")
             files.append(path)
         t1 = time.perf_counter()
-        outcomes = run_all(files, base, workers=args.workers)
+        draw = None if args.no_maps else partial(maps_in_worker, out_dir=str(Path(tmp) / "out"))
+        outcomes = run_all(files, base, workers=args.workers, in_worker=draw)
         t_run = time.perf_counter() - t1
         t2 = time.perf_counter()
         rows = all_rows(baseline_rows(base), outcomes)
@@ -86,9 +88,10 @@ def main() -> None:
     for o in outcomes:
         status = "ok" if o.ok else f"FAILED {o.error}"
         print(f"  {o.name:<24} {o.row.get('seconds', 0):>7.1f} s  {status}")
-    print(f"six scenarios (wall, {args.workers} workers): {t_run:.1f} s")
+    maps = "" if args.no_maps else " + their maps"
+    print(f"six scenarios{maps} (wall, {args.workers} workers): {t_run:.1f} s")
     print(f"baseline rows{' + sweep' if args.sweep else ''}: {t_sweep:.1f} s")
-    print(f"report (table, chart{', maps' if not args.no_maps else ''}): {t_report:.1f} s")
+    print(f"report (table, chart, page): {t_report:.1f} s")
     print(f"total: {total:.1f} s")
 
 

@@ -8,6 +8,7 @@ Registered on the main app by :func:`register`. The baseline is the warehouse's 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -152,7 +153,7 @@ def scenarios_run(
 ) -> None:
     """Run each scenario through the optimizer and compare it with today and the published
     plan; write report.html + comparison.csv into --out. Exit 1 if any scenario failed."""
-    from territory_ops.scenarios.report import all_rows, write_report
+    from territory_ops.scenarios.report import all_rows, maps_in_worker, write_report
     from territory_ops.scenarios.run import baseline_rows, run_all
 
     base = _baseline(
@@ -166,7 +167,8 @@ def scenarios_run(
             bar.update(task, description=f"done: {o.name}"[:48])
             bar.advance(task)
 
-        outcomes = run_all(list(files), base, workers=n_workers, on_done=one_done)
+        draw = partial(maps_in_worker, out_dir=str(out)) if maps else None
+        outcomes = run_all(list(files), base, workers=n_workers, on_done=one_done, in_worker=draw)
     sweep_frame = (
         _run_sweep(base, _sweep_settings("0.03,0.05,0.1", "0.005,0.01,0.02,0.05", time_limit))
         if with_sweep

@@ -149,24 +149,39 @@ def _scenario_section(o: ScenarioOutcome, out: Path, maps: bool) -> str:
     if locs is not None and locs.height:
         parts.append(_hiring_table(locs))
     if maps:
-        from territory_ops.maps import write_territory_maps
-
-        stem = slug(o.name)
-        files = write_territory_maps(
-            o.applied.map_accounts,
-            o.applied.reps,
-            o.plan,
-            out / "maps",
-            title=o.name,
-            subtitle=f"{int(o.row['moves']):,} accounts change hands · "  # type: ignore[call-overload]
-            f"{o.row['reps_in_band']}/{o.row['head_count']} reps in band",
-            stem=stem,
-        )
+        png = o.map_png if o.map_png is not None and o.map_png.exists() else None
+        png = png or draw_scenario_map(o, out)
+        html_name = png.with_suffix(".html").name
         parts.append(
-            f"<p><a href='maps/{files.html.name}'>Interactive map</a></p>"
-            f"<img src='maps/{files.png.name}' alt='map of {name}'>"
+            f"<p><a href='maps/{html_name}'>Interactive map</a></p>"
+            f"<img src='maps/{png.name}' alt='map of {name}'>"
         )
     return "\n".join(parts)
+
+
+def draw_scenario_map(o: ScenarioOutcome, out_dir: str | Path) -> Path:
+    """``<out_dir>/maps/<slug>.png|.html`` of a solved scenario; sets ``o.map_png``."""
+    from territory_ops.maps import write_territory_maps
+
+    assert o.applied is not None and o.plan is not None
+    files = write_territory_maps(
+        o.applied.map_accounts,
+        o.applied.reps,
+        o.plan,
+        Path(out_dir) / "maps",
+        title=o.name,
+        subtitle=f"{int(o.row['moves']):,} accounts change hands · "  # type: ignore[call-overload]
+        f"{o.row['reps_in_band']}/{o.row['head_count']} reps in band",
+        stem=slug(o.name),
+    )
+    o.map_png = files.png
+    return files.png
+
+
+def maps_in_worker(o: ScenarioOutcome, out_dir: str) -> None:
+    """For ``run_all(in_worker=partial(maps_in_worker, out_dir=...))``."""
+    if o.ok:
+        draw_scenario_map(o, out_dir)
 
 
 def _hiring_table(locs: pl.DataFrame) -> str:

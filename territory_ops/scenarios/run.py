@@ -60,6 +60,7 @@ class ScenarioOutcome:
     plan: pl.DataFrame | None = None
     metrics: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    map_png: Path | None = None  # drawn in the worker (report.draw_scenario_map), if asked
 
     @property
     def ok(self) -> bool:
@@ -221,9 +222,12 @@ def _init_worker(base: Baseline) -> None:
     _WORKER_BASE = base
 
 
-def _run_in_worker(file: str) -> ScenarioOutcome:
+def _run_in_worker(file: str, after: Callable[[ScenarioOutcome], None] | None) -> ScenarioOutcome:
     assert _WORKER_BASE is not None
-    return run_scenario(file, _WORKER_BASE)
+    outcome = run_scenario(file, _WORKER_BASE)
+    if after is not None:
+        after(outcome)
+    return outcome
 
 
 def run_all(
@@ -232,14 +236,19 @@ def run_all(
     *,
     workers: int = 1,
     on_done: Callable[[ScenarioOutcome], None] | None = None,
+    in_worker: Callable[[ScenarioOutcome], None] | None = None,
 ) -> list[ScenarioOutcome]:
     """Every scenario, in file order; ``workers`` > 1 runs them side by side in processes
-    (spawned, so no thread pool is forked) that each receive the baseline once."""
+    (spawned, so no thread pool is forked) that each receive the baseline once.
+    ``in_worker`` (picklable, e.g. a partial of :func:`report.draw_scenario_map`) runs after
+    each scenario in the same process, so maps are drawn side by side too."""
     done = on_done or (lambda _o: None)
     if workers <= 1 or len(files) <= 1:
         out = []
         for f in files:
             out.append(run_scenario(f, base))
+            if in_worker is not None:
+                in_worker(out[-1])
             done(out[-1])
         return out
     ctx = multiprocessing.get_context("spawn")
@@ -247,7 +256,7 @@ def run_all(
     with ProcessPoolExecutor(
         min(workers, len(files)), mp_context=ctx, initializer=_init_worker, initargs=(base,)
     ) as pool:
-        futures = {pool.submit(_run_in_worker, str(f)): i for i, f in enumerate(files)}
+        futures = {pool.submit(_run_in_worker, str(f), in_worker): i for i, f in enumerate(files)}
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
             done(results[futures[fut]])  # type: ignore[arg-type]
