@@ -252,9 +252,14 @@ def _add_suggested(st: _State, change: Change, path: str, item: dict) -> None:
         st.accounts, st.reps, count, time_limit=st.hire_time_limit, seed=st.scenario.seed
     )
     if plan.locations.is_empty():
-        raise st.scenario.error(
-            change, f"{path}.at", "the hiring plan finds no location where a hire would help"
-        )
+        status = (plan.stats or {}).get("status", "")
+        reason = "the hiring plan finds no location where a hire would help"
+        if status not in ("optimal", "nothing to gain"):  # stopped by its time limit
+            reason = (
+                f"the hiring model found no location within {st.hire_time_limit:g} s "
+                f"(solver status {status}); give it more time (--hire-time-limit)"
+            )
+        raise st.scenario.error(change, f"{path}.at", reason)
     new = reps_for_hires(plan, st.reps, id_prefix=NEW_REP_PREFIX)
     overrides = {k: float(item[k]) for k in ("capacity_hours", "target_weight") if k in item}
     if overrides:
