@@ -368,15 +368,18 @@ FIELDS = ("d", "f", "value", "covered", "saved", "relief")
 
 
 def _greedy(
-    args: tuple, y_lp: np.ndarray, score: np.ndarray, seed: int
+    args: tuple, y_lp: np.ndarray, score: np.ndarray, seed: int, deadline: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Lazy greedy (CELF) over the LP's most promising facilities: add the facility whose
-    opening raises the LP value of the open set most, k times. Each evaluation is a small LP
-    over the pairs of the open facilities only."""
+    """Lazy greedy (CELF) over the LP's most promising facilities, then swaps: open, k times,
+    the facility whose opening raises the LP value of the open set most; then replace an open
+    facility by a closed one of the pool while that raises the value (until ``deadline``).
+    Each evaluation is a small LP over the pairs of the open facilities only."""
     p, dem, cap, facilities, k, short_s, relief_value, fac_seg = args
-    pool = np.lexsort((np.arange(len(facilities)), -score, -y_lp))[: max(3 * k, 30)]
+    pool = [int(j) for j in np.lexsort((np.arange(len(facilities)), -score, -y_lp))]
+    pool = pool[: max(3 * k, 30)]
+    cache: dict[tuple[int, ...], float] = {}
 
-    def value(open_idx: list[int]) -> tuple[float, np.ndarray, np.ndarray]:
+    def solve(open_idx: list[int]) -> tuple[float, np.ndarray, np.ndarray]:
         idx = np.array(sorted(open_idx), dtype=np.int64)
         mask = np.isin(p.f, facilities[idx])
         sub = _Pairs(*(getattr(p, a)[mask] for a in FIELDS))
@@ -384,15 +387,21 @@ def _greedy(
         obj, _, x, _ = _solve(*sub_args, fac_seg[idx], integer=False, time_limit=0, seed=seed)
         return obj, mask, x
 
+    def value(open_idx: list[int]) -> float:
+        key = tuple(sorted(open_idx))
+        if key not in cache:
+            cache[key] = solve(list(key))[0]
+        return cache[key]
+
     chosen: list[int] = []
     current = 0.0
     # (negative stale gain, facility) heap: gains only shrink as facilities open (nearly so
     # with capacities), so a re-evaluated top that stays on top is the best next facility
-    heap = [(-value([int(j)])[0], int(j)) for j in pool]
+    heap = [(-value([j]), j) for j in pool]
     heapq.heapify(heap)
     while heap and len(chosen) < k:
         _, j = heapq.heappop(heap)
-        gain = value([*chosen, j])[0] - current
+        gain = value([*chosen, j]) - current
         if heap and gain < -heap[0][0] - 1e-9:
             heapq.heappush(heap, (-gain, j))
             continue
@@ -400,13 +409,30 @@ def _greedy(
             break
         chosen.append(j)
         current += gain
+    current = _swap(chosen, pool, current, value, deadline)
     y = np.zeros(len(facilities))
     x = np.zeros(len(p.d))
     if chosen:
-        current, mask, x_sub = value(chosen)
+        current, mask, x_sub = solve(chosen)
         y[chosen] = 1.0
         x[mask] = x_sub
     return current, y, x
+
+
+def _swap(chosen: list[int], pool: list[int], current: float, value, deadline: float) -> float:
+    """First-improvement 1-swap local search on ``chosen`` (in place); returns its value."""
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for pos in range(len(chosen)):
+            for j in pool:
+                if j in chosen or time.perf_counter() >= deadline:
+                    continue
+                trial = [*chosen[:pos], j, *chosen[pos + 1 :]]
+                got = value(trial)
+                if got > current * (1 + 1e-9) + 1e-9:
+                    chosen[pos], current, improved = j, got, True
+    return current
 
 
 def _relief_values(tables: Tables, segments: list[str]) -> np.ndarray:
@@ -559,7 +585,10 @@ def suggest_hires(
     if always_branch or np.any(np.minimum(yv, 1 - yv) > INTEGRAL_TOL):
         # a fractional LP: a greedy plan first (always a good answer), then branch and bound
         # from it for what is left of the time limit
-        g_obj, g_y, g_x = _greedy(args, yv, score[facilities], seed)
+        # local search gets at most half of what is left; SCIP the rest
+        left = time_limit - (time.perf_counter() - started)
+        deadline = time.perf_counter() + max(1.0, left / 2)
+        g_obj, g_y, g_x = _greedy(args, yv, score[facilities], seed, deadline)
         clock.lap("greedy_s")
         stats["greedy_objective"] = round(g_obj, 2)
         left = max(1.0, time_limit - (time.perf_counter() - started))

@@ -13,13 +13,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from territory_ops.geography import EARTH_RADIUS_KM
+from territory_ops.geography import EARTH_RADIUS_KM, haversine_km
 from territory_ops.maps.outlines import us_state_outlines
 from territory_ops.maps.png import _png_bytes
 from territory_ops.maps.projection import project_us
 from territory_ops.scenarios.hiring import HiringPlan
 
 COVERED, FAR, REP, HIRE = "#b9c3cc", "#d62728", "#1f4e79", "#f2a900"
+LABEL_KM = 120.0  # hires closer than this share a label position (stacked)
 CELL = 0.004  # projected units per drawn cell (~ the territory map's tile size)
 
 
@@ -54,7 +55,7 @@ def render_hiring_png(
     the state outlines (reading them the first time in a process takes a few seconds)."""
     fig = Figure(figsize=(14, 9), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.06, 0.98, 0.83))
+    ax = fig.add_axes((0.01, 0.06, 0.74, 0.83))  # the right column lists the hires
     ax.set_axis_off()
     ax.set_aspect("equal")
     if outlines:
@@ -74,6 +75,8 @@ def render_hiring_png(
     )
     ax.scatter(rx, ry, marker="^", s=40, c=REP, edgecolors="white", linewidths=0.5, zorder=4)
     radius = plan.gaps_before.max_distance if plan.gaps_before.unit == "km" else 250.0
+    placed: list[tuple[float, float]] = []
+    lines = []
     for loc in plan.locations.sort("rank").iter_rows(named=True):
         clat, clon = _circle(loc["latitude"], loc["longitude"], radius)
         cx, cy, _ = project_us(clon, clat)
@@ -82,16 +85,30 @@ def render_hiring_png(
         ax.scatter(
             hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=6
         )
+        # hires in (nearly) one place: stack their rank numbers instead of overprinting
+        here = (loc["latitude"], loc["longitude"])
+        stack = sum(haversine_km(*here, *other) < LABEL_KM for other in placed)
+        placed.append(here)
         ax.annotate(
-            f"{loc['rank']}. {loc['city']}, {loc['state']} ({loc['segment']})",
+            str(loc["rank"]),
             (hx[0], hy[0]),
-            xytext=(9, 7),
+            xytext=(10 + 16 * stack, 6),
             textcoords="offset points",
-            fontsize=10,
+            fontsize=12,
             fontweight="bold",
             color="#222222",
-            zorder=7,
+            zorder=9,
         )
+        lines.append(
+            f"{loc['rank']}. {loc['city']}, {loc['state']}\n"
+            f"    {loc['segment']}: {loc['hours_covered']:,.0f} h, mean travel "
+            f"-{loc['travel_saved_km']:.1f} km\n"
+            f"    reaches {loc['accounts_covered']:,} far accounts "
+            f"({loc['potential_covered']:,.0f})"
+        )
+    fig.text(
+        0.765, 0.87, "\n".join(lines), fontsize=9.5, va="top", color="#222222", linespacing=1.35
+    )
     ax.autoscale_view()
     handles = [
         Line2D([], [], marker="o", ls="", color=COVERED, label="accounts within reach"),
