@@ -57,6 +57,9 @@ MAX_FACILITIES = 400  # facilities kept for the MIP after stand-alone scoring
 # average hour carries: travel breaks ties, coverage and hours decide
 TRAVEL_VALUE_SHARE = 0.1
 INTEGRAL_TOL = 1e-6
+# small LPs the greedy + swap search may solve: a count, not a clock, ends it (reproducible);
+# the time limit only guards a very slow machine
+MAX_EVALUATIONS = 800
 PAIR_CHUNK = 512  # clusters per distance block (512 x 1,000 candidates = 4 MB)
 
 LOCATION_SCHEMA = {
@@ -369,7 +372,7 @@ FIELDS = ("d", "f", "value", "covered", "saved", "relief")
 
 def _greedy(
     args: tuple, y_lp: np.ndarray, score: np.ndarray, seed: int, deadline: float
-) -> tuple[float, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, np.ndarray, int]:
     """Lazy greedy (CELF) over the LP's most promising facilities, then swaps: open, k times,
     the facility whose opening raises the LP value of the open set most; then replace an open
     facility by a closed one of the pool while that raises the value (until ``deadline``).
@@ -389,6 +392,8 @@ def _greedy(
 
     def value(open_idx: list[int]) -> float:
         key = tuple(sorted(open_idx))
+        if key not in cache and len(cache) >= MAX_EVALUATIONS:
+            return -np.inf  # out of evaluations: a fixed count, so the result is reproducible
         if key not in cache:
             cache[key] = solve(list(key))[0]
         return cache[key]
@@ -416,7 +421,7 @@ def _greedy(
         current, mask, x_sub = solve(chosen)
         y[chosen] = 1.0
         x[mask] = x_sub
-    return current, y, x
+    return current, y, x, len(cache)
 
 
 def _swap(chosen: list[int], pool: list[int], current: float, value, deadline: float) -> float:
@@ -588,7 +593,8 @@ def suggest_hires(
         # local search gets at most half of what is left; SCIP the rest
         left = time_limit - (time.perf_counter() - started)
         deadline = time.perf_counter() + max(1.0, left / 2)
-        g_obj, g_y, g_x = _greedy(args, yv, score[facilities], seed, deadline)
+        g_obj, g_y, g_x, evals = _greedy(args, yv, score[facilities], seed, deadline)
+        stats["greedy_evaluations"] = evals
         clock.lap("greedy_s")
         stats["greedy_objective"] = round(g_obj, 2)
         left = max(1.0, time_limit - (time.perf_counter() - started))
