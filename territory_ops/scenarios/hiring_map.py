@@ -75,7 +75,8 @@ def render_hiring_png(
     )
     ax.scatter(rx, ry, marker="^", s=40, c=REP, edgecolors="white", linewidths=0.5, zorder=4)
     radius = plan.gaps_before.max_distance if plan.gaps_before.unit == "km" else 250.0
-    placed: list[tuple[float, float]] = []
+    # hires in (nearly) one place share one label "2, 5, 8" at the first one's star
+    places: list[tuple[float, float, list[int]]] = []
     lines = []
     for loc in plan.locations.sort("rank").iter_rows(named=True):
         clat, clon = _circle(loc["latitude"], loc["longitude"], radius)
@@ -83,28 +84,33 @@ def render_hiring_png(
         ax.plot(cx, cy, color=HIRE, linewidth=1.2, zorder=5)
         hx, hy, _ = project_us(np.array([loc["longitude"]]), np.array([loc["latitude"]]))
         ax.scatter(
-            hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=6
+            hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=9
         )
-        # hires in (nearly) one place: stack their rank numbers instead of overprinting
         here = (loc["latitude"], loc["longitude"])
-        stack = sum(haversine_km(*here, *other) < LABEL_KM for other in placed)
-        placed.append(here)
-        ax.annotate(
-            str(loc["rank"]),
-            (hx[0], hy[0]),
-            xytext=(10 + 16 * stack, 6),
-            textcoords="offset points",
-            fontsize=12,
-            fontweight="bold",
-            color="#222222",
-            zorder=9,
-        )
+        near = [pl_ for pl_ in places if haversine_km(*here, pl_[0], pl_[1]) < LABEL_KM]
+        if near:
+            near[0][2].append(loc["rank"])
+        else:
+            places.append((*here, [loc["rank"]]))
         lines.append(
             f"{loc['rank']}. {loc['city']}, {loc['state']}\n"
             f"    {loc['segment']}: {loc['hours_covered']:,.0f} h, mean travel "
             f"-{loc['travel_saved_km']:.1f} km\n"
             f"    reaches {loc['accounts_covered']:,} far accounts "
             f"({loc['potential_covered']:,.0f})"
+        )
+    for lat, lon, ranks in places:
+        hx, hy, _ = project_us(np.array([lon]), np.array([lat]))
+        ax.annotate(
+            ", ".join(str(r) for r in ranks),
+            (hx[0], hy[0]),
+            xytext=(11, 6),
+            textcoords="offset points",
+            fontsize=12,
+            fontweight="bold",
+            color="#222222",
+            zorder=10,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
     fig.text(
         0.765, 0.87, "\n".join(lines), fontsize=9.5, va="top", color="#222222", linespacing=1.35
