@@ -123,7 +123,8 @@ def render_hiring_png(
         Line2D([], [], marker="*", ls="", color=HIRE, markersize=14, label="suggested hire"),
         Line2D([], [], color=HIRE, label=f"hire's reach ({radius:,.0f} km)"),
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=10, framealpha=0.95)
+    legend = ax.legend(handles=handles, loc="lower right", fontsize=10, framealpha=0.95)
+    legend.set_zorder(20)  # above the far-account dots, which sit above everything else
     gaps = plan.gaps_before
     fig.text(0.012, 0.965, title, fontsize=20, fontweight="bold", va="top", color="#222222")
     fig.text(
