@@ -588,6 +588,11 @@ from territory_ops.cli_quota import register as _register_quota  # noqa: E402
 
 _register_quota(app)
 
+# coverage gaps and the hiring plan (issue 12)
+from territory_ops.cli_hiring import register as _register_hiring  # noqa: E402
+
+_register_hiring(app)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -13,13 +13,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from territory_ops.geography import EARTH_RADIUS_KM
+from territory_ops.geography import EARTH_RADIUS_KM, haversine_km
 from territory_ops.maps.outlines import us_state_outlines
 from territory_ops.maps.png import _png_bytes
 from territory_ops.maps.projection import project_us
 from territory_ops.scenarios.hiring import HiringPlan
 
 COVERED, FAR, REP, HIRE = "#b9c3cc", "#d62728", "#1f4e79", "#f2a900"
+LABEL_KM = 120.0  # hires closer than this share a label position (stacked)
 CELL = 0.004  # projected units per drawn cell (~ the territory map's tile size)
 
 
@@ -54,7 +55,7 @@ def render_hiring_png(
     the state outlines (reading them the first time in a process takes a few seconds)."""
     fig = Figure(figsize=(14, 9), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.06, 0.98, 0.83))
+    ax = fig.add_axes((0.01, 0.06, 0.74, 0.83))  # the right column lists the hires
     ax.set_axis_off()
     ax.set_aspect("equal")
     if outlines:
@@ -74,24 +75,46 @@ def render_hiring_png(
     )
     ax.scatter(rx, ry, marker="^", s=40, c=REP, edgecolors="white", linewidths=0.5, zorder=4)
     radius = plan.gaps_before.max_distance if plan.gaps_before.unit == "km" else 250.0
+    # hires in (nearly) one place share one label "2, 5, 8" at the first one's star
+    places: list[tuple[float, float, list[int]]] = []
+    lines = []
     for loc in plan.locations.sort("rank").iter_rows(named=True):
         clat, clon = _circle(loc["latitude"], loc["longitude"], radius)
         cx, cy, _ = project_us(clon, clat)
         ax.plot(cx, cy, color=HIRE, linewidth=1.2, zorder=5)
         hx, hy, _ = project_us(np.array([loc["longitude"]]), np.array([loc["latitude"]]))
         ax.scatter(
-            hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=6
+            hx, hy, marker="*", s=420, c=HIRE, edgecolors="#333333", linewidths=0.8, zorder=9
         )
+        here = (loc["latitude"], loc["longitude"])
+        near = [pl_ for pl_ in places if haversine_km(*here, pl_[0], pl_[1]) < LABEL_KM]
+        if near:
+            near[0][2].append(loc["rank"])
+        else:
+            places.append((*here, [loc["rank"]]))
+        lines.append(
+            f"{loc['rank']}. {loc['city']}, {loc['state']}\n"
+            f"    {loc['segment']}: {loc['hours_covered']:,.0f} h, mean travel "
+            f"-{loc['travel_saved_km']:.1f} km\n"
+            f"    reaches {loc['accounts_covered']:,} far accounts "
+            f"({loc['potential_covered']:,.0f})"
+        )
+    for lat, lon, ranks in places:
+        hx, hy, _ = project_us(np.array([lon]), np.array([lat]))
         ax.annotate(
-            f"{loc['rank']}. {loc['city']}, {loc['state']} ({loc['segment']})",
+            ", ".join(str(r) for r in ranks),
             (hx[0], hy[0]),
-            xytext=(9, 7),
+            xytext=(11, 6),
             textcoords="offset points",
-            fontsize=10,
+            fontsize=12,
             fontweight="bold",
             color="#222222",
-            zorder=7,
+            zorder=10,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
+    fig.text(
+        0.765, 0.87, "\n".join(lines), fontsize=9.5, va="top", color="#222222", linespacing=1.35
+    )
     ax.autoscale_view()
     handles = [
         Line2D([], [], marker="o", ls="", color=COVERED, label="accounts within reach"),
@@ -100,7 +123,8 @@ def render_hiring_png(
         Line2D([], [], marker="*", ls="", color=HIRE, markersize=14, label="suggested hire"),
         Line2D([], [], color=HIRE, label=f"hire's reach ({radius:,.0f} km)"),
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=10, framealpha=0.95)
+    legend = ax.legend(handles=handles, loc="lower right", fontsize=10, framealpha=0.95)
+    legend.set_zorder(20)  # above the far-account dots, which sit above everything else
     gaps = plan.gaps_before
     fig.text(0.012, 0.965, title, fontsize=20, fontweight="bold", va="top", color="#222222")
     fig.text(

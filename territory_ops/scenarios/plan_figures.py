@@ -51,12 +51,17 @@ def plan_figures(
 ) -> PlanFigures:
     quotas = suggest_quotas(plan, accounts, reps, as_of=snapshot)
     metrics = summarize_quotas(quotas).as_metrics() if quotas.height else {}
-    metrics.update(win_rate_metrics(load_opportunities(con), accounts, plan))
+    try:
+        metrics.update(win_rate_metrics(load_opportunities(con), accounts, plan))
+    except ValueError as err:  # unusable history: the plan stands, the figure says why not
+        metrics["win_rate_unavailable"] = str(err)
     return PlanFigures(metrics, quotas)
 
 
 def win_rate_line(metrics: dict[str, Any]) -> str | None:
     """``Expected win rate (skill matching): 24.1% today -> 24.9% plan (+0.8 pt).``"""
+    if "win_rate_unavailable" in metrics:
+        return f"Expected win rate: not computed ({metrics['win_rate_unavailable']})."
     if "expected_win_rate_change" not in metrics:
         return None
     today, after = metrics["expected_win_rate_today"], metrics["expected_win_rate_plan"]

@@ -110,7 +110,11 @@ def test_a_segment_short_of_hours_gets_a_hire_of_that_segment(gap_book) -> None:
         .otherwise(pl.col("capacity_hours"))
         .alias("capacity_hours")
     )
-    plan = suggest_hires(accounts, reps, 2, candidates=default_candidates(150), time_limit=10)
+    cities = default_candidates(150)
+    plan = suggest_hires(accounts, reps, 2, candidates=cities, time_limit=10, always_branch=True)
+    # greedy, swaps and SCIP all score plans by the same model the LP bounds
+    assert plan.objective <= plan.lp_bound * (1 + 1e-9)
+    assert plan.stats and plan.stats["greedy_objective"] <= plan.lp_bound * (1 + 1e-9)
     short = plan.gaps_before.hours_short.filter(pl.col("group") == "enterprise")
     assert short["hours_short"][0] > 0
     assert plan.locations["segment"].to_list() == ["smb", "enterprise"]  # the gap first

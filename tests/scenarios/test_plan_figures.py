@@ -146,3 +146,19 @@ def test_quota_cli_without_a_plan_says_what_to_run(tmp_path: Path, monkeypatch) 
     result = CliRunner().invoke(app, ["quota", "--out", str(tmp_path / "q.csv")])
     assert result.exit_code == 1
     assert "no published plan" in result.output
+
+
+def test_hiring_cli_writes_gaps_and_locations(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRITORY_OPS_DUCKDB", str(warehouse))
+    out = tmp_path / "hiring"
+    args = ["hiring", "--k", "1", "--max-km", "100", "--out", str(out), "--no-map"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "LP bound" in result.output
+    # every account sits within 100 km of a rep of its segment: no gap, a hire saves travel
+    assert pl.read_csv(out / "far_accounts.csv").height == 0
+    locations = pl.read_csv(out / "locations.csv")
+    assert locations.height == 1 and locations["travel_saved_km"][0] > 0
+    assert not (out / "hiring_map.png").exists()

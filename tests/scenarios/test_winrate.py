@@ -103,3 +103,35 @@ def test_opportunities_join_accounts_and_bad_input_names_the_column() -> None:
     assert set(model.cells["industry"]["rep_id"]) == {"A"}
     with pytest.raises(ValueError, match="missing column.*is_won"):
         win_rates(raw.drop("is_won"), accounts)
+
+
+def test_a_pass_with_unusable_history_still_reports_and_says_why() -> None:
+    import duckdb
+
+    from territory_ops.scenarios.plan_figures import plan_figures, win_rate_line
+
+    accounts = pl.DataFrame(
+        {
+            "account_id": ["x"],
+            "potential": [1.0],
+            "workload_hours": [1.0],
+            "industry": ["health"],
+            "segment": ["smb"],
+            "current_rep_id": ["A"],
+        }
+    )
+    reps = pl.DataFrame(
+        {"rep_id": ["A"], "capacity_hours": [10.0], "target_weight": [1.0], "active": [True]}
+    )
+    with duckdb.connect() as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_opportunities_reassigned as select 'O1' as "
+            "opportunity_id, 'A' as owner_id, 'x' as account_id, true as is_closed, "
+            "null::boolean as is_won"
+        )
+        plan = accounts.select("account_id", rep_id="current_rep_id")
+        figures = plan_figures(con, accounts, reps, plan)
+    assert "is_won empty" in figures.metrics["win_rate_unavailable"]
+    assert "not computed" in (win_rate_line(figures.metrics) or "")
+    assert figures.quotas["quota"].to_list() == [1.0]  # the quotas still come
