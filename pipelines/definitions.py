@@ -2,7 +2,18 @@
 
 import dagster as dg
 
-from pipelines import dbt, ingest, jobs, notify, planning, quality, schedules, scoring, sensors
+from pipelines import (
+    dbt,
+    ingest,
+    jobs,
+    notify,
+    planning,
+    quality,
+    scenarios,
+    schedules,
+    scoring,
+    sensors,
+)
 from pipelines.resources import default_resources
 
 defs = dg.Definitions(
@@ -17,7 +28,7 @@ defs = dg.Definitions(
         *notify.notify_assets,
     ],
     asset_checks=quality.quality_checks,
-    jobs=[jobs.territory_pass_job, notify.decide_proposals],
+    jobs=[jobs.territory_pass_job, notify.decide_proposals, scenarios.scenario_comparison],
     schedules=schedules.pass_schedules,
     sensors=[sensors.new_snapshot_sensor],
     resources={**default_resources(), **notify.notify_resources()},

@@ -581,6 +581,21 @@ from territory_ops.cli_mapping import register as _register_mapping  # noqa: E40
 
 _register_mapping(app)
 
+# what-if scenarios and the sensitivity sweep (issue 12)
+from territory_ops.cli_scenarios import register as _register_scenarios  # noqa: E402
+
+_register_scenarios(app)
+
+# suggested quotas on the published plan (issue 12)
+from territory_ops.cli_quota import register as _register_quota  # noqa: E402
+
+_register_quota(app)
+
+# coverage gaps and the hiring plan (issue 12)
+from territory_ops.cli_hiring import register as _register_hiring  # noqa: E402
+
+_register_hiring(app)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from territory_ops.planning.drift import money
+from territory_ops.scenarios.plan_figures import quota_line, win_rate_line
 
 KPI_LABELS: dict[str, tuple[str, str]] = {
     # key: (label, format)
@@ -95,12 +96,20 @@ def top_moves_markdown(proposals: pl.DataFrame, limit: int = 10) -> str:
     return "\n".join(lines)
 
 
-def rep_table_markdown(before: pl.DataFrame, after: pl.DataFrame) -> str:
-    """Per rep: accounts, potential (% of target) and utilisation, before -> after."""
+def rep_table_markdown(
+    before: pl.DataFrame, after: pl.DataFrame, quotas: pl.DataFrame | None = None
+) -> str:
+    """Per rep: accounts, potential (% of target) and utilisation, before -> after; with
+    ``quotas`` (territory_ops.scenarios.quota) the suggested quota share of the plan."""
     joined = before.join(after, on="rep_id", suffix="_after")
+    share: dict[str, float] = {}
+    if quotas is not None and quotas.height and float(quotas["quota"].sum()) > 0:
+        total = float(quotas["quota"].sum())
+        share = {r: q / total for r, q in quotas.select("rep_id", "quota").iter_rows()}
+    quota_head = (" quota share |", "---:|") if share else ("", "")
     lines = [
-        "| rep | status | accounts | % of target | utilisation |",
-        "|---|---|---:|---:|---:|",
+        "| rep | status | accounts | % of target | utilisation |" + quota_head[0],
+        "|---|---|---:|---:|---:|" + quota_head[1],
     ]
     for r in joined.sort("rep_id").iter_rows(named=True):
         if not r["active"] and r["accounts"] == 0 and r["accounts_after"] == 0:
@@ -114,8 +123,13 @@ def rep_table_markdown(before: pl.DataFrame, after: pl.DataFrame) -> str:
             f"{r['accounts']} → {r['accounts_after']} | "
             f"{pct(r['pct_of_target'])} → {pct(r['pct_of_target_after'])} | "
             f"{pct(r['utilisation'])} → {pct(r['utilisation_after'])} |"
+            + (f" {_share(share.get(r['rep_id']))} |" if share else "")
         )
     return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def plan_summary_markdown(
@@ -129,6 +143,7 @@ def plan_summary_markdown(
     rep_names: dict[str, str],
     proposals: pl.DataFrame | None = None,
     books: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    quotas: pl.DataFrame | None = None,
 ) -> str:
     moves = metrics.get("budget_moves", metrics.get("moves", 0))
     forced = metrics.get("forced_moves", 0)
@@ -142,8 +157,11 @@ def plan_summary_markdown(
         "",
         out_of_band_markdown(metrics, rep_names),
     ]
+    extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
+    if extra:
+        parts += ["", *extra]
     if proposals is not None:
         parts += ["", "#### Top moves", "", top_moves_markdown(proposals)]
     if books is not None:
-        parts += ["", "#### Per rep, today → plan", "", rep_table_markdown(*books)]
+        parts += ["", "#### Per rep, today → plan", "", rep_table_markdown(*books, quotas)]
     return "\n".join(parts)

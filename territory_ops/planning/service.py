@@ -23,6 +23,8 @@ from territory_ops.planning.plan import PassPlan, run_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
+from territory_ops.scenarios.plan_figures import plan_figures
+from territory_ops.scenarios.quota import suggest_quotas
 from territory_ops.writeback.pass_locks import decision_locks, respect_decisions
 
 
@@ -46,6 +48,9 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
         plan = run_pass(data, config, published, locks=_decision_locks(con, data))
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    # quotas and expected win rate (issue 12), kept in the run's metrics
+    figures = plan_figures(con, data.accounts, data.reps, plan.plan, data.snapshot_date)
+    plan.metrics.update(figures.metrics)
     snap_reps = data.reps.select(
         "rep_id",
         _col(data.reps, "rep_name"),
@@ -68,6 +73,7 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
         move_budget=plan.move_budget,
         rep_names=rep_names(data.reps),
         books=(plan.books_before, plan.books_after),
+        quotas=figures.quotas,
     )
     return StagedPlan(data, config, plan, summary)
 
@@ -210,6 +216,7 @@ def propose_and_publish(
         rep_names=rep_names(data.reps),
         proposals=proposals,
         books=(before, after),
+        quotas=suggest_quotas(plan, data.accounts, data.reps, as_of=data.snapshot_date),
     )
     proposals = respect_decisions(con, proposals, _decision_locks(con, data))  # issue 11
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)

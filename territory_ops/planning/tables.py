@@ -17,7 +17,7 @@ from territory_ops.export import read_planning_tables
 from territory_ops.warehouse import query_frame, table_exists
 
 ACCOUNT_EXTRAS: tuple[str, ...] = ("account_name", "potential_explanation", "family_id")
-REP_EXTRAS: tuple[str, ...] = ("rep_name", "status", "leave_until", "manager_id")
+REP_EXTRAS: tuple[str, ...] = ("rep_name", "status", "leave_until", "manager_id", "tenure_months")
 
 
 @dataclass(frozen=True)
