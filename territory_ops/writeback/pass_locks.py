@@ -91,6 +91,23 @@ def decision_locks(
     return pl.concat([locks.cast(LOCK_SCHEMA), kept.cast(LOCK_SCHEMA)]).sort("account_id")
 
 
+def held_unassigned(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame
+) -> pl.DataFrame:
+    """Unowned accounts whose placement was rejected and whose inputs did not change
+    (``account_id, reason``): no owner to keep, so the pass holds them unassigned instead of
+    proposing the same rep again, until a pin places them or their inputs change."""
+    rejected = rejected_unchanged(con, accounts, reps).filter(pl.col("from_rep_id").is_null())
+    return rejected.group_by("account_id", maintain_order=True).agg(
+        reason=pl.format(
+            "held: placement with {} rejected ({}); pin an owner (territory-ops pin) or wait "
+            "for its potential or a rep's status to change",
+            pl.col("to_rep_id").sort().str.join(", "),
+            pl.col("proposal_id").sort().str.join(", "),
+        ).first()
+    )
+
+
 def apply_locks(accounts: pl.DataFrame, locks: pl.DataFrame | None) -> pl.DataFrame:
     """Accounts for the optimizer: a locked account sits with its lock's rep and may not move."""
     if locks is None or locks.is_empty():
