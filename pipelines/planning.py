@@ -37,6 +37,7 @@ DEFAULTS = load_pass_config()
 class WeightsConfig(dg.Config):
     balance_km: float | None = DEFAULTS.weights.balance_km
     disruption_km: float | None = DEFAULTS.weights.disruption_km
+    full_disruption_km: float | None = DEFAULTS.weights.full_disruption_km
 
 
 class DriftConfig(dg.Config):

@@ -48,11 +48,12 @@ class PassPlan:
 def optimizer_options(config: PassConfig, n_accounts: int) -> OptimizeOptions:
     mode = "full" if config.pass_kind == "full" else "micro"
     base = FULL_WEIGHTS if mode == "full" else MICRO_WEIGHTS
+    disruption = config.weights.disruption_km
+    if disruption is None and mode == "full":
+        disruption = config.weights.full_disruption_km
     weights = ObjectiveWeights(
         travel=base.travel,
-        disruption_km=config.weights.disruption_km
-        if config.weights.disruption_km is not None
-        else base.disruption_km,
+        disruption_km=disruption if disruption is not None else base.disruption_km,
         balance_km=config.weights.balance_km
         if config.weights.balance_km is not None
         else base.balance_km,

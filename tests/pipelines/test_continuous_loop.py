@@ -124,8 +124,12 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     oob = m["out_of_band_reps"]
     assert m["reps_in_band"] + len(oob) == m["reps_active"]
     assert all(r["reason"] for r in oob), "every rep left out of band says why"
-    if m["lp_band_slack_max"] == 0 and not oob:
-        assert run1["kpis_after"]["share_in_band"] == 1.0
+    # where the LP relaxation fits every rep in the band, the plan does too, but for whole
+    # families it cannot split (and those are few); nobody is left out "because of the LP"
+    assert m["band_feasible_lp"], "the sample's first snapshot has a feasible band"
+    assert all(r["reason"].startswith("families are indivisible") for r in oob), oob
+    assert len(oob) <= max(1, m["reps_active"] // 10), oob
+    assert run1["kpis_after"]["share_in_band"] == m["reps_in_band"] / m["reps_active"]
     # what a reviewer sees in the UI: numeric KPIs, the summary with the map, the HTML path
     with dg.DagsterInstance.get() as instance:
         plan_meta = materialization_metadata(instance, "territory_plan", full.run_id)

@@ -1,24 +1,19 @@
 """A Slack click queued while a pass held the warehouse is applied before the next pass
-supersedes its proposal (issue 11): at library level, and through ``territory_plan`` itself.
+supersedes its proposal (issue 11), at library level. Through ``territory_plan`` itself:
+tests/notify/test_outage_through_job.py.
 
 The book is the tiny hand-made one of tests/planning; the marts are written by hand, so no dbt.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 
-from pipelines.notify import OutboxSlackResource
-from pipelines.planning import drift_report, proposed_changes, territory_plan
-from pipelines.resources import WarehouseResource
-from territory_ops.notify.actions import QUEUE_FILE, drain_queued_clicks, queue_click
+from territory_ops.notify.actions import drain_queued_clicks, queue_click
 from territory_ops.notify.digest import ACTION_APPROVE
 from territory_ops.notify.interactions import Interaction
 from territory_ops.notify.pass_digests import notify_run
@@ -33,19 +28,18 @@ NEXT = date(2026, 8, 31)
 
 
 def write_marts(con: duckdb.DuckDBPyConnection, day: date) -> None:
-    """The book with one new account (A00, no owner), and its managers as CRM users."""
+    """The book with one new account (A00, no owner); the roster names the reps' manager."""
     con.execute("create schema if not exists marts")
-    con.execute("create schema if not exists staging")
-    reps = make_reps().with_columns(manager_id=pl.lit("M1"))
+    reps = make_reps().with_columns(
+        manager_id=pl.lit("M1"),
+        manager_name=pl.lit("Maya Manager"),
+        manager_email=pl.lit("maya@example.com"),
+        manager_slack_user_id=pl.lit(None, dtype=pl.String),
+    )
     for name, frame in (("account_profiles", make_accounts({"A00": None})), ("rep_roster", reps)):
         con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
         con.execute(f"create or replace table marts.{name} as select * from frame")
         con.unregister("frame")
-    con.execute(
-        "create or replace table staging.stg_crm__users as select 'M1' as user_id, "
-        "'Maya Manager' as user_name, 'maya@example.com' as email, ?::date as snapshot_date",
-        [day],
-    )
 
 
 def library_pass(con: duckdb.DuckDBPyConnection, run_id: str, day: date) -> None:
@@ -97,32 +91,3 @@ def test_queued_click_is_applied_before_the_next_pass_supersedes(tmp_path: Path)
         ]
         open_now = store.proposals(con).filter(pl.col("status") == "open")
         assert "A00" not in open_now["account_id"].to_list()
-
-
-@pytest.mark.slow
-def test_territory_plan_drains_the_queue_before_the_pass(tmp_path: Path):
-    outbox, database = tmp_path / "outbox", tmp_path / "w.duckdb"
-    with duckdb.connect(str(database)) as con:
-        pid = first_pass_and_a_queued_click(con, outbox)
-        write_marts(con, NEXT)
-    result = dg.materialize(
-        [territory_plan, drift_report, proposed_changes],
-        resources={
-            "warehouse": WarehouseResource(database=str(database), archive_dir=str(tmp_path)),
-            "slack": OutboxSlackResource(outbox_dir=str(outbox)),
-        },
-        run_config={"ops": {"territory_plan": {"config": {"pass_kind": "refresh"}}}},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
-    meta = result.asset_materializations_for_node("territory_plan")[0].metadata
-    assert meta["queued_decisions_applied"].value == 1
-    assert not (outbox / "queue" / QUEUE_FILE).exists()
-    with duckdb.connect(str(database), read_only=True) as con:
-        assert decision_of(con, pid) == ("approved", "slack")
-        superseded = store.proposals(con).filter(pl.col("status") == "superseded")
-        assert pid not in superseded["proposal_id"].to_list()
-    # the digest message of the click was refreshed to show the decision
-    assert json.dumps("Approved")[1:-1] in "".join(
-        p.read_text() for p in (outbox / "slack").glob("*update*")
-    ) or any("Approved" in p.read_text() for p in outbox.rglob("*.json"))

@@ -22,6 +22,7 @@ renamed as (
         lower(replace({{ blank_to_null('"Certifications__c"') }}, ' ', '')) as certifications,
         cast({{ blank_to_null('"Capacity_Hours__c"') }} as double) as planned_capacity_hours,
         cast({{ blank_to_null('"Leave_Until__c"') }} as date) as leave_until,
+        {{ blank_to_null('"Slack_User_Id__c"') }} as slack_user_id,
         _snapshot_date as snapshot_date,
         _source_file as source_file,
         _row_number as source_row_number,
