@@ -5,7 +5,8 @@ Two hooks the loop calls (``territory_ops.planning``):
 * :func:`decision_locks` + :func:`apply_locks` before the optimizer: manual pins, approved and
   not-yet-visible exported changes (:func:`~territory_ops.writeback.pins.locks_for_pass`), and
   rejected changes whose inputs did not change (the account stays with its owner) become
-  locked accounts, so the plan keeps them;
+  locked accounts, so the plan keeps them; :func:`held_unassigned`: an unowned account whose
+  placement was rejected has no owner to lock it to, so the pass holds it unassigned;
 * :func:`respect_decisions` on the new proposals: a change already approved, exported or under
   appeal is not proposed a second time, a rejected one only when its inputs changed (the
   account's potential or owner, or either rep's status), and a pinned move says who pinned it.
