@@ -127,7 +127,7 @@ def markdown(timings: list[PassTiming], accounts: int, reps: int, seed: int) -> 
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
         f"load average at the end {os.getloadavg()[0]:.1f}",
         "",
-        "| pass | snapshot | whole run (ingest → proposals) | planning steps | target | "
+        "| pass | snapshot | whole run (ingest → proposals) | planning steps | target at 100k | "
         "peak RSS so far | changes | ok |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
