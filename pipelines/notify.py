@@ -8,6 +8,7 @@ never a config field, so it cannot reach run config, metadata or logs.
 """
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import dagster as dg
 from pipelines.alerts import LocalAlertSink
 from pipelines.resources import WarehouseResource
 from territory_ops.alerts import Alert
-from territory_ops.notify.pass_digests import notify_run, outbox_counts, run_roster
+from territory_ops.notify.pass_digests import notify_alert, notify_run, outbox_counts, run_roster
 from territory_ops.notify.sender import (
     API_URL_ENV,
     TOKEN_ENV,
@@ -24,6 +25,7 @@ from territory_ops.notify.sender import (
     DigestSender,
     OutboxDigestSender,
     SlackDigestSender,
+    scrub_secrets,
 )
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.settings import Settings
@@ -80,18 +82,45 @@ class EnvSlackResource(SlackResource):
 
 
 class SlackAlertSink(LocalAlertSink):
-    """Alerts (the gate's "run blocked") to alerts.jsonl and to the RevOps channel.
+    """Alerts (the gate's "run blocked") to alerts.jsonl and, through the outbox, to RevOps.
 
-    The local file always gets the alert; Slack is best effort (a failure is logged by the
-    caller's run, never raised: an alert must not hide the finding that caused it).
+    The local file always gets the alert. The message is recorded in ``notify.outbox`` like a
+    digest (idempotency key: no second post when a step is retried) and delivered at once; if
+    Slack is down it stays pending and the next run's delivery sends it. Nothing here raises:
+    an alert must not hide the finding that caused it.
     """
 
     revops_channel: str = "#revops"
+    database: str = ""  # the warehouse holding notify.outbox (empty: post directly, no record)
 
     def deliver(self, alert: Alert) -> None:
         super().deliver(alert)
-        if not os.environ.get(TOKEN_ENV, "").strip():
+        token = bool(os.environ.get(TOKEN_ENV, "").strip())
+        if not self.database:
+            if token:
+                self._post_directly(alert)
             return
+        sender = (
+            SlackApiResource(revops_channel=self.revops_channel).sender()
+            if token
+            else OutboxDigestSender(self.outbox_path)
+        )
+        try:
+            with connect_when_free(self.database, timeout_s=60.0) as con:
+                notify_alert(
+                    con,
+                    alert,
+                    sender,
+                    channel=self.revops_channel,
+                    snapshot_date=_alert_day(alert),
+                    pass_kind=str(alert.details.get("pass_kind", "pass")),
+                )
+        except Exception as err:  # alerts.jsonl and the run's error line have it
+            logging.getLogger(__name__).warning(
+                "alert not recorded in the outbox: %s", scrub_secrets(str(err))
+            )
+
+    def _post_directly(self, alert: Alert) -> None:
         sender = SlackApiResource(revops_channel=self.revops_channel).sender()
         digest = render_alert_digest(
             alert,
@@ -99,9 +128,17 @@ class SlackAlertSink(LocalAlertSink):
             snapshot_date=_alert_day(alert),
             pass_kind=str(alert.details.get("pass_kind", "pass")),
         )
-        # alerts.jsonl has it and the run's log has the error line (AlertSink.send)
         with contextlib.suppress(DeliveryError):
             sender.send(digest.recipient, digest.text, digest.blocks, key=digest.idempotency_key())
+
+
+def queued_click_sender(slack: SlackResource) -> DigestSender | None:
+    """Who refreshes the digest messages of queued clicks (None: Slack is misconfigured; the
+    decisions still count, only the message keeps its buttons)."""
+    try:
+        return slack.sender()
+    except DeliveryError:
+        return None
 
 
 def _alert_day(alert: Alert):
@@ -122,7 +159,9 @@ def notify_resources(settings: Settings | None = None) -> dict[str, dg.Configura
     settings = settings or Settings.from_env()
     return {
         "slack": EnvSlackResource(),
-        "alerts": SlackAlertSink(outbox_dir=str(settings.outbox_dir)),
+        "alerts": SlackAlertSink(
+            outbox_dir=str(settings.outbox_dir), database=str(settings.duckdb_path)
+        ),
     }
 
 

@@ -12,7 +12,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pipelines.notify import SlackResource, queued_click_sender
 from pipelines.resources import WarehouseResource
+from territory_ops.notify.actions import drain_queued_clicks
 from territory_ops.planning import store
 from territory_ops.planning.config import PassConfig, load_pass_config, merge_pass_config
 from territory_ops.planning.report import KPI_LABELS
@@ -35,6 +37,7 @@ DEFAULTS = load_pass_config()
 class WeightsConfig(dg.Config):
     balance_km: float | None = DEFAULTS.weights.balance_km
     disruption_km: float | None = DEFAULTS.weights.disruption_km
+    full_disruption_km: float | None = DEFAULTS.weights.full_disruption_km
 
 
 class DriftConfig(dg.Config):
@@ -89,11 +92,19 @@ def kpi_metadata(kpis: dict[str, Any], prefix: str) -> dict[str, Any]:
     ),
 )
 def territory_plan(
-    context: dg.AssetExecutionContext, config: PassRunConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: PassRunConfig,
+    warehouse: WarehouseResource,
+    slack: SlackResource,
 ) -> dg.MaterializeResult:
     settings = config.to_pass_config()
     try:
         with warehouse.connect() as con:
+            # Clicks queued while the warehouse was busy decide the proposals they were made
+            # on *before* this pass supersedes them (else they would be refused as superseded).
+            clicks = drain_queued_clicks(
+                con, queued_click_sender(slack), slack.outbox_path / "queue"
+            )
             staged = stage_plan(con, context.run_id, settings)
     except PlanningError as err:
         raise dg.Failure(description=str(err)) from err
@@ -106,9 +117,12 @@ def territory_plan(
     )
     for warning in plan.warnings:
         context.log.warning(warning)
+    for click in clicks:
+        context.log.info(f"queued Slack decision: {click.message}")
     return dg.MaterializeResult(
         metadata={
             "pass_kind": plan.pass_kind,
+            "queued_decisions_applied": dg.MetadataValue.int(sum(len(c.decided) for c in clicks)),
             "snapshot_date": plan.snapshot_date.isoformat(),
             "dagster/row_count": plan.plan.height,
             "changed": dg.MetadataValue.int(int(plan.plan["changed"].sum())),

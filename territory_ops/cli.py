@@ -486,10 +486,11 @@ def drift() -> None:
 def plan_show() -> None:
     """The published plan: pass, snapshot, KPIs before -> after, certificate, out-of-band reps."""
     from territory_ops.planning import store
-    from territory_ops.planning.report import certificate_line, kpi_line
+    from territory_ops.planning.report import certificate_line, kpi_line, out_of_band_lines
 
     with _warehouse_or_exit() as con:
         record = store.published_run(con)
+        names = store.rep_names_of_run(con, record["run_id"]) if record else {}
     if record is None:
         typer.echo("No published plan yet: run a pass first.")
         raise typer.Exit(code=1)
@@ -502,8 +503,8 @@ def plan_show() -> None:
     typer.echo(certificate_line(record["metrics"]))
     for line in kpi_line(record["kpis_before"], record["kpis_after"]):
         typer.echo(f"  {line}")
-    for r in record["out_of_band_reps"] or []:
-        typer.echo(f"  out of band: {r['rep_id']} at {r['pct_of_target']}%: {r['reason']}")
+    for line in out_of_band_lines(record["out_of_band_reps"], names):
+        typer.echo(f"  {line}")
     if record.get("map_html"):
         typer.echo(f"Map: {record['map_html']}")
 

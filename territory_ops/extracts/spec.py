@@ -106,6 +106,7 @@ USERS = ExtractSpec(
         "Certifications__c",  # ';'-separated, e.g. hipaa_certified;fedramp_cleared
         "Capacity_Hours__c",  # selling hours per year the rep's manager planned for
         "Leave_Until__c",  # date: on leave until then (exclusive)
+        "Slack_User_Id__c",  # the user's Slack member id (digests DM it before e-mail lookup)
     ),
     description="Salesforce User export (reps and their managers).",
 )

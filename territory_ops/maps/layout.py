@@ -198,3 +198,64 @@ def _padded_extent(x: np.ndarray, y: np.ndarray) -> Box:
     y0, y1 = float(y[finite].min()), float(y[finite].max())
     pad = max(x1 - x0, y1 - y0, 0.01) * 0.06
     return Box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+
+
+# Label placement (points, from each anchor): rings of candidate positions around a rep's star,
+# nearest first; a label takes the first one that overlaps no placed label and no star.
+_RINGS = (2.0, 9.0, 18.0, 30.0, 44.0, 60.0)  # beyond the star's edge
+_DIRECTIONS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
+
+
+def _candidate(anchor: np.ndarray, size: np.ndarray, ring: float, d: tuple[int, int]):
+    """Lower-left corner of a w x h label placed ``ring`` points from the anchor towards d."""
+    w, h = size
+    k = 0.72 if d[0] and d[1] else 1.0
+    x = anchor[0] + (ring * k if d[0] > 0 else -ring * k - w if d[0] < 0 else -w / 2)
+    y = anchor[1] + (ring * k if d[1] > 0 else -ring * k - h if d[1] < 0 else -h / 2)
+    return np.array([x, y, x + w, y + h])
+
+
+def _overlap(box: np.ndarray, boxes: np.ndarray) -> float:
+    if len(boxes) == 0:
+        return 0.0
+    dx = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    dy = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    return float((np.clip(dx, 0, None) * np.clip(dy, 0, None)).sum())
+
+
+def declutter_labels(
+    anchors: np.ndarray, sizes: np.ndarray, *, marker: float = 8.0, gap: float = 1.5
+) -> np.ndarray:
+    """Lower-left label corners (points) for labels of ``sizes`` (w, h) at ``anchors`` (x, y).
+
+    Reps cluster in big cities (New York, Los Angeles): a fixed offset piles their names on top
+    of each other. Crowded anchors are placed first, each at the nearest free candidate; when
+    none is free, the one with the least overlap. Deterministic (ties keep input order).
+    """
+    anchors = np.asarray(anchors, dtype=float).reshape(-1, 2)
+    sizes = np.asarray(sizes, dtype=float).reshape(-1, 2)
+    n = len(anchors)
+    out = np.zeros((n, 2))
+    if n == 0:
+        return out
+    stars = np.hstack([anchors - marker / 2, anchors + marker / 2])
+    dist = np.hypot(*(anchors[:, None, :] - anchors[None, :, :]).transpose(2, 0, 1))
+    crowd = (dist < 60.0).sum(axis=1)
+    placed: list[np.ndarray] = []
+    for i in np.argsort(-crowd, kind="stable"):
+        others = np.delete(stars, i, axis=0)
+        best, best_cost = None, np.inf
+        for ring in _RINGS:
+            for d in _DIRECTIONS:
+                box = _candidate(anchors[i], sizes[i], ring + marker / 2, d)
+                padded = box + np.array([-gap, -gap, gap, gap])
+                cost = _overlap(padded, np.array(placed).reshape(-1, 4)) + _overlap(padded, others)
+                if cost < best_cost:
+                    best, best_cost = box, cost
+                if cost == 0:
+                    break
+            if best_cost == 0:
+                break
+        placed.append(best)
+        out[i] = best[:2]
+    return out

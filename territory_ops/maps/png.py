@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout
+from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout, declutter_labels
 from territory_ops.maps.outlines import us_state_outlines
 from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES, us_region
 
@@ -202,6 +202,9 @@ def _draw_changed(ax, changed: pl.DataFrame, size: float, cell: float, notes: li
     )
 
 
+LABEL_SIZE = 7.5
+
+
 def _draw_reps(ax, reps: pl.DataFrame) -> None:
     inactive = reps.filter(~pl.col("active"))
     if not inactive.is_empty():
@@ -230,17 +233,39 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
     if active.height > MAX_REP_LABELS:
         return
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    for rep_id, name, x, y in active.select("rep_id", "rep_name", "x", "y").iter_rows():
-        label = _short_name(name) or rep_id
+    labels = [_short_name(n) or r for r, n in active.select("rep_id", "rep_name").iter_rows()]
+    xy = active.select("x", "y").to_numpy()
+    to_points = 72.0 / ax.figure.dpi
+    anchors = ax.transData.transform(xy) * to_points
+    sizes = np.array([(0.56 * LABEL_SIZE * len(t) + 2, 1.25 * LABEL_SIZE) for t in labels])
+    corners = declutter_labels(anchors, sizes, marker=float(np.sqrt(star)))
+    for label, (x, y), anchor, corner, size in zip(
+        labels, xy, anchors, corners, sizes, strict=True
+    ):
+        offset = corner - anchor
+        nearest = np.clip(anchor, corner, corner + size)  # the label's point nearest the star
+        far = float(np.hypot(*(nearest - anchor))) > np.sqrt(star) / 2 + 8.0
         ax.annotate(
             label,
             (x, y),
-            xytext=(6, 5),
+            xytext=tuple(offset),
             textcoords="offset points",
-            fontsize=7.5,
+            ha="left",
+            va="bottom",
+            fontsize=LABEL_SIZE,
             color="#222222",
             path_effects=halo,
             zorder=7,
+            # a label moved away from a crowded star keeps a thin line to it
+            arrowprops={
+                "arrowstyle": "-",
+                "color": "#777777",
+                "lw": 0.5,
+                "shrinkA": 0,
+                "shrinkB": 3,
+            }
+            if far
+            else None,
         )
 
 

@@ -2,7 +2,7 @@
 
 It gathers what :func:`territory_ops.notify.notify_pass.notify_pass` needs from the run's rows
 (``plans.proposals``, ``plans.runs``, ``plans.drift_flags``), the roster (``marts.rep_roster``
-with each manager's e-mail from ``staging.stg_crm__users``) and the open appeals, applies the
+with each manager's name, e-mail and Slack id) and the open appeals, applies the
 Slack clicks queued while the pass held the warehouse, then renders, records and delivers.
 """
 
@@ -17,7 +17,7 @@ import polars as pl
 
 from territory_ops.alerts import Alert
 from territory_ops.notify.actions import drain_queued_clicks
-from territory_ops.notify.digest import digest_roster
+from territory_ops.notify.digest import normalize_roster
 from territory_ops.notify.notify_pass import NotifyReport, notify_pass
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
 from territory_ops.notify.sender import DigestSender
@@ -31,14 +31,14 @@ MAX_DRIFT_LINES = 30  # the summary says "and N more" past Slack's limits anyway
 
 
 def run_roster(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Reps with their manager's name, e-mail and (when the CRM has it) Slack id."""
-    reps = query_frame(con, "select rep_id, rep_name, manager_id from marts.rep_roster")
-    users = query_frame(
-        con,
-        "select user_id, user_name, email from staging.stg_crm__users "
-        "qualify row_number() over (partition by user_id order by snapshot_date desc) = 1",
+    """Reps with their manager's name, e-mail and Slack id (``marts.rep_roster`` joins them)."""
+    return normalize_roster(
+        query_frame(
+            con,
+            "select rep_id, rep_name, manager_id, manager_name, manager_email, "
+            "manager_slack_user_id from marts.rep_roster",
+        )
     )
-    return digest_roster(reps, users)
 
 
 def _kpis(record: dict[str, Any]) -> list[dict[str, Any]]:

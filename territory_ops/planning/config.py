@@ -30,6 +30,9 @@ class PassConfigError(ValueError):
 class Weights:
     balance_km: float | None = None
     disruption_km: float | None = None
+    # full passes only, when disruption_km is null: a quarterly redesign moves what the band
+    # needs, not every account a few km closer (docs/planning.md, "Full-pass disruption")
+    full_disruption_km: float | None = 3000.0
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def _problems(c: PassConfig, n_accounts: int | None) -> list[str]:
         out.append(f"time_limit: {c.time_limit} must be positive (null = fitting default)")
     if c.seed < 0:
         out.append(f"seed: {c.seed} must not be negative")
-    for name in ("balance_km", "disruption_km"):
+    for name in ("balance_km", "disruption_km", "full_disruption_km"):
         value = getattr(c.weights, name)
         if value is not None and value < 0:
             out.append(f"weights.{name}: {value} must not be negative")

@@ -48,11 +48,12 @@ class PassPlan:
 def optimizer_options(config: PassConfig, n_accounts: int) -> OptimizeOptions:
     mode = "full" if config.pass_kind == "full" else "micro"
     base = FULL_WEIGHTS if mode == "full" else MICRO_WEIGHTS
+    disruption = config.weights.disruption_km
+    if disruption is None and mode == "full":
+        disruption = config.weights.full_disruption_km
     weights = ObjectiveWeights(
         travel=base.travel,
-        disruption_km=config.weights.disruption_km
-        if config.weights.disruption_km is not None
-        else base.disruption_km,
+        disruption_km=disruption if disruption is not None else base.disruption_km,
         balance_km=config.weights.balance_km
         if config.weights.balance_km is not None
         else base.balance_km,
@@ -199,12 +200,17 @@ def run_pass(
     config: PassConfig,
     published: pl.DataFrame | None = None,
     locks: pl.DataFrame | None = None,
+    held: pl.DataFrame | None = None,
 ) -> PassPlan:
-    """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan."""
+    """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan;
+    ``held`` = unowned accounts kept unassigned (account_id, reason: a rejected placement)."""
     options = optimizer_options(config, data.n_accounts)
     returns = _ownable(returning_covers(published, data.reps), data.accounts, data.reps)
     uncovered = uncovered_accounts(data.accounts, data.reps)
-    plannable = data.accounts.join(uncovered, on="account_id", how="anti")
+    held = _held(held, uncovered)
+    plannable = data.accounts.join(uncovered, on="account_id", how="anti").join(
+        held, on="account_id", how="anti"
+    )
     plannable = apply_locks(plannable, locks)  # decisions and pins (territory_ops.writeback)
     released = conflicting_locks(plannable, data.reps)
     plannable = plannable.with_columns(
@@ -215,13 +221,15 @@ def run_pass(
         data.reps.select(REP_COLUMNS),
         options,
     )
-    plan = _annotate(_with_uncovered(result.plan, data.accounts, uncovered), data, returns)
+    plan = _with_uncovered(result.plan, data.accounts, uncovered)
+    plan = _annotate(_with_held(plan, held), data, returns)
     accounts_after = data.accounts.join(
         plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
     )
     metrics = dict(result.metrics)
     metrics["returns"] = returns.height
     metrics["uncovered_accounts"] = uncovered.height
+    metrics["held_unassigned"] = held.height
     metrics["locks_released_for_eligibility"] = released.height
     metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
     # Moves a hard rule forces (today's owner may not own the account, a split family) are
@@ -285,6 +293,27 @@ def _with_uncovered(
     return pl.concat([plan.select(rows.columns), rows], how="vertical_relaxed").sort("account_id")
 
 
+def _held(held: pl.DataFrame | None, uncovered: pl.DataFrame) -> pl.DataFrame:
+    empty = pl.DataFrame(schema={"account_id": pl.String, "reason": pl.String})
+    if held is None or held.is_empty():
+        return empty
+    return held.select("account_id", "reason").join(uncovered, on="account_id", how="anti")
+
+
+def _with_held(plan: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+    """Held accounts stay unassigned: a rejected placement is not proposed again."""
+    if held.is_empty():
+        return plan
+    rows = held.select(
+        "account_id",
+        rep_id=pl.lit(""),
+        previous_rep_id=pl.lit(None, dtype=pl.String),
+        changed=pl.lit(False),
+        reason="reason",
+    )
+    return pl.concat([plan.select(rows.columns), rows], how="vertical_relaxed").sort("account_id")
+
+
 def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) -> pl.DataFrame:
     """Plan rows against today's CRM owner, with reason codes, covers and hand-backs."""
     owners = data.accounts.select("account_id", crm_rep_id="current_rep_id")
@@ -322,7 +351,10 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         .otherwise(pl.col("crm_rep_id")),
         changed=pl.when(is_return)
         .then(pl.lit(True))
-        .when(pl.col("reason").str.starts_with("uncovered:"))
+        .when(
+            pl.col("reason").str.starts_with("uncovered:")
+            | pl.col("reason").str.starts_with("held:")
+        )
         .then(pl.lit(False))
         .otherwise(pl.col("rep_id") != pl.col("crm_rep_id").fill_null("")),
         reason_code=pl.when(is_return)

@@ -59,6 +59,21 @@ def certificate_line(metrics: dict[str, Any]) -> str:
     )
 
 
+def out_of_band_lines(metrics_or_rows: Any, names: dict[str, str]) -> list[str]:
+    """One line per out-of-band rep, named: "Ana Alvarez (R1) at 127.3% of target: why"."""
+    rows = (
+        metrics_or_rows.get("out_of_band_reps")
+        if isinstance(metrics_or_rows, dict)
+        else metrics_or_rows
+    ) or []
+    out = []
+    for r in rows:
+        rid = r.get("rep_id", "")
+        who = f"{names[rid]} ({rid})" if names.get(rid) else rid
+        out.append(f"out of band: {who} at {r.get('pct_of_target')}% of target: {r.get('reason')}")
+    return out
+
+
 def out_of_band_markdown(metrics: dict[str, Any], names: dict[str, str], limit: int = 15) -> str:
     rows = metrics.get("out_of_band_reps") or []
     if not rows:

@@ -25,7 +25,11 @@ from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
 from territory_ops.scenarios.plan_figures import plan_figures
 from territory_ops.scenarios.quota import suggest_quotas
-from territory_ops.writeback.pass_locks import decision_locks, respect_decisions
+from territory_ops.writeback.pass_locks import (
+    decision_locks,
+    held_unassigned,
+    respect_decisions,
+)
 
 
 class PlanningError(RuntimeError):
@@ -45,7 +49,13 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
     validate_pass_config(config, data.n_accounts)
     published = store.published_assignments(con)
     try:
-        plan = run_pass(data, config, published, locks=_decision_locks(con, data))
+        plan = run_pass(
+            data,
+            config,
+            published,
+            locks=_decision_locks(con, data),
+            held=held_unassigned(con, data.accounts, data.reps),
+        )
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
     # quotas and expected win rate (issue 12), kept in the run's metrics

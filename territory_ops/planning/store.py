@@ -354,3 +354,13 @@ def latest_drift_run(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def today() -> date:
     return _now().date()
+
+
+def rep_names_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]:
+    """Rep id -> name as the roster said when ``run_id`` planned (plans.snapshot_reps)."""
+    rows = con.execute(
+        f"select rep_id, rep_name from {SCHEMA}.snapshot_reps "
+        "where run_id = ? and rep_name is not null",
+        [run_id],
+    ).fetchall()
+    return dict(rows)

@@ -5,7 +5,8 @@ Two hooks the loop calls (``territory_ops.planning``):
 * :func:`decision_locks` + :func:`apply_locks` before the optimizer: manual pins, approved and
   not-yet-visible exported changes (:func:`~territory_ops.writeback.pins.locks_for_pass`), and
   rejected changes whose inputs did not change (the account stays with its owner) become
-  locked accounts, so the plan keeps them;
+  locked accounts, so the plan keeps them; :func:`held_unassigned`: an unowned account whose
+  placement was rejected has no owner to lock it to, so the pass holds it unassigned;
 * :func:`respect_decisions` on the new proposals: a change already approved, exported or under
   appeal is not proposed a second time, a rejected one only when its inputs changed (the
   account's potential or owner, or either rep's status), and a pinned move says who pinned it.
@@ -89,6 +90,23 @@ def decision_locks(
         pl.lit(None, dtype=pl.Utf8).alias("note"),
     ).filter(pl.col("rep_id").is_not_null())
     return pl.concat([locks.cast(LOCK_SCHEMA), kept.cast(LOCK_SCHEMA)]).sort("account_id")
+
+
+def held_unassigned(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame
+) -> pl.DataFrame:
+    """Unowned accounts whose placement was rejected and whose inputs did not change
+    (``account_id, reason``): no owner to keep, so the pass holds them unassigned instead of
+    proposing the same rep again, until a pin places them or their inputs change."""
+    rejected = rejected_unchanged(con, accounts, reps).filter(pl.col("from_rep_id").is_null())
+    return rejected.group_by("account_id", maintain_order=True).agg(
+        reason=pl.format(
+            "held: placement with {} rejected ({}); pin an owner (territory-ops pin) or wait "
+            "for its potential or a rep's status to change",
+            pl.col("to_rep_id").sort().str.join(", "),
+            pl.col("proposal_id").sort().str.join(", "),
+        ).first()
+    )
 
 
 def apply_locks(accounts: pl.DataFrame, locks: pl.DataFrame | None) -> pl.DataFrame:

@@ -11,6 +11,7 @@ arrive), month by month:
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from territory_ops.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_continuous_loop")]
 
+REACH = r"(?:all accounts it may own total|caps its potential at) ([\d.]+)% of target"
 SNAPSHOTS = ["2026-06-30", "2026-07-31", "2026-08-31", "2026-09-30"]
 
 
@@ -124,8 +126,30 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     oob = m["out_of_band_reps"]
     assert m["reps_in_band"] + len(oob) == m["reps_active"]
     assert all(r["reason"] for r in oob), "every rep left out of band says why"
-    if m["lp_band_slack_max"] == 0 and not oob:
-        assert run1["kpis_after"]["share_in_band"] == 1.0
+    # every rep is in band unless the data prove the band impossible for it (its locked
+    # accounts alone, or all it may own, lie outside; the LP relaxation finds no plan), or it
+    # misses only by a whole family the plan cannot split (and those are few); where the LP
+    # says the band is feasible, nobody is out for any other reason. And the plan gets within
+    # 10 points of what the proof allows.
+    families = [r for r in oob if r["reason"].startswith("families are indivisible")]
+    assert len(families) <= max(1, m["reps_active"] // 10), families
+    band = 100 * run1["config"]["tolerance"]
+    for r in oob:
+        pct, why = float(r["pct_of_target"]), r["reason"]
+        if r in families:
+            continue
+        assert not m["band_feasible_lp"], r
+        if found := re.search(r"locked potential alone is ([\d.]+)% of target", why):
+            assert pct <= float(found[1]) + 10, r
+        elif found := re.search(REACH, why):  # all it may own / its capacity reach only so far
+            assert pct >= float(found[1]) - 10, r
+        elif found := re.search(r"at least ([\d.]+) points outside", why):
+            assert max(pct - 100 - band, 100 - band - pct) <= float(found[1]) + 10, r
+        else:
+            raise AssertionError(f"out of band without a proof: {r}")
+    assert run1["kpis_after"]["share_in_band"] == pytest.approx(
+        m["reps_in_band"] / m["reps_active"], abs=1e-5
+    )
     # what a reviewer sees in the UI: numeric KPIs, the summary with the map, the HTML path
     with dg.DagsterInstance.get() as instance:
         plan_meta = materialization_metadata(instance, "territory_plan", full.run_id)

@@ -18,6 +18,7 @@ from territory_ops.extracts.sample.common import (
     OPEN_STAGES,
     OPP_TYPE_AMOUNT,
     OPPS_PER_ACCOUNT,
+    OVERLAY_CLOSE_SHARE,
     _masked,
     _segment_of,
     _sigmoid,
@@ -156,6 +157,14 @@ def _opportunities(
     amount = np.where(raw >= 10_000, np.round(raw, -2), np.maximum(np.round(raw, -1), 500.0))
     owner = owner0[account]
     old = (close < as_of - 540) & (rng.random(n) < 0.3)
+    # Renewals and expansions are often closed by an account manager or an overlay rep, not
+    # the territory owner: without this, every big account (many deals) carries a recent win
+    # by its owner, and the tenure lock would freeze whole enterprise books (816 of 2,934
+    # demo accounts locked, 8 reps' locked potential alone above target).
+    # (only deals closed before the first snapshot: an open deal keeps its owner, and so a lock)
+    recent_win = won & (close > as_of - 365) & (close < tl.snap_day[0])
+    overlay = (kind > 0) & recent_win & (rng.random(n) < OVERLAY_CLOSE_SHARE)
+    old |= overlay
     core = int((reps.first_snap == 0).sum()) - 1
     by_seg = [np.flatnonzero(reps.seg[:core] == s) for s in range(len(SEGMENTS))]
     for s, members in enumerate(by_seg):

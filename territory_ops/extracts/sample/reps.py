@@ -11,6 +11,7 @@ import polars as pl
 from territory_ops.extracts import names as nm
 from territory_ops.extracts.sample.common import (
     _IND_SKILL,
+    BALANCE_PULL,
     BASE62,
     DAY_S,
     ENTERPRISE_MIN,
@@ -277,6 +278,47 @@ def _pick_owners(
     return out
 
 
+def _balanced_owners(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    acc: _Accounts,
+    seg: np.ndarray,
+    skill: np.ndarray,
+    reps: _Reps,
+    candidates: np.ndarray,
+) -> np.ndarray:
+    """Last year's plan: an eligible rep per account, nearer reps likelier, and a rep whose
+    book is already full (potential vs its segment's share) less likely, largest accounts first.
+
+    A real CRM's assignment is a plan that has since drifted, not a random draw: without the
+    load term, reps' potential spread like a random sample (potential CV ~0.5, one rep in ten
+    within +-10% of target), and a quarterly redesign had to move half the book.
+    """
+    cand = np.flatnonzero(candidates)
+    out = np.full(len(rows), -1, dtype=np.int64)
+    if len(cand) == 0 or len(rows) == 0:
+        return out
+    pot = np.exp(acc.log_pot[rows, 0])
+    cover = reps.seg_mask[cand].astype(np.float64)
+    share = cover / np.maximum(cover.sum(axis=1, keepdims=True), 1.0)  # rep's time per segment
+    seg_pot = np.bincount(seg[rows], weights=pot, minlength=cover.shape[1])
+    per_rep = seg_pot / np.maximum(share.sum(axis=0), 1e-9)
+    target = np.maximum(share @ per_rep, 1e-9)
+    load = np.zeros(len(cand))
+    noise = reps.pull[cand][None, :] + rng.gumbel(size=(len(rows), len(cand)))
+    seg_ok = reps.seg_mask[cand][:, seg[rows]].T
+    full = seg_ok & reps.skill_ok(skill[rows])[cand].T
+    mask = np.where(full.any(axis=1)[:, None], full, seg_ok)
+    mask = np.where(mask.any(axis=1)[:, None], mask, True)
+    for i in np.argsort(-pot, kind="stable"):
+        d = haversine_km(acc.lat[rows[i]], acc.lon[rows[i]], reps.lat[cand], reps.lon[cand])
+        score = -d / 350.0 + noise[i] - BALANCE_PULL * load / target
+        pick = int(np.argmax(np.where(mask[i], score, -np.inf)))
+        out[i] = cand[pick]
+        load[pick] += pot[i]
+    return out
+
+
 def _initial_owners(rng: np.random.Generator, acc: _Accounts, reps: _Reps) -> np.ndarray:
     core = int((reps.first_snap == 0).sum()) - 1
     candidates = np.zeros(reps.n, dtype=bool)
@@ -288,9 +330,7 @@ def _initial_owners(rng: np.random.Generator, acc: _Accounts, reps: _Reps) -> np
     chooser = (acc.first_snap == 0) & ~acc.unassigned0 & (~in_family | (root == np.arange(acc.n)))
     rows = np.flatnonzero(chooser)
     owner = np.full(acc.n, -1, dtype=np.int64)
-    owner[rows] = _pick_owners(
-        rng, acc.lat[rows], acc.lon[rows], seg[rows], skill[rows], reps, candidates
-    )
+    owner[rows] = _balanced_owners(rng, rows, acc, seg, skill, reps, candidates)
     owner = np.where(in_family, owner[np.maximum(root, 0)], owner)
     dup = acc.dup_of >= 0
     same = dup & (rng.random(acc.n) < 0.5)
@@ -367,6 +407,7 @@ def _users(rng: np.random.Generator, reps: _Reps, geo: _Geo) -> _Users:
                 "", None
             ),
             "capacity": np.concatenate([reps.capacity, np.full(n_mgr, np.nan)]),
+            "Slack_User_Id__c": pl.Series(_slack_ids(ids, n_rep), dtype=pl.String),
             "_row": np.arange(n),
             "_created_day": created_day,
             "_left": np.concatenate([reps.left_day, np.full(n_mgr, NEVER)]),
@@ -380,6 +421,13 @@ def _users(rng: np.random.Generator, reps: _Reps, geo: _Geo) -> _Users:
     )
     frame = frame.sort("Id")
     return _Users(rep_ids=ids[:n_rep].astype(str), mgr_ids=ids[n_rep:].astype(str), frame=frame)
+
+
+def _slack_ids(ids: np.ndarray, n_rep: int) -> list[str | None]:
+    """Slack member ids the CRM holds: every other manager has one ("U" + the user id, made
+    up but stable), the rest are found by e-mail through users.lookupByEmail; reps none."""
+    managers = [str(i) for i in ids[n_rep:]]
+    return [None] * n_rep + [f"U{m}" if k % 2 == 0 else None for k, m in enumerate(managers)]
 
 
 def _user_frame(users: _Users, day: int) -> pl.DataFrame:

@@ -24,6 +24,7 @@ renamed as (
         cast({{ blank_to_null('"Leave_Until__c"') }} as date) as leave_until,
         -- set by a source mapping that geocoded the home base offline (docs/mappings.md)
         lower({{ blank_to_null('"Geo_Precision__c"') }}) as mapped_geo_precision,
+        {{ blank_to_null('"Slack_User_Id__c"') }} as slack_user_id,
         _snapshot_date as snapshot_date,
         _source_file as source_file,
         _row_number as source_row_number,

@@ -1,0 +1,65 @@
+"""Decisions the next pass must see: a rejected placement of an unowned account sticks, and
+Slack clicks queued while a pass held the warehouse count before that pass supersedes them.
+
+Library level on the tiny hand-made book (tests/planning/conftest.py), in a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from territory_ops.planning import store
+from territory_ops.planning.config import load_pass_config
+from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
+from territory_ops.writeback.decisions import reject
+
+from .conftest import SNAPSHOT, make_accounts, make_reps
+
+
+def write_marts(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, day):
+    con.execute("create schema if not exists marts")
+    for name, frame in (("account_profiles", accounts), ("rep_roster", reps)):
+        con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
+        con.execute(f"create or replace table marts.{name} as select * from frame")
+        con.unregister("frame")
+
+
+def one_pass(con, run_id: str, accounts, day):
+    write_marts(con, accounts, make_reps(), day)
+    config = load_pass_config(overrides={"pass_kind": "refresh"})
+    staged = stage_plan(con, run_id, config)
+    report_drift(con, run_id)
+    return staged, propose_and_publish(con, run_id)
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        yield connection
+
+
+def test_a_rejected_placement_of_an_unowned_account_sticks_until_its_inputs_change(con):
+    new = make_accounts({"A00": None})
+    _, first = one_pass(con, "run-1", new, SNAPSHOT)
+    (placed,) = first.proposals.filter(pl.col("account_id") == "A00").iter_rows(named=True)
+    assert placed["from_rep_id"] is None
+    reject(con, [placed["proposal_id"]], by="Omar", note="not this rep")
+
+    staged, again = one_pass(con, "run-2", new, date(2026, 8, 31))
+    assert "A00" not in again.proposals["account_id"].to_list()  # not proposed again
+    held = staged.plan.plan.filter(pl.col("account_id") == "A00").row(0, named=True)
+    assert held["rep_id"] == "" and not held["changed"]
+    assert held["reason"].startswith(f"held: placement with {placed['to_rep_id']} rejected")
+    assert staged.plan.metrics["held_unassigned"] == 1
+    # the rejection is on record as the reason, and the published plan keeps it unassigned
+    published = store.published_assignments(con)
+    assert published.filter(pl.col("account_id") == "A00")["rep_id"].to_list() == [""]
+
+    grown = make_accounts({"A00": None}, potential={"A00": 400_000.0})  # its inputs changed
+    _, third = one_pass(con, "run-3", grown, date(2026, 9, 30))
+    assert "A00" in third.proposals["account_id"].to_list()
