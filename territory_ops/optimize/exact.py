@@ -12,7 +12,12 @@ every other family fixed where the plan puts it:
   term, as in the LP.
 
 Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
-the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Bigger
+the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Where the
+LP already had to widen a rep's band (a family bigger than the band, locks, eligibility), its
+widened edge is a fractional point no integer plan hits exactly, and proving that an excess of
+0.003 points cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such
+a rep's widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which excess
+is free. Reps the LP kept in the real band keep it exactly. Bigger
 books: *LNS* — for the reps still out of band (or over capacity), the rep and its
 ``NEIGHBOUR_REPS`` nearest reps form a neighbourhood; their families (at most ``LNS_FAMILIES``,
 nearest to the rep first) are re-optimised exactly among those reps. The seed chooses among
@@ -38,6 +43,9 @@ EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
 WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of time limit (a work limit:
 # the same options give the same plan; the wall clock only stops a solve early)
+WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
+BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
+REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1%
 POT_UNITS = 10_000_000  # integer potential units per mean target
 COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
 BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.01 points)
@@ -56,8 +64,10 @@ WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst 
 class ExactResult:
     assignment: np.ndarray
     method: str
-    optimal: bool
+    optimal: bool  # CP-SAT closed the gap (to ``REL_GAP_LIMIT``) over the whole book
     mip_gap: float | None
+    lower: np.ndarray | None = None  # the band the model kept (with the allowance)
+    upper: np.ndarray | None = None
 
 
 @dataclass
@@ -92,6 +102,7 @@ def improve(
         fams = np.nonzero(free_mask)[0]
         sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
+        lower, upper = allow_widened(inst, lower, upper)
         a, status, gap = solve_mip(
             inst,
             assignment,
@@ -101,13 +112,25 @@ def improve(
             upper,
             moves_budget,
             budget.left(),
-            work=WORK_SHARE * budget.limit,
+            work=WHOLE_BOOK_WORK_SHARE * budget.limit,
             seed=seed,
+            rel_gap=REL_GAP_LIMIT,
         )
         if status == "time":
             budget.note("exact MIP")
-        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap)
+        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap, lower, upper)
     return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
+
+
+def allow_widened(
+    inst: Instance, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The band with ``BAND_ALLOWANCE`` added where the LP had to widen it (see above)."""
+    tol = 1e-9 * inst.target
+    allow = BAND_ALLOWANCE * inst.target
+    lo = np.where(lower < inst.lower - tol, lower - allow, lower)
+    hi = np.where(upper > inst.upper + tol, upper + allow, upper)
+    return lo, hi
 
 
 def _violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -226,6 +249,7 @@ def solve_mip(
     *,
     work: float = 1.0,
     seed: int = 0,
+    rel_gap: float = 0.0,
 ) -> tuple[np.ndarray, str, float | None]:
     """Re-optimise ``sub``'s families exactly with CP-SAT; (assignment, status, rel. gap).
 
@@ -319,6 +343,7 @@ def solve_mip(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.max_deterministic_time = work
+    solver.parameters.relative_gap_limit = rel_gap
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     st = solver.solve(m)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -329,7 +354,7 @@ def solve_mip(
             out[f] = k
     val, bound = solver.objective_value, solver.best_objective_bound
     gap = round(abs(val - bound) / max(abs(val), 1.0), 6)
-    if st == cp_model.OPTIMAL:
-        return out, "optimal", 0.0
+    if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
+        return out, "optimal", gap
     timed_out = solver.deterministic_time < 0.99 * work
     return out, "time" if timed_out else "limit", gap

@@ -189,9 +189,13 @@ def solve(
         inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
     )
     if ex is not None:
-        key = plan_key(inst, ex.assignment, cost, lower, upper, moves_budget)
-        stats.update(exact_method=ex.method, optimal=ex.optimal, mip_gap=ex.mip_gap)
-        if key <= best_key:
+        lo, hi = (lower, upper) if ex.lower is None else (ex.lower, ex.upper)
+        key = plan_key(inst, ex.assignment, cost, lo, hi, moves_budget)
+        if ex.lower is not None:  # compare both plans on the band the exact model kept
+            best_key = plan_key(inst, best, cost, lo, hi, moves_budget)
+        kept = key <= best_key  # the proof speaks for the plan only if the plan is kept
+        stats.update(exact_method=ex.method, optimal=ex.optimal and kept, mip_gap=ex.mip_gap)
+        if kept:
             best, best_key = ex.assignment, key
             method += " + " + ex.method
     if opts.strict and best_key[0] > 1e-9:
