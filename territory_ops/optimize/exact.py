@@ -41,8 +41,8 @@ from territory_ops.optimize.instance import Instance
 
 EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
-WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of time limit (a work limit:
-# the same options give the same plan; the wall clock only stops a solve early)
+WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of ``budget.work_scale`` (a work
+# limit from the book's size: the same input gives the same plan; the clock only stops early)
 WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
 BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
 REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1%
@@ -56,7 +56,6 @@ LNS_ROUNDS = 12  # neighbourhoods tried at most
 LNS_WORK_SPLIT = 4  # each neighbourhood gets this share of the whole-book work limit
 LNS_FAMILIES = 800  # free families per neighbourhood
 NEIGHBOUR_REPS = 5  # reps next to the out-of-band rep that share its neighbourhood
-LNS_SHARE = 0.8  # of the time left: all LNS rounds together
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
@@ -112,7 +111,7 @@ def improve(
             upper,
             moves_budget,
             budget.left(),
-            work=WHOLE_BOOK_WORK_SHARE * budget.limit,
+            work=WHOLE_BOOK_WORK_SHARE * budget.work_scale,
             seed=seed,
             rel_gap=REL_GAP_LIMIT,
         )
@@ -158,9 +157,8 @@ def _lns(
 ) -> ExactResult | None:
     a = assignment.copy()
     rng = np.random.default_rng(seed)
-    deadline_left = budget.share(0.0 + LNS_SHARE, 0.0)
-    stop_at = budget.elapsed() + deadline_left
-    work = WORK_SHARE * budget.limit / LNS_WORK_SPLIT
+    stop_at = budget.elapsed() + budget.left()  # a safety stop: the rounds are the limit
+    work = WORK_SHARE * budget.work_scale / LNS_WORK_SPLIT
     tried: set[int] = set()
     improved = 0
     rounds = 0

@@ -252,6 +252,27 @@ def continue_to_phase2(
     model.phase1 = False
 
 
+def back_to_phase1(model: LPModel) -> None:
+    """Undo :func:`continue_to_phase2` with zero caps: slacks free, the phase-1 objective."""
+    objective = model.solver.Objective()
+    objective.Clear()
+    objective.SetMinimization()
+    if model.zmax is not None:
+        objective.SetCoefficient(model.zmax, PHASE1_MAX_WEIGHT)
+    inf = model.solver.infinity()
+    for s in model.slack:
+        if s is not None:
+            s.SetUb(inf)
+            objective.SetCoefficient(s, 1.0)
+    if model.overflow is not None and model.overflow_max is not None:
+        objective.SetCoefficient(model.overflow_max, OVERFLOW_WEIGHT * PHASE1_MAX_WEIGHT)
+        for o in model.overflow:
+            if o is not None:
+                o.SetUb(inf)
+                objective.SetCoefficient(o, OVERFLOW_WEIGHT)
+    model.phase1 = True
+
+
 def solve_lp(model: LPModel, time_limit: float) -> str:
     model.solver.SetTimeLimit(int(max(time_limit, 0.2) * 1000))
     status = model.solver.Solve()
@@ -332,14 +353,17 @@ def solve_core_lp(
     def left() -> float:
         return max(deadline - time.perf_counter(), 0.0)
 
-    if hard_first:
-        model = build_lp(inst, core, cost, balance_weight=balance_weight)
-        status = solve_lp(model, left())
-        if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
-            return read_lp(model, status, inst.n_reps), np.zeros(inst.n_reps)
+    # one model for every solve: building it costs as much as a solve at 5k families
     model = build_lp(
         inst, core, cost, phase1=True, balance_weight=balance_weight, overflow=allow_overflow
     )
+    R = inst.n_reps
+    if hard_first:  # the band (and capacity) hard: phase 2 with every slack capped at 0
+        continue_to_phase2(model, core, cost, np.zeros(R), np.zeros(R))
+        status = solve_lp(model, left())
+        if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
+            return read_lp(model, status, R), np.zeros(R)
+        back_to_phase1(model)
     st1 = solve_lp(model, left())
     sol1 = read_lp(model, st1, inst.n_reps)
     if st1 not in ("optimal", "feasible"):
@@ -348,6 +372,9 @@ def solve_core_lp(
     over = sol1.overflow if sol1.overflow is not None else np.zeros(inst.n_reps)
     over_cap = np.where(over > 1e-9, over * (1 + 1e-6) + 1e-7, 0.0)
     continue_to_phase2(model, core, cost, cap, over_cap)
+    # from phase 1's basis, dual simplex is ~8x faster than primal here (5k book: 4.5 s
+    # against 39 s under the same load)
+    model.solver.SetSolverSpecificParametersAsString("use_dual_simplex: true")
     status = solve_lp(model, left())
     sol = read_lp(model, status, inst.n_reps)
     if status == "not_solved":  # out of time: phase 1's point is feasible for phase 2 too

@@ -36,8 +36,6 @@ from territory_ops.optimize.repair import (
 )
 
 CERT_LP_FACTOR = 1.2  # small books: time kept back for the certificate x the planning LP's
-LP_SHARE = 0.55  # of the time left: the core LP (the rest: dive, exact repair, certificate)
-DIVE_SHARE = 0.5  # of the time left after the LP
 
 
 @dataclass
@@ -149,7 +147,8 @@ def solve(
     method = "rounding+local search"
     if best_key[0] + best_key[1] > 1e-9 and not budget.expired("LP dive"):
         free, hint = choose_free_families(inst, core, sol, per_rep=10)
-        params = SolverParams(time_limit=budget.share(DIVE_SHARE, 1.0), seed=opts.seed)
+        # the dive is bounded by its families (one fix per step); the clock is the safety
+        params = SolverParams(time_limit=max(budget.left(), 1.0), seed=opts.seed)
         say(f"LP dive over {len(free)} families ({budget.elapsed():.1f}s)")
         rep = repair(
             inst,
@@ -181,6 +180,14 @@ def solve(
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
+    if best_key[0] > 1e-9 and moves_budget is None:
+        # full: the clock stopped the repair with a hard row broken; the first plan's
+        # construction sheds overloads to reps with room, so it keeps every hard row
+        fb = first_plan(inst, cost, best, None, None)
+        fb = search(fb, None, "local search on the first plan")
+        key = plan_key(inst, fb, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = fb, key, method + " + first-plan repair"
     if first is not None:
         key = plan_key(inst, first, cost, lower, upper, moves_budget)
         if key < best_key:
@@ -288,7 +295,9 @@ def _core_lp(
             return None, np.zeros(inst.n_reps), core
         t_lp = time.perf_counter()
         problem = core_problem(inst, core, base, moves_budget)
-        lp_time = budget.share(LP_SHARE, 0.0)
+        # GLOP runs to its optimum (its own work); the time left is only the safety stop:
+        # a point cut short by the clock is neither a plan nor a bound
+        lp_time = budget.left()
         say(f"LP relaxation over {len(core)} families ({budget.elapsed():.1f}s, {lp_time:.0f}s)")
         sol, slack = solve_core_lp(
             inst,
