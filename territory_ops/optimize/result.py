@@ -12,7 +12,13 @@ from territory_ops.optimize import capacity
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance, pair_distances
 from territory_ops.optimize.rationale import reasons
-from territory_ops.optimize.report import band_reasons, check_plan, count_violations, plan_metrics
+from territory_ops.optimize.report import (
+    band_out_of_reach_by_families,
+    band_reasons,
+    check_plan,
+    count_violations,
+    plan_metrics,
+)
 from territory_ops.optimize.tables import Tables
 
 
@@ -136,7 +142,10 @@ def _metrics(
         "reps_in_band": m["reps_in_band"],
         "reps_out_of_band": int(m["reps_active"]) - int(m["reps_in_band"]),
         "reps_active": m["reps_active"],
-        "band_feasible_lp": bool(float(slack.max()) <= 1e-6) if len(slack) else True,
+        "band_feasible_lp": (
+            (bool(float(slack.max()) <= 1e-6) if len(slack) else True)
+            and not band_out_of_reach_by_families(inst)
+        ),
         "out_of_band_reps": oob,
         "travel_km": round(float(m["travel_km"]), 3),
         "travel_unit": inst.travel_unit,
