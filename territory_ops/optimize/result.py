@@ -104,8 +104,17 @@ def _metrics(
     # rule 5 is judged per rep below: a shortfall or inherited overload is a finding
     other = [v for v in violations if not v.rule.startswith("5")]
     intro_accounts = int(np.isin(new_rep, introduced).sum()) if introduced else 0
+    cnt_inherited, cnt_introduced = capacity.classify_count_overloads(inst, fam_rep, mode)
+    # accounts beyond max accounts on a rep the plan pushed over it (inherited ones apart)
+    real_max = capacity.real_max_accounts(inst)
+    n_rep = np.bincount(fam_rep, weights=inst.fam_count, minlength=inst.n_reps)
+    intro_accounts += int(sum(n_rep[r] - real_max[r] for r in cnt_introduced))
     hard = count_violations(other) + intro_accounts
-    rules = sorted({v.rule for v in other} | ({"5 capacity"} if introduced else set()))
+    rules = sorted(
+        {v.rule for v in other}
+        | ({"5 capacity"} if introduced else set())
+        | ({"max accounts"} if cnt_introduced else set())
+    )
     m = plan_metrics(tables.accounts, tables.reps, new_rep_ids(inst, new_rep), inst.tolerance)
     cur, ca = inst.current, inst.current_active
     moves = int((ca & (new_rep != cur)).sum())
@@ -121,6 +130,7 @@ def _metrics(
     gap = (travel_obj - bound_mean) / bound_mean if has_bound and bound_mean > 0 else 0.0
     act = inst.active
     inherited_rows = capacity.inherited_report(inst, fam_rep, inherited)
+    inherited_rows += capacity.inherited_count_report(inst, fam_rep, cnt_inherited)
     lp_gap = round(gap, 6) if has_bound else None
     method, cert_gap = cert.method, lp_gap
     if stats.get("optimal"):

@@ -82,6 +82,9 @@ def solve(
     valid = inst.cand_rep >= 0
     cost = np.where(valid, inst.cand_cost, np.inf)
     cur_col = micro.current_columns(inst) if opts.mode == "micro" else None
+    count_inherited = []
+    if cur_col is not None and not opts.strict:
+        count_inherited = capacity.inherit_max_accounts(inst)
     base, core = _base_and_core(inst, opts, cost, cur_col, dual, moves_budget)
     if cur_col is not None:
         stats["must_place_families"] = int((cur_col < 0).sum())
@@ -212,6 +215,12 @@ def solve(
         if kept:
             best, best_key = ex.assignment, key
             method += " + " + ex.method
+    if count_inherited and moves_budget is not None:
+        # micro: moves the plan left unused go to reps over max accounts today
+        shed = micro.shed_inherited_counts(inst, best, moves_budget, cost)
+        key = plan_key(inst, shed, cost, lower, upper, moves_budget)
+        if key[0] <= best_key[0] + 1e-9 and not np.array_equal(shed, best):
+            best, best_key, method = shed, key, method + " + max-accounts shedding"
     if opts.strict and best_key[0] > 1e-9:
         raise HardRuleInfeasible(
             "rounding the LP could not keep capacity_hours / max accounts / the move budget "

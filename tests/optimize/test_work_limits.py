@@ -34,3 +34,36 @@ def test_a_family_bigger_than_the_band_is_reported_not_hidden_by_the_lp():
     assert m["hard_violations"] == 0
     big = [o for o in m["out_of_band_reps"] if "a family is not split" in o["reason"]]
     assert len(big) == 1 and "account BIG" in big[0]["reason"]
+
+
+def _over_max_accounts_book():
+    # R0 holds 10 accounts today with max_accounts 5; R1 and R2 have room
+    accounts = [{"account_id": f"A{i:02d}", "current_rep_id": "R0"} for i in range(10)]
+    accounts += [{"account_id": f"B{i:02d}", "current_rep_id": f"R{1 + i % 2}"} for i in range(6)]
+    reps = [
+        {"rep_id": "R0", "max_accounts": "5"},
+        {"rep_id": "R1", "max_accounts": "20"},
+        {"rep_id": "R2", "max_accounts": "20"},
+    ]
+    return make_tables(accounts, reps)
+
+
+def test_over_max_accounts_today_is_inherited_and_reduced_within_a_small_budget():
+    a, r = _over_max_accounts_book()
+    opts = OptimizeOptions(mode="micro", max_moves=2, tolerance=0.9, time_limit=30)
+    res = optimize(a, r, opts)
+    m = res.metrics
+    assert m["hard_violations"] == 0 and m["moves"] <= 2
+    rows = [x for x in m["inherited_violation_details"] if x["rule"] == "max accounts"]
+    assert len(rows) == 1 and rows[0]["rep_id"] == "R0"
+    assert rows[0]["accounts_before"] == 10 and rows[0]["accounts"] == 8  # the budget used
+    assert rows[0]["moves_to_restore"] == 3 and "about 3 more moves" in rows[0]["text"]
+
+
+def test_over_max_accounts_today_is_repaired_with_a_large_budget():
+    a, r = _over_max_accounts_book()
+    opts = OptimizeOptions(mode="micro", max_moves=10, tolerance=0.9, time_limit=30)
+    res = optimize(a, r, opts)
+    m = res.metrics
+    assert m["hard_violations"] == 0 and m["inherited_violations"] == 0
+    assert (res.plan["rep_id"] == "R0").sum() <= 5
