@@ -182,8 +182,7 @@ def band_out_of_reach_by_families(inst) -> bool:  # inst: Instance
     every rep in band, though the LP relaxation (which may split it) can say it does."""
     act = inst.active
     upper = np.where(act, inst.upper, -np.inf)
-    reach = (inst.class_mask & act[None, :]) * upper[None, :]  # (classes, reps)
-    biggest_band = np.where(inst.class_mask & act[None, :], reach, -np.inf).max(axis=1)
+    biggest_band = np.where(inst.class_mask & act[None, :], upper[None, :], -np.inf).max(axis=1)
     free = inst.fam_lock_rep < 0
     locked_up = np.where(free, np.inf, upper[np.maximum(inst.fam_lock_rep, 0)])
     limit = np.minimum(biggest_band[inst.fam_class], locked_up)
