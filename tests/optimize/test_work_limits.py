@@ -11,9 +11,9 @@ from tests.optimize.conftest import make_tables
 
 def test_same_seed_same_plan_whatever_the_time_limit():
     # Work limits come from the book's size, so a tight and a loose time limit give the
-    # same plan as long as the clock does not stop a phase (a ~1,100-family book: the LP,
+    # same plan as long as the clock does not stop a phase (a ~860-family book: the LP,
     # rounding, dive and CP-SAT LNS all run). The old code gave the LP 55% of the time left.
-    a, r = generate_instance(1200, 12, seed=3)
+    a, r = generate_instance(900, 10, seed=3)
     runs = [optimize(a, r, OptimizeOptions(seed=5, time_limit=t)) for t in (25.0, 90.0)]
     hit = [x.metrics["time_limit_phases"] for x in runs]
     if any(hit):  # a safety stop on an overloaded machine is reported, never silent
