@@ -19,6 +19,7 @@ from ortools.linear_solver import pywraplp
 from territory_ops.optimize.instance import Instance
 
 PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of slacks
+PHASE2_SLACK_COST = 1000.0  # per target of band slack, in mean family costs (1 point = 10)
 OVERFLOW_WEIGHT = 1000.0  # phase 1: capacity overflow (share of capacity) >> band slack
 INTEGRAL_TOL = 1e-6
 
@@ -224,6 +225,7 @@ def continue_to_phase2(
     cost: np.ndarray,
     slack_cap: np.ndarray,
     overflow_cap: np.ndarray | None = None,
+    slack_cost: float = 0.0,
 ) -> None:
     """Turn a solved phase-1 model into phase 2 in place: slacks capped, real objective.
 
@@ -235,7 +237,7 @@ def continue_to_phase2(
         objective.SetCoefficient(model.zmax, 0.0)
     for r, s in enumerate(model.slack):
         if s is not None:
-            objective.SetCoefficient(s, 0.0)
+            objective.SetCoefficient(s, slack_cost)
             s.SetUb(float(slack_cap[r]))
     if model.overflow_max is not None:
         objective.SetCoefficient(model.overflow_max, 0.0)
@@ -323,6 +325,9 @@ def resolve_for_travel(
             objective.SetCoefficient(v, float(travel[f, k]) / model.cost_scale)
     for v in model.deviation:
         objective.SetCoefficient(v, 0.0)
+    for s in model.slack:  # travel only: band slack is free within its cap
+        if s is not None:
+            objective.SetCoefficient(s, 0.0)
     if solve_lp(model, time_limit) != "optimal":
         return None
     return objective.Value() * model.cost_scale
@@ -371,7 +376,10 @@ def solve_core_lp(
     cap = sol1.slack * (1 + 1e-6) + 1e-7
     over = sol1.overflow if sol1.overflow is not None else np.zeros(inst.n_reps)
     over_cap = np.where(over > 1e-9, over * (1 + 1e-6) + 1e-7, 0.0)
-    continue_to_phase2(model, core, cost, cap, over_cap)
+    # the slack phase 1 proved necessary is a cap per rep, priced so that a rep uses it only
+    # where the band cannot be kept (else every capped rep drifts to its widened edge: 8/36
+    # reps in band on a 5k book whose LP needed 1.1 points)
+    continue_to_phase2(model, core, cost, cap, over_cap, slack_cost=PHASE2_SLACK_COST)
     # from phase 1's basis, dual simplex is ~8x faster than primal here (5k book: 4.5 s
     # against 39 s under the same load)
     model.solver.SetSolverSpecificParametersAsString("use_dual_simplex: true")
@@ -380,4 +388,6 @@ def solve_core_lp(
     if status == "not_solved":  # out of time: phase 1's point is feasible for phase 2 too
         sol = sol1
     sol.overflow = over_cap  # the room phase 1 proved necessary; rounding may use it all
+    if status in ("optimal", "feasible"):  # what phase 2 used, within the caps
+        return sol, np.minimum(sol.slack * (1 + 1e-6) + 1e-7, cap)
     return sol, cap
