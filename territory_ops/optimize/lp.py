@@ -99,6 +99,7 @@ def build_lp(
             slack_vars[r] = solver.NumVar(0.0, inf, f"s{r}")
 
     pot_rows, work_rows, cnt_rows = [], [], []
+    p_vars: list[pywraplp.Variable | None] = [None] * R
     for r in range(R):
         if not act[r]:
             pot_rows.append(None)
@@ -110,19 +111,25 @@ def build_lp(
         hi = core.upper[r] / pot_scale - fp
         s = slack_vars[r]
         t = inst.target[r] / pot_scale
-        if s is None:
-            row_hi = solver.Constraint(-inf, hi, f"bandU{r}")
-            row_lo = solver.Constraint(lo, inf, f"bandL{r}")
-        else:
-            row_hi = solver.Constraint(-inf, hi, f"bandU{r}")
+        # P_r (the core's potential on r) is defined once, so each column touches one
+        # potential row instead of three (band low, band high, balance): a third fewer calls
+        # while building, the slowest part of a 5k LP after the solve itself
+        p_var = solver.NumVar(0.0, inf, f"P{r}")
+        p_vars[r] = p_var
+        def_row = solver.Constraint(0.0, 0.0, f"potential{r}")
+        def_row.SetCoefficient(p_var, -1.0)
+        row_hi = solver.Constraint(-inf, hi, f"bandU{r}")
+        row_hi.SetCoefficient(p_var, 1.0)
+        row_lo = solver.Constraint(lo, inf, f"bandL{r}")
+        row_lo.SetCoefficient(p_var, 1.0)
+        if s is not None:
             row_hi.SetCoefficient(s, -t)
-            row_lo = solver.Constraint(lo, inf, f"bandL{r}")
             row_lo.SetCoefficient(s, t)
             if zmax is not None:
                 zr = solver.Constraint(-inf, 0.0, f"z{r}")
                 zr.SetCoefficient(s, 1.0)
                 zr.SetCoefficient(zmax, -1.0)
-        pot_rows.append((row_lo, row_hi))
+        pot_rows.append(def_row)
         cap_left = (inst.capacity[r] - core.fixed_work[r]) / max(inst.capacity[r], 1e-9)
         cap_row = solver.Constraint(-inf, cap_left, f"cap{r}")
         work_rows.append(cap_row)
@@ -157,9 +164,7 @@ def build_lp(
             r = int(inst.cand_rep[f, k])
             v = solver.NumVar(0.0, 1.0, "")
             row.SetCoefficient(v, 1.0)
-            lo_row, hi_row = pot_rows[r]
-            lo_row.SetCoefficient(v, pf)
-            hi_row.SetCoefficient(v, pf)
+            pot_rows[r].SetCoefficient(v, pf)
             if wf:
                 work_rows[r].SetCoefficient(v, wf / max(inst.capacity[r], 1e-9))
             if cnt_rows[r] is not None:
@@ -192,17 +197,13 @@ def build_lp(
             dm = solver.NumVar(0.0, inf, f"dm{r}")
             t = inst.target[r] / pot_scale - core.fixed_pot[r] / pot_scale
             c = solver.Constraint(t, t, f"dev{r}")
+            c.SetCoefficient(p_vars[r], 1.0)
             c.SetCoefficient(dp, -1.0)
             c.SetCoefficient(dm, 1.0)
             if not phase1:
                 objective.SetCoefficient(dp, coef)
                 objective.SetCoefficient(dm, coef)
             deviation += [dp, dm]
-            pot_rows[r] = (*pot_rows[r], c)
-        for f_i, f in enumerate(core.fams):
-            pf = inst.fam_potential[f] / pot_scale
-            for k, v in x[f_i]:
-                pot_rows[int(inst.cand_rep[f, k])][2].SetCoefficient(v, pf)
     objective.SetMinimization()
     return LPModel(
         solver,
