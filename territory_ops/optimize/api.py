@@ -73,6 +73,7 @@ def optimize(
     if limit is None:
         limit = default_time_limit(tables.accounts.height)
     budget.limit = float(limit)
+    budget.work_scale = default_time_limit(tables.accounts.height)
     say(f"time limit {budget.limit:.0f}s" + " (default for this size)" * (opts.time_limit is None))
     weights = opts.weights or (FULL_WEIGHTS if opts.mode == "full" else MICRO_WEIGHTS)
     inst = build_instance(

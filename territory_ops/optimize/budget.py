@@ -3,6 +3,9 @@
 Work limits (iteration counts, LP dive steps, CP-SAT's deterministic time) decide what is
 done, so a plan is byte-identical for the same input and seed; the wall clock only stops a
 phase early, and when it does ``hit`` records it (``metrics["time_limit_hit"]``).
+The work limits derive from the instance size (``work_scale``: the default time limit of
+the book, whatever ``--time-limit`` says), so a plan does not change with the time limit
+either, as long as the clock does not stop a phase.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Budget:
     hit: bool = False
     phases: list[str] = field(default_factory=list)
     reserved: float = 0.0  # seconds kept back for the certificate until released
+    work_scale: float = MIN_SECONDS  # seconds of the default limit: sizes the work limits
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0

@@ -54,6 +54,75 @@ def relieve(inst: Instance) -> bool:
     return True
 
 
+def today_counts(inst: Instance) -> np.ndarray:
+    ca = inst.current_active
+    return np.bincount(inst.current[ca], minlength=inst.n_reps).astype(float)
+
+
+def inherit_max_accounts(inst: Instance) -> list[int]:
+    """Micro: reps over max accounts today may keep that many (an inherited violation, like
+    capacity: the plan must not add to it); the real cap stays in ``max_accounts_real``."""
+    inst.max_accounts_real = inst.max_accounts.copy()
+    today = today_counts(inst)
+    over = np.nonzero(inst.active & (today > inst.max_accounts + 1e-9))[0]
+    inst.max_accounts = np.where(today > inst.max_accounts, today, inst.max_accounts)
+    return [int(r) for r in over]
+
+
+def real_max_accounts(inst: Instance) -> np.ndarray:
+    return inst.max_accounts_real if len(inst.max_accounts_real) else inst.max_accounts
+
+
+def classify_count_overloads(
+    inst: Instance, fam_rep: np.ndarray, mode: str
+) -> tuple[list[int], list[int]]:
+    """Reps over their real max accounts in the plan: (inherited, introduced). Inherited
+    (micro): over it today and holding no more accounts than today."""
+    real = real_max_accounts(inst)
+    N = np.bincount(fam_rep, weights=inst.fam_count, minlength=inst.n_reps)
+    over = np.nonzero(inst.active & (real + 1e-9 < N))[0]
+    lk = inst.fam_lock_rep >= 0
+    locked_n = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_count[lk], minlength=len(N))
+    today = today_counts(inst)
+    inherited, introduced = [], []
+    for r in over:
+        if locked_n[r] > real[r] + 1e-9:  # locks alone: a capacity finding, not the plan's
+            continue
+        if mode == "micro" and today[r] > real[r] + 1e-9 and N[r] <= today[r] + 1e-9:
+            inherited.append(int(r))
+        else:
+            introduced.append(int(r))
+    return inherited, introduced
+
+
+def inherited_count_report(
+    inst: Instance, fam_rep: np.ndarray, reps: list[int]
+) -> list[dict[str, object]]:
+    """One entry per rep still over max accounts from today, with the moves that restore it
+    (each move takes at least one account away: the excess is the lower bound)."""
+    real = real_max_accounts(inst)
+    N = np.bincount(fam_rep, weights=inst.fam_count, minlength=inst.n_reps)
+    today = today_counts(inst)
+    out = []
+    for r in sorted(reps, key=lambda x: (-(N[x] - real[x]), x)):
+        need = int(N[r] - real[r])
+        out.append(
+            {
+                "rep_id": inst.rep_ids[r],
+                "rule": "max accounts",
+                "accounts_before": int(today[r]),
+                "accounts": int(N[r]),
+                "max_accounts": int(real[r]),
+                "moves_to_restore": need,
+                "text": (
+                    f"{inst.rep_ids[r]} holds {int(N[r])} accounts (max {int(real[r])}): about "
+                    f"{need} more move{'s' * (need != 1)} would restore it"
+                ),
+            }
+        )
+    return out
+
+
 def widen(inst: Instance, overflow: np.ndarray) -> None:
     """Apply the LP's capacity overflow (fraction of capacity per rep) to ``inst.capacity``."""
     if (overflow > 1e-9).any():

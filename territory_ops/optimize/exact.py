@@ -12,7 +12,12 @@ every other family fixed where the plan puts it:
   term, as in the LP.
 
 Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
-the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Bigger
+the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Where the
+LP already had to widen a rep's band (a family bigger than the band, locks, eligibility), its
+widened edge is a fractional point no integer plan hits exactly, and proving that an excess of
+0.003 points cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such
+a rep's widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which excess
+is free. Reps the LP kept in the real band keep it exactly. Bigger
 books: *LNS* — for the reps still out of band (or over capacity), the rep and its
 ``NEIGHBOUR_REPS`` nearest reps form a neighbourhood; their families (at most ``LNS_FAMILIES``,
 nearest to the rep first) are re-optimised exactly among those reps. The seed chooses among
@@ -36,8 +41,11 @@ from territory_ops.optimize.instance import Instance
 
 EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
-WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of time limit (a work limit:
-# the same options give the same plan; the wall clock only stops a solve early)
+WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of ``budget.work_scale`` (a work
+# limit from the book's size: the same input gives the same plan; the clock only stops early)
+WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
+BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
+REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1%
 POT_UNITS = 10_000_000  # integer potential units per mean target
 COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
 BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.01 points)
@@ -45,10 +53,13 @@ BAND_STEP_COST = 10 * COST_UNITS  # 0.01 points out of band cost 10 mean family 
 OVER_HOUR_COST = 100 * BAND_STEP_COST  # an hour over capacity costs far more still
 DEV_STEPS = 1_000  # in-band balance measured in 1/1,000 of the mean target
 LNS_ROUNDS = 12  # neighbourhoods tried at most
-LNS_WORK_SPLIT = 4  # each neighbourhood gets this share of the whole-book work limit
+LNS_WORK_SPLIT = 1  # each neighbourhood gets this share of the whole-book work limit (a
+# quarter was too little to pull the last rep 0.02 points into band on a 5k book)
+LNS_MAX_WORK = 3.0  # ... and at most this many deterministic seconds (100k: 12 x 3 s)
+LNS_TOTAL_WORK = 2.5  # all neighbourhoods together: this many neighbourhoods' work, spent
+# (CP-SAT's deterministic time, so the number of rounds is the same on a busy machine)
 LNS_FAMILIES = 800  # free families per neighbourhood
 NEIGHBOUR_REPS = 5  # reps next to the out-of-band rep that share its neighbourhood
-LNS_SHARE = 0.8  # of the time left: all LNS rounds together
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
@@ -56,8 +67,10 @@ WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst 
 class ExactResult:
     assignment: np.ndarray
     method: str
-    optimal: bool
+    optimal: bool  # CP-SAT closed the gap (to ``REL_GAP_LIMIT``) over the whole book
     mip_gap: float | None
+    lower: np.ndarray | None = None  # the band the model kept (with the allowance)
+    upper: np.ndarray | None = None
 
 
 @dataclass
@@ -92,6 +105,7 @@ def improve(
         fams = np.nonzero(free_mask)[0]
         sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
+        lower, upper = allow_widened(inst, lower, upper)
         a, status, gap = solve_mip(
             inst,
             assignment,
@@ -101,13 +115,25 @@ def improve(
             upper,
             moves_budget,
             budget.left(),
-            work=WORK_SHARE * budget.limit,
+            work=WHOLE_BOOK_WORK_SHARE * budget.work_scale,
             seed=seed,
+            rel_gap=REL_GAP_LIMIT,
         )
         if status == "time":
             budget.note("exact MIP")
-        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap)
+        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap, lower, upper)
     return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
+
+
+def allow_widened(
+    inst: Instance, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The band with ``BAND_ALLOWANCE`` added where the LP had to widen it (see above)."""
+    tol = 1e-9 * inst.target
+    allow = BAND_ALLOWANCE * inst.target
+    lo = np.where(lower < inst.lower - tol, lower - allow, lower)
+    hi = np.where(upper > inst.upper + tol, upper + allow, upper)
+    return lo, hi
 
 
 def _violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -135,10 +161,10 @@ def _lns(
 ) -> ExactResult | None:
     a = assignment.copy()
     rng = np.random.default_rng(seed)
-    deadline_left = budget.share(0.0 + LNS_SHARE, 0.0)
-    stop_at = budget.elapsed() + deadline_left
-    work = WORK_SHARE * budget.limit / LNS_WORK_SPLIT
+    stop_at = budget.elapsed() + budget.left()  # a safety stop: the rounds are the limit
+    work = min(WORK_SHARE * budget.work_scale / LNS_WORK_SPLIT, LNS_MAX_WORK)
     tried: set[int] = set()
+    spent: list[float] = []
     improved = 0
     rounds = 0
     gap = None
@@ -147,6 +173,8 @@ def _lns(
         bad = [int(r) for r in np.lexsort((np.arange(inst.n_reps), -v)) if v[r] > 1e-9]
         bad = [r for r in bad if r not in tried]
         if not bad:
+            break
+        if sum(spent) >= LNS_TOTAL_WORK * work:
             break
         if budget.elapsed() >= stop_at:
             budget.note("LNS")
@@ -159,15 +187,15 @@ def _lns(
         rounds += 1
         left = max(stop_at - budget.elapsed(), 0.1)
         new, status, gap = solve_mip(
-            inst, a, sub, cost, lower, upper, moves_budget, left, work=work, seed=seed
+            inst, a, sub, cost, lower, upper, moves_budget, left, work=work, seed=seed, spent=spent
         )
         if status == "time":
             budget.note("LNS")
         if _better(inst, new, a, cost, lower, upper):
             a = new
             improved += 1
-            tried.clear()  # the landscape changed: every rep may be retried
-            tried.add(r)
+            tried.clear()  # the landscape changed: every rep may be retried, this one too
+            # (it may still be out, closer: the rounds bound the loop)
     if rounds == 0:
         return None
     say(f"LNS: {improved} of {rounds} neighbourhoods improved ({budget.elapsed():.1f}s)")
@@ -226,6 +254,8 @@ def solve_mip(
     *,
     work: float = 1.0,
     seed: int = 0,
+    rel_gap: float = 0.0,
+    spent: list[float] | None = None,
 ) -> tuple[np.ndarray, str, float | None]:
     """Re-optimise ``sub``'s families exactly with CP-SAT; (assignment, status, rel. gap).
 
@@ -319,8 +349,11 @@ def solve_mip(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.max_deterministic_time = work
+    solver.parameters.relative_gap_limit = rel_gap
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     st = solver.solve(m)
+    if spent is not None:  # deterministic time used: a work count that the clock does not move
+        spent.append(solver.deterministic_time)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return assignment, "failed", None
     out = assignment.copy()
@@ -329,7 +362,7 @@ def solve_mip(
             out[f] = k
     val, bound = solver.objective_value, solver.best_objective_bound
     gap = round(abs(val - bound) / max(abs(val), 1.0), 6)
-    if st == cp_model.OPTIMAL:
-        return out, "optimal", 0.0
+    if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
+        return out, "optimal", gap
     timed_out = solver.deterministic_time < 0.99 * work
     return out, "time" if timed_out else "limit", gap

@@ -62,6 +62,58 @@ def micro_core(
     return np.sort(np.concatenate([must, chosen]))
 
 
+def shed_inherited_counts(
+    inst: Instance, assignment: np.ndarray, budget: int, cost: np.ndarray
+) -> np.ndarray:
+    """Use the moves left to bring reps over max accounts today back towards their real cap:
+    worst rep first, its unlocked families fewest accounts first, each to the cheapest
+    candidate with capacity and account room (that keeps its band if it was in band)."""
+    F, R = inst.n_families, inst.n_reps
+    real = inst.max_accounts_real if len(inst.max_accounts_real) else inst.max_accounts
+    all_f = np.arange(F)
+    a = assignment.copy()
+    rep = inst.cand_rep[all_f, a]
+    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    left = budget - int(inst.cand_moves[all_f, a].sum())
+    hot = np.nonzero(inst.active & (real + 1e-9 < N))[0]
+    for r in hot[np.lexsort((hot, -(N[hot] - real[hot])))]:
+        fams = np.nonzero((rep == r) & (inst.fam_lock_rep < 0))[0]
+        for f in fams[np.lexsort((fams, inst.fam_count[fams]))]:
+            if N[r] <= real[r] + 1e-9 or left <= 0:
+                break
+            n, w, p = inst.fam_count[f], inst.fam_workload[f], inst.fam_potential[f]
+            ks = np.nonzero(inst.cand_rep[f] >= 0)[0]
+            best, best_cost = -1, np.inf
+            for k in ks[np.lexsort((ks, cost[f, ks]))]:
+                d = int(inst.cand_rep[f, k])
+                dm = int(inst.cand_moves[f, k] - inst.cand_moves[f, a[f]])
+                in_band = inst.lower[d] <= P[d] <= inst.upper[d]
+                if (
+                    d == r
+                    or dm > left
+                    or W[d] + w > inst.capacity[d]
+                    or N[d] + n > real[d]
+                    or (in_band and P[d] + p > inst.upper[d])
+                ):
+                    continue
+                best, best_cost = int(k), cost[f, k]
+                break
+            if best < 0 or not np.isfinite(best_cost):
+                continue
+            d = int(inst.cand_rep[f, best])
+            left -= int(inst.cand_moves[f, best] - inst.cand_moves[f, a[f]])
+            N[r] -= n
+            W[r] -= w
+            P[r] -= p
+            N[d] += n
+            W[d] += w
+            P[d] += p
+            a[f], rep[f] = best, d
+    return a
+
+
 def restore_move_budget(
     inst: Instance, assignment: np.ndarray, cur_col: np.ndarray, budget: int, cost: np.ndarray
 ) -> np.ndarray:

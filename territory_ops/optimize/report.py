@@ -177,6 +177,18 @@ def rep_ratios(
     return {rep_ids[i]: float(P[i] / target[i]) for i in range(len(rep_ids)) if active[i]}
 
 
+def band_out_of_reach_by_families(inst) -> bool:  # inst: Instance
+    """A family bigger than the band of every rep that may own it: no whole-family plan keeps
+    every rep in band, though the LP relaxation (which may split it) can say it does."""
+    act = inst.active
+    upper = np.where(act, inst.upper, -np.inf)
+    biggest_band = np.where(inst.class_mask & act[None, :], upper[None, :], -np.inf).max(axis=1)
+    free = inst.fam_lock_rep < 0
+    locked_up = np.where(free, np.inf, upper[np.maximum(inst.fam_lock_rep, 0)])
+    limit = np.minimum(biggest_band[inst.fam_class], locked_up)
+    return bool((inst.fam_potential > limit + 1e-9).any())
+
+
 def band_reasons(
     inst,  # Instance (imported lazily to keep this module independent of the model)
     rep_of_family: np.ndarray,
@@ -198,8 +210,16 @@ def band_reasons(
             continue
         tr = max(inst.target[r], 1e-12)
         reason = ""
+        mine = np.nonzero(rep_of_family == r)[0]
+        biggest = int(mine[np.argmax(inst.fam_potential[mine])]) if len(mine) else -1
         if ratio[r] > 1 + t and locked[r] / tr > 1 + t:
             reason = f"locked potential alone is {100 * locked[r] / tr:.0f}% of target"
+        elif ratio[r] > 1 + t and biggest >= 0 and inst.fam_potential[biggest] / tr > 1 + t:
+            root = inst.account_ids[int(inst.fam_root_account[biggest])]
+            reason = (
+                f"one family (account {root} and its children) alone is "
+                f"{100 * inst.fam_potential[biggest] / tr:.0f}% of target; a family is not split"
+            )
         elif ratio[r] < 1 - t:
             el = inst.class_mask[inst.fam_class][:, r] & (
                 (inst.fam_lock_rep < 0) | (inst.fam_lock_rep == r)

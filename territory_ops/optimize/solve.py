@@ -35,9 +35,8 @@ from territory_ops.optimize.repair import (
     repair,
 )
 
-CERT_LP_FACTOR = 1.2  # small books: time kept back for the certificate x the planning LP's
-LP_SHARE = 0.55  # of the time left: the core LP (the rest: dive, exact repair, certificate)
-DIVE_SHARE = 0.5  # of the time left after the LP
+CERT_LP_FACTOR = 0.4  # small books: time kept back for the certificate x the planning LP's
+# (the certificate re-solves the planning LP warm for travel: about a third of its time)
 
 
 @dataclass
@@ -83,6 +82,9 @@ def solve(
     valid = inst.cand_rep >= 0
     cost = np.where(valid, inst.cand_cost, np.inf)
     cur_col = micro.current_columns(inst) if opts.mode == "micro" else None
+    count_inherited = []
+    if cur_col is not None and not opts.strict:
+        count_inherited = capacity.inherit_max_accounts(inst)
     base, core = _base_and_core(inst, opts, cost, cur_col, dual, moves_budget)
     if cur_col is not None:
         stats["must_place_families"] = int((cur_col < 0).sum())
@@ -147,9 +149,16 @@ def solve(
     best = search(assignment, movable, "local search")
     best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
     method = "rounding+local search"
-    if best_key[0] + best_key[1] > 1e-9 and not budget.expired("LP dive"):
+    import os
+
+    if (
+        not os.environ.get("NODIVE")
+        and best_key[0] + best_key[1] > 1e-9
+        and not budget.expired("LP dive")
+    ):
         free, hint = choose_free_families(inst, core, sol, per_rep=10)
-        params = SolverParams(time_limit=budget.share(DIVE_SHARE, 1.0), seed=opts.seed)
+        # the dive is bounded by its families (one fix per step); the clock is the safety
+        params = SolverParams(time_limit=max(budget.left(), 1.0), seed=opts.seed)
         say(f"LP dive over {len(free)} families ({budget.elapsed():.1f}s)")
         rep = repair(
             inst,
@@ -181,6 +190,14 @@ def solve(
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
+    if best_key[0] > 1e-9 and moves_budget is None:
+        # full: the clock stopped the repair with a hard row broken; the first plan's
+        # construction sheds overloads to reps with room, so it keeps every hard row
+        fb = first_plan(inst, cost, best, None, None)
+        fb = search(fb, None, "local search on the first plan")
+        key = plan_key(inst, fb, cost, lower, upper, moves_budget)
+        if key < best_key:
+            best, best_key, method = fb, key, method + " + first-plan repair"
     if first is not None:
         key = plan_key(inst, first, cost, lower, upper, moves_budget)
         if key < best_key:
@@ -189,11 +206,21 @@ def solve(
         inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
     )
     if ex is not None:
-        key = plan_key(inst, ex.assignment, cost, lower, upper, moves_budget)
-        stats.update(exact_method=ex.method, optimal=ex.optimal, mip_gap=ex.mip_gap)
-        if key <= best_key:
+        lo, hi = (lower, upper) if ex.lower is None else (ex.lower, ex.upper)
+        key = plan_key(inst, ex.assignment, cost, lo, hi, moves_budget)
+        if ex.lower is not None:  # compare both plans on the band the exact model kept
+            best_key = plan_key(inst, best, cost, lo, hi, moves_budget)
+        kept = key <= best_key  # the proof speaks for the plan only if the plan is kept
+        stats.update(exact_method=ex.method, optimal=ex.optimal and kept, mip_gap=ex.mip_gap)
+        if kept:
             best, best_key = ex.assignment, key
             method += " + " + ex.method
+    if count_inherited and moves_budget is not None:
+        # micro: moves the plan left unused go to reps over max accounts today
+        shed = micro.shed_inherited_counts(inst, best, moves_budget, cost)
+        key = plan_key(inst, shed, cost, lower, upper, moves_budget)
+        if key[0] <= best_key[0] + 1e-9 and not np.array_equal(shed, best):
+            best, best_key, method = shed, key, method + " + max-accounts shedding"
     if opts.strict and best_key[0] > 1e-9:
         raise HardRuleInfeasible(
             "rounding the LP could not keep capacity_hours / max accounts / the move budget "
@@ -284,7 +311,9 @@ def _core_lp(
             return None, np.zeros(inst.n_reps), core
         t_lp = time.perf_counter()
         problem = core_problem(inst, core, base, moves_budget)
-        lp_time = budget.share(LP_SHARE, 0.0)
+        # GLOP runs to its optimum (its own work); the time left is only the safety stop:
+        # a point cut short by the clock is neither a plan nor a bound
+        lp_time = budget.left()
         say(f"LP relaxation over {len(core)} families ({budget.elapsed():.1f}s, {lp_time:.0f}s)")
         sol, slack = solve_core_lp(
             inst,

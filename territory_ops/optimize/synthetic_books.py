@@ -389,6 +389,8 @@ def _current_assignment(
         d = np.where(ok, d, np.inf)
         near = np.argsort(d, kind="stable")[:3]
         near = near[np.isfinite(d[near])]
+        if len(near) == 0:
+            continue  # no rep may own it (a tiny book): left unowned, the optimizer says so
         pick = near[min(int(rng.choice(3, p=[0.6, 0.25, 0.15])), len(near) - 1)]
         for i in members:
             current[i] = rep_ids[pick]
