@@ -11,6 +11,8 @@ from pathlib import Path
 import typer
 from typer.core import TyperCommand
 
+from territory_ops.cli_common import warehouse_path_or_exit
+
 
 class PlainUsageCommand(TyperCommand):
     """Usage line in click's convention (``LANDING``), not typer's ``{LANDING}``."""
@@ -387,16 +389,10 @@ def export(
     import duckdb
 
     from territory_ops.export import ExportError, export_planning_tables
-    from territory_ops.settings import Settings
 
-    settings = Settings.from_env()
-    if not settings.duckdb_path.exists():
-        typer.echo(
-            f"No warehouse at {settings.duckdb_path}: run `territory-ops run` first.", err=True
-        )
-        raise typer.Exit(code=2)
+    path = warehouse_path_or_exit()
     try:
-        with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        with duckdb.connect(str(path), read_only=True) as con:
             result = export_planning_tables(con, out)
     except ExportError as err:
         typer.echo(str(err), err=True)
@@ -416,12 +412,7 @@ app.add_typer(plan_app, name="plan")
 def _warehouse_or_exit():
     import duckdb
 
-    from territory_ops.settings import Settings
-
-    path = Settings.from_env().duckdb_path
-    if not path.exists():
-        typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
-        raise typer.Exit(code=2)
+    path = warehouse_path_or_exit()
     return duckdb.connect(str(path), read_only=True)
 
 

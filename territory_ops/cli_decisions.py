@@ -15,17 +15,15 @@ from pathlib import Path
 
 import typer
 
+from territory_ops.cli_common import warehouse_path_or_exit
+
 log = logging.getLogger("territory_ops.serve_actions")
 
 
 def _connect(wait_s: float = 300.0):
-    from territory_ops.settings import Settings
     from territory_ops.writeback.busy import WarehouseBusy, connect_when_free
 
-    path = Settings.from_env().duckdb_path
-    if not path.exists():
-        typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
-        raise typer.Exit(code=2)
+    path = warehouse_path_or_exit()
     try:
         return connect_when_free(path, timeout_s=wait_s)
     except WarehouseBusy as err:

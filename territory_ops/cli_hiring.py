@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from territory_ops.cli_common import warehouse_path_or_exit
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -29,12 +31,8 @@ def register(app: typer.Typer) -> None:
         from territory_ops.export import ExportError, read_planning_tables
         from territory_ops.optimize.tables import InputError
         from territory_ops.scenarios.hiring import suggest_hires
-        from territory_ops.settings import Settings
 
-        path = Settings.from_env().duckdb_path
-        if not path.exists():
-            typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
-            raise typer.Exit(code=2)
+        path = warehouse_path_or_exit()
         try:
             with duckdb.connect(str(path), read_only=True) as con:
                 accounts, reps = read_planning_tables(con)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from territory_ops.cli_common import warehouse_path_or_exit
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -41,16 +43,12 @@ def register(app: typer.Typer) -> None:
             export_frame,
             published_quotas,
         )
-        from territory_ops.settings import Settings
 
         if target is not None and target < 0:
             raise typer.BadParameter("must be >= 0", param_hint="--target")
         if ramp_months < 0 or cap < 0:
             raise typer.BadParameter("--ramp-months and --cap must be >= 0")
-        path = Settings.from_env().duckdb_path
-        if not path.exists():
-            typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
-            raise typer.Exit(code=2)
+        path = warehouse_path_or_exit()
         try:
             with duckdb.connect(str(path), read_only=True) as con:
                 result = published_quotas(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from territory_ops.cli_common import warehouse_path_or_exit
 from territory_ops.scenarios.compare import DEFAULT_COST_PER_REP
 
 scenarios_app = typer.Typer(
@@ -63,12 +64,7 @@ def _read_only_warehouse(timeout_s: float = 600.0):
 
     import duckdb
 
-    from territory_ops.settings import Settings
-
-    path = Settings.from_env().duckdb_path
-    if not path.exists():
-        typer.echo(f"No warehouse at {path}: run `territory-ops run` first.", err=True)
-        raise typer.Exit(code=2)
+    path = warehouse_path_or_exit()
     deadline, told = time.monotonic() + timeout_s, False
     while True:
         try:
