@@ -192,25 +192,26 @@ def comparison_chart(frame: pl.DataFrame, *, title: str = "Scenarios: balance vs
     key.set_ylim(0, 1)
     ax.set_xlabel("Potential CV across reps (lower = fairer books)", fontsize=11)
     ax.set_ylabel("Mean travel per workload hour, km (lower = less driving)", fontsize=11)
-    fig.text(0.07, 0.955, title, fontsize=15, fontweight="bold")
-    fig.text(
-        0.07,
-        0.91,
+    ax.margins(x=0.15, y=0.15)
+    return finish_chart(
+        fig,
+        ax,
+        title,
         "Bubble size = accounts that change hands · grey = today · blue = published plan · "
         "orange = scenarios · best is bottom-left",
-        fontsize=9.5,
-        color="#4b5563",
     )
+
+
+def finish_chart(fig, ax, title: str, subtitle: str) -> bytes:
+    """The house style of the scenario charts (title, grey subtitle, light grid, no top/right
+    frame), then the PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    fig.text(0.07, 0.955, title, fontsize=15, fontweight="bold")
+    fig.text(0.07, 0.91, subtitle, fontsize=9.5, color="#4b5563")
     ax.grid(True, color="#e5e7eb", zorder=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.margins(x=0.15, y=0.15)
-    return _png(fig)
-
-
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)

@@ -7,7 +7,6 @@ potential CV and travel and strictly better on one.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ import polars as pl
 from territory_ops.optimize.api import OptimizeOptions, optimize
 from territory_ops.optimize.instance import MICRO_WEIGHTS
 from territory_ops.planning.kpis import team_kpis
+from territory_ops.scenarios.compare import finish_chart
 
 DEFAULT_TOLERANCES: tuple[float, ...] = (0.03, 0.05, 0.10)
 DEFAULT_BUDGET_SHARES: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)
@@ -172,24 +172,15 @@ def sweep_chart(frame: pl.DataFrame, *, title: str = "How much balance do moves 
     ax.legend(handles, names, loc="upper right", fontsize=9, frameon=False)
     ax.set_xlabel("Accounts moved (micro pass from today's owners)", fontsize=11)
     ax.set_ylabel("Potential CV across reps (lower = fairer)", fontsize=11)
-    fig.text(0.07, 0.955, title, fontsize=15, fontweight="bold")
-    fig.text(
-        0.07,
-        0.91,
-        "Each point: one band × move budget · ringed: no other setting is better on moves, "
-        "balance and travel at once",
-        fontsize=9.5,
-        color="#4b5563",
-    )
-    ax.grid(True, color="#e5e7eb", zorder=0)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
     ax.margins(x=0.12, y=0.15)
     ax.set_xlim(left=-0.04 * max(1, int(frame["moves"].max())))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return finish_chart(
+        fig,
+        ax,
+        title,
+        "Each point: one band × move budget · ringed: no other setting is better on moves, "
+        "balance and travel at once",
+    )
 
 
 def _pareto_labels(best: pl.DataFrame) -> dict[tuple[int, float], str]:
