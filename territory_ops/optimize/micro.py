@@ -52,9 +52,13 @@ def micro_core(
     must = np.nonzero(cur_col < 0)[0]
     settled = np.nonzero((cur_col >= 0) & (inst.fam_lock_rep < 0))[0]
     room = max(core_limit - len(must), 0)
+    if move_budget <= 0:  # no settled family may move: the model places the must families
+        room = 0
     if benefit is not None:
         room = min(room, SETTLED_PER_MOVE * max(move_budget, 100))
-    if benefit is None or room >= len(settled):
+    if room == 0:
+        chosen = settled[:0]
+    elif benefit is None or room >= len(settled):
         chosen = settled
     else:
         order = np.lexsort((settled, -benefit[settled]))

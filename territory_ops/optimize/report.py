@@ -221,7 +221,7 @@ def band_reasons(
                 f"{100 * inst.fam_potential[biggest] / tr:.0f}% of target; a family is not split"
             )
         elif ratio[r] < 1 - t:
-            el = inst.class_mask[inst.fam_class][:, r] & (
+            el = inst.class_mask[inst.fam_class, r] & (
                 (inst.fam_lock_rep < 0) | (inst.fam_lock_rep == r)
             )
             avail = inst.fam_potential[el].sum()

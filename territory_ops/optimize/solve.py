@@ -69,7 +69,10 @@ def solve(
     balance_w = inst.weights.balance_km
     dual = None
     first: np.ndarray | None = None
-    if opts.core_limit < F:
+    # a move budget of 0 (the loop's refresh) moves no settled family: prices, which only
+    # rank settled families for the model, are not needed
+    placing_only = opts.mode == "micro" and moves_budget == 0
+    if opts.core_limit < F and not placing_only:
         say("Lagrangian prices")
         dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
         if opts.mode == "full":
@@ -148,6 +151,7 @@ def solve(
 
     best = search(assignment, movable, "local search")
     best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
+    say(_key_text("rounding + local search", best_key, budget))
     method = "rounding+local search"
     import os
 
@@ -180,6 +184,7 @@ def solve(
         dived = search(dived, movable, "local search after the dive")
         stats["repair_families"] = len(free)
         key = plan_key(inst, dived, cost, lower, upper, moves_budget)
+        say(_key_text("LP dive + local search", key, budget))
         if key < best_key:
             best, best_key, method = dived, key, "LP dive+local search"
     if best_key[0] > 1e-9 and moves_budget is not None:
@@ -188,6 +193,7 @@ def solve(
         fb = first_plan(inst, cost, base, cur_col, moves_budget)
         fb = search(fb, None, "local search on the first plan")
         key = plan_key(inst, fb, cost, lower, upper, moves_budget)
+        say(_key_text("first plan + local search", key, budget))
         if key < best_key:
             best, best_key, method = fb, key, "first plan + local search"
     if best_key[0] > 1e-9 and moves_budget is None:
@@ -229,6 +235,13 @@ def solve(
     stats.update(repair_method=method, band_violation_after_repair=round(best_key[1], 6))
     return SolveOutcome(
         best, slack, lp_overflow, stats, sol, core_problem(inst, core, base, moves_budget)
+    )
+
+
+def _key_text(what: str, key: tuple[float, float, float], budget: Budget) -> str:
+    return (
+        f"{what}: hard-row excess {key[0]:.3g}, band violation {key[1]:.3g} "
+        f"({budget.elapsed():.1f}s)"
     )
 
 
