@@ -37,9 +37,12 @@ demo: setup
 	$(RUN) territory-ops plan show
 	$(RUN) territory-ops drift
 	$(RUN) territory-ops scenarios run scenarios/*.yaml --out var/scenarios --time-limit 15 --hire-time-limit 15
-	@echo "Proposals: $(RUN) territory-ops proposals list --status open   (history: plans.proposals in var/territory.duckdb)"
-	@echo "Dagster UI: make ui -> Assets -> territory_plan / drift_report / proposed_changes"
-	@echo "Scenario report: $(CURDIR)/var/scenarios/report.html   (band x move budget: $(RUN) territory-ops scenarios sweep)"
+	@echo ""
+	@echo "Where to look:"
+	@echo "  proposals:       $(RUN) territory-ops proposals list --status open   (history: plans.proposals in var/territory.duckdb)"
+	@echo "  Dagster UI:      make ui -> Assets -> territory_plan / drift_report / proposed_changes"
+	@echo "  scenarios:       $(CURDIR)/var/scenarios/report.html"
+	@echo "  band x budget:   $(RUN) territory-ops scenarios sweep"
 
 test: setup
 	$(RUN) dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet

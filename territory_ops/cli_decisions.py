@@ -12,6 +12,7 @@ import logging
 import os
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -57,32 +58,28 @@ def _decide(action: str, ids: list[str], manager: str | None, by: str, note: str
     typer.echo(f"{len(done)} proposal(s) {done[0].status_after if done else action}.")
 
 
+# the options approve and reject share
+_Ids = Annotated[list[str] | None, typer.Option("--id", help="Proposal id (repeat for several).")]
+_Manager = Annotated[
+    str | None,
+    typer.Option("--all-for-manager", help="Every open proposal of this manager's team."),
+]
+_By = Annotated[str, typer.Option("--by", help="Who decides (kept in the audit log).")]
+_Note = Annotated[str | None, typer.Option("--note", help="Why.")]
+
+
 def register(app: typer.Typer, proposals_app: typer.Typer) -> None:
     """Add the commands to the main app and its ``proposals`` group."""
 
     @proposals_app.command("approve")
-    def approve(
-        ids: list[str] = typer.Option([], "--id", help="Proposal id (repeat for several)."),
-        manager: str | None = typer.Option(
-            None, "--all-for-manager", help="Every open proposal of this manager's team."
-        ),
-        by: str = typer.Option(..., "--by", help="Who decides (kept in the audit log)."),
-        note: str | None = typer.Option(None, "--note", help="Why."),
-    ) -> None:
+    def approve(by: _By, ids: _Ids = None, manager: _Manager = None, note: _Note = None) -> None:
         """Approve proposals: they become locks for later passes and go to the next write-back."""
-        _decide("approve", ids, manager, by, note)
+        _decide("approve", ids or [], manager, by, note)
 
     @proposals_app.command("reject")
-    def reject(
-        ids: list[str] = typer.Option([], "--id", help="Proposal id (repeat for several)."),
-        manager: str | None = typer.Option(
-            None, "--all-for-manager", help="Every open proposal of this manager's team."
-        ),
-        by: str = typer.Option(..., "--by", help="Who decides (kept in the audit log)."),
-        note: str | None = typer.Option(None, "--note", help="Why."),
-    ) -> None:
+    def reject(by: _By, ids: _Ids = None, manager: _Manager = None, note: _Note = None) -> None:
         """Reject proposals: not proposed again unless the account or either rep changes."""
-        _decide("reject", ids, manager, by, note)
+        _decide("reject", ids or [], manager, by, note)
 
     @proposals_app.command("appeal")
     def appeal(
