@@ -106,6 +106,7 @@ def optimize(
         budget,
         say,
         planning_lp,
+        plan_rep=fam_rep,  # the bound covers the band the plan keeps: no negative gap
     )
     result = assemble(
         inst,
