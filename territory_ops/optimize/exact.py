@@ -49,7 +49,7 @@ WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of ``budget.work_sc
 WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
 BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
 REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1%
-STAGE1_SHARE = 0.3  # whole book: at most this share of its work for the band stage
+STAGE1_SHARE = 0.15  # whole book: at most this share of its work for the band stage
 POT_UNITS = 10_000_000  # integer potential units per mean target
 COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
 BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.01 points)
@@ -255,6 +255,7 @@ class _Model:
     x: dict[tuple[int, int], cp_model.IntVar]
     cost: list[tuple[cp_model.IntVar, int]]  # travel, disruption, skill, in-band balance
     excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
+    inc_excess: int = 0  # the incumbent's excess (same units)
 
 
 @dataclass
@@ -345,10 +346,10 @@ def solve_band_first(
         if first.status == "failed":
             return assignment, "failed", None
     left = max(t_end - time.perf_counter(), 0.1)
-    # the weighted model (excess priced far above cost) from the band stage's plan
-    second = _run(
-        mdl, mdl.excess + mdl.cost, first.assignment, left, work - sum(spent), seed, rel_gap, None
-    )
+    # the weighted model (excess priced far above cost) from the band stage's plan if it has
+    # less excess, else from the incumbent (as without the stage)
+    start = first.assignment if first.excess < mdl.inc_excess else assignment
+    second = _run(mdl, mdl.excess + mdl.cost, start, left, work - sum(spent), seed, rel_gap, None)
     if second.status == "failed":
         second = _Solve(first.assignment, "limit", None)
     say(
@@ -396,6 +397,7 @@ def _build(
     by_rep: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in range(R)]
     terms: list[tuple[cp_model.IntVar, int]] = []
     excess: list[tuple[cp_model.IntVar, int]] = []
+    inc_excess = 0  # the incumbent's excess in the same units
     for f, ks in zip(sub.fams, sub.cols, strict=True):
         row = []
         for k in ks:
@@ -427,6 +429,8 @@ def _build(
             m.add(P + unit * e >= lo)
             m.add(P - unit * e <= hi)
             excess.append((e, BAND_STEP_COST))
+            steps = -(-max(lo - int(inc_p[r]), int(inc_p[r]) - hi) // unit)  # ceil
+            inc_excess += BAND_STEP_COST * steps
         W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
         cap = int(np.floor(inst.capacity[r] * 100))
         if inc_w[r] <= cap:
@@ -435,6 +439,7 @@ def _build(
             o = m.new_int_var(0, int(inc_w[r]), "")
             m.add(W - o <= cap)
             excess.append((o, OVER_HOUR_COST // 100))
+            inc_excess += OVER_HOUR_COST // 100 * int(inc_w[r] - cap)
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
             mx = int(inst.max_accounts[r])
@@ -452,7 +457,7 @@ def _build(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-    return _Model(m, x, terms, excess)
+    return _Model(m, x, terms, excess, inc_excess)
 
 
 def _run(
