@@ -126,7 +126,8 @@ def improve(
         )
         if status == "time":
             budget.note("exact MIP")
-        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap, lower, upper)
+        proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
+        return ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
     return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
 
 
@@ -256,6 +257,7 @@ class _Model:
     cost: list[tuple[cp_model.IntVar, int]]  # travel, disruption, skill, in-band balance
     excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
     inc_excess: int = 0  # the incumbent's excess (same units)
+    inc_cost: int = 0  # the incumbent's cost (same units)
 
 
 @dataclass
@@ -264,6 +266,7 @@ class _Solve:
     status: str  # optimal / limit / time / failed (see ``solve_mip``)
     gap: float | None
     excess: int = 0  # the excess part of the plan found (integer units)
+    cost: int = 0  # its cost part
 
 
 def solve_mip(
@@ -348,8 +351,22 @@ def solve_band_first(
     left = max(t_end - time.perf_counter(), 0.1)
     # the weighted model (excess priced far above cost) from the band stage's plan if it has
     # less excess, else from the incumbent (as without the stage)
-    start = first.assignment if first.excess < mdl.inc_excess else assignment
-    second = _run(mdl, mdl.excess + mdl.cost, start, left, work - sum(spent), seed, rel_gap, None)
+    better = first.excess < mdl.inc_excess
+    start, start_cost = (first.assignment, first.cost) if better else (assignment, mdl.inc_cost)
+    # the gap limit is a share of the plan's *cost*: a share of an objective made mostly of
+    # band-excess penalty let plans 10% apart in travel both pass as "within 0.1%"
+    second = _run(
+        mdl,
+        mdl.excess + mdl.cost,
+        start,
+        left,
+        work - sum(spent),
+        seed,
+        0.0,
+        None,
+        abs_gap=rel_gap * start_cost,
+        gap_scale=True,
+    )
     if second.status == "failed":
         second = _Solve(first.assignment, "limit", None)
     say(
@@ -407,6 +424,7 @@ def _build(
             terms.append((v, int(round(float(cost[f, k]) / cs * COST_UNITS))))
             by_rep[int(inst.cand_rep[f, k])].append((int(f), v))
         m.add_exactly_one(row)
+    inc_cost = sum(c for (f, k), (_, c) in zip(x, terms, strict=True) if assignment[f] == k)
     inc_p = fixed_p + np.bincount(rep[sub.fams], weights=pot[sub.fams], minlength=R)
     inc_w = fixed_w + np.bincount(rep[sub.fams], weights=work_h[sub.fams], minlength=R)
     inc_n = fixed_n + np.bincount(rep[sub.fams], weights=cnt[sub.fams], minlength=R)
@@ -450,6 +468,7 @@ def _build(
             m.add(dev_unit * d >= P - t)
             m.add(dev_unit * d >= t - P)
             terms.append((d, dev_cost))
+            inc_cost += dev_cost * -(-abs(int(inc_p[r]) - t) // dev_unit)
     if moves_budget is not None:
         moves = sum(
             int(inst.cand_moves[f, k]) * v for (f, k), v in x.items() if inst.cand_moves[f, k]
@@ -457,7 +476,7 @@ def _build(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-    return _Model(m, x, terms, excess, inc_excess)
+    return _Model(m, x, terms, excess, inc_excess, int(inc_cost))
 
 
 def _run(
@@ -471,6 +490,7 @@ def _run(
     spent: list[float] | None,
     abs_gap: float = 0.0,
     offset: int = 0,
+    gap_scale: bool = False,
 ) -> _Solve:
     """Minimise ``objective`` over ``mdl`` from ``hint``: one worker, the seed, a work limit
     (deterministic), the wall clock as the safety net."""
@@ -497,8 +517,10 @@ def _run(
             out[f] = k
     val, bound = solver.objective_value, solver.best_objective_bound
     excess = int(sum(c * solver.value(v) for v, c in mdl.excess))
-    gap = round(abs(val - bound) / max(abs(val), 1.0), 6)
+    cost_part = int(sum(c * solver.value(v) for v, c in mdl.cost))
+    scale = cost_part if gap_scale else abs(val)  # the gap as a share of the cost part
+    gap = round(abs(val - bound) / max(scale, 1.0), 6)
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return _Solve(out, "optimal", gap, excess)
+        return _Solve(out, "optimal", gap, excess, cost_part)
     timed_out = solver.deterministic_time < 0.99 * work
-    return _Solve(out, "time" if timed_out else "limit", gap, excess)
+    return _Solve(out, "time" if timed_out else "limit", gap, excess, cost_part)
