@@ -107,6 +107,7 @@ def optimize(
         budget,
         say,
         planning_lp,
+        plan_rep=fam_rep,  # the bound covers the band the plan keeps: no negative gap
     )
     if math.isfinite(bound) and bound <= 0 < inst.total_workload:
         # travel is never negative: a dual value at or below 0 certifies nothing (a big book

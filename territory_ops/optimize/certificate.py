@@ -1,5 +1,12 @@
 """The certificate: a lower bound on travel for any plan that keeps the hard rules and the
-band the LP reached, and the gap of the plan to it.
+band the plan keeps, and the gap of the plan to it.
+
+The band is the LP's (the 5% band, widened where the LP had to) unless the plan keeps a rep
+further out (the exact model's allowance on a widened band, excess no plan could avoid, a
+plan the clock cut): the bound is then computed for the band widened to where the plan
+keeps those reps, so it covers the plan and the gap is never negative — comparing a plan
+outside the band with a bound for plans inside it would credit the plan with travel it
+saved by leaving the band.
 
 * small instances: the exact travel-only LP relaxation over every eligible rep (GLOP);
 * big instances: the exact Lagrangian dual value at the prices found (travel only, warm
@@ -27,6 +34,7 @@ EXACT_LP_BOUND_MAX_COLUMNS = 400_000  # above this the bound comes from the Lagr
 MIN_SECONDS = 2.0  # the LP bound gets at least this, even when the budget is spent
 RESERVE_SHARE = 0.15  # of the time limit, kept back for the certificate
 DUAL_SHARE = 0.7  # of the time left: the dual ascent (the rest: evaluating it exactly)
+BAND_TOL = 1e-6  # share of target: a plan this close to the LP's band keeps it
 
 
 def reserve_seconds(limit: float) -> float:
@@ -48,11 +56,55 @@ def travel_bound(
     budget: Budget,
     say: Callable[[str], None],
     planning_lp: tuple[LPSolution, CoreProblem] | None = None,
+    plan_rep: np.ndarray | None = None,
 ) -> tuple[float, str]:
-    """Lower bound on total travel (sum workload x distance) for the band reached by the LP."""
+    """Lower bound on total travel (sum workload x distance) for the band the plan keeps.
+
+    ``plan_rep`` (rep per family): where the plan keeps a rep outside the LP's band, the
+    bound is for the band widened to the plan (see the module docstring).
+    """
     budget.release()
     travel = np.where(inst.cand_rep >= 0, inst.cand_travel, np.inf)
-    if planning_lp is not None and uses_exact_lp(inst):
+    lower = inst.lower - slack * inst.target
+    upper = inst.upper + slack * inst.target
+    beyond = 0
+    if plan_rep is not None:
+        lower, upper, beyond = band_kept(inst, plan_rep, lower, upper)
+    note = f" for the band the plan keeps ({beyond} rep(s) beyond the LP's band)" if beyond else ""
+    bound, method = _bound(
+        inst, prices, mode, budget, say, planning_lp, travel, lower, upper, beyond
+    )
+    return bound, method + note
+
+
+def band_kept(
+    inst: Instance, plan_rep: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The band widened to each active rep's potential in the plan; and how many reps that
+    widened (a relative tolerance keeps float noise from counting)."""
+    pot = np.bincount(plan_rep, weights=inst.fam_potential, minlength=inst.n_reps)
+    tol = BAND_TOL * np.maximum(inst.target, 1e-12)
+    out = inst.active & ((pot < lower - tol) | (pot > upper + tol))
+    lo = np.where(out, np.minimum(lower, pot), lower)
+    hi = np.where(out, np.maximum(upper, pot), upper)
+    return lo, hi, int(out.sum())
+
+
+def _bound(
+    inst: Instance,
+    prices: lagrange.Prices | None,
+    mode: str,
+    budget: Budget,
+    say: Callable[[str], None],
+    planning_lp: tuple[LPSolution, CoreProblem] | None,
+    travel: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    beyond: int,
+) -> tuple[float, str]:
+    # the planning LP's rows are the LP's band: re-solving it covers the plan only when the
+    # plan keeps that band
+    if planning_lp is not None and uses_exact_lp(inst) and not beyond:
         sol, core = planning_lp
         bound = _from_planning_lp(inst, sol, core, travel, budget, say)
         if bound is not None:
@@ -60,8 +112,6 @@ def travel_bound(
                 "LP relaxation (GLOP) of the plan's own rows, all eligible reps"
                 + " and the move budget" * (mode == "micro")
             )
-    lower = inst.lower - slack * inst.target
-    upper = inst.upper + slack * inst.target
     if uses_exact_lp(inst):
         say("certificate: exact LP relaxation (travel only, every eligible rep)")
         R = inst.n_reps

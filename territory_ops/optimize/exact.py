@@ -12,7 +12,9 @@ every other family fixed where the plan puts it:
   term, as in the LP.
 
 Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
-the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Where the
+the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Its gap
+is a share of the plan's cost, not of the penalty-laden objective (``solve_whole_book``).
+Where the
 LP already had to widen a rep's band (a family bigger than the band, locks, eligibility), its
 widened edge is a fractional point no integer plan hits exactly, and proving that an excess of
 0.003 points cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such
@@ -29,6 +31,7 @@ work limit); the wall clock is only a safety net and is reported when it stops a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +48,8 @@ WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of ``budget.work_sc
 # limit from the book's size: the same input gives the same plan; the clock only stops early)
 WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
 BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
-REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1%
+REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1% (of cost)
+GAP_ROUNDS = 3  # ... re-solving from the plan found when it costs less than the incumbent
 POT_UNITS = 10_000_000  # integer potential units per mean target
 COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
 BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.01 points)
@@ -106,7 +110,7 @@ def improve(
         sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
         lower, upper = allow_widened(inst, lower, upper)
-        a, status, gap = solve_mip(
+        a, status, gap = solve_whole_book(
             inst,
             assignment,
             sub,
@@ -118,10 +122,12 @@ def improve(
             work=WHOLE_BOOK_WORK_SHARE * budget.work_scale,
             seed=seed,
             rel_gap=REL_GAP_LIMIT,
+            say=say,
         )
         if status == "time":
             budget.note("exact MIP")
-        return ExactResult(a, "CP-SAT over all families", status == "optimal", gap, lower, upper)
+        proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
+        return ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
     return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
 
 
@@ -242,6 +248,25 @@ def _neighbourhood(inst: Instance, a: np.ndarray, r: int, free_mask: np.ndarray)
     return _Sub(fams, cols)
 
 
+@dataclass
+class _Model:
+    """The integer model of a neighbourhood: its variables and the two parts of its cost."""
+
+    m: cp_model.CpModel
+    x: dict[tuple[int, int], cp_model.IntVar]
+    cost: list[tuple[cp_model.IntVar, int]]  # travel, disruption, skill, in-band balance
+    excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
+    inc_cost: int = 0  # the incumbent's cost (same units)
+
+
+@dataclass
+class _Solve:
+    assignment: np.ndarray
+    status: str  # optimal / limit / time / failed (see ``solve_mip``)
+    gap: float | None
+    cost: float = 0.0  # the cost part of the plan found (integer units)
+
+
 def solve_mip(
     inst: Instance,
     assignment: np.ndarray,
@@ -259,11 +284,88 @@ def solve_mip(
 ) -> tuple[np.ndarray, str, float | None]:
     """Re-optimise ``sub``'s families exactly with CP-SAT; (assignment, status, rel. gap).
 
+    One objective: excess (priced far above any cost) plus cost. Status: ``optimal``,
+    ``limit`` (deterministic work limit reached: best found), ``time`` (the wall clock
+    stopped it), ``failed`` (the incumbent is returned unchanged).
+    """
+    mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
+    if mdl is None:
+        return assignment, "failed", None
+    out = _run(mdl, mdl.excess + mdl.cost, assignment, seconds, work, seed, rel_gap, spent)
+    return out.assignment, out.status, out.gap
+
+
+def solve_whole_book(
+    inst: Instance,
+    assignment: np.ndarray,
+    sub: _Sub,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+    seconds: float,
+    *,
+    work: float,
+    seed: int,
+    rel_gap: float,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> tuple[np.ndarray, str, float | None]:
+    """``solve_mip``'s model over the whole book, its gap a share of the plan's *cost*.
+
+    The objective is mostly band-excess penalty where a rep stays out of band, so a gap of
+    0.1% of it let plans 10-20% apart in travel both pass as "proven within 0.1%" (book 14
+    of the benchmark). The solve stops when the gap is at most ``rel_gap`` of the
+    incumbent's cost part (travel, disruption, skill, balance), and the gap reported is a
+    share of the plan's cost part: "within 0.1%" then says what a user reads into it.
+    """
+    t_end = time.perf_counter() + seconds
+    mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
+    if mdl is None:
+        return assignment, "failed", None
+    spent: list[float] = []
+    out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
+    for _ in range(GAP_ROUNDS):
+        left = max(t_end - time.perf_counter(), 0.1)
+        nxt = _run(
+            mdl,
+            mdl.excess + mdl.cost,
+            out.assignment,
+            left,
+            work - sum(spent),
+            seed,
+            0.0,
+            spent,
+            abs_gap=rel_gap * scale,
+            gap_scale=True,
+        )
+        if nxt.status == "failed":
+            break
+        out = nxt
+        if out.status != "optimal" or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
+            break
+        # stopped at ``rel_gap`` of the incumbent's cost, but the plan found costs less: go
+        # on from it, the limit now a share of its cost
+        scale = int(out.cost)
+    if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
+        out.status = "limit"
+    say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
+    return out.assignment, out.status, out.gap
+
+
+def _build(
+    inst: Instance,
+    assignment: np.ndarray,
+    sub: _Sub,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+) -> _Model | None:
+    """The CP-SAT model of ``sub``'s families, everything else fixed at ``assignment``.
+
     Integer scaling (named): potentials in ``POT_UNITS`` per mean target, workload in
-    hundredths of an hour, costs in ``COST_UNITS`` per mean free cost. The incumbent is the
-    hint and stays feasible: a row it keeps is hard; a row it breaks gets a penalised slack.
-    Status: ``optimal``, ``limit`` (deterministic work limit reached: best found), ``time``
-    (the wall clock stopped it), ``failed`` (the incumbent is returned unchanged).
+    hundredths of an hour, costs in ``COST_UNITS`` per mean free cost. The incumbent stays
+    feasible: a row it keeps is hard; a row it breaks gets a penalised slack (``excess``).
     """
     F, R = inst.n_families, inst.n_reps
     all_f = np.arange(F)
@@ -280,12 +382,13 @@ def solve_mip(
     fixed_n = np.bincount(rep[fixed], weights=cnt[fixed], minlength=R).astype(np.int64)
     pairs = [(int(f), int(k)) for f, ks in zip(sub.fams, sub.cols, strict=True) for k in ks]
     if not pairs:
-        return assignment, "failed", None
+        return None
     cs = max(float(np.mean([abs(cost[f, k]) for f, k in pairs])), 1e-9)
     m = cp_model.CpModel()
     x: dict[tuple[int, int], cp_model.IntVar] = {}
     by_rep: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in range(R)]
     terms: list[tuple[cp_model.IntVar, int]] = []
+    excess: list[tuple[cp_model.IntVar, int]] = []
     for f, ks in zip(sub.fams, sub.cols, strict=True):
         row = []
         for k in ks:
@@ -295,6 +398,7 @@ def solve_mip(
             terms.append((v, int(round(float(cost[f, k]) / cs * COST_UNITS))))
             by_rep[int(inst.cand_rep[f, k])].append((int(f), v))
         m.add_exactly_one(row)
+    inc_cost = sum(c for (f, k), (_, c) in zip(x, terms, strict=True) if assignment[f] == k)
     inc_p = fixed_p + np.bincount(rep[sub.fams], weights=pot[sub.fams], minlength=R)
     inc_w = fixed_w + np.bincount(rep[sub.fams], weights=work_h[sub.fams], minlength=R)
     inc_n = fixed_n + np.bincount(rep[sub.fams], weights=cnt[sub.fams], minlength=R)
@@ -316,7 +420,7 @@ def solve_mip(
             e = m.new_int_var(0, int(abs(inc_p[r] - lo) + abs(inc_p[r] - hi)) // unit + 1, "")
             m.add(P + unit * e >= lo)
             m.add(P - unit * e <= hi)
-            terms.append((e, BAND_STEP_COST))
+            excess.append((e, BAND_STEP_COST))
         W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
         cap = int(np.floor(inst.capacity[r] * 100))
         if inc_w[r] <= cap:
@@ -324,7 +428,7 @@ def solve_mip(
         else:  # overflow in hundredths of an hour
             o = m.new_int_var(0, int(inc_w[r]), "")
             m.add(W - o <= cap)
-            terms.append((o, OVER_HOUR_COST // 100))
+            excess.append((o, OVER_HOUR_COST // 100))
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
             mx = int(inst.max_accounts[r])
@@ -335,6 +439,7 @@ def solve_mip(
             m.add(dev_unit * d >= P - t)
             m.add(dev_unit * d >= t - P)
             terms.append((d, dev_cost))
+            inc_cost += dev_cost * -(-abs(int(inc_p[r]) - t) // dev_unit)
     if moves_budget is not None:
         moves = sum(
             int(inst.cand_moves[f, k]) * v for (f, k), v in x.items() if inst.cand_moves[f, k]
@@ -342,27 +447,49 @@ def solve_mip(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-    m.minimize(sum(c * v for v, c in terms))
-    for (f, k), v in x.items():
-        m.add_hint(v, int(assignment[f] == k))
+    return _Model(m, x, terms, excess, int(inc_cost))
+
+
+def _run(
+    mdl: _Model,
+    objective: list[tuple[cp_model.IntVar, int]],
+    hint: np.ndarray,
+    seconds: float,
+    work: float,
+    seed: int,
+    rel_gap: float,
+    spent: list[float] | None,
+    abs_gap: float = 0.0,
+    gap_scale: bool = False,
+) -> _Solve:
+    """Minimise ``objective`` over ``mdl`` from ``hint``: one worker, the seed, a work limit
+    (deterministic), the wall clock as the safety net."""
+    m = mdl.m
+    m.minimize(sum(c * v for v, c in objective))
+    m.clear_hints()
+    for (f, k), v in mdl.x.items():
+        m.add_hint(v, int(hint[f] == k))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = work
+    solver.parameters.max_deterministic_time = max(work, 0.01)
     solver.parameters.relative_gap_limit = rel_gap
+    solver.parameters.absolute_gap_limit = max(abs_gap, 0.0)
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     st = solver.solve(m)
     if spent is not None:  # deterministic time used: a work count that the clock does not move
         spent.append(solver.deterministic_time)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return assignment, "failed", None
-    out = assignment.copy()
-    for (f, k), v in x.items():
+        return _Solve(hint, "failed", None)
+    out = hint.copy()
+    for (f, k), v in mdl.x.items():
         if solver.boolean_value(v):
             out[f] = k
     val, bound = solver.objective_value, solver.best_objective_bound
-    gap = round(abs(val - bound) / max(abs(val), 1.0), 6)
+    cost_part = int(sum(c * solver.value(v) for v, c in mdl.cost))
+    scale = cost_part if gap_scale else abs(val)  # the gap as a share of the cost part
+    gap = round(abs(val - bound) / max(scale, 1.0), 6)
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return out, "optimal", gap
+        return _Solve(out, "optimal", gap, cost_part)
     timed_out = solver.deterministic_time < 0.99 * work
-    return out, "time" if timed_out else "limit", gap
+    return _Solve(out, "time" if timed_out else "limit", gap, cost_part)
