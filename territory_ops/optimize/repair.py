@@ -29,6 +29,7 @@ EXCESS_PENALTY = 10_000.0  # per free family, per unit of band excess (fraction 
 CAPACITY_WEIGHT = 100.0  # local search: capacity overflow counts 100x a band excess
 DIVE_BATCH_X = 0.9  # fractional families at or above this share are fixed in one go
 STALL_STEPS, STALL_GAIN = 50, 0.02  # local search stops when 50 steps gained < 2% of V
+MESSY_SHARE = 0.25  # local search: more than this share of reps out of band = a messy book
 FOCUS_REPS = 24  # local search: reps (worst first) whose families one step considers
 BATCH_SCAN = 4  # local search: candidate moves scanned per step, per rep (a batch per step)
 
@@ -373,6 +374,7 @@ def band_local_search(
 
     stuck = np.zeros(R, dtype=bool)
     history: list[float] = []
+    many = max(FOCUS_REPS, MESSY_SHARE * int(inst.active.sum()))
     for _ in range(steps):
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -382,16 +384,19 @@ def band_local_search(
         # only families touching a violated rep can help; the worst reps first (on a messy
         # book nearly every rep is out of band and each step would scan every family)
         bad = v > 1e-12
+        # a messy book (many reps out): batches, a focus on the worst reps, a crawl stop;
+        # otherwise the single cheapest move per step over every family, as it always was
+        messy = int(bad.sum()) > many
         history.append(float(v.sum()))
         gained = history[-STALL_STEPS] - history[-1] if len(history) > STALL_STEPS else np.inf
         crawl = gained < STALL_GAIN * history[-STALL_STEPS] if np.isfinite(gained) else False
-        if crawl and int(bad.sum()) > FOCUS_REPS:
+        if crawl and messy:
             break  # a messy book's crawl: what is left is for the exact neighbourhoods
         # reps where a focused step found no improving move wait until a whole scan moves
         # something (an overloaded rep the move budget cannot relieve stays "stuck")
         open_ = bad & ~stuck
         best = np.inf
-        if open_.sum() > FOCUS_REPS:
+        if messy and open_.sum() > FOCUS_REPS:
             worst = np.lexsort((np.arange(R), -v, ~open_))[:FOCUS_REPS]
             focus = np.zeros(R, dtype=bool)
             focus[worst] = True
@@ -412,7 +417,7 @@ def band_local_search(
         # move while it scans ~60k families: each family's best move of that kind, cheapest
         # first, then the other improving moves, largest reduction first. Two moves never
         # share a rep, so each move's effect is exactly what was computed.
-        batch = int(bad.sum()) > FOCUS_REPS
+        batch = messy
         near = np.where(dV <= 0.5 * best, dcost, np.inf)
         rest = np.where(dV < -1e-12, dV, np.inf) if batch else np.full_like(dV, np.inf)
         rows = np.arange(len(fs))
