@@ -153,9 +153,10 @@ def solve(
     best_key = plan_key(inst, best, cost, lower, upper, moves_budget)
     say(_key_text("rounding + local search", best_key, budget))
     method = "rounding+local search"
-    # placing only (refresh): the dive is for hard rows rounding broke; the band violation
-    # it might shave off costs ~30 s at 100k, and the LNS below tries that more cheaply
-    dive_for = best_key[0] if placing_only else best_key[0] + best_key[1]
+    # placing only (refresh) and big books: the dive is for hard rows rounding broke; the
+    # band violation it might shave off cost 30-60 s at 100k for nothing (micro and full),
+    # and the LNS below goes after the reps still out of band more cheaply
+    dive_for = best_key[0] if placing_only or opts.core_limit < F else sum(best_key[:2])
     if dive_for > 1e-9 and not budget.expired("LP dive"):
         free, hint = choose_free_families(inst, core, sol, per_rep=10)
         # the dive is bounded by its families (one fix per step); the clock is the safety
