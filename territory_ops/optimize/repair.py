@@ -417,9 +417,8 @@ def band_local_search(
         # move while it scans ~60k families: each family's best move of that kind, cheapest
         # first, then the other improving moves, largest reduction first. Two moves never
         # share a rep, so each move's effect is exactly what was computed.
-        batch = messy
         near = np.where(dV <= 0.5 * best, dcost, np.inf)
-        rest = np.where(dV < -1e-12, dV, np.inf) if batch else np.full_like(dV, np.inf)
+        rest = np.where(dV < -1e-12, dV, np.inf) if messy else np.full_like(dV, np.inf)
         rows = np.arange(len(fs))
         k_near, k_rest = np.argmin(near, axis=1), np.argmin(rest, axis=1)
         tier0 = np.isfinite(near[rows, k_near])
@@ -428,7 +427,7 @@ def band_local_search(
         cand = np.nonzero(np.isfinite(sc))[0]
         order = cand[np.lexsort((fs[cand], sc[cand], ~tier0[cand]))]
         used = np.zeros(R, dtype=bool)
-        for i in order[: BATCH_SCAN * R if batch else 1]:
+        for i in order[: BATCH_SCAN * R if messy else 1]:
             k = int(ks[i])
             f = int(fs[i])
             old, new = int(cur_rep[f]), int(rep[f, k])
