@@ -388,14 +388,13 @@ def band_local_search(
         # otherwise the single cheapest move per step over every family, as it always was
         messy = int(bad.sum()) > many
         history.append(float(v.sum()))
-        gained = history[-STALL_STEPS] - history[-1] if len(history) > STALL_STEPS else np.inf
-        crawl = gained < STALL_GAIN * history[-STALL_STEPS] if np.isfinite(gained) else False
-        if crawl and messy:
-            break  # a messy book's crawl: what is left is for the exact neighbourhoods
+        if messy and len(history) > STALL_STEPS:
+            before = history[-STALL_STEPS]
+            if before - history[-1] < STALL_GAIN * before:
+                break  # a messy book's crawl: what is left is for the exact neighbourhoods
         # reps where a focused step found no improving move wait until a whole scan moves
         # something (an overloaded rep the move budget cannot relieve stays "stuck")
         open_ = bad & ~stuck
-        best = np.inf
         if messy and open_.sum() > FOCUS_REPS:
             worst = np.lexsort((np.arange(R), -v, ~open_))[:FOCUS_REPS]
             focus = np.zeros(R, dtype=bool)

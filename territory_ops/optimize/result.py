@@ -126,7 +126,8 @@ def _metrics(
     W = max(inst.total_workload, 1e-12)
     travel_obj = travel_total / W
     bound_mean = cert.bound / W
-    has_bound = bool(np.isfinite(bound_mean))
+    # a bound at or below 0 is not shown: it says nothing about a plan that travels
+    has_bound = bool(np.isfinite(bound_mean) and (bound_mean > 0 or travel_obj <= 0))
     act = inst.active
     inherited_rows = capacity.inherited_report(inst, fam_rep, inherited)
     inherited_rows += capacity.inherited_count_report(inst, fam_rep, cnt_inherited)
@@ -200,7 +201,11 @@ def travel_gap(travel: float, bound: float, method: str) -> tuple[float | None, 
     if not np.isfinite(bound):
         return None, method
     if bound <= 0:
-        return 0.0, method
+        # travel is never negative: a bound at or below 0 certifies only a plan without
+        # travel (a big book far short of capacity gave -577 km when its dual was cut short)
+        if travel <= 0:
+            return 0.0, method
+        return None, f"{method}: no positive bound found, no gap claimed"
     gap = (travel - bound) / bound
     if gap < -GAP_TOL:
         return None, (

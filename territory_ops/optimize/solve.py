@@ -72,7 +72,8 @@ def solve(
     # a move budget of 0 (the loop's refresh) moves no settled family: prices, which only
     # rank settled families for the model, are not needed
     placing_only = opts.mode == "micro" and moves_budget == 0
-    if opts.core_limit < F and not placing_only:
+    big = opts.core_limit < F  # the model holds a core of the families, prices fix the rest
+    if big and not placing_only:
         say("Lagrangian prices")
         dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
         if opts.mode == "full":
@@ -156,7 +157,7 @@ def solve(
     # placing only (refresh) and big books: the dive is for hard rows rounding broke; the
     # band violation it might shave off cost 30-60 s at 100k for nothing (micro and full),
     # and the LNS below goes after the reps still out of band more cheaply
-    dive_for = best_key[0] if placing_only or opts.core_limit < F else sum(best_key[:2])
+    dive_for = best_key[0] if placing_only or big else sum(best_key[:2])
     if dive_for > 1e-9 and not budget.expired("LP dive"):
         free, hint = choose_free_families(inst, core, sol, per_rep=10)
         # the dive is bounded by its families (one fix per step); the clock is the safety

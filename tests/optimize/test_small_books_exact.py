@@ -70,3 +70,11 @@ def test_a_bound_above_the_plan_is_reported_as_no_gap_with_the_reason():
     assert travel_gap(100.0, 100.0 * (1 + 1e-8), "LP")[0] == 0.0  # LP tolerance, not a gap
     assert travel_gap(110.0, 100.0, "LP") == (0.1, "LP")
     assert travel_gap(110.0, float("nan"), "none")[0] is None
+
+
+def test_a_bound_at_or_below_zero_certifies_only_a_plan_without_travel():
+    # the 100k sample book, 3.3x short of capacity, gave a dual of -577 km and "gap 0"
+    gap, method = travel_gap(575.0, -577.0, "Lagrangian dual")
+    assert gap is None and "no positive bound" in method
+    assert travel_gap(12.0, 0.0, "LP")[0] is None
+    assert travel_gap(0.0, 0.0, "LP") == (0.0, "LP")
