@@ -1,4 +1,4 @@
-"""Exact improvement: a MIP over the whole book when it is small, else LNS neighbourhoods.
+"""Exact improvement: a MIP over the whole book when it is small (bigger books: :mod:`.lns`).
 
 The same integer model (CP-SAT) serves both, over a set of *free* families with
 every other family fixed where the plan puts it:
@@ -19,11 +19,7 @@ LP already had to widen a rep's band (a family bigger than the band, locks, elig
 widened edge is a fractional point no integer plan hits exactly, and proving that an excess of
 0.003 points cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such
 a rep's widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which excess
-is free. Reps the LP kept in the real band keep it exactly. Bigger
-books: *LNS* — for the reps still out of band (or over capacity), the rep and its
-``NEIGHBOUR_REPS`` nearest reps form a neighbourhood; their families (at most ``LNS_FAMILIES``,
-nearest to the rep first) are re-optimised exactly among those reps. The seed chooses among
-the worst reps which neighbourhood comes next.
+is free. Reps the LP kept in the real band keep it exactly.
 
 Deterministic: CP-SAT runs with one worker, the seed, and a *deterministic* time limit (a
 work limit); the wall clock is only a safety net and is reported when it stops a solve.
@@ -38,15 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from territory_ops.geography import haversine_km
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
 
 EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
-WORK_SHARE = 0.03  # CP-SAT deterministic seconds per second of ``budget.work_scale`` (a work
-# limit from the book's size: the same input gives the same plan; the clock only stops early)
-WHOLE_BOOK_WORK_SHARE = 0.5  # small books: the whole-book model gets this much more work
+WHOLE_BOOK_WORK_SHARE = 0.5  # CP-SAT deterministic seconds per second of ``budget.work_scale``
+# (a work limit from the book's size: the same input gives the same plan; the clock only stops
+# early)
 BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
 REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1% (of cost)
 GAP_ROUNDS = 3  # ... re-solving from the plan found when it costs less than the incumbent
@@ -56,15 +51,6 @@ BAND_STEPS = 10_000  # band excess measured in 1/10,000 of the rep's target (0.0
 BAND_STEP_COST = 10 * COST_UNITS  # 0.01 points out of band cost 10 mean family costs
 OVER_HOUR_COST = 100 * BAND_STEP_COST  # an hour over capacity costs far more still
 DEV_STEPS = 1_000  # in-band balance measured in 1/1,000 of the mean target
-LNS_ROUNDS = 12  # neighbourhoods tried at most
-LNS_WORK_SPLIT = 1  # each neighbourhood gets this share of the whole-book work limit (a
-# quarter was too little to pull the last rep 0.02 points into band on a 5k book)
-LNS_MAX_WORK = 3.0  # ... and at most this many deterministic seconds (100k: 12 x 3 s)
-LNS_TOTAL_WORK = 2.5  # all neighbourhoods together: this many neighbourhoods' work, spent
-# (CP-SAT's deterministic time, so the number of rounds is the same on a busy machine)
-LNS_FAMILIES = 800  # free families per neighbourhood
-NEIGHBOUR_REPS = 5  # reps next to the out-of-band rep that share its neighbourhood
-WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
 @dataclass
@@ -78,7 +64,7 @@ class ExactResult:
 
 
 @dataclass
-class _Sub:
+class Sub:
     """A neighbourhood: free families and, per free family, the columns it may take."""
 
     fams: np.ndarray
@@ -97,7 +83,7 @@ def improve(
     seed: int,
     say: Callable[[str], None],
 ) -> ExactResult | None:
-    """A better plan (by band excess, hard excess, then cost), or None if nothing was tried."""
+    """The whole book solved exactly, or None if it is too big (or no time is left)."""
     if budget.left() <= 0.5:
         return None
     free_mask = inst.fam_lock_rep < 0
@@ -107,7 +93,7 @@ def improve(
     n_pairs = int(valid[free_mask].sum())
     if n_pairs <= EXACT_MAX_PAIRS and int(free_mask.sum()) <= EXACT_MAX_FAMILIES:
         fams = np.nonzero(free_mask)[0]
-        sub = _Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
+        sub = Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
         lower, upper = allow_widened(inst, lower, upper)
         a, status, gap = solve_whole_book(
@@ -128,7 +114,7 @@ def improve(
             budget.note("exact MIP")
         proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
         return ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
-    return _lns(inst, assignment, cost, lower, upper, moves_budget, free_mask, budget, seed, say)
+    return None
 
 
 def allow_widened(
@@ -140,112 +126,6 @@ def allow_widened(
     lo = np.where(lower < inst.lower - tol, lower - allow, lower)
     hi = np.where(upper > inst.upper + tol, upper + allow, upper)
     return lo, hi
-
-
-def _violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Per rep: band excess (fraction of target) + capacity excess (fraction of capacity)."""
-    rep = inst.cand_rep[np.arange(inst.n_families), a]
-    R = inst.n_reps
-    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
-    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
-    band = np.maximum(np.maximum(P - upper, lower - P), 0.0) / np.maximum(inst.target, 1e-12)
-    cap = np.maximum(W - inst.capacity, 0.0) / np.maximum(inst.capacity, 1e-9)
-    return np.where(inst.active, band + cap, 0.0)
-
-
-def _lns(
-    inst: Instance,
-    assignment: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
-    free_mask: np.ndarray,
-    budget: Budget,
-    seed: int,
-    say: Callable[[str], None],
-) -> ExactResult | None:
-    a = assignment.copy()
-    rng = np.random.default_rng(seed)
-    stop_at = budget.elapsed() + budget.left()  # a safety stop: the rounds are the limit
-    work = min(WORK_SHARE * budget.work_scale / LNS_WORK_SPLIT, LNS_MAX_WORK)
-    tried: set[int] = set()
-    spent: list[float] = []
-    improved = 0
-    rounds = 0
-    gap = None
-    for _ in range(LNS_ROUNDS):
-        v = _violations(inst, a, lower, upper)
-        bad = [int(r) for r in np.lexsort((np.arange(inst.n_reps), -v)) if v[r] > 1e-9]
-        bad = [r for r in bad if r not in tried]
-        if not bad:
-            break
-        if sum(spent) >= LNS_TOTAL_WORK * work:
-            break
-        if budget.elapsed() >= stop_at:
-            budget.note("LNS")
-            break
-        r = bad[int(rng.integers(0, min(WORST_CHOICE, len(bad))))]
-        tried.add(r)
-        sub = _neighbourhood(inst, a, r, free_mask)
-        if sub is None:
-            continue
-        rounds += 1
-        left = max(stop_at - budget.elapsed(), 0.1)
-        new, status, gap = solve_mip(
-            inst, a, sub, cost, lower, upper, moves_budget, left, work=work, seed=seed, spent=spent
-        )
-        if status == "time":
-            budget.note("LNS")
-        if _better(inst, new, a, cost, lower, upper):
-            a = new
-            improved += 1
-            tried.clear()  # the landscape changed: every rep may be retried, this one too
-            # (it may still be out, closer: the rounds bound the loop)
-    if rounds == 0:
-        return None
-    say(f"LNS: {improved} of {rounds} neighbourhoods improved ({budget.elapsed():.1f}s)")
-    return ExactResult(a, f"LNS ({rounds} neighbourhoods, {improved} improved)", False, gap)
-
-
-def _better(
-    inst: Instance,
-    new: np.ndarray,
-    old: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> bool:
-    vn = float(_violations(inst, new, lower, upper).sum())
-    vo = float(_violations(inst, old, lower, upper).sum())
-    if vn < vo - 1e-9:
-        return True
-    F = np.arange(inst.n_families)
-    return abs(vn - vo) <= 1e-9 and float(cost[F, new].sum()) < float(cost[F, old].sum()) - 1e-9
-
-
-def _neighbourhood(inst: Instance, a: np.ndarray, r: int, free_mask: np.ndarray) -> _Sub | None:
-    act = np.nonzero(inst.active)[0]
-    d = haversine_km(inst.rep_lat[r], inst.rep_lon[r], inst.rep_lat[act], inst.rep_lon[act])
-    near = act[np.lexsort((act, d))][: NEIGHBOUR_REPS + 1]
-    hood = np.zeros(inst.n_reps, dtype=bool)
-    hood[near] = True
-    hood[r] = True
-    rep = inst.cand_rep[np.arange(inst.n_families), a]
-    in_hood = free_mask & hood[rep]
-    fams = np.nonzero(in_hood)[0]
-    if len(fams) == 0:
-        return None
-    # nearest to the out-of-band rep first (its root account's distance)
-    root = inst.fam_root_account[fams]
-    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], inst.rep_lat[r], inst.rep_lon[r])
-    fams = fams[np.lexsort((fams, dist))][:LNS_FAMILIES]
-    fams = np.sort(fams)
-    cols = []
-    for f in fams:
-        ks = np.nonzero((inst.cand_rep[f] >= 0) & hood[np.maximum(inst.cand_rep[f], 0)])[0]
-        cols.append(ks)
-    return _Sub(fams, cols)
 
 
 @dataclass
@@ -270,7 +150,7 @@ class _Solve:
 def solve_mip(
     inst: Instance,
     assignment: np.ndarray,
-    sub: _Sub,
+    sub: Sub,
     cost: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -298,7 +178,7 @@ def solve_mip(
 def solve_whole_book(
     inst: Instance,
     assignment: np.ndarray,
-    sub: _Sub,
+    sub: Sub,
     cost: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -355,7 +235,7 @@ def solve_whole_book(
 def _build(
     inst: Instance,
     assignment: np.ndarray,
-    sub: _Sub,
+    sub: Sub,
     cost: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,

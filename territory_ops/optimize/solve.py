@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from territory_ops.optimize import capacity, exact, lagrange, micro
+from territory_ops.optimize import capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.instance import HardRuleInfeasible, Instance
@@ -207,9 +207,8 @@ def solve(
         key = plan_key(inst, first, cost, lower, upper, moves_budget)
         if key < best_key:
             best, best_key, method = first, key, "first plan + local search"
-    ex = exact.improve(
-        inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say
-    )
+    args = (inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say)
+    ex = exact.improve(*args) or lns.improve(*args)
     if ex is not None:
         lo, hi = (lower, upper) if ex.lower is None else (ex.lower, ex.upper)
         key = plan_key(inst, ex.assignment, cost, lo, hi, moves_budget)

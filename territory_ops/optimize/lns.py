@@ -1,0 +1,262 @@
+"""Large neighbourhood search (LNS) for books too big for the whole-book model (:mod:`.exact`).
+
+A neighbourhood is a few reps that sit next to each other and their free families; CP-SAT
+re-optimises it exactly with every other family fixed (``exact.solve_mip``: rows the plan keeps
+stay hard, so a neighbourhood never makes the plan worse). Two kinds of rounds:
+
+* *band rounds*: the reps still out of band (or over capacity), worst first, each with its
+  ``NEIGHBOUR_REPS`` nearest reps: pulls the last reps into band;
+* *travel rounds*: the reps whose families sit furthest from their cheapest rep (the local
+  search that repairs the LP's rounding sends a heavy family to whichever rep has room, and on
+  a 5k book those few moves cost 3-4% of travel), each with the cheapest reps of its worst
+  families and its nearest reps, so a chain of moves between them is one solve.
+
+The seed chooses among the ``WORST_CHOICE`` worst reps which neighbourhood comes next.
+Deterministic: each solve has a CP-SAT work limit and the rounds share a total one, so the
+same book and seed give the same plan on a busy machine; the wall clock only stops early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from territory_ops.geography import haversine_km
+from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.exact import ExactResult, Sub, solve_mip
+from territory_ops.optimize.instance import Instance
+
+BAND_ROUNDS = 12  # band neighbourhoods tried at most
+WORK_SHARE = 0.03  # CP-SAT deterministic seconds per neighbourhood, per second of
+# ``budget.work_scale`` (a quarter of that was too little to pull the last rep 0.02 points
+# into band on a 5k book) ...
+MAX_WORK = 3.0  # ... and at most this many (100k: 3 s)
+BAND_TOTAL_WORK = 2.5  # band rounds together: this many neighbourhoods' work
+TRAVEL_TOTAL_SHARE = 0.25  # travel rounds together: this share of ``work_scale`` ...
+TRAVEL_MAX_TOTAL = 20.0  # ... and at most this many deterministic seconds
+FAMILIES = 800  # free families per neighbourhood
+NEIGHBOUR_REPS = 5  # reps next to the centre rep that share its neighbourhood
+CHEAPEST_OF = 2  # travel rounds: the cheapest reps of this many of the centre's worst families
+WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
+
+
+@dataclass
+class _Search:
+    """What the rounds share: the plan so far, the rows it is judged by, the work spent."""
+
+    inst: Instance
+    a: np.ndarray
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    moves_budget: int | None
+    free_mask: np.ndarray
+    budget: Budget
+    seed: int
+    rng: np.random.Generator
+    stop_at: float
+    gap: float | None = None
+
+    def solve(self, sub: Sub, work: float, spent: list[float]) -> bool:
+        """Re-optimise ``sub``; keep the result if it is better. True if it was."""
+        left = max(self.stop_at - self.budget.elapsed(), 0.1)
+        new, status, self.gap = solve_mip(
+            self.inst,
+            self.a,
+            sub,
+            self.cost,
+            self.lower,
+            self.upper,
+            self.moves_budget,
+            left,
+            work=work,
+            seed=self.seed,
+            spent=spent,
+        )
+        if status == "time":
+            self.budget.note("LNS")
+        if not _better(self.inst, new, self.a, self.cost, self.lower, self.upper):
+            return False
+        self.a = new
+        return True
+
+    def out_of_time(self) -> bool:
+        if self.budget.elapsed() < self.stop_at:
+            return False
+        self.budget.note("LNS")
+        return True
+
+
+def improve(
+    inst: Instance,
+    assignment: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    moves_budget: int | None,
+    movable: np.ndarray | None,
+    budget: Budget,
+    seed: int,
+    say: Callable[[str], None],
+) -> ExactResult | None:
+    """A better plan (by band and capacity excess, then cost), or None if nothing was tried."""
+    if budget.left() <= 0.5:
+        return None
+    free_mask = inst.fam_lock_rep < 0
+    if movable is not None:
+        free_mask &= movable
+    s = _Search(
+        inst,
+        assignment.copy(),
+        cost,
+        lower,
+        upper,
+        moves_budget,
+        free_mask,
+        budget,
+        seed,
+        np.random.default_rng(seed),
+        # a safety stop: the work limits decide how many rounds run
+        budget.elapsed() + budget.left(),
+    )
+    work = min(WORK_SHARE * budget.work_scale, MAX_WORK)
+    band = _band_rounds(s, work)
+    travel = _travel_rounds(s, work, min(TRAVEL_TOTAL_SHARE * budget.work_scale, TRAVEL_MAX_TOTAL))
+    rounds = band[0] + travel[0]
+    if rounds == 0:
+        return None
+    text = (
+        f"LNS ({band[0]} band neighbourhoods, {band[1]} improved; "
+        f"{travel[0]} travel neighbourhoods, {travel[1]} improved)"
+    )
+    say(f"{text} ({budget.elapsed():.1f}s)")
+    return ExactResult(s.a, text, False, s.gap)
+
+
+def _band_rounds(s: _Search, work: float) -> tuple[int, int]:
+    """Neighbourhoods of the reps out of band or over capacity, worst first."""
+    tried: set[int] = set()
+    spent: list[float] = []
+    rounds = improved = 0
+    for _ in range(BAND_ROUNDS):
+        v = violations(s.inst, s.a, s.lower, s.upper)
+        bad = [int(r) for r in np.lexsort((np.arange(s.inst.n_reps), -v)) if v[r] > 1e-9]
+        bad = [r for r in bad if r not in tried]
+        if not bad or sum(spent) >= BAND_TOTAL_WORK * work or s.out_of_time():
+            break
+        r = bad[int(s.rng.integers(0, min(WORST_CHOICE, len(bad))))]
+        tried.add(r)
+        sub = _neighbourhood(s.inst, s.a, r, s.free_mask, _nearest_reps(s.inst, r))
+        if sub is None:
+            continue
+        rounds += 1
+        if s.solve(sub, work, spent):
+            improved += 1
+            tried.clear()  # the landscape changed: every rep may be retried, this one too
+            # (it may still be out, closer: the rounds bound the loop)
+    return rounds, improved
+
+
+def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
+    """Neighbourhoods of the reps whose families travel furthest beyond their cheapest rep."""
+    tried: set[int] = set()
+    spent: list[float] = []
+    rounds = improved = 0
+    valid = s.inst.cand_rep >= 0
+    best_k = np.argmin(np.where(valid, s.cost, np.inf), axis=1)
+    best_cost = s.cost[np.arange(s.inst.n_families), best_k]
+    while sum(spent) < total and not s.out_of_time():
+        excess, rep = _travel_excess(s, best_cost)
+        per_rep = np.bincount(rep, weights=excess, minlength=s.inst.n_reps)
+        per_rep[~s.inst.active] = 0.0
+        order = [int(r) for r in np.lexsort((np.arange(s.inst.n_reps), -per_rep))]
+        order = [r for r in order if per_rep[r] > 0 and r not in tried]
+        if not order:
+            break
+        r = order[int(s.rng.integers(0, min(WORST_CHOICE, len(order))))]
+        tried.add(r)
+        reps = _travel_hood(s, r, excess, rep, best_k)
+        sub = _neighbourhood(s.inst, s.a, r, s.free_mask, reps)
+        if sub is None:
+            continue
+        rounds += 1
+        if s.solve(sub, min(work, total - sum(spent)), spent):
+            improved += 1
+    return rounds, improved
+
+
+def _travel_excess(s: _Search, best_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per free family: its cost above its cheapest candidate's; and its rep."""
+    F = np.arange(s.inst.n_families)
+    excess = np.where(s.free_mask, s.cost[F, s.a] - best_cost, 0.0)
+    return np.maximum(excess, 0.0), s.inst.cand_rep[F, s.a]
+
+
+def _travel_hood(
+    s: _Search, r: int, excess: np.ndarray, rep: np.ndarray, best_k: np.ndarray
+) -> np.ndarray:
+    """The centre, the cheapest reps of its worst families, then its nearest reps."""
+    mine = np.nonzero(rep == r)[0]
+    worst = mine[np.lexsort((mine, -excess[mine]))][:CHEAPEST_OF]
+    reps = [r] + [int(s.inst.cand_rep[f, best_k[f]]) for f in worst]
+    for q in _nearest_reps(s.inst, r):
+        if len(set(reps)) > NEIGHBOUR_REPS:
+            break
+        reps.append(int(q))
+    return np.unique(np.asarray(reps, dtype=np.int64))
+
+
+def violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Per rep: band excess (fraction of target) + capacity excess (fraction of capacity)."""
+    rep = inst.cand_rep[np.arange(inst.n_families), a]
+    R = inst.n_reps
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    band = np.maximum(np.maximum(P - upper, lower - P), 0.0) / np.maximum(inst.target, 1e-12)
+    cap = np.maximum(W - inst.capacity, 0.0) / np.maximum(inst.capacity, 1e-9)
+    return np.where(inst.active, band + cap, 0.0)
+
+
+def _better(
+    inst: Instance,
+    new: np.ndarray,
+    old: np.ndarray,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> bool:
+    vn = float(violations(inst, new, lower, upper).sum())
+    vo = float(violations(inst, old, lower, upper).sum())
+    if vn < vo - 1e-9:
+        return True
+    F = np.arange(inst.n_families)
+    return abs(vn - vo) <= 1e-9 and float(cost[F, new].sum()) < float(cost[F, old].sum()) - 1e-9
+
+
+def _nearest_reps(inst: Instance, r: int) -> np.ndarray:
+    """``r`` and its ``NEIGHBOUR_REPS`` nearest active reps, nearest first."""
+    act = np.nonzero(inst.active)[0]
+    d = haversine_km(inst.rep_lat[r], inst.rep_lon[r], inst.rep_lat[act], inst.rep_lon[act])
+    near = act[np.lexsort((act, d))]
+    return np.concatenate([[r], near[near != r]])[: NEIGHBOUR_REPS + 1]
+
+
+def _neighbourhood(
+    inst: Instance, a: np.ndarray, r: int, free_mask: np.ndarray, reps: np.ndarray
+) -> Sub | None:
+    """The free families on ``reps`` (at most ``FAMILIES``, nearest to rep ``r`` first), each
+    free to take any of its candidates among ``reps``."""
+    hood = np.zeros(inst.n_reps, dtype=bool)
+    hood[reps] = True
+    rep = inst.cand_rep[np.arange(inst.n_families), a]
+    fams = np.nonzero(free_mask & hood[rep])[0]
+    if len(fams) == 0:
+        return None
+    root = inst.fam_root_account[fams]
+    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], inst.rep_lat[r], inst.rep_lon[r])
+    fams = np.sort(fams[np.lexsort((fams, dist))][:FAMILIES])
+    ok = (inst.cand_rep[fams] >= 0) & hood[np.maximum(inst.cand_rep[fams], 0)]
+    cols = [np.nonzero(row)[0] for row in ok]
+    return Sub(fams, cols)
