@@ -61,6 +61,10 @@ class ExactResult:
     mip_gap: float | None
     lower: np.ndarray | None = None  # the band the model kept (with the allowance)
     upper: np.ndarray | None = None
+    # the whole-book model's objective (excess steps + cost + balance, integer units) of the
+    # plan and of the incumbent it started from: the plan is judged on the model's terms
+    objective: int | None = None
+    incumbent_objective: int | None = None
 
 
 @dataclass
@@ -96,7 +100,7 @@ def improve(
         sub = Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
         lower, upper = allow_widened(inst, lower, upper)
-        a, status, gap = solve_whole_book(
+        a, status, gap, obj = solve_whole_book(
             inst,
             assignment,
             sub,
@@ -113,7 +117,10 @@ def improve(
         if status == "time":
             budget.note("exact MIP")
         proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
-        return ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
+        out = ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
+        if obj is not None:
+            out.objective, out.incumbent_objective = obj
+        return out
     return None
 
 
@@ -137,6 +144,7 @@ class _Model:
     cost: list[tuple[cp_model.IntVar, int]]  # travel, disruption, skill, in-band balance
     excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
     inc_cost: int = 0  # the incumbent's cost (same units)
+    inc_excess: int = 0  # the incumbent's priced excess (same units)
 
 
 @dataclass
@@ -145,6 +153,7 @@ class _Solve:
     status: str  # optimal / limit / time / failed (see ``solve_mip``)
     gap: float | None
     cost: float = 0.0  # the cost part of the plan found (integer units)
+    objective: int | None = None  # excess + cost of the plan found (integer units)
 
 
 def solve_mip(
@@ -189,7 +198,7 @@ def solve_whole_book(
     seed: int,
     rel_gap: float,
     say: Callable[[str], None] = lambda _msg: None,
-) -> tuple[np.ndarray, str, float | None]:
+) -> tuple[np.ndarray, str, float | None, tuple[int, int] | None]:
     """``solve_mip``'s model over the whole book, its gap a share of the plan's *cost*.
 
     The objective is mostly band-excess penalty where a rep stays out of band, so a gap of
@@ -197,11 +206,12 @@ def solve_whole_book(
     of the benchmark). The solve stops when the gap is at most ``rel_gap`` of the
     incumbent's cost part (travel, disruption, skill, balance), and the gap reported is a
     share of the plan's cost part: "within 0.1%" then says what a user reads into it.
+    The last item is (the plan's objective, the incumbent's) in the model's integer units.
     """
     t_end = time.perf_counter() + seconds
     mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
     if mdl is None:
-        return assignment, "failed", None
+        return assignment, "failed", None, None
     spent: list[float] = []
     out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
     for _ in range(GAP_ROUNDS):
@@ -229,7 +239,8 @@ def solve_whole_book(
     if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
         out.status = "limit"
     say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
-    return out.assignment, out.status, out.gap
+    objs = None if out.objective is None else (out.objective, mdl.inc_cost + mdl.inc_excess)
+    return out.assignment, out.status, out.gap, objs
 
 
 def _build(
@@ -285,6 +296,7 @@ def _build(
     bal = inst.weights.balance_km * inst.potential_to_cost * ps / cs  # per mean target
     dev_unit = POT_UNITS // DEV_STEPS  # potential units per balance step
     dev_cost = int(round(bal / DEV_STEPS * COST_UNITS))
+    inc_excess = 0
     touched = np.zeros(R, dtype=bool)
     for r in range(R):
         touched[r] = bool(by_rep[r])
@@ -301,14 +313,16 @@ def _build(
             m.add(P + unit * e >= lo)
             m.add(P - unit * e <= hi)
             excess.append((e, BAND_STEP_COST))
+            inc_excess += BAND_STEP_COST * -(-int(max(lo - inc_p[r], inc_p[r] - hi)) // unit)
         W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
         cap = int(np.floor(inst.capacity[r] * 100))
         if inc_w[r] <= cap:
             m.add(cap >= W)
         else:  # overflow in hundredths of an hour
-            o = m.new_int_var(0, int(inc_w[r]), "")
+            o = m.new_int_var(0, int(inc_w[r] - cap), "")  # never above the incumbent's
             m.add(W - o <= cap)
             excess.append((o, OVER_HOUR_COST // 100))
+            inc_excess += OVER_HOUR_COST // 100 * int(inc_w[r] - cap)
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
             mx = int(inst.max_accounts[r])
@@ -327,7 +341,7 @@ def _build(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-    return _Model(m, x, terms, excess, int(inc_cost))
+    return _Model(m, x, terms, excess, int(inc_cost), int(inc_excess))
 
 
 def _run(
@@ -369,7 +383,8 @@ def _run(
     cost_part = int(sum(c * solver.value(v) for v, c in mdl.cost))
     scale = cost_part if gap_scale else abs(val)  # the gap as a share of the cost part
     gap = round(abs(val - bound) / max(scale, 1.0), 6)
+    obj = int(round(val))
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return _Solve(out, "optimal", gap, cost_part)
+        return _Solve(out, "optimal", gap, cost_part, obj)
     timed_out = solver.deterministic_time < 0.99 * work
-    return _Solve(out, "time" if timed_out else "limit", gap, cost_part)
+    return _Solve(out, "time" if timed_out else "limit", gap, cost_part, obj)
