@@ -44,6 +44,7 @@ WHOLE_BOOK_WORK_SHARE = 0.5  # CP-SAT deterministic seconds per second of ``budg
 # early)
 BAND_ALLOWANCE = 0.001  # share of target added to a band the LP already widened (see above)
 REL_GAP_LIMIT = 1e-3  # whole book: stop when the optimum is proven within 0.1% (of cost)
+WHOLE_BOOK_STAGES: tuple[tuple[float, dict[str, object]], ...] = ((1.0, {}),)
 GAP_ROUNDS = 3  # ... re-solving from the plan found when it costs less than the incumbent
 POT_UNITS = 10_000_000  # integer potential units per mean target
 COST_UNITS = 10_000  # integer cost units per mean free (family, rep) cost
@@ -154,6 +155,7 @@ class _Solve:
     gap: float | None
     cost: float = 0.0  # the cost part of the plan found (integer units)
     objective: int | None = None  # excess + cost of the plan found (integer units)
+    bound: float = 0.0  # the solver's proven lower bound on the objective
 
 
 def solve_mip(
@@ -214,33 +216,54 @@ def solve_whole_book(
         return assignment, "failed", None, None
     spent: list[float] = []
     out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
-    for _ in range(GAP_ROUNDS):
-        left = max(t_end - time.perf_counter(), 0.1)
-        nxt = _run(
-            mdl,
-            mdl.excess + mdl.cost,
-            out.assignment,
-            left,
-            work - sum(spent),
-            seed,
-            0.0,
-            spent,
-            abs_gap=rel_gap * scale,
-            gap_scale=True,
-        )
-        if nxt.status == "failed":
+    stage_end = 0.0
+    for share, params in WHOLE_BOOK_STAGES:
+        stage_end += share * work  # each stage's work ends where its share of the total does
+        for _ in range(GAP_ROUNDS):
+            left = max(t_end - time.perf_counter(), 0.1)
+            nxt = _run(
+                mdl,
+                mdl.excess + mdl.cost,
+                out.assignment,
+                left,
+                stage_end - sum(spent),
+                seed,
+                0.0,
+                spent,
+                abs_gap=rel_gap * scale,
+                gap_scale=True,
+                params=params,
+            )
+            if nxt.status == "failed":
+                break
+            out = _better(out, nxt)
+            if out.status != "optimal" or (out.gap or 0.0) <= rel_gap:
+                break
+            if stage_end - sum(spent) < 0.01:
+                break
+            # stopped at ``rel_gap`` of the incumbent's cost, but the plan found costs less:
+            # go on from it, the limit now a share of its cost
+            scale = int(out.cost)
+        proven = out.status == "optimal" and (out.gap or 0.0) <= rel_gap
+        if proven or out.status == "time" or work - sum(spent) < 0.01:
             break
-        out = nxt
-        if out.status != "optimal" or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
-            break
-        # stopped at ``rel_gap`` of the incumbent's cost, but the plan found costs less: go
-        # on from it, the limit now a share of its cost
-        scale = int(out.cost)
     if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
         out.status = "limit"
     say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
     objs = None if out.objective is None else (out.objective, mdl.inc_cost + mdl.inc_excess)
     return out.assignment, out.status, out.gap, objs
+
+
+def _better(old: _Solve, new: _Solve) -> _Solve:
+    """``new``, or ``old``'s plan with ``new``'s status and bound if ``old``'s is better.
+
+    The hint sets the assignment only; CP-SAT can fail to complete it (excess, balance) and
+    end a later stage or round on a worse plan than the one it started from.
+    """
+    if old.objective is None or new.objective is None or new.objective <= old.objective:
+        return new
+    gap = round(abs(old.objective - new.bound) / max(old.cost, 1.0), 6)
+    return _Solve(old.assignment, new.status, gap, old.cost, old.objective, new.bound)
 
 
 def _build(
@@ -355,6 +378,7 @@ def _run(
     spent: list[float] | None,
     abs_gap: float = 0.0,
     gap_scale: bool = False,
+    params: dict[str, object] | None = None,
 ) -> _Solve:
     """Minimise ``objective`` over ``mdl`` from ``hint``: one worker, the seed, a work limit
     (deterministic), the wall clock as the safety net."""
@@ -370,6 +394,8 @@ def _run(
     solver.parameters.relative_gap_limit = rel_gap
     solver.parameters.absolute_gap_limit = max(abs_gap, 0.0)
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+    for name, value in (params or {}).items():
+        setattr(solver.parameters, name, value)
     st = solver.solve(m)
     if spent is not None:  # deterministic time used: a work count that the clock does not move
         spent.append(solver.deterministic_time)
@@ -385,6 +411,6 @@ def _run(
     gap = round(abs(val - bound) / max(scale, 1.0), 6)
     obj = int(round(val))
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return _Solve(out, "optimal", gap, cost_part, obj)
+        return _Solve(out, "optimal", gap, cost_part, obj, bound)
     timed_out = solver.deterministic_time < 0.99 * work
-    return _Solve(out, "time" if timed_out else "limit", gap, cost_part, obj)
+    return _Solve(out, "time" if timed_out else "limit", gap, cost_part, obj, bound)
