@@ -103,7 +103,7 @@ def test_a_proven_whole_book_plan_is_kept_and_the_shortfall_is_not_worse(monkeyp
 
 
 def test_a_later_round_that_lost_the_hint_does_not_replace_a_better_plan():
-    # a later stage or gap round is hinted with the plan found so far; when CP-SAT cannot
+    # a later gap round is hinted with the plan found so far; when CP-SAT cannot
     # complete that hint it may end on a worse plan (book 60: 181.5 M model units after
     # 180.8 M). The better plan is kept, with the later run's status and bound.
     old = exact._Solve(np.array([0, 1]), "limit", 0.5, cost=1000, objective=5_000, bound=4_000)
