@@ -7,19 +7,22 @@ every other family fixed where the plan puts it:
 * per rep: potential within the band, workload within the planning capacity, accounts within
   max accounts; the move budget in micro mode. A row the incumbent keeps is hard; a row it
   breaks gets a slack priced far above any cost (band excess ``BAND_STEP_COST``, capacity
-  ``OVER_HOUR_COST``), so the incumbent stays feasible and the solver reduces the excess;
+  ``OVER_HOUR_COST``), so the incumbent stays feasible and the solver reduces the excess
+  (a rep's capacity overflow never grows beyond the incumbent's: it is not traded for band);
 * objective: the plan's cost (travel, disruption, skill preference) plus the in-band balance
   term, as in the LP.
 
 Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
 the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Its gap
 is a share of the plan's cost, not of the penalty-laden objective (``solve_whole_book``).
-Where the
-LP already had to widen a rep's band (a family bigger than the band, locks, eligibility), its
-widened edge is a fractional point no integer plan hits exactly, and proving that an excess of
-0.003 points cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such
-a rep's widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which excess
-is free. Reps the LP kept in the real band keep it exactly.
+The result carries the model's objective of its plan and of the incumbent, and the solve
+loop judges the plan on those terms (its own ``plan_key`` counts band excess continuously and
+cost without balance, which dropped proven optima). Where the LP already had to widen a
+rep's band (a family bigger than the band, locks, eligibility), its widened edge is a
+fractional point no integer plan hits exactly, and proving that an excess of 0.003 points
+cannot shrink to 0.002 is a partition problem CP-SAT cannot close in seconds; such a rep's
+widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which excess is
+free. Reps the LP kept in the real band keep it exactly.
 
 Deterministic: CP-SAT runs with one worker, the seed, and a *deterministic* time limit (a
 work limit); the wall clock is only a safety net and is reported when it stops a solve.
