@@ -7,8 +7,9 @@
    and capacity overflow where no plan can keep capacity: see :mod:`.capacity`);
 3. rounding + band/capacity local search; if a violation remains, an LP dive over the
    fractional families (and the cheapest-to-move ones), then local search again;
-4. exact improvement (:mod:`.exact`): the whole book as a MIP when it is small, else
-   neighbourhoods of the reps still out of band (LNS), while time remains.
+4. exact improvement: the whole book as a MIP when it is small (:mod:`.exact`), else
+   neighbourhoods (:mod:`.lns`) of the reps still out of band and, in full mode, of the
+   families that travel furthest beyond the LP's rounding, within work limits.
 
 Anytime: if the LP does not finish within the budget or cannot be solved, a first plan
 (:func:`first_plan`: every family on a rep with room, repaired by the local search) is
@@ -133,6 +134,7 @@ def solve(
         assignment[f] = max(sol.values[i], key=lambda kv: (kv[1], -kv[0]))[0]
     lower = inst.lower - slack * inst.target
     upper = inst.upper + slack * inst.target
+    rounded = assignment.copy()  # the LP's choice per family: where the LNS measures travel
     say(f"rounding + band local search ({budget.elapsed():.1f}s)")
     movable = None
     if cur_col is not None:  # micro: only the model's families may move
@@ -208,7 +210,7 @@ def solve(
         if key < best_key:
             best, best_key, method = first, key, "first plan + local search"
     args = (inst, best, cost, lower, upper, moves_budget, movable, budget, opts.seed, say)
-    ex = exact.improve(*args) or lns.improve(*args)
+    ex = exact.improve(*args) or lns.improve(*args, reference=rounded)
     if ex is not None:
         lo, hi = (lower, upper) if ex.lower is None else (ex.lower, ex.upper)
         key = plan_key(inst, ex.assignment, cost, lo, hi, moves_budget)
