@@ -74,7 +74,11 @@ def solve(
     # rank settled families for the model, are not needed
     placing_only = opts.mode == "micro" and moves_budget == 0
     big = opts.core_limit < F  # the model holds a core of the families, prices fix the rest
-    if big and not placing_only:
+    # candidates pruned to the nearest reps can starve a remote rep: a redesign prices the
+    # pruned pairs back in (a 20k/80 book: 8% more travel without, and a certificate bound
+    # half the plan's, as its dual ascent started cold)
+    pruned = inst.cand_rep.shape[1] < int(inst.active.sum())
+    if not placing_only and (big or (pruned and opts.mode == "full")):
         say("Lagrangian prices")
         dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
         if opts.mode == "full":
