@@ -42,8 +42,8 @@ TRAVEL_WORK_SHARE = 0.008  # travel rounds: per neighbourhood (more, smaller sol
 TRAVEL_TOTAL_SHARE = 0.2  # travel rounds together: this share of ``work_scale`` ...
 TRAVEL_MAX_TOTAL = 20.0  # ... and at most this many deterministic seconds
 STALL_ROUNDS = 10  # travel rounds stop when this many rounds in a row gained ...
-STALL_GAIN = 5e-4  # ... less than this share of the plan's cost (on 5k books the last
-# rounds before the work limit gain 0.01-0.1%; small test books settle in a few rounds)
+STALL_GAIN = 1e-3  # ... less than this share of the plan's cost together (the last rounds on
+# 5k books gain 0.01% each; a 3k book settles after ~20 rounds instead of 30, 0.07% short)
 FAMILIES = 800  # free families per neighbourhood
 NEIGHBOUR_REPS = 5  # reps next to the centre rep that share its neighbourhood
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
