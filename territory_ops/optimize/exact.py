@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -151,6 +151,27 @@ class _Model:
     excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
     inc_cost: int = 0  # the incumbent's cost (same units)
     inc_excess: int = 0  # the incumbent's priced excess (same units)
+    # the auxiliary variables (band excess, overflow, balance) and how a plan sets each: a
+    # hint without them leaves CP-SAT to complete it, which one worker failed to do in 5
+    # deterministic seconds on a 5k book (14k pairs)
+    aux: list[tuple[cp_model.IntVar, str, int, int, int, int]] = field(default_factory=list)
+    loads: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+
+    def aux_hint(self, a: np.ndarray) -> list[tuple[cp_model.IntVar, int]]:
+        """The value of each auxiliary variable in plan ``a`` (kind, rep, low, high, unit)."""
+        if self.loads is None:
+            return []
+        P, W = self.loads(a)
+        out = []
+        for v, kind, r, lo, hi, unit in self.aux:
+            if kind == "band":  # excess steps to the band [lo, hi]
+                val = max(0, -((P[r] - lo) // unit), -((hi - P[r]) // unit))
+            elif kind == "cap":  # hundredths of an hour over capacity hi
+                val = max(0, int(W[r]) - hi)
+            else:  # balance steps from target lo
+                val = -(-abs(int(P[r]) - lo) // unit)
+            out.append((v, int(val)))
+        return out
 
 
 @dataclass
@@ -300,6 +321,7 @@ def _build(
     by_rep: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in range(R)]
     terms: list[tuple[cp_model.IntVar, int]] = []
     excess: list[tuple[cp_model.IntVar, int]] = []
+    aux: list[tuple[cp_model.IntVar, str, int, int, int, int]] = []
     for f, ks in zip(sub.fams, sub.cols, strict=True):
         row = []
         for k in ks:
@@ -334,6 +356,7 @@ def _build(
             m.add(P - unit * e <= hi)
             excess.append((e, BAND_STEP_COST))
             inc_excess += BAND_STEP_COST * -(-int(max(lo - inc_p[r], inc_p[r] - hi)) // unit)
+            aux.append((e, "band", int(r), lo, hi, unit))
         W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
         cap = int(np.floor(inst.capacity[r] * 100))
         if inc_w[r] <= cap:
@@ -343,6 +366,7 @@ def _build(
             m.add(W - o <= cap)
             excess.append((o, OVER_HOUR_COST // 100))
             inc_excess += OVER_HOUR_COST // 100 * int(inc_w[r] - cap)
+            aux.append((o, "cap", int(r), 0, cap, 1))
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
             mx = int(inst.max_accounts[r])
@@ -353,6 +377,7 @@ def _build(
             m.add(dev_unit * d >= P - t)
             m.add(dev_unit * d >= t - P)
             terms.append((d, dev_cost))
+            aux.append((d, "dev", int(r), t, 0, dev_unit))
             inc_cost += dev_cost * -(-abs(int(inc_p[r]) - t) // dev_unit)
     if moves_budget is not None:
         moves = sum(
@@ -361,7 +386,15 @@ def _build(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-    return _Model(m, x, terms, excess, int(inc_cost), int(inc_excess))
+
+    def loads(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r_of = inst.cand_rep[all_f, a]
+        return (
+            np.bincount(r_of, weights=pot, minlength=R).astype(np.int64),
+            np.bincount(r_of, weights=work_h, minlength=R).astype(np.int64),
+        )
+
+    return _Model(m, x, terms, excess, int(inc_cost), int(inc_excess), aux, loads)
 
 
 def _run(
@@ -384,6 +417,8 @@ def _run(
     m.clear_hints()
     for (f, k), v in mdl.x.items():
         m.add_hint(v, int(hint[f] == k))
+    for v, val in mdl.aux_hint(hint):
+        m.add_hint(v, val)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed

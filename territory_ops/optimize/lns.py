@@ -6,12 +6,16 @@ stay hard, so a neighbourhood never makes the plan worse). Two kinds of rounds:
 
 * *band rounds*: the reps still out of band (or over capacity), worst first, each with its
   ``NEIGHBOUR_REPS`` nearest reps: pulls the last reps into band;
-* *travel rounds*: the reps whose families sit furthest from their cheapest rep (the local
-  search that repairs the LP's rounding sends a heavy family to whichever rep has room, and on
-  a 5k book those few moves cost 3-4% of travel), each with the cheapest reps of its worst
-  families and its nearest reps, so a chain of moves between them is one solve.
+* *travel rounds* (full mode): the families whose cost sits furthest above their cost in the
+  LP's rounding, each with its rep there, its rep now and the reps nearest to it, so a chain
+  of moves between them is one solve. The local search that repairs the rounding sends a
+  heavy family to whichever rep has room: on 5k books some 40 such moves cost 3-5% of travel,
+  and these rounds win it back (the gap to the LP bound went from 2.6-5.0% to under 2%).
+  Many small solves gain more than a few big ones; the rounds stop at a work limit or when
+  ``STALL_ROUNDS`` rounds in a row gained less than ``STALL_GAIN`` of the plan's cost.
 
-The seed chooses among the ``WORST_CHOICE`` worst reps which neighbourhood comes next.
+The seed chooses among the ``WORST_CHOICE`` worst reps (families) which neighbourhood comes
+next.
 Deterministic: each solve has a CP-SAT work limit and the rounds share a total one, so the
 same book and seed give the same plan on a busy machine; the wall clock only stops early.
 """
@@ -34,11 +38,14 @@ WORK_SHARE = 0.03  # CP-SAT deterministic seconds per neighbourhood, per second 
 # into band on a 5k book) ...
 MAX_WORK = 3.0  # ... and at most this many (100k: 3 s)
 BAND_TOTAL_WORK = 2.5  # band rounds together: this many neighbourhoods' work
-TRAVEL_TOTAL_SHARE = 0.25  # travel rounds together: this share of ``work_scale`` ...
+TRAVEL_WORK_SHARE = 0.008  # travel rounds: per neighbourhood (more, smaller solves gain more)
+TRAVEL_TOTAL_SHARE = 0.2  # travel rounds together: this share of ``work_scale`` ...
 TRAVEL_MAX_TOTAL = 20.0  # ... and at most this many deterministic seconds
+STALL_ROUNDS = 10  # travel rounds stop when this many rounds in a row gained ...
+STALL_GAIN = 1e-3  # ... less than this share of the plan's cost together (the last rounds on
+# 5k books gain 0.01% each; a 3k book settles after ~20 rounds instead of 30, 0.07% short)
 FAMILIES = 800  # free families per neighbourhood
 NEIGHBOUR_REPS = 5  # reps next to the centre rep that share its neighbourhood
-CHEAPEST_OF = 2  # travel rounds: the cheapest reps of this many of the centre's worst families
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
@@ -57,6 +64,7 @@ class _Search:
     seed: int
     rng: np.random.Generator
     stop_at: float
+    ref: np.ndarray  # per family, the column the travel rounds measure its excess from
     gap: float | None = None
 
     def solve(self, sub: Sub, work: float, spent: list[float]) -> bool:
@@ -100,8 +108,14 @@ def improve(
     budget: Budget,
     seed: int,
     say: Callable[[str], None],
+    reference: np.ndarray | None = None,
 ) -> ExactResult | None:
-    """A better plan (by band and capacity excess, then cost), or None if nothing was tried."""
+    """A better plan (by band and capacity excess, then cost), or None if nothing was tried.
+
+    ``reference``: per family, the column it would take in a plan that travels least (the
+    LP's rounding); the travel rounds start where the plan is furthest from it (default: each
+    family's cheapest candidate).
+    """
     if budget.left() <= 0.5:
         return None
     free_mask = inst.fam_lock_rep < 0
@@ -120,10 +134,21 @@ def improve(
         np.random.default_rng(seed),
         # a safety stop: the work limits decide how many rounds run
         budget.elapsed() + budget.left(),
+        reference if reference is not None else _cheapest(inst, cost),
     )
     work = min(WORK_SHARE * budget.work_scale, MAX_WORK)
     band = _band_rounds(s, work)
-    travel = _travel_rounds(s, work, min(TRAVEL_TOTAL_SHARE * budget.work_scale, TRAVEL_MAX_TOTAL))
+    # micro: the plan stays near today's and its moves are budgeted; the travel rounds are
+    # for a redesign (on a messy 100k micro they would cost the 90 s target 20-40 s)
+    travel = (
+        (0, 0)
+        if moves_budget is not None
+        else _travel_rounds(
+            s,
+            min(TRAVEL_WORK_SHARE * budget.work_scale, MAX_WORK),
+            min(TRAVEL_TOTAL_SHARE * budget.work_scale, TRAVEL_MAX_TOTAL),
+        )
+    )
     rounds = band[0] + travel[0]
     if rounds == 0:
         return None
@@ -148,7 +173,9 @@ def _band_rounds(s: _Search, work: float) -> tuple[int, int]:
             break
         r = bad[int(s.rng.integers(0, min(WORST_CHOICE, len(bad))))]
         tried.add(r)
-        sub = _neighbourhood(s.inst, s.a, r, s.free_mask, _nearest_reps(s.inst, r))
+        lat, lon = s.inst.rep_lat[r], s.inst.rep_lon[r]
+        reps = _nearest_reps(s.inst, lat, lon, [r])
+        sub = _neighbourhood(s.inst, s.a, lat, lon, s.free_mask, reps)
         if sub is None:
             continue
         rounds += 1
@@ -160,52 +187,45 @@ def _band_rounds(s: _Search, work: float) -> tuple[int, int]:
 
 
 def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
-    """Neighbourhoods of the reps whose families travel furthest beyond their cheapest rep."""
-    tried: set[int] = set()
+    """Neighbourhoods of the families that travel furthest beyond their reference rep."""
+    inst = s.inst
+    F = np.arange(inst.n_families)
+    ref_cost = s.cost[F, s.ref]
+    tried = np.zeros(inst.n_families, dtype=bool)
     spent: list[float] = []
     rounds = improved = 0
-    valid = s.inst.cand_rep >= 0
-    best_k = np.argmin(np.where(valid, s.cost, np.inf), axis=1)
-    best_cost = s.cost[np.arange(s.inst.n_families), best_k]
-    while sum(spent) < total and not s.out_of_time():
-        excess, rep = _travel_excess(s, best_cost)
-        per_rep = np.bincount(rep, weights=excess, minlength=s.inst.n_reps)
-        per_rep[~s.inst.active] = 0.0
-        order = [int(r) for r in np.lexsort((np.arange(s.inst.n_reps), -per_rep))]
-        order = [r for r in order if per_rep[r] > 0 and r not in tried]
-        if not order:
+    costs = [float(s.cost[F, s.a].sum())]  # the plan's cost after each round
+    while sum(spent) < total and not s.out_of_time() and not _stalled(costs):
+        excess = np.where(s.free_mask & ~tried, s.cost[F, s.a] - ref_cost, 0.0)
+        order = np.nonzero(excess > 0)[0]
+        if not len(order):
             break
-        r = order[int(s.rng.integers(0, min(WORST_CHOICE, len(order))))]
-        tried.add(r)
-        reps = _travel_hood(s, r, excess, rep, best_k)
-        sub = _neighbourhood(s.inst, s.a, r, s.free_mask, reps)
+        order = order[np.lexsort((order, -excess[order]))]
+        f = int(order[int(s.rng.integers(0, min(WORST_CHOICE, len(order))))])
+        tried[f] = True
+        root = inst.fam_root_account[f]
+        lat, lon = inst.acc_lat[root], inst.acc_lon[root]
+        ends = [int(inst.cand_rep[f, s.a[f]]), int(inst.cand_rep[f, s.ref[f]])]
+        reps = _nearest_reps(inst, lat, lon, ends)
+        sub = _neighbourhood(inst, s.a, lat, lon, s.free_mask, reps)
         if sub is None:
             continue
         rounds += 1
         if s.solve(sub, min(work, total - sum(spent)), spent):
             improved += 1
+        costs.append(float(s.cost[F, s.a].sum()))
     return rounds, improved
 
 
-def _travel_excess(s: _Search, best_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per free family: its cost above its cheapest candidate's; and its rep."""
-    F = np.arange(s.inst.n_families)
-    excess = np.where(s.free_mask, s.cost[F, s.a] - best_cost, 0.0)
-    return np.maximum(excess, 0.0), s.inst.cand_rep[F, s.a]
+def _stalled(costs: list[float]) -> bool:
+    """The last ``STALL_ROUNDS`` travel rounds gained less than ``STALL_GAIN`` of the cost."""
+    if len(costs) <= STALL_ROUNDS:
+        return False
+    return costs[-1 - STALL_ROUNDS] - costs[-1] < STALL_GAIN * abs(costs[-1])
 
 
-def _travel_hood(
-    s: _Search, r: int, excess: np.ndarray, rep: np.ndarray, best_k: np.ndarray
-) -> np.ndarray:
-    """The centre, the cheapest reps of its worst families, then its nearest reps."""
-    mine = np.nonzero(rep == r)[0]
-    worst = mine[np.lexsort((mine, -excess[mine]))][:CHEAPEST_OF]
-    reps = [r] + [int(s.inst.cand_rep[f, best_k[f]]) for f in worst]
-    for q in _nearest_reps(s.inst, r):
-        if len(set(reps)) > NEIGHBOUR_REPS:
-            break
-        reps.append(int(q))
-    return np.unique(np.asarray(reps, dtype=np.int64))
+def _cheapest(inst: Instance, cost: np.ndarray) -> np.ndarray:
+    return np.argmin(np.where(inst.cand_rep >= 0, cost, np.inf), axis=1)
 
 
 def violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -235,18 +255,29 @@ def _better(
     return abs(vn - vo) <= 1e-9 and float(cost[F, new].sum()) < float(cost[F, old].sum()) - 1e-9
 
 
-def _nearest_reps(inst: Instance, r: int) -> np.ndarray:
-    """``r`` and its ``NEIGHBOUR_REPS`` nearest active reps, nearest first."""
+def _nearest_reps(inst: Instance, lat: float, lon: float, first: list[int]) -> np.ndarray:
+    """``first`` and the active reps nearest to (lat, lon): ``NEIGHBOUR_REPS + 1`` in all."""
     act = np.nonzero(inst.active)[0]
-    d = haversine_km(inst.rep_lat[r], inst.rep_lon[r], inst.rep_lat[act], inst.rep_lon[act])
+    d = haversine_km(lat, lon, inst.rep_lat[act], inst.rep_lon[act])
     near = act[np.lexsort((act, d))]
-    return np.concatenate([[r], near[near != r]])[: NEIGHBOUR_REPS + 1]
+    reps = list(dict.fromkeys(first))
+    for q in near:
+        if len(reps) > NEIGHBOUR_REPS:
+            break
+        if int(q) not in reps:
+            reps.append(int(q))
+    return np.asarray(reps, dtype=np.int64)
 
 
 def _neighbourhood(
-    inst: Instance, a: np.ndarray, r: int, free_mask: np.ndarray, reps: np.ndarray
+    inst: Instance,
+    a: np.ndarray,
+    lat: float,
+    lon: float,
+    free_mask: np.ndarray,
+    reps: np.ndarray,
 ) -> Sub | None:
-    """The free families on ``reps`` (at most ``FAMILIES``, nearest to rep ``r`` first), each
+    """The free families on ``reps`` (at most ``FAMILIES``, nearest to (lat, lon) first), each
     free to take any of its candidates among ``reps``."""
     hood = np.zeros(inst.n_reps, dtype=bool)
     hood[reps] = True
@@ -255,7 +286,7 @@ def _neighbourhood(
     if len(fams) == 0:
         return None
     root = inst.fam_root_account[fams]
-    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], inst.rep_lat[r], inst.rep_lon[r])
+    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], lat, lon)
     fams = np.sort(fams[np.lexsort((fams, dist))][:FAMILIES])
     ok = (inst.cand_rep[fams] >= 0) & hood[np.maximum(inst.cand_rep[fams], 0)]
     cols = [np.nonzero(row)[0] for row in ok]
