@@ -94,8 +94,8 @@ def test_a_proven_whole_book_plan_is_kept_and_the_shortfall_is_not_worse(monkeyp
     assert m["optimal"] is True and m["mip_gap"] <= 1e-3, m["mip_gap"]
     assert m["repair_method"].endswith("CP-SAT over all families"), m["repair_method"]
     assert m["hard_violations"] == 0
-    monkeypatch.setattr(exact, "improve", lambda *args: None)  # the heuristic's plan
-    monkeypatch.setattr(lns, "improve", lambda *args: None)
+    monkeypatch.setattr(exact, "improve", lambda *args, **kwargs: None)  # the heuristic's plan
+    monkeypatch.setattr(lns, "improve", lambda *args, **kwargs: None)
     heur = optimize(a, r, opts, tm).metrics
     short, heur_short = m["capacity_shortfall"], heur["capacity_shortfall"]
     assert short["max_utilisation"] <= heur_short["max_utilisation"]
