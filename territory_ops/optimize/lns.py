@@ -152,10 +152,10 @@ def improve(
     rounds = band[0] + travel[0]
     if rounds == 0:
         return None
-    text = (
-        f"LNS ({band[0]} band neighbourhoods, {band[1]} improved; "
-        f"{travel[0]} travel neighbourhoods, {travel[1]} improved)"
-    )
+    text = f"LNS ({band[0]} band neighbourhoods, {band[1]} improved"
+    if moves_budget is None:
+        text += f"; {travel[0]} travel neighbourhoods, {travel[1]} improved"
+    text += ")"
     say(f"{text} ({budget.elapsed():.1f}s)")
     return ExactResult(s.a, text, False, s.gap)
 

@@ -19,6 +19,13 @@ def _bench_book(seed: int):
     return a, r, travel_matrix(a, r, seed)
 
 
+def _unclocked(m: dict) -> dict:
+    """The metrics, or a skip when the wall clock cut a phase (a busy machine)."""
+    if m["time_limit_phases"]:
+        pytest.skip(f"the clock stopped a phase ({m['time_limit_phases']}) on a busy machine")
+    return m
+
+
 def test_a_heavy_tailed_book_proven_within_a_tenth_of_a_percent_is_at_the_optimum(monkeypatch):
     # book 81 of the benchmark (68 accounts, 8 reps, the band out of reach for some reps):
     # the gap used to be a share of an objective made mostly of band-excess penalty, so a
@@ -26,9 +33,7 @@ def test_a_heavy_tailed_book_proven_within_a_tenth_of_a_percent_is_at_the_optimu
     # Now the gap is a share of the plan's cost: the plan matches the exact optimum's.
     a, r, tm = _bench_book(81)
     opts = OptimizeOptions(tolerance=0.05, seed=81, time_limit=60)
-    m = optimize(a, r, opts, tm).metrics
-    if m["time_limit_phases"]:
-        pytest.skip(f"the clock stopped a phase ({m['time_limit_phases']}) on a busy machine")
+    m = _unclocked(optimize(a, r, opts, tm).metrics)
     assert m["band_feasible_lp"] is False and m["hard_violations"] == 0
     assert m["exact_method"] == "CP-SAT over all families"
     assert m["optimal"] is True and m["mip_gap"] <= 1e-3, m["mip_gap"]
@@ -88,9 +93,7 @@ def test_a_proven_whole_book_plan_is_kept_and_the_shortfall_is_not_worse(monkeyp
     # overflow of its planning capacity may grow, so the proven plan is the one written.
     a, r, tm = _bench_book(54)
     opts = OptimizeOptions(tolerance=0.05, seed=54, time_limit=60)
-    m = optimize(a, r, opts, tm).metrics
-    if m["time_limit_phases"]:
-        pytest.skip(f"the clock stopped a phase ({m['time_limit_phases']}) on a busy machine")
+    m = _unclocked(optimize(a, r, opts, tm).metrics)
     assert m["optimal"] is True and m["mip_gap"] <= 1e-3, m["mip_gap"]
     assert m["repair_method"].endswith("CP-SAT over all families"), m["repair_method"]
     assert m["hard_violations"] == 0
@@ -120,9 +123,9 @@ def test_cuts_from_every_constraint_prove_a_book_the_default_linearization_did_n
     # model stopped at its work limit 17.5% of the plan's cost above its bound; with
     # ``linearization_level`` 2 it proves the plan within 0.1% at the same work limit
     a, r, tm = _bench_book(93)
-    m = optimize(a, r, OptimizeOptions(tolerance=0.05, seed=93, time_limit=60), tm).metrics
-    if m["time_limit_phases"]:
-        pytest.skip(f"the clock stopped a phase ({m['time_limit_phases']}) on a busy machine")
+    m = _unclocked(
+        optimize(a, r, OptimizeOptions(tolerance=0.05, seed=93, time_limit=60), tm).metrics
+    )
     assert exact.WHOLE_BOOK_PARAMS.get("linearization_level") == 2
     assert m["exact_method"] == "CP-SAT over all families"
     assert m["optimal"] is True and m["mip_gap"] <= 1e-3, m["mip_gap"]
