@@ -144,6 +144,9 @@ def _metrics(
         cert_gap = float(stats.get("mip_gap") or 0.0)
     return {
         "mode": mode,
+        # what a move costs in the objective (km of travel per account of average potential):
+        # the travel bound leaves it out, so a pass that weighs moves heavily shows a gap
+        "disruption_km": inst.weights.disruption_km,
         "hard_violations": hard,
         "hard_violation_rules": rules,
         "inherited_violations": len(inherited_rows),
