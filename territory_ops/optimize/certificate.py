@@ -27,7 +27,7 @@ import numpy as np
 
 from territory_ops.optimize import lagrange
 from territory_ops.optimize.budget import Budget
-from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.instance import Instance, candidates_pruned
 from territory_ops.optimize.lp import CoreProblem, LPSolution, resolve_for_travel, solve_core_lp
 
 EXACT_LP_BOUND_MAX_COLUMNS = 400_000  # above this the bound comes from the Lagrangian dual
@@ -44,8 +44,7 @@ def reserve_seconds(limit: float) -> float:
 def uses_exact_lp(inst: Instance) -> bool:
     """Small books: the bound is an LP about as big as the planning LP."""
     n_act = int(inst.active.sum())
-    full_cands = inst.cand_rep.shape[1] >= n_act
-    return full_cands and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS
+    return not candidates_pruned(inst) and inst.n_families * n_act <= EXACT_LP_BOUND_MAX_COLUMNS
 
 
 def travel_bound(

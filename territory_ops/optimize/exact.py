@@ -96,9 +96,7 @@ def improve(
     """The whole book solved exactly, or None if it is too big (or no time is left)."""
     if budget.left() <= 0.5:
         return None
-    free_mask = inst.fam_lock_rep < 0
-    if movable is not None:
-        free_mask &= movable
+    free_mask = free_families(inst, movable)
     valid = inst.cand_rep >= 0
     n_pairs = int(valid[free_mask].sum())
     if n_pairs <= EXACT_MAX_PAIRS and int(free_mask.sum()) <= EXACT_MAX_FAMILIES:
@@ -128,6 +126,12 @@ def improve(
             out.objective, out.incumbent_objective = obj
         return out
     return None
+
+
+def free_families(inst: Instance, movable: np.ndarray | None) -> np.ndarray:
+    """Families the exact step may move: unlocked ones, and in micro only the model's."""
+    free = inst.fam_lock_rep < 0
+    return free & movable if movable is not None else free
 
 
 def allow_widened(

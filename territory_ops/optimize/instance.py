@@ -497,6 +497,11 @@ def pair_distances(inst: Instance, accs: np.ndarray, reps: np.ndarray) -> np.nda
     return d
 
 
+def candidates_pruned(inst: Instance) -> bool:
+    """True when a family's candidates are fewer than the active reps (nearest ones kept)."""
+    return inst.cand_rep.shape[1] < int(inst.active.sum())
+
+
 def build_candidates(inst: Instance, k: int | None) -> None:
     """Fill ``cand_*``: the k cheapest eligible reps per family plus current owners."""
     F, R = inst.n_families, inst.n_reps

@@ -29,7 +29,7 @@ import numpy as np
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize.budget import Budget
-from territory_ops.optimize.exact import ExactResult, Sub, solve_mip
+from territory_ops.optimize.exact import ExactResult, Sub, free_families, solve_mip
 from territory_ops.optimize.instance import Instance
 
 BAND_ROUNDS = 12  # band neighbourhoods tried at most
@@ -118,9 +118,6 @@ def improve(
     """
     if budget.left() <= 0.5:
         return None
-    free_mask = inst.fam_lock_rep < 0
-    if movable is not None:
-        free_mask &= movable
     s = _Search(
         inst,
         assignment.copy(),
@@ -128,7 +125,7 @@ def improve(
         lower,
         upper,
         moves_budget,
-        free_mask,
+        free_families(inst, movable),
         budget,
         seed,
         np.random.default_rng(seed),

@@ -27,7 +27,7 @@ import numpy as np
 from territory_ops.optimize import capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.certificate import uses_exact_lp
-from territory_ops.optimize.instance import HardRuleInfeasible, Instance
+from territory_ops.optimize.instance import HardRuleInfeasible, Instance, candidates_pruned
 from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
     SolverParams,
@@ -77,7 +77,7 @@ def solve(
     # candidates pruned to the nearest reps can starve a remote rep: a redesign prices the
     # pruned pairs back in (a 20k/80 book: 8% more travel without, and a certificate bound
     # half the plan's, as its dual ascent started cold)
-    pruned = inst.cand_rep.shape[1] < int(inst.active.sum())
+    pruned = candidates_pruned(inst)
     if not placing_only and (big or (pruned and opts.mode == "full")):
         say("Lagrangian prices")
         dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
