@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -153,20 +153,19 @@ class _Model:
     x: dict[tuple[int, int], cp_model.IntVar]
     cost: list[tuple[cp_model.IntVar, int]]  # travel, disruption, skill, in-band balance
     excess: list[tuple[cp_model.IntVar, int]]  # band / capacity excess of rows the hint breaks
-    inc_cost: int = 0  # the incumbent's cost (same units)
-    inc_excess: int = 0  # the incumbent's priced excess (same units)
     # the auxiliary variables (band excess, overflow, balance) and how a plan sets each: a
     # hint without them leaves CP-SAT to complete it, which one worker failed to do in 5
     # deterministic seconds on a 5k book (14k pairs)
-    aux: list[tuple[cp_model.IntVar, str, int, int, int, int]] = field(default_factory=list)
-    loads: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    aux: list[tuple[cp_model.IntVar, str, int, int, int, int]]
+    loads: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # potential, workload per rep
+    inc_cost: int = 0  # the incumbent's cost (same units)
+    inc_excess: int = 0  # the incumbent's priced excess (same units)
 
-    def aux_hint(self, a: np.ndarray) -> list[tuple[cp_model.IntVar, int]]:
-        """The value of each auxiliary variable in plan ``a`` (kind, rep, low, high, unit)."""
-        if self.loads is None:
-            return []
+    def values(self, a: np.ndarray) -> dict[int, int]:
+        """Every variable's value in plan ``a``, by variable index: the assignment and each
+        auxiliary variable (kind, rep, low, high, unit)."""
+        out = {v.index: int(a[f] == k) for (f, k), v in self.x.items()}
         P, W = self.loads(a)
-        out = []
         for v, kind, r, lo, hi, unit in self.aux:
             if kind == "band":  # excess steps to the band [lo, hi]
                 val = max(0, -((P[r] - lo) // unit), -((hi - P[r]) // unit))
@@ -174,7 +173,7 @@ class _Model:
                 val = max(0, int(W[r]) - hi)
             else:  # balance steps from target lo
                 val = -(-abs(int(P[r]) - lo) // unit)
-            out.append((v, int(val)))
+            out[v.index] = int(val)
         return out
 
 
@@ -335,14 +334,19 @@ def _build(
             terms.append((v, int(round(float(cost[f, k]) / cs * COST_UNITS))))
             by_rep[int(inst.cand_rep[f, k])].append((int(f), v))
         m.add_exactly_one(row)
-    inc_cost = sum(c for (f, k), (_, c) in zip(x, terms, strict=True) if assignment[f] == k)
-    inc_p = fixed_p + np.bincount(rep[sub.fams], weights=pot[sub.fams], minlength=R)
-    inc_w = fixed_w + np.bincount(rep[sub.fams], weights=work_h[sub.fams], minlength=R)
+
+    def loads(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r_of = inst.cand_rep[all_f, a]
+        return (
+            np.bincount(r_of, weights=pot, minlength=R).astype(np.int64),
+            np.bincount(r_of, weights=work_h, minlength=R).astype(np.int64),
+        )
+
+    inc_p, inc_w = loads(assignment)
     inc_n = fixed_n + np.bincount(rep[sub.fams], weights=cnt[sub.fams], minlength=R)
     bal = inst.weights.balance_km * inst.potential_to_cost * ps / cs  # per mean target
     dev_unit = POT_UNITS // DEV_STEPS  # potential units per balance step
     dev_cost = int(round(bal / DEV_STEPS * COST_UNITS))
-    inc_excess = 0
     touched = np.zeros(R, dtype=bool)
     for r in range(R):
         touched[r] = bool(by_rep[r])
@@ -359,7 +363,6 @@ def _build(
             m.add(P + unit * e >= lo)
             m.add(P - unit * e <= hi)
             excess.append((e, BAND_STEP_COST))
-            inc_excess += BAND_STEP_COST * -(-int(max(lo - inc_p[r], inc_p[r] - hi)) // unit)
             aux.append((e, "band", int(r), lo, hi, unit))
         W = fixed_w[r] + sum(work_h[f] * v for f, v in by_rep[r])
         cap = int(np.floor(inst.capacity[r] * 100))
@@ -369,7 +372,6 @@ def _build(
             o = m.new_int_var(0, int(inc_w[r] - cap), "")  # never above the incumbent's
             m.add(W - o <= cap)
             excess.append((o, OVER_HOUR_COST // 100))
-            inc_excess += OVER_HOUR_COST // 100 * int(inc_w[r] - cap)
             aux.append((o, "cap", int(r), 0, cap, 1))
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
@@ -382,7 +384,6 @@ def _build(
             m.add(dev_unit * d >= t - P)
             terms.append((d, dev_cost))
             aux.append((d, "dev", int(r), t, 0, dev_unit))
-            inc_cost += dev_cost * -(-abs(int(inc_p[r]) - t) // dev_unit)
     if moves_budget is not None:
         moves = sum(
             int(inst.cand_moves[f, k]) * v for (f, k), v in x.items() if inst.cand_moves[f, k]
@@ -390,15 +391,11 @@ def _build(
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
-
-    def loads(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        r_of = inst.cand_rep[all_f, a]
-        return (
-            np.bincount(r_of, weights=pot, minlength=R).astype(np.int64),
-            np.bincount(r_of, weights=work_h, minlength=R).astype(np.int64),
-        )
-
-    return _Model(m, x, terms, excess, int(inc_cost), int(inc_excess), aux, loads)
+    mdl = _Model(m, x, terms, excess, aux, loads)
+    now = mdl.values(assignment)  # the incumbent's cost and excess, in the model's own terms
+    mdl.inc_cost = sum(c * now[v.index] for v, c in terms)
+    mdl.inc_excess = sum(c * now[v.index] for v, c in excess)
+    return mdl
 
 
 def _run(
@@ -419,10 +416,11 @@ def _run(
     m = mdl.m
     m.minimize(sum(c * v for v, c in objective))
     m.clear_hints()
-    for (f, k), v in mdl.x.items():
-        m.add_hint(v, int(hint[f] == k))
-    for v, val in mdl.aux_hint(hint):
-        m.add_hint(v, val)
+    values = mdl.values(hint)
+    for v in mdl.x.values():
+        m.add_hint(v, values[v.index])
+    for v, *_ in mdl.aux:
+        m.add_hint(v, values[v.index])
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
