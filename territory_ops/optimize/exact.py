@@ -359,7 +359,10 @@ def _build(
             m.add(hi >= P)
         else:  # band excess e in 1/BAND_STEPS of the rep's target
             unit = max(int(round(inst.target[r] * sp / BAND_STEPS)), 1)
-            e = m.new_int_var(0, int(abs(inc_p[r] - lo) + abs(inc_p[r] - hi)) // unit + 1, "")
+            # as far out as the rep's free families can take it (not the incumbent's distance:
+            # a plan with less excess in total may leave this rep further out)
+            p_max = fixed_p[r] + sum(int(pot[f]) for f, _ in by_rep[r])
+            e = m.new_int_var(0, max(lo - int(fixed_p[r]), int(p_max) - hi, 0) // unit + 1, "")
             m.add(P + unit * e >= lo)
             m.add(P - unit * e <= hi)
             excess.append((e, BAND_STEP_COST))

@@ -7,8 +7,12 @@ import pytest
 
 from benchmarks.bench_small_books import travel_matrix
 from territory_ops.optimize import OptimizeOptions, exact, lns, optimize
+from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
 from territory_ops.optimize.result import travel_gap
 from territory_ops.optimize.synthetic_books import generate_instance
+from territory_ops.optimize.tables import load_tables
+
+from .conftest import make_tables
 
 
 def _bench_book(seed: int):
@@ -129,3 +133,24 @@ def test_cuts_from_every_constraint_prove_a_book_the_default_linearization_did_n
     assert exact.WHOLE_BOOK_PARAMS.get("linearization_level") == 2
     assert m["exact_method"] == "CP-SAT over all families"
     assert m["optimal"] is True and m["mip_gap"] <= 1e-3, m["mip_gap"]
+
+
+def test_band_excess_may_grow_beyond_the_incumbents_where_the_book_gains():
+    # the whole-book model capped a rep's band excess near its distance from the band in
+    # the incumbent; a plan with less excess in total that leaves one rep further out was
+    # outside the model (book 64: 4.5 points of target more excess than needed, "proven").
+    # Every plan the hard rows allow must lie inside the model's variable domains.
+    accounts = [{"account_id": f"A{i}"} for i in range(6)]  # 100 potential each
+    reps = [{"rep_id": r} for r in ("R1", "R2", "R3")]  # target 200 each
+    inst = build_instance(load_tables(*make_tables(accounts, reps)), 0.05, FULL_WEIGHTS)
+    col = {r: np.argmax(inst.cand_rep == inst.rep_ids.index(r), axis=1) for r in inst.rep_ids}
+    fams = np.arange(inst.n_families)
+    today = np.where(fams < 3, col["R1"], np.where(fams < 5, col["R2"], col["R3"]))
+    sub = exact.Sub(fams, [np.nonzero(inst.cand_rep[f] >= 0)[0] for f in fams])
+    mdl = exact._build(inst, today, sub, inst.cand_cost, inst.lower, inst.upper, None)
+    assert mdl is not None and len(mdl.excess) == 2  # R1 (300) and R3 (100) out of band
+    all_on_r1 = col["R1"].copy()  # R1 at 600: three times as far out as today
+    values = mdl.values(all_on_r1)
+    for v, *_ in mdl.aux:
+        dom = list(mdl.m.proto.variables[v.index].domain)
+        assert dom[0] <= values[v.index] <= dom[-1], (values[v.index], dom)
