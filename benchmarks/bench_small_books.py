@@ -1,7 +1,7 @@
 """Small books: how often the exact step proves the optimum, and how fast.
 
     python -m benchmarks.bench_small_books [--books 100] [--tolerance 0.05] [--no-matrix]
-        [--seeds 4,10,17]
+        [--seeds 4,10,17] [--plain]
 
 The books issue 9 describes: fresh synthetic books of 60-200 accounts and 4-13 reps (seeded
 0..books-1), a 5% band, a travel matrix in minutes (great-circle km x a per-pair road factor
@@ -10,6 +10,13 @@ default time limit, in process. Prints one markdown row per book and a summary: 
 optimal (CP-SAT over all families closed its gap to 0.1%), the remaining model gap otherwise,
 reps in band, the certified travel gap to the LP bound, seconds, and whether the wall clock
 cut a phase.
+
+``--plain``: books as issue 9 describes the ones an exact MIP solved in under a second, where a
+plan with every rep in the band exists: the same sizes and places, but every rep may own every
+account (one segment, no skills, families, locks or owners today: a fresh design), potentials
+log-normal around 100k with sigma 0.5, reps at full target with room to spare. A referee MIP
+(SCIP from OR-Tools, independent of the optimizer's model: minutes of travel, every rep hard in
+the band) gives the proven optimum each plan is measured against.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import time
 
 import numpy as np
 import polars as pl
+from ortools.linear_solver import pywraplp
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize import HardRuleInfeasible, OptimizeOptions, optimize
@@ -44,6 +52,62 @@ def travel_matrix(accounts: pl.DataFrame, reps: pl.DataFrame, seed: int) -> pl.D
     )
 
 
+def plain_book(n: int, m: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A book where every rep may own every account (see ``--plain``), at generated places."""
+    a, r = generate_instance(n, m, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    potential = np.round(100_000 * np.exp(0.5 * rng.standard_normal(n) - 0.125), -2)
+    a = a.with_columns(
+        parent_account_id=pl.lit(""),
+        segment=pl.lit("smb"),
+        required_skill=pl.lit(""),
+        current_rep_id=pl.lit(""),
+        locked=pl.lit(False),
+        potential=pl.Series(potential),
+        workload_hours=pl.lit(10.0),
+    )
+    r = r.with_columns(
+        active=pl.lit(True),
+        target_weight=pl.lit(1.0),
+        segments=pl.lit("smb"),
+        skills=pl.lit(""),
+        capacity_hours=pl.lit(10.0 * n),
+    )
+    return a, r
+
+
+def referee(
+    accounts: pl.DataFrame, reps: pl.DataFrame, tm: pl.DataFrame, tolerance: float
+) -> tuple[float, bool] | None:
+    """Travel (workload-weighted mean minutes, as ``metrics["travel_objective"]``) of the
+    optimal plan with every rep hard in the band (SCIP), and
+    whether SCIP proved it; None if no such plan exists (or none found in 60 s)."""
+    pot = accounts["potential"].to_numpy()
+    n, m = accounts.height, reps.height
+    minutes = tm["minutes"].to_numpy().reshape(n, m)  # rows by account, then rep
+    target = pot.sum() / m
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    x = [[solver.BoolVar("") for _ in range(m)] for _ in range(n)]
+    for i in range(n):
+        solver.Add(solver.Sum(x[i]) == 1)
+    for k in range(m):
+        load = solver.Sum([float(pot[i]) * x[i][k] for i in range(n)])
+        solver.Add(load >= (1 - tolerance) * target)
+        solver.Add(load <= (1 + tolerance) * target)
+    # travel as the optimizer reports it: minutes weighted by workload, per hour of workload
+    w = accounts["workload_hours"].to_numpy() / accounts["workload_hours"].sum()
+    solver.Minimize(
+        solver.Sum([float(w[i] * minutes[i, k]) * x[i][k] for i in range(n) for k in range(m)])
+    )
+    solver.SetNumThreads(1)
+    solver.SetTimeLimit(60_000)
+    solver.SetSolverSpecificParametersAsString("limits/gap = 0\n")
+    status = solver.Solve()
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return None
+    return solver.Objective().Value(), status == pywraplp.Solver.OPTIMAL
+
+
 def band_excess_points(rep_summary: pl.DataFrame, tolerance: float) -> float:
     """Points of target the active reps sit outside the band, summed (0 = every rep in)."""
     act = rep_summary.filter(pl.col("active"))
@@ -58,18 +122,20 @@ def main() -> None:
     ap.add_argument("--no-matrix", action="store_true", help="great-circle km instead")
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--seeds", type=str, default=None, help="comma list: only these books")
+    ap.add_argument("--plain", action="store_true", help="every rep may own every account")
     args = ap.parse_args()
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(range(args.books))
     print(
         "| seed | accounts/reps | families | optimal | model gap | in band | band excess pts "
-        "| travel | LP travel gap | s | clock cut |"
+        "| travel | LP travel gap | s | clock cut | referee travel | vs referee |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     proven, within, cut, secs, mgaps, books = 0, 0, 0, [], [], 0
+    refereed, near = 0, 0
     for seed in seeds:
         rng = np.random.default_rng(seed)
         n, m = int(rng.integers(60, 201)), int(rng.integers(4, 14))
-        a, r = generate_instance(n, m, seed=seed)
+        a, r = plain_book(n, m, seed) if args.plain else generate_instance(n, m, seed=seed)
         tm = None if args.no_matrix else travel_matrix(a, r, seed)
         t0 = time.perf_counter()
         opts = OptimizeOptions(tolerance=args.tolerance, seed=seed, time_limit=args.time_limit)
@@ -91,11 +157,23 @@ def main() -> None:
         gap = f"{100 * mt['lp_travel_gap']:.2f}%" if mt["lp_travel_gap"] is not None else "-"
         mip = f"{100 * mg:.3f}%" if mg is not None else "-"
         excess = band_excess_points(res.rep_summary, args.tolerance)
+        t1 = time.perf_counter()
+        ref = referee(a, r, tm, args.tolerance) if args.plain and tm is not None else None
+        ref_s = time.perf_counter() - t1
+        vs = "-"
+        if ref is not None and ref[1]:
+            over = mt["travel_objective"] / ref[0] - 1
+            refereed += 1
+            near += over <= 1e-3
+            vs = f"{100 * over:+.3f}%"
         print(
             f"| {seed} | {n}/{m} | {mt['families']} | {mt['optimal']} | {mip} "
             f"| {mt['reps_in_band']}/{mt['reps_active']} | {excess:.2f} "
             f"| {mt['travel_objective']:.1f} | {gap} | {s:.1f} "
-            f"| {', '.join(mt['time_limit_phases']) or '-'} |",
+            f"| {', '.join(mt['time_limit_phases']) or '-'} "
+            f"| {f'{ref[0]:.1f} ({ref_s:.1f} s)' if ref else '-'}"
+            f"{'' if not ref or ref[1] else ' not proven'} "
+            f"| {vs} |",
             flush=True,
         )
     print(
@@ -104,6 +182,7 @@ def main() -> None:
         f"{within}/{books} with a model gap <= 0.1%; median model gap "
         f"{100 * float(np.median(mgaps)) if mgaps else float('nan'):.3f}%; "
         f"clock cut a phase on {cut}; median {np.median(secs):.1f} s, max {max(secs):.1f} s"
+        + (f"; within 0.1% of the referee's proven optimum: {near}/{refereed}" if refereed else "")
     )
 
 

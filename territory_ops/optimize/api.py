@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from territory_ops.optimize import capacity
-from territory_ops.optimize.budget import Budget, default_time_limit
+from territory_ops.optimize.budget import Budget, default_time_limit, work_scale
 from territory_ops.optimize.certificate import reserve_seconds, travel_bound
 from territory_ops.optimize.instance import (
     FULL_WEIGHTS,
@@ -73,7 +73,7 @@ def optimize(
     if limit is None:
         limit = default_time_limit(tables.accounts.height)
     budget.limit = float(limit)
-    budget.work_scale = default_time_limit(tables.accounts.height)
+    budget.work_scale = work_scale(tables.accounts.height)
     say(f"time limit {budget.limit:.0f}s" + " (default for this size)" * (opts.time_limit is None))
     weights = opts.weights or (FULL_WEIGHTS if opts.mode == "full" else MICRO_WEIGHTS)
     inst = build_instance(

@@ -3,8 +3,8 @@
 Work limits (iteration counts, LP dive steps, CP-SAT's deterministic time) decide what is
 done, so a plan is byte-identical for the same input and seed; the wall clock only stops a
 phase early, and when it does ``hit`` records it (``metrics["time_limit_hit"]``).
-The work limits derive from the instance size (``work_scale``: the default time limit of
-the book, whatever ``--time-limit`` says), so a plan does not change with the time limit
+The work limits derive from the instance size (``work_scale``: seconds by the number of
+accounts, whatever ``--time-limit`` says), so a plan does not change with the time limit
 either, as long as the clock does not stop a phase.
 """
 
@@ -13,14 +13,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-MIN_SECONDS = 10.0  # default budget for the smallest books
-MAX_SECONDS = 300.0  # ... and for 100k-account books (a plan within 6 minutes)
-ACCOUNTS_PER_SECOND = 250.0  # default grows by one second per this many accounts
+MIN_SECONDS = 10.0  # work scale of the smallest books
+MAX_SECONDS = 300.0  # ... and of 100k-account books (a plan within 6 minutes)
+ACCOUNTS_PER_SECOND = 250.0  # the scale grows by one second per this many accounts
+SMALL_BOOK_SECONDS = 20.0  # the default limit's floor: small books are solved exactly, by
+# CP-SAT and then SCIP (``exact``), and SCIP's node limit needs a few seconds of its own
+
+
+def work_scale(n_accounts: int) -> float:
+    """Seconds that size the work limits: 30 at 5k accounts, 300 at 100k."""
+    return float(min(MAX_SECONDS, MIN_SECONDS + n_accounts / ACCOUNTS_PER_SECOND))
 
 
 def default_time_limit(n_accounts: int) -> float:
-    """A budget that fits the instance: 30 s at 5k accounts, 300 s at 100k."""
-    return float(min(MAX_SECONDS, MIN_SECONDS + n_accounts / ACCOUNTS_PER_SECOND))
+    """A budget that fits the instance: 20 s up to 2,500 accounts, 30 s at 5k, 300 s at 100k."""
+    return max(SMALL_BOOK_SECONDS, work_scale(n_accounts))
 
 
 @dataclass
@@ -30,7 +37,7 @@ class Budget:
     hit: bool = False
     phases: list[str] = field(default_factory=list)
     reserved: float = 0.0  # seconds kept back for the certificate until released
-    work_scale: float = MIN_SECONDS  # seconds of the default limit: sizes the work limits
+    work_scale: float = MIN_SECONDS  # ``work_scale(n)``: sizes the work limits
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0

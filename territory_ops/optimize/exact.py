@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from territory_ops.optimize import scip_polish
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
 
@@ -104,7 +105,7 @@ def improve(
         sub = Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
         lower, upper = allow_widened(inst, lower, upper)
-        a, status, gap, obj = solve_whole_book(
+        a, status, gap, obj, solver = solve_whole_book(
             inst,
             assignment,
             sub,
@@ -121,7 +122,7 @@ def improve(
         if status == "time":
             budget.note("exact MIP")
         proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
-        out = ExactResult(a, "CP-SAT over all families", proven, gap, lower, upper)
+        out = ExactResult(a, f"{solver} over all families", proven, gap, lower, upper)
         if obj is not None:
             out.objective, out.incumbent_objective = obj
         return out
@@ -185,6 +186,7 @@ class _Solve:
     cost: float = 0.0  # the cost part of the plan found (integer units)
     objective: int | None = None  # excess + cost of the plan found (integer units)
     bound: float = 0.0  # the solver's proven lower bound on the objective
+    solver: str = "CP-SAT"  # whose plan and bound these are
 
 
 def solve_mip(
@@ -229,7 +231,7 @@ def solve_whole_book(
     seed: int,
     rel_gap: float,
     say: Callable[[str], None] = lambda _msg: None,
-) -> tuple[np.ndarray, str, float | None, tuple[int, int] | None]:
+) -> tuple[np.ndarray, str, float | None, tuple[int, int] | None, str]:
     """``solve_mip``'s model over the whole book, its gap a share of the plan's *cost*.
 
     The objective is mostly band-excess penalty where a rep stays out of band, so a gap of
@@ -242,7 +244,7 @@ def solve_whole_book(
     t_end = time.perf_counter() + seconds
     mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
     if mdl is None:
-        return assignment, "failed", None, None
+        return assignment, "failed", None, None, "CP-SAT"
     spent: list[float] = []
     out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
     for _ in range(GAP_ROUNDS):
@@ -270,9 +272,36 @@ def solve_whole_book(
         scale = int(out.cost)
     if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
         out.status = "limit"
+    if out.status != "optimal" and out.objective is not None and t_end - time.perf_counter() > 0.5:
+        out = _second_opinion(mdl, out, t_end - time.perf_counter(), seed, rel_gap)
+        say(f"exact: SCIP from CP-SAT's plan ({out.solver})")
     say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
     objs = None if out.objective is None else (out.objective, mdl.inc_cost + mdl.inc_excess)
-    return out.assignment, out.status, out.gap, objs
+    return out.assignment, out.status, out.gap, objs, out.solver
+
+
+def _second_opinion(mdl: _Model, out: _Solve, seconds: float, seed: int, rel_gap: float) -> _Solve:
+    """SCIP on the same model from CP-SAT's plan (``scip_polish``): the better plan, the
+    better bound. Its plan is judged in the model's own integer terms, not SCIP's floats."""
+    ans = scip_polish.solve(
+        mdl.m, mdl.values(out.assignment), seconds, seed, abs_gap=0.5 * rel_gap * out.cost
+    )
+    if ans is None:
+        return out
+    plan = out.assignment.copy()
+    for (f, k), v in mdl.x.items():
+        if ans.values[v.index]:
+            plan[f] = k
+    now = mdl.values(plan)
+    cost = sum(c * now[v.index] for v, c in mdl.cost)
+    obj = cost + sum(c * now[v.index] for v, c in mdl.excess)
+    best = _Solve(plan, out.status, None, cost, obj) if obj < out.objective else out
+    bound = max(out.bound, ans.bound)
+    gap = round(max(best.objective - bound, 0.0) / max(best.cost, 1.0), 6)
+    status = "optimal" if gap <= rel_gap else "time" if ans.clock_cut else out.status
+    used = best is not out or ans.bound > out.bound  # SCIP's plan or its bound counts
+    solver = "CP-SAT + SCIP" if used else out.solver
+    return _Solve(best.assignment, status, gap, best.cost, best.objective, bound, solver)
 
 
 def _better(old: _Solve, new: _Solve) -> _Solve:

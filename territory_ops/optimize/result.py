@@ -138,7 +138,7 @@ def _metrics(
         # model's objective (travel + disruption + balance, within the band it kept); the
         # LP's travel-only bound stays in ``lp_travel_gap``
         method = (
-            "exact: CP-SAT over all families proved the plan optimal for the model; "
+            f"exact: {stats.get('exact_method')} proved the plan optimal for the model; "
             f"lp_travel_gap is to the {method}"
         )
         cert_gap = float(stats.get("mip_gap") or 0.0)
