@@ -7,7 +7,7 @@ The books issue 9 describes: fresh synthetic books of 60-200 accounts and 4-13 r
 0..books-1), a 5% band, a travel matrix in minutes (great-circle km x a per-pair road factor
 of 1.2-1.6 at 60 km/h, so the matrix is not a function of distance alone), full mode, the
 default time limit, in process. Prints one markdown row per book and a summary: proven
-optimal (CP-SAT over all families closed its gap to 0.1%), the remaining model gap otherwise,
+optimal (CP-SAT, then SCIP, over all families closed the gap to 0.1%), the remaining gap otherwise,
 reps in band, the certified travel gap to the LP bound, seconds, and whether the wall clock
 cut a phase.
 
