@@ -15,6 +15,8 @@ every other family fixed where the plan puts it:
 Small books (at most ``EXACT_MAX_PAIRS`` family x candidate pairs): every family is free and
 the MIP, warm-started from the heuristic plan, proves the optimum or reports its gap. Its gap
 is a share of the plan's cost, not of the penalty-laden objective (``solve_whole_book``).
+When CP-SAT's work limit ends short of the proof, SCIP solves the same model from CP-SAT's
+plan with the rest of the budget (:mod:`.scip_polish`): the better plan and bound are kept.
 The result carries the model's objective of its plan and of the incumbent, and the solve
 loop judges the plan on those terms (its own ``plan_key`` counts band excess continuously and
 cost without balance, which dropped proven optima). Where the LP already had to widen a
@@ -25,7 +27,8 @@ widened band gets ``BAND_ALLOWANCE`` (0.1 points of target) more, inside which e
 free. Reps the LP kept in the real band keep it exactly.
 
 Deterministic: CP-SAT runs with one worker, the seed, and a *deterministic* time limit (a
-work limit); the wall clock is only a safety net and is reported when it stops a solve.
+work limit), SCIP with one thread and a node limit; the wall clock is only a safety net and
+is reported when it stops a solve.
 """
 
 from __future__ import annotations
