@@ -180,6 +180,14 @@ class _Model:
             out[v.index] = int(val)
         return out
 
+    def cost_and_excess(self, a: np.ndarray) -> tuple[int, int]:
+        """Plan ``a``'s cost part and priced excess, in the model's own integer terms."""
+        now = self.values(a)
+        return (
+            sum(c * now[v.index] for v, c in self.cost),
+            sum(c * now[v.index] for v, c in self.excess),
+        )
+
 
 @dataclass
 class _Solve:
@@ -295,9 +303,8 @@ def _second_opinion(mdl: _Model, out: _Solve, seconds: float, seed: int, rel_gap
     for (f, k), v in mdl.x.items():
         if ans.values[v.index]:
             plan[f] = k
-    now = mdl.values(plan)
-    cost = sum(c * now[v.index] for v, c in mdl.cost)
-    obj = cost + sum(c * now[v.index] for v, c in mdl.excess)
+    cost, excess = mdl.cost_and_excess(plan)
+    obj = cost + excess
     best = _Solve(plan, out.status, None, cost, obj) if obj < out.objective else out
     bound = max(out.bound, ans.bound)
     gap = round(max(best.objective - bound, 0.0) / max(best.cost, 1.0), 6)
@@ -427,9 +434,7 @@ def _build(
         inc = int(inst.cand_moves[all_f, assignment].sum())
         m.add(fixed_moves + moves <= max(moves_budget, inc))
     mdl = _Model(m, x, terms, excess, aux, loads)
-    now = mdl.values(assignment)  # the incumbent's cost and excess, in the model's own terms
-    mdl.inc_cost = sum(c * now[v.index] for v, c in terms)
-    mdl.inc_excess = sum(c * now[v.index] for v, c in excess)
+    mdl.inc_cost, mdl.inc_excess = mdl.cost_and_excess(assignment)
     return mdl
 
 
