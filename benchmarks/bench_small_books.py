@@ -52,6 +52,12 @@ def travel_matrix(accounts: pl.DataFrame, reps: pl.DataFrame, seed: int) -> pl.D
     )
 
 
+def book_size(seed: int) -> tuple[int, int]:
+    """Accounts and reps of book ``seed``: 60-200 and 4-13."""
+    rng = np.random.default_rng(seed)
+    return int(rng.integers(60, 201)), int(rng.integers(4, 14))
+
+
 def plain_book(n: int, m: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A book where every rep may own every account (see ``--plain``), at generated places."""
     a, r = generate_instance(n, m, seed=seed)
@@ -133,8 +139,7 @@ def main() -> None:
     proven, within, cut, secs, mgaps, books = 0, 0, 0, [], [], 0
     refereed, near = 0, 0
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        n, m = int(rng.integers(60, 201)), int(rng.integers(4, 14))
+        n, m = book_size(seed)
         a, r = plain_book(n, m, seed) if args.plain else generate_instance(n, m, seed=seed)
         tm = None if args.no_matrix else travel_matrix(a, r, seed)
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.bench_small_books import travel_matrix
+from benchmarks.bench_small_books import book_size, travel_matrix
 from territory_ops.optimize import OptimizeOptions, exact, lns, optimize
 from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
 from territory_ops.optimize.result import travel_gap
@@ -17,9 +17,7 @@ from .conftest import make_tables
 
 def _bench_book(seed: int):
     """Book ``seed`` of ``benchmarks.bench_small_books`` (same draw, same travel matrix)."""
-    rng = np.random.default_rng(seed)
-    n, m = int(rng.integers(60, 201)), int(rng.integers(4, 14))
-    a, r = generate_instance(n, m, seed=seed)
+    a, r = generate_instance(*book_size(seed), seed=seed)
     return a, r, travel_matrix(a, r, seed)
 
 
@@ -163,9 +161,7 @@ def test_scip_from_cp_sats_plan_proves_a_book_cp_sat_left_at_three_percent():
     # optimum; SCIP from CP-SAT's plan closes it, on the same model.
     from benchmarks.bench_small_books import plain_book, referee
 
-    rng = np.random.default_rng(28)
-    n, m = int(rng.integers(60, 201)), int(rng.integers(4, 14))
-    a, r = plain_book(n, m, 28)
+    a, r = plain_book(*book_size(28), 28)
     tm = travel_matrix(a, r, 28)
     got = _unclocked(optimize(a, r, OptimizeOptions(tolerance=0.05, seed=28), tm).metrics)
     assert got["exact_method"] == "CP-SAT + SCIP over all families"
