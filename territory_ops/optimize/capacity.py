@@ -12,9 +12,13 @@ heavier than every eligible rep), the optimizer plans against a *planning capaci
    minimises the largest excess (then the sum): what eligibility concentrates on a few reps
    is spread among them as evenly as the rules allow; :func:`widen` applies it.
 
-Micro mode uses the same LP overflow for overloads today's assignment already carries and
-the move budget cannot repair (largest first); they are reported as *inherited*, each with
-the moves it would need (:func:`inherited`). ``strict`` turns both back into errors.
+Micro mode finds the shortfall no move budget can repair with :func:`shortfall_spread` (the
+capacity LP alone, over eligibility classes: the book's core may be a fraction of it) and
+plans around it as full mode does. The LP's overflow then covers overloads today's
+assignment already carries and the move budget cannot repair (largest first), and room for
+this month's must-place families the budget cannot make; both are reported as *inherited*,
+each with the moves it would need (:func:`inherited_report`). ``strict`` turns all of these
+back into errors.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from ortools.linear_solver import pywraplp
 
+from territory_ops.optimize import micro
 from territory_ops.optimize.instance import Instance
 
 RELIEF_MARGIN = 0.01  # extra share of capacity so whole families fit after scaling
@@ -50,6 +56,7 @@ def relieve(inst: Instance) -> bool:
             r = int(el[np.argmax(cap[el])])
             cap[r] = inst.fam_workload[f] * (1 + RELIEF_MARGIN)
     inst.capacity = cap
+    inst.shortfall_capacity = cap.copy()
     inst.max_accounts = np.maximum(inst.max_accounts, locked_n)
     return True
 
@@ -123,10 +130,75 @@ def inherited_count_report(
     return out
 
 
-def widen(inst: Instance, overflow: np.ndarray) -> None:
-    """Apply the LP's capacity overflow (fraction of capacity per rep) to ``inst.capacity``."""
+def widen(inst: Instance, overflow: np.ndarray, *, shortfall: bool) -> None:
+    """Apply the LP's capacity overflow (fraction of capacity per rep) to ``inst.capacity``;
+    ``shortfall``: no plan could do without it (else only the move budget needs it)."""
     if (overflow > 1e-9).any():
         inst.capacity = inst.capacity * (1 + np.maximum(overflow, 0.0))
+        if shortfall:
+            inst.shortfall_capacity = inst.capacity.copy()
+
+
+SPREAD_MAX_WEIGHT = 1000.0  # the largest overflow first, then the sum
+
+
+def shortfall_spread(inst: Instance) -> np.ndarray:
+    """Overflow of capacity (share of each rep's) that no plan can avoid, spread evenly.
+
+    The LP relaxation of capacity alone over eligibility classes: each class's unlocked
+    workload split among its eligible active reps, locked workload on its rep, minimising
+    the largest overflow, then the sum. It drops the band, max accounts and whole families,
+    so an overflow it needs, every plan needs; tiny (classes x reps) at any book size.
+    """
+    act = inst.active
+    free = inst.fam_lock_rep < 0
+    C = len(inst.class_mask)
+    work = np.bincount(inst.fam_class[free], weights=inst.fam_workload[free], minlength=C)
+    room = inst.capacity - locked_loads(inst)
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    inf = solver.infinity()
+    omax = solver.NumVar(0.0, inf, "omax")
+    over = [solver.NumVar(0.0, inf, f"o{r}") if act[r] else None for r in range(inst.n_reps)]
+    rows = []
+    for r in range(inst.n_reps):
+        if over[r] is None:
+            rows.append(None)
+            continue
+        row = solver.Constraint(-inf, float(room[r]), f"cap{r}")
+        row.SetCoefficient(over[r], -float(inst.capacity[r]))
+        link = solver.Constraint(-inf, 0.0, f"max{r}")
+        link.SetCoefficient(over[r], 1.0)
+        link.SetCoefficient(omax, -1.0)
+        rows.append(row)
+    for c in np.nonzero(work > 0)[0]:
+        reps = np.nonzero(inst.class_mask[c] & act)[0]
+        if len(reps) == 0:  # no rep may own it: the instance refused it already
+            continue
+        one = solver.Constraint(1.0, 1.0, f"class{c}")
+        for r in reps:
+            y = solver.NumVar(0.0, 1.0, "")
+            one.SetCoefficient(y, 1.0)
+            rows[r].SetCoefficient(y, float(work[c]))
+    objective = solver.Objective()
+    objective.SetCoefficient(omax, SPREAD_MAX_WEIGHT)
+    for o in over:
+        if o is not None:
+            objective.SetCoefficient(o, 1.0)
+    objective.SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return np.zeros(inst.n_reps)
+    out = np.array([o.solution_value() if o is not None else 0.0 for o in over])
+    return np.where(out > 1e-7, out * (1 + 1e-6) + 1e-7, 0.0)
+
+
+def _level(inst: Instance, levels: np.ndarray) -> np.ndarray:
+    return levels if len(levels) else np.zeros(inst.n_reps)
+
+
+def restore_level(inst: Instance) -> np.ndarray:
+    """Hours each rep can be brought down to: ``capacity_hours``, or the even spread of a
+    shortfall no plan can avoid."""
+    return np.maximum(inst.capacity_hours, _level(inst, inst.shortfall_capacity))
 
 
 def moves_to_restore(inst: Instance, r: int, fam_rep: np.ndarray, excess_hours: float) -> int:
@@ -158,30 +230,59 @@ def today_loads(inst: Instance) -> np.ndarray:
 
 
 def classify_overloads(
-    inst: Instance, fam_rep: np.ndarray, mode: str, lp_overflow: bool
+    inst: Instance, fam_rep: np.ndarray, mode: str, budget_spent: bool = False
 ) -> tuple[list[int], list[int], list[int]]:
     """Reps over ``capacity_hours`` in the plan, split into (shortfall, inherited, introduced).
 
-    * shortfall: no plan can keep them (a capacity finding, or in full mode the LP itself
-      needed overflow): reported in ``capacity_shortfall``;
-    * inherited (micro): over capacity today and not heavier in the plan: the budget could
-      not repair them;
+    * shortfall: no plan can keep them: locks alone overload the rep, or its capacity was
+      raised to spread a shortfall (``shortfall_capacity``); in full mode every overload
+      once there is a shortfall (the spread moves with the plan); reported in
+      ``capacity_shortfall``;
+    * inherited (micro): over capacity today (beyond the spread) and not heavier in the
+      plan, the budget could not repair them; or within capacity (or today's load) without
+      the must-place families it took this month (room the budget could not make);
     * introduced: everything else, a hard violation of the plan.
+
+    A rep may be both a shortfall and inherited: up to the spread it is the team's
+    shortfall, beyond it what the budget left. Whole families cannot match the LP's
+    fractions, so a rep within one of its families of the spread counts as within, unless
+    it is over the spread today and the micro pass spent its whole move budget.
     """
     real = inst.capacity_hours
     W = rep_loads(inst, fam_rep)
     over = [int(r) for r in np.nonzero(inst.active & (real + OVER_TOL < W))[0]]
-    structural = bool(inst.capacity_findings) or (mode == "full" and lp_overflow)
+    spread = np.maximum(real, _level(inst, inst.shortfall_capacity))
+    biggest = np.zeros(inst.n_reps)
+    np.maximum.at(biggest, fam_rep, inst.fam_workload)
     before = today_loads(inst)
     locked_w = locked_loads(inst)
+    any_short = bool((spread > real + OVER_TOL).any())
+    must_w = np.zeros(inst.n_reps)
+    if mode == "micro":
+        must = micro.current_columns(inst) < 0
+        must_w = np.bincount(fam_rep[must], weights=inst.fam_workload[must], minlength=len(W))
     shortfall, inherited, introduced = [], [], []
     for r in over:
-        if locked_w[r] > real[r] + OVER_TOL:  # no move can restore it: a shortfall
+        locked = locked_w[r] > real[r] + OVER_TOL  # no move can restore it
+        short = spread[r] > real[r] + OVER_TOL
+        # micro: over the spread today and the budget left it there (beyond it: inherited)
+        left_over = before[r] > spread[r] + OVER_TOL and W[r] <= before[r] + OVER_TOL
+        if locked or short:
             shortfall.append(r)
-        elif mode == "micro" and before[r] > real[r] + OVER_TOL and W[r] <= before[r] + OVER_TOL:
+            if locked or W[r] <= spread[r] + OVER_TOL:
+                continue  # within the spread: the team's shortfall, nothing more
+            if W[r] <= spread[r] + biggest[r] + OVER_TOL and not (budget_spent and left_over):
+                continue  # whole families cannot match the LP's spread exactly
+        if mode == "full" and any_short:
+            if not short:  # full: the spread moves with the plan
+                shortfall.append(r)
+            continue
+        # within capacity (or today's load) without the must families it took: they had to
+        # go somewhere and the budget could not make room (the LP may have needed overflow
+        # for them, or whole families did where the LP could split them)
+        must_place = W[r] - must_w[r] <= max(real[r], before[r]) + OVER_TOL
+        if mode == "micro" and (left_over or must_place):
             inherited.append(r)
-        elif structural:
-            shortfall.append(r)
         else:
             introduced.append(r)
     return shortfall, inherited, introduced
@@ -193,13 +294,17 @@ def primary_segment(inst: Instance, r: int) -> str:
 
 
 def shortfall_report(
-    inst: Instance, fam_rep: np.ndarray, reps: list[int]
+    inst: Instance, fam_rep: np.ndarray, reps: list[int], inherited: list[int]
 ) -> dict[str, object] | None:
-    """``capacity_shortfall`` metrics: total and per-rep hours, and "about N more reps"."""
+    """``capacity_shortfall`` metrics: total and per-rep hours, and "about N more reps".
+
+    A rep also in ``inherited`` counts up to the shortfall's even spread: what the move
+    budget left beyond it is reported with the inherited overloads."""
     if not reps:
         return None
     real = inst.capacity_hours
     W = rep_loads(inst, fam_rep)
+    W[inherited] = np.minimum(W[inherited], restore_level(inst)[inherited])
     act = inst.active
     rows = []
     by_seg: dict[str, float] = {}
@@ -244,26 +349,35 @@ def shortfall_report(
 def inherited_report(
     inst: Instance, fam_rep: np.ndarray, reps: list[int]
 ) -> list[dict[str, object]]:
-    """One entry per inherited overload still open, with the moves that would restore it."""
+    """One entry per inherited overload still open, with the moves that would restore it
+    (to capacity, or to the shortfall's even spread where no plan reaches capacity)."""
     real = inst.capacity_hours
+    level = restore_level(inst)
     W = rep_loads(inst, fam_rep)
     before = today_loads(inst)
     out = []
     for r in sorted(reps, key=lambda x: (-W[x] / max(real[x], 1e-9), x)):
         util = float(W[r] / max(real[r], 1e-9))
-        need = moves_to_restore(inst, r, fam_rep, float(W[r] - real[r]))
+        need = moves_to_restore(inst, r, fam_rep, float(W[r] - level[r]))
+        moves = f"about {need} more move{'s' * (need != 1)}"
+        if before[r] <= real[r] + OVER_TOL:  # within capacity today: the must-place families
+            what = f"{moves} would make room for the accounts this month must place"
+        elif level[r] > real[r] + OVER_TOL:
+            what = (
+                f"{moves} would bring it to {100 * level[r] / max(real[r], 1e-9):.0f}%, "
+                "the even share of the team's capacity shortfall"
+            )
+        else:
+            what = f"{moves} would restore it"
         out.append(
             {
                 "rep_id": inst.rep_ids[r],
                 "rule": "5 capacity",
                 "utilisation_before": round(float(before[r] / max(real[r], 1e-9)), 4),
                 "utilisation": round(util, 4),
-                "excess_hours": round(float(W[r] - real[r]), 1),
+                "excess_hours": round(float(W[r] - level[r]), 1),
                 "moves_to_restore": need,
-                "text": (
-                    f"{inst.rep_ids[r]} at {100 * util:.0f}% of capacity: about {need} more "
-                    f"move{'s' * (need != 1)} would restore it"
-                ),
+                "text": f"{inst.rep_ids[r]} at {100 * util:.0f}% of capacity: {what}",
             }
         )
     return out

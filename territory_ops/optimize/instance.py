@@ -103,6 +103,9 @@ class Instance:
     # plan can keep it: see :mod:`.capacity`); ``capacity_hours`` is the rep's real figure
     capacity_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))
     capacity_findings: list[str] = field(default_factory=list)
+    # the planning capacity that spreads a shortfall no plan can avoid (empty: none); in
+    # micro it leaves out what the LP added for overloads only the move budget keeps
+    shortfall_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # micro: reps over max accounts today may keep (not grow) that count; their real cap
     max_accounts_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
 

@@ -52,6 +52,7 @@ class LPModel:
     phase1: bool
     overflow: list[pywraplp.Variable | None] | None = None
     overflow_max: pywraplp.Variable | None = None
+    overflow_cap: np.ndarray | None = None  # per rep, the most phase 1 may use
 
 
 @dataclass
@@ -72,10 +73,11 @@ def build_lp(
     *,
     phase1: bool = False,
     balance_weight: float | None = None,
-    overflow: bool = False,
+    overflow: bool | np.ndarray = False,
 ) -> LPModel:
     """The LP over ``core``; ``overflow`` (phase 1 only) lets capacity rows be exceeded at a
-    cost far above the band slack, largest excess first (see :mod:`.capacity`)."""
+    cost far above the band slack, largest excess first (see :mod:`.capacity`): on every
+    active rep without limit (True), or up to a cap per rep (a share of its capacity)."""
     solver = pywraplp.Solver.CreateSolver("GLOP")
     if solver is None:  # pragma: no cover
         raise RuntimeError("OR-Tools GLOP is not available")
@@ -89,9 +91,14 @@ def build_lp(
     slack_vars: list[pywraplp.Variable | None] = [None] * R
     over_vars: list[pywraplp.Variable | None] | None = None
     omax = None
-    if phase1 and overflow:
+    # True: unlimited on every rep; else a cap per rep (0: none, inf: unlimited)
+    over_cap = np.where(act, np.inf if overflow is True else np.asarray(overflow, float), 0.0)
+    if phase1 and (over_cap > 0).any():
         omax = solver.NumVar(0.0, inf, "omax")
-        over_vars = [solver.NumVar(0.0, inf, f"o{r}") if act[r] else None for r in range(R)]
+        over_vars = [
+            solver.NumVar(0.0, min(float(over_cap[r]), inf), f"o{r}") if over_cap[r] > 0 else None
+            for r in range(R)
+        ]
     zmax = None
     if phase1:
         zmax = solver.NumVar(0.0, inf, "zmax")
@@ -133,10 +140,11 @@ def build_lp(
         cap_left = (inst.capacity[r] - core.fixed_work[r]) / max(inst.capacity[r], 1e-9)
         cap_row = solver.Constraint(-inf, cap_left, f"cap{r}")
         work_rows.append(cap_row)
-        if over_vars is not None and omax is not None:
-            cap_row.SetCoefficient(over_vars[r], -1.0)
+        o_r = over_vars[r] if over_vars is not None else None
+        if o_r is not None and omax is not None:
+            cap_row.SetCoefficient(o_r, -1.0)
             orow = solver.Constraint(-inf, 0.0, f"om{r}")
-            orow.SetCoefficient(over_vars[r], 1.0)
+            orow.SetCoefficient(o_r, 1.0)
             orow.SetCoefficient(omax, -1.0)
         if np.isfinite(inst.max_accounts[r]):
             cnt_rows.append(
@@ -217,6 +225,7 @@ def build_lp(
         phase1=phase1,
         overflow=over_vars,
         overflow_max=omax,
+        overflow_cap=over_cap,
     )
 
 
@@ -269,9 +278,14 @@ def back_to_phase1(model: LPModel) -> None:
             objective.SetCoefficient(s, 1.0)
     if model.overflow is not None and model.overflow_max is not None:
         objective.SetCoefficient(model.overflow_max, OVERFLOW_WEIGHT * PHASE1_MAX_WEIGHT)
-        for o in model.overflow:
+        caps = (
+            model.overflow_cap
+            if model.overflow_cap is not None
+            else np.full(len(model.slack), np.inf)
+        )
+        for o, c in zip(model.overflow, caps, strict=True):
             if o is not None:
-                o.SetUb(inf)
+                o.SetUb(min(float(c), inf))
                 objective.SetCoefficient(o, OVERFLOW_WEIGHT)
     model.phase1 = True
 
@@ -342,7 +356,7 @@ def solve_core_lp(
     balance_weight: float | None,
     *,
     hard_first: bool = True,
-    allow_overflow: bool = False,
+    allow_overflow: bool | np.ndarray = False,  # as ``build_lp``'s ``overflow``
 ) -> tuple[LPSolution, np.ndarray]:
     """Hard band first; if infeasible, phase 1 (min-max slack) then phase 2 within it.
 
@@ -351,8 +365,9 @@ def solve_core_lp(
 
     Returns the phase-2 solution and the per-rep slack allowed (0 when the band holds).
     Status ``"infeasible"`` means even unlimited slack fails (capacity / move budget).
-    With ``allow_overflow`` phase 1 may exceed capacity rows (minimising the largest excess
-    first); the phase-2 solution's ``overflow`` holds what it needed (zero when none).
+    With ``allow_overflow`` (True, or a cap per rep) phase 1 may exceed capacity rows
+    (minimising the largest excess first); the phase-2 solution's ``overflow`` holds what
+    it needed (zero when none).
     """
     deadline = time.perf_counter() + time_limit  # one budget for all (up to three) solves
 

@@ -100,7 +100,10 @@ def _metrics(
     max_moves: int | None,
 ) -> dict[str, object]:
     violations = check_plan(tables.accounts, tables.reps, plan)
-    shortfall, inherited, introduced = capacity.classify_overloads(inst, fam_rep, mode, lp_overflow)
+    cur, ca = inst.current, inst.current_active
+    moves = int((ca & (new_rep != cur)).sum())
+    spent = mode == "micro" and moves >= (max_moves or 0)
+    shortfall, inherited, introduced = capacity.classify_overloads(inst, fam_rep, mode, spent)
     # rule 5 is judged per rep below: a shortfall or inherited overload is a finding
     other = [v for v in violations if not v.rule.startswith("5")]
     intro_accounts = int(np.isin(new_rep, introduced).sum()) if introduced else 0
@@ -116,8 +119,6 @@ def _metrics(
         | ({"max accounts"} if cnt_introduced else set())
     )
     m = plan_metrics(tables.accounts, tables.reps, new_rep_ids(inst, new_rep), inst.tolerance)
-    cur, ca = inst.current, inst.current_active
-    moves = int((ca & (new_rep != cur)).sum())
     before = np.bincount(cur[ca], weights=inst.potential[ca], minlength=inst.n_reps)
     before_ratio = before / np.maximum(inst.target, 1e-12)
     oob = band_reasons(inst, fam_rep, slack, mode, max_moves, before_ratio)
@@ -151,7 +152,7 @@ def _metrics(
         "hard_violation_rules": rules,
         "inherited_violations": len(inherited_rows),
         "inherited_violation_details": inherited_rows,
-        "capacity_shortfall": capacity.shortfall_report(inst, fam_rep, shortfall),
+        "capacity_shortfall": capacity.shortfall_report(inst, fam_rep, shortfall, inherited),
         "potential_cv": round(float(m["potential_cv"]), 6),
         "potential_max_dev": round(float(m["potential_max_dev"]), 6),
         "potential_max_dev_before": round(float(np.abs(before_ratio[act] - 1).max()), 6),

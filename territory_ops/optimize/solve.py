@@ -98,7 +98,10 @@ def solve(
     if cur_col is not None:
         stats["must_place_families"] = int((cur_col < 0).sum())
 
-    sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    if cur_col is not None and not opts.strict:
+        sol, slack, core = _micro_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    else:
+        sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
     if sol is None:
         if first is None:
             say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
@@ -114,16 +117,13 @@ def solve(
             deadline=time.perf_counter() + budget.left(),
         )
         stats.update(repair_method="first plan + local search", core_families=len(core))
-        return SolveOutcome(first, np.zeros(inst.n_reps), False, stats)
+        return SolveOutcome(first, np.zeros(inst.n_reps), False, stats=stats)
 
     overflow = sol.overflow if sol.overflow is not None else np.zeros(inst.n_reps)
-    if cur_col is not None:
-        # micro: only reps over capacity today may stay over it (inherited); every other rep
-        # keeps its capacity, so the plan introduces no overload
-        overflow = np.where(capacity.today_loads(inst) > inst.capacity_hours, overflow, 0.0)
     lp_overflow = bool((overflow > 1e-9).any())
     if lp_overflow:
-        capacity.widen(inst, overflow)
+        # micro: inherited overloads, and room for must families the budget cannot make
+        capacity.widen(inst, overflow, shortfall=cur_col is None)
         say(f"LP: capacity short; largest overflow {100 * overflow.max():.1f}% of capacity")
     frac = sum(1 for v in sol.values if max(x for _, x in v) < 1 - 1e-6)
     stats.update(
@@ -246,6 +246,50 @@ def solve(
     )
 
 
+LP_OK = ("optimal", "feasible")
+
+
+def _micro_lp(
+    inst: Instance,
+    opts: Options,
+    core: np.ndarray,
+    base: np.ndarray,
+    cost: np.ndarray,
+    moves_budget: int | None,
+    dual: lagrange.DualResult | None,
+    budget: Budget,
+    say: Callable[[str], None],
+) -> tuple[LPSolution | None, np.ndarray, np.ndarray]:
+    """Micro's LP: capacity overflows only where no plan within the budget avoids it.
+
+    Reps over capacity today may stay over it, not grow (inherited; the LP reduces the
+    largest first). Every other rep keeps its capacity unless
+    * no plan keeps it whatever the move budget: a capacity shortfall, spread evenly as in
+      full mode (:func:`capacity.shortfall_spread`, recorded by ``capacity.widen``), or
+    * the families this month must place need room the budget cannot make: the LP then
+      lets every rep overflow (the plan reports it with the inherited overloads).
+    Without the first, a short team's micro pass reported the spread as new violations;
+    without the second, rounding put must families on reps with no room.
+    """
+    spread = capacity.shortfall_spread(inst)
+    if (spread > 0).any():
+        capacity.widen(inst, spread, shortfall=True)
+        say(
+            "capacity short whatever the move budget; spread evenly: largest overflow "
+            f"{100 * spread.max():.1f}% of capacity"
+        )
+    # a rep over capacity today may keep (not grow) its load
+    keep = np.maximum(capacity.today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1, 0.0)
+    args = (inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    sol, slack, core_out = _core_lp(*args, overflow_cap=keep, grow=False)
+    if sol is not None and sol.status not in LP_OK:
+        say("the must-place families need room the move budget cannot make")
+        sol, slack, core_out = _core_lp(*args, grow=False)
+    if sol is not None and sol.status not in LP_OK:
+        return None, slack, core_out
+    return sol, slack, core_out
+
+
 def _key_text(what: str, key: tuple[float, float, float], budget: Budget) -> str:
     return (
         f"{what}: hard-row excess {key[0]:.3g}, band violation {key[1]:.3g} "
@@ -324,8 +368,14 @@ def _core_lp(
     dual: lagrange.DualResult | None,
     budget: Budget,
     say: Callable[[str], None],
+    *,
+    overflow_cap: np.ndarray | None = None,
+    grow: bool = True,
 ) -> tuple[LPSolution | None, np.ndarray, np.ndarray]:
-    """The core LP, growing the core while it is infeasible; ``None`` when it cannot finish."""
+    """The core LP, growing the core while it is infeasible; ``None`` when it cannot finish.
+
+    Capacity may overflow (unless strict) on every rep, or up to ``overflow_cap``. Without
+    ``grow`` an infeasible LP is returned as it is (status ``"infeasible"``)."""
     F = inst.n_families
     while True:
         if budget.expired("LP relaxation"):
@@ -344,7 +394,7 @@ def _core_lp(
             inst.weights.balance_km,
             # a known shortfall makes the hard LP infeasible: go straight to phase 1
             hard_first=opts.mode == "full" and not inst.capacity_findings,
-            allow_overflow=not opts.strict,
+            allow_overflow=(not opts.strict and (True if overflow_cap is None else overflow_cap)),
         )
         if sol.status == "feasible":  # GLOP stopped by the clock with a primal point
             budget.note(f"LP relaxation over {len(core)} families")
@@ -356,17 +406,19 @@ def _core_lp(
             budget.note(f"LP relaxation over {len(core)} families")
             say("LP relaxation ran out of time")
             return None, slack, core
+        if not grow:
+            return sol, slack, core
         if len(core) >= F:
             if opts.strict:
                 raise HardRuleInfeasible(infeasible_message(inst, opts, sol.status))
             say(f"LP relaxation: {sol.status}")
             return None, slack, core
-        grow = np.setdiff1d(np.arange(F), core)
+        more = np.setdiff1d(np.arange(F), core)
         if opts.mode == "micro" or dual is None:  # settled families in order of benefit
-            grow = grow[: max(len(core), 1000)]
+            more = more[: max(len(core), 1000)]
         else:
-            grow = grow[np.argsort(dual.regret[grow], kind="stable")][: max(len(core), 1000)]
-        core = np.sort(np.concatenate([core, grow]))
+            more = more[np.argsort(dual.regret[more], kind="stable")][: max(len(core), 1000)]
+        core = np.sort(np.concatenate([core, more]))
 
 
 def first_plan(

@@ -152,6 +152,77 @@ def test_tight_but_feasible_budget_is_found():
     assert _load(res, a)["R1"] <= 120.0
 
 
+def _enterprise_short_of_capacity() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """300 h of enterprise work for two enterprise reps of 100 h; the smb rep has room but
+    may not take it: no plan keeps capacity (150% each at best), though the team's total
+    capacity (1,200 h) exceeds its workload. R1 carries 200% today."""
+    accounts = [
+        *(
+            {
+                "account_id": f"E{i}",
+                "workload_hours": 50.0,
+                "segment": "enterprise",
+                "current_rep_id": "R1" if i < 4 else "R2",
+            }
+            for i in range(6)
+        ),
+        *({"account_id": f"S{i}", "current_rep_id": "R3"} for i in range(2)),
+    ]
+    reps = [
+        {"rep_id": "R1", "capacity_hours": 100.0, "segments": "enterprise"},
+        {"rep_id": "R2", "capacity_hours": 100.0, "segments": "enterprise", "longitude": -75.0},
+        {"rep_id": "R3", "capacity_hours": 1000.0},
+    ]
+    return make_tables(accounts, reps)
+
+
+def test_micro_reports_a_shortfall_no_budget_can_repair():
+    a, r = _enterprise_short_of_capacity()
+    m = optimize(a, r, OptimizeOptions(mode="micro", max_moves=1, tolerance=0.9)).metrics
+    # one move evens R1 and R2 out at 150%: the team's shortfall, not a new violation
+    assert m["moves"] == 1 and m["hard_violations"] == 0 and m["inherited_violations"] == 0
+    short = m["capacity_shortfall"]
+    assert short["total_hours"] == pytest.approx(100.0)
+    assert sorted(x["utilisation"] for x in short["reps"]) == pytest.approx([1.5, 1.5], abs=1e-3)
+    assert [x["text"] for x in short["more_reps_by_segment"]] == ["about 1 more enterprise rep"]
+    # no move allowed: R1 keeps 200%; up to 150% it is the shortfall, beyond it the budget's
+    m = optimize(a, r, OptimizeOptions(mode="micro", max_moves=0, tolerance=0.9)).metrics
+    assert m["hard_violations"] == 0
+    assert m["capacity_shortfall"]["total_hours"] == pytest.approx(50.0)
+    [row] = m["inherited_violation_details"]
+    assert (row["rep_id"], row["excess_hours"], row["moves_to_restore"]) == ("R1", 50.0, 1)
+    assert row["text"] == (
+        "R1 at 200% of capacity: about 1 more move would bring it to 150%, "
+        "the even share of the team's capacity shortfall"
+    )
+
+
+def test_must_place_accounts_with_no_room_in_the_budget_are_reported_not_violations():
+    # R1 and R2 are at 90 of 100 h; a new 20 h account. Room for it takes one move
+    # (a 10 h account from one rep to the other); without that move a rep goes to 110%.
+    accounts = [
+        *({"account_id": f"A{i}", "current_rep_id": "R1" if i < 9 else "R2"} for i in range(18)),
+        {"account_id": "N0", "workload_hours": 20.0},
+    ]
+    reps = [
+        {"rep_id": "R1", "capacity_hours": 100.0},
+        {"rep_id": "R2", "capacity_hours": 100.0, "longitude": -75.0},
+    ]
+    a, r = make_tables(accounts, reps)
+    m = optimize(a, r, OptimizeOptions(mode="micro", max_moves=1, tolerance=0.9)).metrics
+    assert m["moves"] == 1
+    assert m["hard_violations"] == 0 and m["inherited_violations"] == 0
+    assert m["capacity_shortfall"] is None
+    m = optimize(a, r, OptimizeOptions(mode="micro", max_moves=0, tolerance=0.9)).metrics
+    assert m["moves"] == 0 and m["hard_violations"] == 0 and m["capacity_shortfall"] is None
+    [row] = m["inherited_violation_details"]
+    assert row["utilisation"] == pytest.approx(1.1) and row["utilisation_before"] == 0.9
+    assert row["text"].endswith(
+        "at 110% of capacity: about 1 more move would make room for the accounts this month "
+        "must place"
+    )
+
+
 def test_micro_on_a_messy_book_small_and_large_budget(messy_book):
     a, r = messy_book
     t = load_tables(a, r)
