@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -98,10 +99,8 @@ def solve(
     if cur_col is not None:
         stats["must_place_families"] = int((cur_col < 0).sum())
 
-    if cur_col is not None and not opts.strict:
-        sol, slack, core = _micro_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
-    else:
-        sol, slack, core = _core_lp(inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    lp = partial(_core_lp, inst, opts, core, base, cost, moves_budget, dual, budget, say)
+    sol, slack, core = _micro_lp(inst, lp, say) if cur_col is not None and not opts.strict else lp()
     if sol is None:
         if first is None:
             say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
@@ -249,18 +248,14 @@ def solve(
 LP_OK = ("optimal", "feasible")
 
 
+CoreLP = Callable[..., tuple[LPSolution | None, np.ndarray, np.ndarray]]
+
+
 def _micro_lp(
-    inst: Instance,
-    opts: Options,
-    core: np.ndarray,
-    base: np.ndarray,
-    cost: np.ndarray,
-    moves_budget: int | None,
-    dual: lagrange.DualResult | None,
-    budget: Budget,
-    say: Callable[[str], None],
+    inst: Instance, lp: CoreLP, say: Callable[[str], None]
 ) -> tuple[LPSolution | None, np.ndarray, np.ndarray]:
-    """Micro's LP: capacity overflows only where no plan within the budget avoids it.
+    """Micro's LP (``lp``: :func:`_core_lp` with its problem bound): capacity overflows
+    only where no plan within the budget avoids it.
 
     Reps over capacity today may stay over it, not grow (inherited; the LP reduces the
     largest first). Every other rep keeps its capacity unless
@@ -280,11 +275,10 @@ def _micro_lp(
         )
     # a rep over capacity today may keep (not grow) its load
     keep = np.maximum(capacity.today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1, 0.0)
-    args = (inst, opts, core, base, cost, moves_budget, dual, budget, say)
-    sol, slack, core_out = _core_lp(*args, overflow_cap=keep, grow=False)
+    sol, slack, core_out = lp(overflow_cap=keep, grow=False)
     if sol is not None and sol.status not in LP_OK:
         say("the must-place families need room the move budget cannot make")
-        sol, slack, core_out = _core_lp(*args, grow=False)
+        sol, slack, core_out = lp(grow=False)
     if sol is not None and sol.status not in LP_OK:
         return None, slack, core_out
     return sol, slack, core_out
