@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -30,6 +31,7 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.geography import haversine_km
 from territory_ops.optimize import HardRuleInfeasible, OptimizeOptions, optimize
+from territory_ops.optimize.instance import FULL_WEIGHTS
 from territory_ops.optimize.synthetic_books import generate_instance
 
 KMH = 60.0
@@ -129,6 +131,13 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--seeds", type=str, default=None, help="comma list: only these books")
     ap.add_argument("--plain", action="store_true", help="every rep may own every account")
+    ap.add_argument(
+        "--balance-km",
+        type=float,
+        default=None,
+        help="the objective's balance weight (default: the full pass's); 0 minimises travel "
+        "alone, the referee's objective",
+    )
     args = ap.parse_args()
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(range(args.books))
     print(
@@ -143,7 +152,12 @@ def main() -> None:
         a, r = plain_book(n, m, seed) if args.plain else generate_instance(n, m, seed=seed)
         tm = None if args.no_matrix else travel_matrix(a, r, seed)
         t0 = time.perf_counter()
-        opts = OptimizeOptions(tolerance=args.tolerance, seed=seed, time_limit=args.time_limit)
+        weights = None
+        if args.balance_km is not None:
+            weights = replace(FULL_WEIGHTS, balance_km=args.balance_km)
+        opts = OptimizeOptions(
+            tolerance=args.tolerance, seed=seed, time_limit=args.time_limit, weights=weights
+        )
         try:
             res = optimize(a, r, opts, tm)
         except HardRuleInfeasible as e:  # a tiny book can draw a family no rep may own
