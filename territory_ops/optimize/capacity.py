@@ -191,14 +191,12 @@ def shortfall_spread(inst: Instance) -> np.ndarray:
     return np.where(out > 1e-7, out * (1 + 1e-6) + 1e-7, 0.0)
 
 
-def _level(inst: Instance, levels: np.ndarray) -> np.ndarray:
-    return levels if len(levels) else np.zeros(inst.n_reps)
-
-
 def restore_level(inst: Instance) -> np.ndarray:
     """Hours each rep can be brought down to: ``capacity_hours``, or the even spread of a
     shortfall no plan can avoid."""
-    return np.maximum(inst.capacity_hours, _level(inst, inst.shortfall_capacity))
+    if not len(inst.shortfall_capacity):
+        return inst.capacity_hours.copy()
+    return np.maximum(inst.capacity_hours, inst.shortfall_capacity)
 
 
 def moves_to_restore(inst: Instance, r: int, fam_rep: np.ndarray, excess_hours: float) -> int:
@@ -251,7 +249,7 @@ def classify_overloads(
     real = inst.capacity_hours
     W = rep_loads(inst, fam_rep)
     over = [int(r) for r in np.nonzero(inst.active & (real + OVER_TOL < W))[0]]
-    spread = np.maximum(real, _level(inst, inst.shortfall_capacity))
+    spread = restore_level(inst)
     biggest = np.zeros(inst.n_reps)
     np.maximum.at(biggest, fam_rep, inst.fam_workload)
     before = today_loads(inst)

@@ -19,18 +19,16 @@ from territory_ops.optimize.instance import Instance
 def current_columns(inst: Instance) -> np.ndarray:
     """Candidate column of each family's current owner, or -1 for must families."""
     F = inst.n_families
-    col = np.full(F, -1, dtype=np.int64)
-    for f in range(F):
-        mem = inst.members(f)
-        if not inst.current_active[mem].all():
-            continue
-        owners = np.unique(inst.current[mem])
-        if len(owners) != 1:
-            continue
-        hit = np.nonzero(inst.cand_rep[f] == owners[0])[0]
-        if len(hit):
-            col[f] = int(hit[0])
-    return col
+    starts = inst.fam_start[:F]  # families are never empty
+    cur = inst.current[inst.fam_order]
+    inactive = (~inst.current_active[inst.fam_order]).astype(np.int64)
+    settled = (np.add.reduceat(inactive, starts) == 0) & (
+        np.minimum.reduceat(cur, starts) == np.maximum.reduceat(cur, starts)
+    )
+    owner = cur[starts]  # the one owner where ``settled``
+    hit = inst.cand_rep == owner[:, None]
+    col = np.where(settled & hit.any(axis=1), hit.argmax(axis=1), -1)
+    return col.astype(np.int64)
 
 
 SETTLED_PER_MOVE = 4  # big instances: settled families offered to the model per allowed move
