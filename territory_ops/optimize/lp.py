@@ -22,6 +22,7 @@ PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of s
 PHASE2_SLACK_COST = 1000.0  # per target of band slack, in mean family costs (1 point = 10)
 OVERFLOW_WEIGHT = 1000.0  # phase 1: capacity overflow (share of capacity) >> band slack
 INTEGRAL_TOL = 1e-6
+SOLVED = ("optimal", "feasible")  # statuses with a primal point (feasible: the clock cut it)
 
 
 @dataclass
@@ -303,7 +304,7 @@ def solve_lp(model: LPModel, time_limit: float) -> str:
 
 
 def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
-    if status not in ("optimal", "feasible"):
+    if status not in SOLVED:
         return LPSolution(status, float("nan"), [], [], np.zeros(n_reps))
     values = [[(k, v.solution_value()) for k, v in cols] for cols in model.x]
     reduced = [[(k, v.reduced_cost()) for k, v in cols] for cols in model.x]
@@ -391,7 +392,7 @@ def solve_core_lp(
     model.solver.SetSolverSpecificParametersAsString("use_dual_simplex: false")
     st1 = solve_lp(model, left())
     sol1 = read_lp(model, st1, inst.n_reps)
-    if st1 not in ("optimal", "feasible"):
+    if st1 not in SOLVED:
         return sol1, np.zeros(inst.n_reps)
     cap = sol1.slack * (1 + 1e-6) + 1e-7
     over = sol1.overflow if sol1.overflow is not None else np.zeros(inst.n_reps)
@@ -408,6 +409,6 @@ def solve_core_lp(
     if status == "not_solved":  # out of time: phase 1's point is feasible for phase 2 too
         sol = sol1
     sol.overflow = over_cap  # the room phase 1 proved necessary; rounding may use it all
-    if status in ("optimal", "feasible"):  # what phase 2 used, within the caps
+    if status in SOLVED:  # what phase 2 used, within the caps
         return sol, np.minimum(sol.slack * (1 + 1e-6) + 1e-7, cap)
     return sol, cap

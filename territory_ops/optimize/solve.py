@@ -29,7 +29,7 @@ from territory_ops.optimize import capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.instance import HardRuleInfeasible, Instance, candidates_pruned
-from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
+from territory_ops.optimize.lp import SOLVED, CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
     SolverParams,
     band_local_search,
@@ -245,9 +245,6 @@ def solve(
     )
 
 
-LP_OK = ("optimal", "feasible")
-
-
 CoreLP = Callable[..., tuple[LPSolution | None, np.ndarray, np.ndarray]]
 
 
@@ -276,10 +273,10 @@ def _micro_lp(
     # a rep over capacity today may keep (not grow) its load
     keep = np.maximum(capacity.today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1, 0.0)
     sol, slack, core_out = lp(overflow_cap=keep, grow=False)
-    if sol is not None and sol.status not in LP_OK:
+    if sol is not None and sol.status not in SOLVED:
         say("the must-place families need room the move budget cannot make")
         sol, slack, core_out = lp(grow=False)
-    if sol is not None and sol.status not in LP_OK:
+    if sol is not None and sol.status not in SOLVED:
         return None, slack, core_out
     return sol, slack, core_out
 
@@ -392,7 +389,7 @@ def _core_lp(
         )
         if sol.status == "feasible":  # GLOP stopped by the clock with a primal point
             budget.note(f"LP relaxation over {len(core)} families")
-        if sol.status in ("optimal", "feasible"):
+        if sol.status in SOLVED:
             if uses_exact_lp(inst):  # the certificate LP is as big: keep its time back
                 budget.reserve(max(budget.reserved, CERT_LP_FACTOR * (time.perf_counter() - t_lp)))
             return sol, slack, core
