@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test ui bench lint clean
+.PHONY: setup demo test test-fast ui bench lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +47,10 @@ demo: setup
 test: setup
 	$(RUN) dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 	$(RUN) pytest -q -n 2 --dist loadgroup
+
+# The tier to run while working: library tests without whole-job runs or long solver limits.
+test-fast: setup
+	$(RUN) pytest -q -n 2 -m "not slow and not solver"
 
 ui: setup
 	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(RUN) dagster dev -w workspace.yaml
