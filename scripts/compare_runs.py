@@ -1,0 +1,157 @@
+"""Compare what two runs of the pipeline decided: warehouse tables, digests, gate outcomes.
+
+A refactor must not change an answer. Run `make demo` on two checkouts (before and after) and
+point this script at their `var/` folders:
+
+    python scripts/compare_runs.py ../before/var var
+
+It compares, with clock-dependent columns (timestamps, run ids, durations) left out:
+- every table of the warehouse's planning, notify, quarantine, scores and marts schemas
+  (plans, proposals, decisions, drift flags, KPIs, outbox rows), row for row;
+- every digest in the Slack outbox (text and Block Kit JSON);
+- the scenario comparison table (`scenarios/comparison.csv`);
+- every asset-check outcome recorded in the Dagster instance (the quality gate and drift
+  checks), per run in order.
+
+Exit 0 when everything matches, 1 with the first differences of each kind otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("plans", "notify", "quarantine", "scores", "marts", "reference")
+# Columns whose values come from the clock or from random run ids, not from the inputs.
+VOLATILE = re.compile(
+    r"(_at$|^at$|run_id|^created|^updated|_s$|seconds|elapsed|duration|^ts$|timestamp"
+    r"|^delivered|^sent|^message_ts|^path$|_path$|^payload$|^body$)"
+)
+# Inside text payloads (digests, metadata): times and uuids.
+VOLATILE_TEXT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\b\d+(\.\d+)? ?s\b"
+)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    rows = con.execute(
+        "select table_schema || '.' || table_name, column_name from information_schema.columns "
+        "where table_schema in (select unnest(?)) order by table_schema, table_name, "
+        "ordinal_position",
+        [list(SCHEMAS)],
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def _scrub(value: object) -> object:
+    return VOLATILE_TEXT.sub("<t>", value) if isinstance(value, str) else value
+
+
+def table_rows(warehouse: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        for table, columns in _tables(con).items():
+            kept = [c for c in columns if not VOLATILE.search(c)]
+            if not kept:
+                continue
+            cols = ", ".join(f'"{c}"' for c in kept)
+            rows = con.execute(f"select {cols} from {table}").fetchall()
+            out[table] = sorted((tuple(_scrub(v) for v in r) for r in rows), key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def outbox_files(var: Path) -> dict[str, list[str]]:
+    """Digest payloads by kind, as a sorted list of scrubbed texts (file names are hashes)."""
+    out: dict[str, list[str]] = {}
+    for path in sorted((var / "outbox").rglob("*")):
+        if path.is_file():
+            text = path.read_text()
+            if path.suffix == ".json":
+                data = json.loads(text)
+                for key in ("ts", "created_at", "sent_at", "outbox_id", "id"):
+                    if isinstance(data, dict):
+                        data.pop(key, None)
+                text = json.dumps(data, sort_keys=True)
+            out.setdefault(path.suffix, []).append(VOLATILE_TEXT.sub("<t>", text))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def check_outcomes(var: Path) -> list[tuple]:
+    """Every asset-check evaluation in the instance, in run order, without run ids."""
+    import dagster as dg
+
+    home = var / "dagster_home"
+    if not home.exists():
+        return []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
+        out = []
+        for run_index, record in enumerate(runs):
+            events = instance.all_logs(
+                record.dagster_run.run_id,
+                of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            )
+            for e in events:
+                ev = e.dagster_event.event_specific_data
+                out.append(
+                    (
+                        run_index,
+                        record.dagster_run.job_name,
+                        ev.asset_key.to_user_string(),
+                        ev.check_name,
+                        ev.passed,
+                        str(ev.severity),
+                    )
+                )
+        return sorted(out)
+
+
+def _report(kind: str, a: object, b: object, failures: list[str]) -> None:
+    if a == b:
+        print(f"same   {kind}")
+        return
+    failures.append(kind)
+    print(f"DIFF   {kind}")
+    if isinstance(a, list) and isinstance(b, list):
+        only_a = [x for x in a if x not in b][:3]
+        only_b = [x for x in b if x not in a][:3]
+        print(f"       {len(a)} vs {len(b)} rows; only before: {only_a}")
+        print(f"       only after: {only_b}")
+
+
+def main(before: Path, after: Path) -> int:
+    failures: list[str] = []
+    ta, tb = table_rows(before / "territory.duckdb"), table_rows(after / "territory.duckdb")
+    for table in sorted(set(ta) | set(tb)):
+        _report(f"table {table}", ta.get(table), tb.get(table), failures)
+    oa, ob = outbox_files(before), outbox_files(after)
+    for kind in sorted(set(oa) | set(ob)):
+        _report(f"outbox *{kind}", oa.get(kind, []), ob.get(kind, []), failures)
+    sa, sb = (v / "scenarios" / "comparison.csv" for v in (before, after))
+    _report(
+        "scenarios comparison.csv",
+        sa.read_text().splitlines() if sa.exists() else None,
+        sb.read_text().splitlines() if sb.exists() else None,
+        failures,
+    )
+    _report("asset checks", check_outcomes(before), check_outcomes(after), failures)
+    print(f"\n{len(failures)} difference(s)" if failures else "\nidentical")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
