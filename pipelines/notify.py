@@ -32,12 +32,14 @@ from territory_ops.writeback.decisions import DecisionRefused, decide, open_prop
 
 NOTIFY_GROUP = "notify"
 DECIDE_JOB = "decide_proposals"
+# Where RevOps summaries and alerts go unless the resource config names another channel.
+REVOPS_CHANNEL = "#revops"
 
 
 class SlackResource(dg.ConfigurableResource):
     """Where digests go. ``sender()`` hands back a ``DigestSender`` (Slack or a folder)."""
 
-    revops_channel: str = "#revops"
+    revops_channel: str = REVOPS_CHANNEL
     # Base URL of the Dagster UI for "open the run" links (empty: no link).
     dagster_url: str = ""
     outbox_dir: str = ""  # empty: the project home's outbox (Settings) at run time
@@ -76,7 +78,7 @@ class SlackAlertSink(LocalAlertSink):
     an alert must not hide the finding that caused it.
     """
 
-    revops_channel: str = "#revops"
+    revops_channel: str = REVOPS_CHANNEL
     database: str = ""  # the warehouse holding notify.outbox (empty: post directly, no record)
 
     def deliver(self, alert: Alert) -> None:
