@@ -144,7 +144,7 @@ def _read(cls: type, raw: Any, base: Any | None, prefix: str) -> Any:
     if base is None:
         missing = [f.name for f in fields(cls) if f.name not in raw]
         if missing:
-            raise PassConfigError(f"{prefix}{missing[0]}: missing (every setting has a value)")
+            raise PassConfigError(f"{prefix}{missing[0]}: missing (the file sets every setting)")
     hints = get_type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in raw.items():
