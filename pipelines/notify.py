@@ -9,7 +9,6 @@ never a config field, so it cannot reach run config, metadata or logs.
 
 import contextlib
 import logging
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -19,13 +18,12 @@ from pipelines.resources import WarehouseResource
 from territory_ops.alerts import Alert
 from territory_ops.notify.pass_digests import notify_alert, notify_run, outbox_counts, run_roster
 from territory_ops.notify.sender import (
-    API_URL_ENV,
-    TOKEN_ENV,
     DeliveryError,
     DigestSender,
     OutboxDigestSender,
-    SlackDigestSender,
     scrub_secrets,
+    sender_from_env,
+    slack_sender_from_env,
 )
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.settings import Settings
@@ -34,12 +32,14 @@ from territory_ops.writeback.decisions import DecisionRefused, decide, open_prop
 
 NOTIFY_GROUP = "notify"
 DECIDE_JOB = "decide_proposals"
+# Where RevOps summaries and alerts go unless the resource config names another channel.
+REVOPS_CHANNEL = "#revops"
 
 
 class SlackResource(dg.ConfigurableResource):
     """Where digests go. ``sender()`` hands back a ``DigestSender`` (Slack or a folder)."""
 
-    revops_channel: str = "#revops"
+    revops_channel: str = REVOPS_CHANNEL
     # Base URL of the Dagster UI for "open the run" links (empty: no link).
     dagster_url: str = ""
     outbox_dir: str = ""  # empty: the project home's outbox (Settings) at run time
@@ -59,26 +59,14 @@ class SlackApiResource(SlackResource):
     """The Slack Web API (slack-sdk). Token: ``SLACK_BOT_TOKEN``; base URL: ``SLACK_API_URL``."""
 
     def sender(self) -> DigestSender:
-        token = os.environ.get(TOKEN_ENV, "").strip()
-        if not token:
-            raise DeliveryError(f"{TOKEN_ENV} is not set", permanent=True)
-        return SlackDigestSender(token, os.environ.get(API_URL_ENV) or None)
-
-
-class OutboxSlackResource(SlackResource):
-    """No Slack: every message becomes a JSON + text file under ``<outbox>/slack``."""
-
-    def sender(self) -> DigestSender:
-        return OutboxDigestSender(self.outbox_path)
+        return slack_sender_from_env()
 
 
 class EnvSlackResource(SlackResource):
     """The embedded default: Slack when ``SLACK_BOT_TOKEN`` is set at run time, else the folder."""
 
     def sender(self) -> DigestSender:
-        if os.environ.get(TOKEN_ENV, "").strip():
-            return SlackApiResource(revops_channel=self.revops_channel).sender()
-        return OutboxDigestSender(self.outbox_path)
+        return sender_from_env(self.outbox_path)
 
 
 class SlackAlertSink(LocalAlertSink):
@@ -90,21 +78,16 @@ class SlackAlertSink(LocalAlertSink):
     an alert must not hide the finding that caused it.
     """
 
-    revops_channel: str = "#revops"
+    revops_channel: str = REVOPS_CHANNEL
     database: str = ""  # the warehouse holding notify.outbox (empty: post directly, no record)
 
     def deliver(self, alert: Alert) -> None:
         super().deliver(alert)
-        token = bool(os.environ.get(TOKEN_ENV, "").strip())
+        sender = sender_from_env(self.outbox_path)
         if not self.database:
-            if token:
-                self._post_directly(alert)
+            if sender.via == "slack":
+                self._post_directly(alert, sender)
             return
-        sender = (
-            SlackApiResource(revops_channel=self.revops_channel).sender()
-            if token
-            else OutboxDigestSender(self.outbox_path)
-        )
         try:
             with connect_when_free(self.database, timeout_s=60.0) as con:
                 notify_alert(
@@ -120,8 +103,7 @@ class SlackAlertSink(LocalAlertSink):
                 "alert not recorded in the outbox: %s", scrub_secrets(str(err))
             )
 
-    def _post_directly(self, alert: Alert) -> None:
-        sender = SlackApiResource(revops_channel=self.revops_channel).sender()
+    def _post_directly(self, alert: Alert, sender: DigestSender) -> None:
         digest = render_alert_digest(
             alert,
             channel=self.revops_channel,

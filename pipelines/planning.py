@@ -6,8 +6,9 @@ function; pass settings are the run config of ``territory_plan`` (defaults:
 config/passes.yaml) and are recorded with the run in ``plans.runs``.
 """
 
+from dataclasses import is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import dagster as dg
 import polars as pl
@@ -16,7 +17,12 @@ from pipelines.notify import SlackResource, queued_click_sender
 from pipelines.resources import WarehouseResource
 from territory_ops.notify.actions import drain_queued_clicks
 from territory_ops.planning import store
-from territory_ops.planning.config import PassConfig, load_pass_config, merge_pass_config
+from territory_ops.planning.config import (
+    PassConfig,
+    load_pass_config,
+    merge_pass_config,
+    per_run_fields,
+)
 from territory_ops.planning.report import KPI_LABELS
 from territory_ops.planning.service import (
     PlanningError,
@@ -31,34 +37,31 @@ MART_DEPS = [
     dg.AssetKey("rep_roster"),
     dg.AssetKey("current_assignments"),
 ]
+
+
+def run_config_class(cls: type, defaults: Any, name: str) -> type[dg.Config]:
+    """A ``dg.Config`` with the per-run fields of the settings dataclass ``cls``, defaulting
+    to ``defaults``: the launchpad shows the values of config/passes.yaml, and a setting added
+    to the dataclass becomes run config without a second declaration."""
+    hints = get_type_hints(cls)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__module__": __name__, "__doc__": None}
+    for f in per_run_fields(cls):
+        value = getattr(defaults, f.name)
+        if is_dataclass(hints[f.name]):
+            section = run_config_class(hints[f.name], value, f"{f.name.title()}Config")
+            annotations[f.name], namespace[f.name] = section, section()
+        else:
+            annotations[f.name], namespace[f.name] = hints[f.name], value
+    namespace["__annotations__"] = annotations
+    return type(name, (dg.Config,), namespace)
+
+
 DEFAULTS = load_pass_config()
 
 
-class WeightsConfig(dg.Config):
-    balance_km: float | None = DEFAULTS.weights.balance_km
-    disruption_km: float | None = DEFAULTS.weights.disruption_km
-    full_disruption_km: float | None = DEFAULTS.weights.full_disruption_km
-
-
-class DriftConfig(dg.Config):
-    rep_potential_pct: float = DEFAULTS.drift.rep_potential_pct
-    rep_workload_pct: float = DEFAULTS.drift.rep_workload_pct
-    account_potential_pct: float = DEFAULTS.drift.account_potential_pct
-    potential_cv_target: float = DEFAULTS.drift.potential_cv_target
-    workload_cv_target: float = DEFAULTS.drift.workload_cv_target
-
-
-class PassRunConfig(dg.Config):
+class PassRunConfig(run_config_class(PassConfig, DEFAULTS, "PassSettingsConfig")):
     """Pass settings of one run (defaults: config/passes.yaml, docs/planning.md)."""
-
-    pass_kind: str = DEFAULTS.pass_kind
-    tolerance: float = DEFAULTS.tolerance
-    move_budget: int | None = DEFAULTS.move_budget
-    move_budget_share: float = DEFAULTS.move_budget_share
-    weights: WeightsConfig = WeightsConfig()
-    drift: DriftConfig = DriftConfig()
-    time_limit: float | None = DEFAULTS.time_limit
-    seed: int = DEFAULTS.seed
 
     def to_pass_config(self) -> PassConfig:
         return merge_pass_config(DEFAULTS, self.model_dump())

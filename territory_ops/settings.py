@@ -19,7 +19,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-DEFAULT_TIMEZONE = "America/New_York"
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,6 @@ class Settings:
     archive_dir: Path
     outbox_dir: Path
     landing_dir: Path
-    # Time zone the schedule fires in (CRM month ends are local).
-    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,7 +42,6 @@ class Settings:
             archive_dir=(home / "archive").resolve(),
             outbox_dir=(home / "outbox").resolve(),
             landing_dir=Path(os.environ.get("TERRITORY_OPS_LANDING", home / "landing")).resolve(),
-            timezone=os.environ.get("TERRITORY_OPS_TIMEZONE", DEFAULT_TIMEZONE),
         )
 
 

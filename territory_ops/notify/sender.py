@@ -241,9 +241,24 @@ class OutboxDigestSender(DigestSender):
 def sender_from_env(
     outbox_dir: str | Path, env: Mapping[str, str] | None = None, **slack_options: Any
 ) -> DigestSender:
-    """Slack when ``SLACK_BOT_TOKEN`` is set (``SLACK_API_URL`` optional), else the outbox."""
+    """Slack when ``SLACK_BOT_TOKEN`` is set (``SLACK_API_URL`` optional), else the outbox.
+
+    The one place that choice is made: the CLI, the pipeline's Slack resource and the alert
+    sink all ask here, at the moment they send (the token is never stored in config).
+    """
+    env = os.environ if env is None else env
+    if not env.get(TOKEN_ENV, "").strip():
+        return OutboxDigestSender(outbox_dir)
+    return slack_sender_from_env(env, **slack_options)
+
+
+def slack_sender_from_env(
+    env: Mapping[str, str] | None = None, **slack_options: Any
+) -> SlackDigestSender:
+    """The Slack sender of ``SLACK_BOT_TOKEN`` / ``SLACK_API_URL``; no token is a permanent
+    :class:`DeliveryError` (for callers that must not fall back to the folder)."""
     env = os.environ if env is None else env
     token = env.get(TOKEN_ENV, "").strip()
     if not token:
-        return OutboxDigestSender(outbox_dir)
+        raise DeliveryError(f"{TOKEN_ENV} is not set", permanent=True)
     return SlackDigestSender(token, env.get(API_URL_ENV) or None, **slack_options)

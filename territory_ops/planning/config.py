@@ -1,18 +1,22 @@
-"""Pass settings: defaults from ``config/passes.yaml``, validated before anything runs.
+"""Pass settings: ``config/passes.yaml`` is their one source, validated before anything runs.
 
-The same dictionary shape is the Dagster run config of the ``territory_plan`` step, so a
-schedule, the sensor, the CLI and the launchpad all speak one language. Validation names the
-offending key (``move_budget: 4000 is above the 3000 accounts of the snapshot``).
+The dataclasses below say which settings exist and their types; the values, defaults
+included, are only in the file, and it must set every one. The same shape (without
+``schedule``) is the Dagster run config of the ``territory_plan`` step, generated from these
+classes (``pipelines/planning.py``), so a schedule, the sensor, the CLI and the launchpad all
+speak one language. Validation names the offending key (``move_budget: 4000 is above the
+3000 accounts of the snapshot``).
 """
 
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -20,49 +24,51 @@ from territory_ops.settings import PROJECT_ROOT
 
 PASSES_YAML = PROJECT_ROOT / "config" / "passes.yaml"
 PASS_KINDS: tuple[str, ...] = ("full", "micro", "refresh")
+# Field metadata: a setting of the deployment that a run cannot override.
+NOT_PER_RUN = {"per_run": False}
 
 
 class PassConfigError(ValueError):
-    """A pass setting that is unknown or impossible; the message names the key."""
+    """A pass setting that is unknown, missing or impossible; the message names the key."""
 
 
 @dataclass(frozen=True)
 class Weights:
-    balance_km: float | None = None
-    disruption_km: float | None = None
+    balance_km: float | None
+    disruption_km: float | None
     # full passes only, when disruption_km is null: a quarterly redesign moves what the band
     # needs, not every account a few km closer (docs/planning.md, "Full-pass disruption")
-    full_disruption_km: float | None = 3000.0
+    full_disruption_km: float | None
 
 
 @dataclass(frozen=True)
 class DriftThresholds:
-    rep_potential_pct: float = 0.10
-    rep_workload_pct: float = 1.00
-    account_potential_pct: float = 0.25
-    potential_cv_target: float = 0.10
-    workload_cv_target: float = 0.15
+    rep_potential_pct: float
+    rep_workload_pct: float
+    account_potential_pct: float
+    potential_cv_target: float
+    workload_cv_target: float
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    timezone: str = "America/New_York"
-    hour: int = 6
-    holiday_country: str = "US"
-    extra_holidays: tuple[date, ...] = ()
+    timezone: str
+    hour: int
+    holiday_country: str  # "" = no public holidays
+    extra_holidays: tuple[date, ...]
 
 
 @dataclass(frozen=True)
 class PassConfig:
-    pass_kind: str = "micro"
-    tolerance: float = 0.10
-    move_budget: int | None = None
-    move_budget_share: float = 0.01
-    weights: Weights = field(default_factory=Weights)
-    drift: DriftThresholds = field(default_factory=DriftThresholds)
-    time_limit: float | None = None
-    seed: int = 0
-    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    pass_kind: str
+    tolerance: float
+    move_budget: int | None
+    move_budget_share: float
+    weights: Weights
+    drift: DriftThresholds
+    time_limit: float | None
+    seed: int
+    schedule: ScheduleSettings = field(metadata=NOT_PER_RUN)
 
     def effective_move_budget(self, n_accounts: int) -> int:
         """Moves of accounts whose owner is active that this pass may make (full: all)."""
@@ -79,26 +85,10 @@ class PassConfig:
         out["schedule"]["extra_holidays"] = [d.isoformat() for d in self.schedule.extra_holidays]
         return out
 
-    def run_config_values(self) -> dict[str, Any]:
-        """The keys a run may override (everything but the schedule's own settings)."""
-        out = self.as_dict()
-        out.pop("schedule")
-        return out
 
-
-_SECTIONS = {"weights": Weights, "drift": DriftThresholds, "schedule": ScheduleSettings}
-
-
-def _known(cls: type) -> set[str]:
-    return {f.name for f in fields(cls)}
-
-
-def _reject_unknown(raw: Mapping[str, Any], cls: type, prefix: str, what: str) -> None:
-    """Name the first key ``cls`` does not know, with the keys it does."""
-    unknown = sorted(set(raw) - _known(cls))
-    if unknown:
-        known = ", ".join(sorted(_known(cls)))
-        raise PassConfigError(f"{prefix}{unknown[0]}: unknown {what} (known: {known})")
+def per_run_fields(cls: type) -> list[Any]:
+    """The fields of ``cls`` a run may override (its run config), in declaration order."""
+    return [f for f in fields(cls) if f.metadata.get("per_run", True)]
 
 
 def _number(key: str, value: Any, *, allow_none: bool = False, integer: bool = False) -> Any:
@@ -113,29 +103,6 @@ def _number(key: str, value: Any, *, allow_none: bool = False, integer: bool = F
     return int(value) if integer else float(value)
 
 
-def _section(name: str, raw: Any, base: Any) -> Any:
-    cls = _SECTIONS[name]
-    if raw is None:
-        return base
-    if not isinstance(raw, Mapping):
-        raise PassConfigError(f"{name}: expected a mapping of settings, got {raw!r}")
-    _reject_unknown(raw, cls, f"{name}.", "setting")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        where = f"{name}.{key}"
-        if name == "weights":
-            values[key] = _number(where, value, allow_none=True)
-        elif name == "drift":
-            values[key] = _number(where, value)
-        elif key == "hour":
-            values[key] = _number(where, value, integer=True)
-        elif key == "extra_holidays":
-            values[key] = tuple(_as_date(where, v) for v in (value or []))
-        else:
-            values[key] = "" if value is None else str(value)
-    return replace(base, **values)
-
-
 def _as_date(key: str, value: Any) -> date:
     if isinstance(value, date):
         return value
@@ -145,26 +112,59 @@ def _as_date(key: str, value: Any) -> date:
         raise PassConfigError(f"{key}: {value!r} is not a date like 2026-12-24") from None
 
 
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    """``value`` as the declared type ``hint`` of setting ``key`` (YAML gives ints for floats)."""
+    args = get_args(hint)
+    optional = get_origin(hint) in (Union, types.UnionType) and type(None) in args
+    if optional:
+        (hint,) = [a for a in args if a is not type(None)]
+    if hint in (int, float):
+        return _number(key, value, allow_none=optional, integer=hint is int)
+    if get_origin(hint) is tuple and get_args(hint)[0] is date:
+        return tuple(_as_date(key, v) for v in (value or []))
+    if hint is str:
+        return "" if value is None else str(value)
+    raise TypeError(f"{key}: no reader for settings of type {hint!r}")  # a new field's type
+
+
+def _read(cls: type, raw: Any, base: Any | None, prefix: str) -> Any:
+    """An instance of ``cls`` from ``raw``: over ``base`` when given, else every key required."""
+    where = prefix.rstrip(".")
+    if not isinstance(raw, Mapping):
+        if prefix:
+            raise PassConfigError(f"{where}: expected a mapping of settings, got {raw!r}")
+        raise PassConfigError(f"pass settings: expected a mapping, got {raw!r}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        what = "setting" if prefix else "pass setting"
+        raise PassConfigError(
+            f"{prefix}{unknown[0]}: unknown {what} (known: {', '.join(sorted(known))})"
+        )
+    if base is None:
+        missing = [f.name for f in fields(cls) if f.name not in raw]
+        if missing:
+            raise PassConfigError(f"{prefix}{missing[0]}: missing (the file sets every setting)")
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        hint = hints[key]
+        if is_dataclass(hint):
+            inner = None if base is None else getattr(base, key)
+            if value is None and inner is not None:
+                values[key] = inner  # an override's null section keeps the base's
+            else:
+                values[key] = _read(hint, value, inner, f"{prefix}{key}.")
+        else:
+            values[key] = _coerce(f"{prefix}{key}", hint, value)
+    return cls(**values) if base is None else replace(base, **values)
+
+
 def merge_pass_config(base: PassConfig, raw: Mapping[str, Any] | None) -> PassConfig:
     """``base`` with the keys of ``raw`` applied; unknown keys and bad types raise."""
     if not raw:
         return base
-    if not isinstance(raw, Mapping):
-        raise PassConfigError(f"pass settings: expected a mapping, got {raw!r}")
-    _reject_unknown(raw, PassConfig, "", "pass setting")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in _SECTIONS:
-            values[key] = _section(key, value, getattr(base, key))
-        elif key == "pass_kind":
-            values[key] = str(value)
-        elif key in ("move_budget", "seed"):
-            values[key] = _number(key, value, allow_none=key == "move_budget", integer=True)
-        elif key == "time_limit":
-            values[key] = _number(key, value, allow_none=True)
-        else:
-            values[key] = _number(key, value)
-    return replace(base, **values)
+    return _read(PassConfig, raw, base, "")
 
 
 def validate_pass_config(config: PassConfig, n_accounts: int | None = None) -> PassConfig:
@@ -222,8 +222,15 @@ def _timezone_problems(name: str) -> list[str]:
 def load_pass_config(
     path: Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> PassConfig:
-    """The committed defaults (``config/passes.yaml``) with ``overrides``, validated."""
-    path = path or PASSES_YAML
+    """The committed settings (``config/passes.yaml``) with ``overrides``, validated.
+
+    Read on every call: a schedule tick sees an edited file without a redeploy.
+    """
+    config = merge_pass_config(_read_file(path or PASSES_YAML), overrides)
+    return validate_pass_config(config)
+
+
+def _read_file(path: Path) -> PassConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -231,8 +238,6 @@ def load_pass_config(
     except yaml.YAMLError as err:
         raise PassConfigError(f"{path}: not valid YAML ({err})") from None
     try:
-        config = merge_pass_config(PassConfig(), raw)
+        return _read(PassConfig, raw, None, "")
     except PassConfigError as err:
         raise PassConfigError(f"{path}: {err}") from None
-    config = merge_pass_config(config, overrides)
-    return validate_pass_config(config)

@@ -16,7 +16,12 @@ import duckdb
 import polars as pl
 
 from territory_ops.planning import store
-from territory_ops.planning.config import PassConfig, merge_pass_config, validate_pass_config
+from territory_ops.planning.config import (
+    PassConfig,
+    load_pass_config,
+    merge_pass_config,
+    validate_pass_config,
+)
 from territory_ops.planning.drift import drift_flags, summarize
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.plan import PassPlan, run_pass
@@ -108,7 +113,7 @@ def config_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[dict[str
     if record is None:
         raise PlanningError(f"run {run_id} staged no plan (territory_plan did not complete)")
     raw = dict(record["config"])
-    return record, merge_pass_config(PassConfig(), raw)
+    return record, merge_pass_config(load_pass_config(), raw)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import polars as pl
 from territory_ops.optimize.api import OptimizeOptions
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS, ObjectiveWeights
 from territory_ops.optimize.tables import InputError, read_table, validate_accounts
-from territory_ops.planning.config import PassConfig
+from territory_ops.planning.config import load_pass_config
 from territory_ops.scenarios.schema import (
     HYBRID_TOP_SHARE,
     MOST_POTENTIAL,
@@ -31,7 +31,7 @@ from territory_ops.scenarios.schema import (
 )
 
 NEW_REP_PREFIX = "NEW"
-DEFAULT_MOVE_SHARE = PassConfig().move_budget_share  # micro without move_budget
+DEFAULT_MOVE_SHARE = load_pass_config().move_budget_share  # micro without move_budget
 
 
 @dataclass(frozen=True)

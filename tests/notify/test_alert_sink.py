@@ -34,3 +34,17 @@ def test_slack_down_keeps_the_alert_local(tmp_path, monkeypatch, fake_slack):
     sink.send(blocked(), logging.getLogger("test"))  # does not raise
     assert fake_slack.posts() == []
     assert len(read_outbox(tmp_path)) == 1
+
+
+def test_the_slack_resources_read_the_token_when_they_send(tmp_path, monkeypatch, fake_slack):
+    import pytest
+
+    from pipelines.notify import EnvSlackResource, SlackApiResource
+    from territory_ops.notify.sender import DeliveryError
+
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert EnvSlackResource(outbox_dir=str(tmp_path)).sender().via == "outbox"
+    with pytest.raises(DeliveryError, match="SLACK_BOT_TOKEN is not set"):
+        SlackApiResource(outbox_dir=str(tmp_path)).sender()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    assert EnvSlackResource(outbox_dir=str(tmp_path)).sender().via == "slack"

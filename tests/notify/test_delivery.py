@@ -13,9 +13,11 @@ import pytest
 from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests, outbox_frame
 from territory_ops.notify.sender import (
+    DeliveryError,
     OutboxDigestSender,
     SlackDigestSender,
     sender_from_env,
+    slack_sender_from_env,
 )
 from territory_ops.notify.summary import render_revops_summary
 
@@ -239,6 +241,13 @@ def test_sender_from_env_picks_slack_with_a_token(tmp_path, sample):
     sender = sender_from_env(tmp_path, env=env)
     assert isinstance(sender, SlackDigestSender)
     assert sender.base_url == "http://127.0.0.1:1/api/"
+
+
+def test_a_blank_token_is_no_token(tmp_path):
+    assert isinstance(sender_from_env(tmp_path, env={"SLACK_BOT_TOKEN": "  "}), OutboxDigestSender)
+    with pytest.raises(DeliveryError, match="SLACK_BOT_TOKEN is not set") as err:
+        slack_sender_from_env(env={"SLACK_BOT_TOKEN": "  "})
+    assert err.value.permanent
 
 
 def test_a_newer_pending_digest_supersedes_the_older_one(con, sample, refused_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import dagster as dg
+import pytest
 
 from pipelines.dbt import dbt_build_args
 from pipelines.definitions import defs
@@ -109,3 +110,25 @@ def test_the_sensor_watches_its_landing_resource_not_the_environment(
         )
     )
     assert isinstance(again, dg.SkipReason)
+
+
+def test_the_run_config_of_territory_plan_is_the_committed_pass_settings():
+    """The run config is generated from the settings dataclass: its keys are the per-run
+    settings, its defaults the file's, and the deployment's own settings are not in it."""
+    from pipelines.planning import PassRunConfig
+    from territory_ops.planning.config import load_pass_config
+
+    committed = load_pass_config()
+    assert PassRunConfig().to_pass_config() == committed
+    per_run = committed.as_dict()
+    per_run.pop("schedule")
+    assert PassRunConfig().model_dump() == per_run
+    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    every_key = {"ops": {"territory_plan": {"config": per_run}}}
+    assert dg.validate_run_config(job, every_key)
+    schedule = {"ops": {"territory_plan": {"config": {"schedule": {"hour": 7}}}}}
+    with pytest.raises(dg.DagsterInvalidConfigError, match="schedule"):
+        dg.validate_run_config(job, schedule)
+    overridden = PassRunConfig(pass_kind="full", weights={"balance_km": 2.0}).to_pass_config()
+    assert overridden.pass_kind == "full" and overridden.weights.balance_km == 2.0
+    assert overridden.weights.full_disruption_km == committed.weights.full_disruption_km

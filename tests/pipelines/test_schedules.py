@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from dagster._utils.schedules import cron_string_iterator
 from pipelines.definitions import defs
 from pipelines.jobs import TERRITORY_PASS_JOB
 from territory_ops.planning.calendar import first_business_day, holiday_dates
-from territory_ops.planning.config import ScheduleSettings, load_pass_config
+from territory_ops.planning.config import load_pass_config
 
 
 def ticks(name: str, start: date, end: date) -> list[tuple[date, dg.RunRequest]]:
@@ -55,8 +56,8 @@ def test_two_years_give_8_full_and_16_micro_passes_on_business_days():
 
 
 def test_configured_extra_holidays_move_the_pass(tmp_path: Path):
-    base = ScheduleSettings()
-    extra = ScheduleSettings(extra_holidays=(date(2026, 6, 1),))
+    base = replace(load_pass_config().schedule, extra_holidays=())
+    extra = replace(base, extra_holidays=(date(2026, 6, 1),))
     assert first_business_day(2026, 6, holiday_dates(base, range(2026, 2027))) == date(2026, 6, 1)
     assert first_business_day(2026, 6, holiday_dates(extra, range(2026, 2027))) == date(2026, 6, 2)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from territory_ops.planning.config import (
     PASSES_YAML,
@@ -58,3 +59,48 @@ def test_a_bad_file_names_file_and_key(tmp_path: Path):
     bad.write_text(PASSES_YAML.read_text() + "\nmove_budgte: 3\n")
     with pytest.raises(PassConfigError, match=r"passes\.yaml: move_budgte: unknown pass setting"):
         load_pass_config(bad)
+
+
+def test_a_file_missing_a_setting_names_it(tmp_path: Path):
+    bad = tmp_path / "passes.yaml"
+    text = PASSES_YAML.read_text()
+    bad.write_text(text.replace("  rep_workload_pct: 1.00", "  # rep_workload_pct removed"))
+    with pytest.raises(PassConfigError, match=r"passes\.yaml: drift\.rep_workload_pct: missing"):
+        load_pass_config(bad)
+
+
+def test_an_override_of_a_section_keeps_its_other_settings():
+    config = load_pass_config(overrides={"weights": {"balance_km": 2}, "drift": None})
+    committed = load_pass_config()
+    assert config.weights.balance_km == 2.0
+    assert config.weights.full_disruption_km == committed.weights.full_disruption_km
+    assert config.drift == committed.drift
+
+
+def _documented_defaults() -> dict[str, object]:
+    """key -> default of the table in docs/planning.md (``a`, `b`` rows list several)."""
+    doc = (PASSES_YAML.parents[1] / "docs" / "planning.md").read_text(encoding="utf-8")
+    table = doc.split("## Pass settings")[1].split("\n\n")[2]
+    out: dict[str, object] = {}
+    for row in table.splitlines()[2:]:
+        keys, defaults = row.split("|")[1:3]
+        names = [k.strip(" `") for k in keys.split(",")]
+        values = [yaml.safe_load(v.strip(" `")) for v in defaults.split(",")]
+        if len(values) == 1:
+            values *= len(names)
+        out.update(zip(names, values, strict=True))
+    return out
+
+
+def _flat(settings: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_the_documented_defaults_are_the_committed_file():
+    assert _documented_defaults() == _flat(load_pass_config().as_dict())
