@@ -21,18 +21,14 @@ from pathlib import Path
 
 import duckdb
 
-from territory_ops.notify.digest import (
-    ACTION_APPROVE,
-    ACTION_APPROVE_ALL,
-    ACTION_REJECT,
-    mark_decided,
-)
 from territory_ops.notify.interactions import (
     Interaction,
     ReplayGuard,
     parse_interaction,
     verify_interaction,
 )
+from territory_ops.notify.manager_blocks import mark_decided
+from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL, ACTION_REJECT
 from territory_ops.notify.sender import DeliveryError, DigestSender
 from territory_ops.warehouse import utc_now
 from territory_ops.writeback.busy import WarehouseBusy

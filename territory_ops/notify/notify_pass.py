@@ -15,7 +15,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from territory_ops.notify.digest import Digest, render_manager_digests
+from territory_ops.notify.digest import render_manager_digests
+from territory_ops.notify.model import Digest
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
 from territory_ops.notify.preview import digest_markdown
 from territory_ops.notify.sender import DigestSender

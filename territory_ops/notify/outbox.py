@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from territory_ops.notify.digest import Digest, Recipient
+from territory_ops.notify.model import Digest, Recipient
 from territory_ops.notify.sender import DeliveryError, DigestSender, Receipt, scrub_secrets
 from territory_ops.warehouse import query_frame
 

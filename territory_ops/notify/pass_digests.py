@@ -17,7 +17,7 @@ import polars as pl
 
 from territory_ops.alerts import Alert
 from territory_ops.notify.actions import drain_queued_clicks
-from territory_ops.notify.digest import normalize_roster
+from territory_ops.notify.model import normalize_roster
 from territory_ops.notify.notify_pass import NotifyReport, notify_pass
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
 from territory_ops.notify.sender import DigestSender
@@ -41,11 +41,18 @@ def run_roster(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
-def _kpis(record: dict[str, Any]) -> list[dict[str, Any]]:
+def run_kpis(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's KPIs before → after for the RevOps summary, shares marked to read as percent."""
     before, after = record.get("kpis_before") or {}, record.get("kpis_after") or {}
     return [
-        {"label": label, "before": before[key], "after": after[key]}
-        for key, (label, _) in KPI_LABELS.items()
+        {
+            "label": label,
+            "before": before[key],
+            "after": after[key],
+            # the plan report prints these as percentages; the digest says the same
+            **({"unit": "share"} if fmt.endswith("%}") else {}),
+        }
+        for key, (label, fmt) in KPI_LABELS.items()
         if before.get(key) is not None and after.get(key) is not None
     ]
 
@@ -90,7 +97,7 @@ def notify_run(
         sender,
         revops_channel=revops_channel,
         run_url=run_url,
-        kpis=_kpis(record),
+        kpis=run_kpis(record),
         out_of_band=[r for r in oob if isinstance(r, dict)],
         drift_flags=_drift(con, run_id),
         appeals=open_appeals(con),

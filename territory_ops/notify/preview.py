@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from territory_ops.notify.digest import Digest
+from territory_ops.notify.model import Digest
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from territory_ops.alerts import Alert
+from territory_ops.formatting import money, percent
 from territory_ops.notify.blocks import (
     MORE_TEXT,
     context_block,
@@ -18,7 +19,7 @@ from territory_ops.notify.blocks import (
     rep_label,
     section_block,
 )
-from territory_ops.notify.digest import (
+from territory_ops.notify.model import (
     REVOPS_SUMMARY,
     Digest,
     Recipient,
@@ -31,7 +32,6 @@ from territory_ops.notify.text import (
     MAX_SECTION_TEXT,
     escape,
     fit_lines,
-    money,
     number,
 )
 
@@ -53,8 +53,8 @@ def _out_of_band_lines(reps: Sequence[Mapping[str, Any]]) -> list[str]:
         name = escape(rep.get("rep_name") or rep.get("rep_id"))
         figures = ""
         if rep.get("potential") is not None and rep.get("target"):
-            pct = 100.0 * (float(rep["potential"]) / float(rep["target"]) - 1.0)
-            figures = f" {money(rep['potential'])} vs target {money(rep['target'])} ({pct:+.0f}%)"
+            gap = percent(float(rep["potential"]) / float(rep["target"]) - 1.0, signed=True)
+            figures = f" {money(rep['potential'])} vs target {money(rep['target'])} ({gap})"
         why = f" — {escape(rep['reason'])}" if rep.get("reason") else ""
         lines.append(f"• *{name}*{figures}{why}")
     return lines
@@ -104,7 +104,8 @@ def render_revops_summary(
 ) -> Digest:
     """The pass summary for the RevOps channel: KPIs before → after, proposals, exceptions.
 
-    ``kpis``: ``{"label", "before", "after", "unit"?}`` (unit ``$``, ``h``, ``%``, ``km``...);
+    ``kpis``: ``{"label", "before", "after", "unit"?}`` (unit ``$``, ``h``, ``%``, ``share``,
+    ``km``...);
     ``out_of_band``: ``{"rep_id", "rep_name"?, "potential"?, "target"?, "reason"?}``;
     ``drift_flags``: ``{"flag", "message"?, "severity"?}``; ``appeals``: open appeals
     ``{"proposal_id", "account_name"?, "appealed_by"?, "reason"?}``. The pass comes from the

@@ -1,4 +1,4 @@
-"""Text helpers for Slack messages: escaping, number formats, and fitting lists into limits.
+"""Text helpers for Slack messages: escaping, hours and KPI values, and fitting lists into limits.
 
 Slack reads ``&``, ``<`` and ``>`` as markup (``<!channel>`` pings everyone), so every value that
 comes from data is escaped. Lists are fitted by whole items and end with "and N more — see the
@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+
+from territory_ops.formatting import money, percent
 
 # Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks)
 MAX_BLOCKS = 50
@@ -64,23 +66,6 @@ def fit_lines(lines: Sequence[str], limit: int, more: str = "…and {n} more —
     return "\n".join([*lines[:keep], more.format(n=len(lines) - keep)])
 
 
-def money(value: float | None) -> str:
-    """Compact currency: $1.24M, $860k, $420."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        return f"{sign}${v / 1e6:,.2f}M"
-    if v >= 1e3:
-        return f"{sign}${v / 1e3:,.0f}k"
-    return f"{sign}${v:,.0f}"
-
-
-def signed_money(value: float) -> str:
-    return ("+" if value >= 0 else "") + money(value)
-
-
 def hours(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -92,7 +77,8 @@ def signed_hours(value: float) -> str:
 
 
 def number(value: object, unit: str = "") -> str:
-    """Format a KPI value by unit: ``$`` money, ``h`` hours, ``%`` percent, else plain."""
+    """Format a KPI value by unit: ``$`` money, ``h`` hours, ``%`` a value already in percent,
+    ``share`` a fraction shown as a percentage (0.19 -> 19%), else plain."""
     if value is None:
         return "n/a"
     if not isinstance(value, int | float):
@@ -103,6 +89,8 @@ def number(value: object, unit: str = "") -> str:
         return hours(float(value))
     if unit == "%":
         return f"{float(value):.1f}%"
+    if unit == "share":
+        return percent(float(value))
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}{(' ' + unit) if unit else ''}"
     if unit:

@@ -1,7 +1,7 @@
 """What drifted: per rep, per account and team KPIs, against the previous snapshot.
 
 Every flag is one row: scope (rep / account / team), flag code, subject id and name, a
-sentence a RevOps lead reads as is ("R0012 (Dana Reyes) left: 143 accounts, 4.1M potential
+sentence a RevOps lead reads as is ("R0012 (Dana Reyes) left: 143 accounts, $4.10M potential
 without an owner"), and the number behind it.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from territory_ops.formatting import money, percent
 from territory_ops.planning.config import DriftThresholds
 from territory_ops.planning.tables import PlanningInput
 
@@ -21,17 +22,6 @@ FLAG_SCHEMA = {
     "detail": pl.String,
     "value": pl.Float64,
 }
-
-
-def money(value: float) -> str:
-    """4.1M / 830k / 950: compact amounts for sentences."""
-    v = abs(value)
-    sign = "-" if value < 0 else ""
-    if v >= 1e6:
-        return f"{sign}{v / 1e6:.1f}M"
-    if v >= 1e3:
-        return f"{sign}{v / 1e3:.0f}k"
-    return f"{sign}{v:.0f}"
 
 
 def _who(rep_id: str, name: str | None) -> str:
@@ -112,7 +102,7 @@ def rep_flags(
                     f"potential_{side}_target",
                     rid,
                     name,
-                    f"{who} at {100 * ratio:.0f}% of target potential "
+                    f"{who} at {percent(ratio)} of target potential "
                     f"({money(r['potential'])} vs {money(r['target'])})",
                     ratio,
                 )
@@ -125,7 +115,7 @@ def rep_flags(
                     "over_capacity",
                     rid,
                     name,
-                    f"{who} at {100 * util:.0f}% of capacity "
+                    f"{who} at {percent(util)} of capacity "
                     f"({r['workload_hours']:,.0f} of {r['capacity_hours']:,.0f} h)",
                     util,
                 )
@@ -197,7 +187,7 @@ def account_flags(
                         aid,
                         name,
                         f"{aid} ({name}) potential {verb} {money(before)} → "
-                        f"{money(a['potential'])} ({100 * change:+.0f}%)",
+                        f"{money(a['potential'])} ({percent(change, signed=True)})",
                         change,
                     )
                 )
@@ -244,7 +234,7 @@ def team_flags(kpis: dict[str, float], thresholds: DriftThresholds, tolerance: f
                 "reps_out_of_band",
                 None,
                 None,
-                f"{100 * kpis['share_in_band']:.0f}% of active reps within ±{100 * tolerance:.0f}% "
+                f"{percent(kpis['share_in_band'])} of active reps within ±{percent(tolerance)} "
                 f"of target ({kpis['reps_out_of_band']} out of band)",
                 kpis["share_in_band"],
             )
@@ -256,7 +246,7 @@ def team_flags(kpis: dict[str, float], thresholds: DriftThresholds, tolerance: f
                 "potential_without_active_owner",
                 None,
                 None,
-                f"{100 * (1 - kpis['active_owned_share']):.1f}% of potential has no active owner "
+                f"{percent(1 - kpis['active_owned_share'], 1)} of potential has no active owner "
                 f"({kpis['unowned_accounts']} accounts)",
                 kpis["active_owned_share"],
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from territory_ops.planning.drift import money
+from territory_ops.formatting import money
 from territory_ops.scenarios.plan_figures import quota_line, win_rate_line
 
 KPI_LABELS: dict[str, tuple[str, str]] = {

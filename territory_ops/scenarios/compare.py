@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from territory_ops.formatting import count, money, percent
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.scenarios.coverage import coverage_gaps
 
@@ -117,22 +118,15 @@ def fmt(value: object, kind: str) -> str:
     if kind == "s":
         return str(value)
     if kind == "d":
-        return f"{int(value):,}"  # type: ignore[call-overload]
+        return count(value)  # type: ignore[arg-type]
     if kind == "pct":
-        return f"±{float(value):.0%}"  # type: ignore[arg-type]
+        return "±" + percent(float(value))  # type: ignore[arg-type]
     if kind == "pp":
         return f"{100 * float(value):+.2f} pp"  # type: ignore[arg-type]
     if kind == "money":
-        return _money(float(value))  # type: ignore[arg-type]
+        return money(float(value))  # type: ignore[arg-type]
     digits = int(kind[1:])
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
-
-
-def _money(v: float) -> str:
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:,.1f}{unit}"
-    return f"{v:,.0f}"
 
 
 def markdown_table(frame: pl.DataFrame) -> str:
@@ -178,7 +172,7 @@ def comparison_chart(frame: pl.DataFrame, *, title: str = "Scenarios: balance vs
             str(i), (x, y), ha="center", va="center", fontsize=9, fontweight="bold", zorder=4
         )
         band = f"{row['reps_in_band']}/{row['head_count']} in band"
-        lines.append((i, color, str(row["scenario"]), f"{row['moves']:,} moves · {band}"))
+        lines.append((i, color, str(row["scenario"]), f"{count(row['moves'])} moves · {band}"))
     step = 1.0 / max(len(lines), 8)
     for j, (i, color, name, detail) in enumerate(lines):
         top = 1.0 - j * step

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from territory_ops.formatting import money
 from territory_ops.scoring.config import FACTOR_LABELS, FACTORS
 
 
@@ -51,18 +52,6 @@ def round_exactly(
     contributions = np.round(contributions, decimals)
     base = np.round(potential - contributions.sum(axis=1), decimals)
     return potential, base, contributions
-
-
-def format_money(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        return f"{sign}${v / 1e6:.1f}M"
-    if v >= 1e4:
-        return f"{sign}${v / 1e3:.0f}k"
-    if v >= 1e3:
-        return f"{sign}${v / 1e3:.1f}k"
-    return f"{sign}${v:.0f}"
 
 
 def format_effect(log_effect: float) -> str:
@@ -115,7 +104,7 @@ def explanation_sentence(
         f"{FACTOR_LABELS.get(factors[i], factors[i])} {format_effect(effects[i])}"
         for i in ranked_factors(contributions, factors, limit)
     ]
-    head = f"{format_money(potential)}/yr vs. {format_money(base)} typical"
+    head = f"{money(potential)}/yr vs. {money(base)} typical"
     body = ": " + ", ".join(named) if named else ": a typical account"
     tail = " (rule-based estimate)" if rule_based else ""
     return head + body + tail

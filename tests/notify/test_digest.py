@@ -7,12 +7,9 @@ import json
 import polars as pl
 import pytest
 
-from territory_ops.notify.digest import (
-    ACTION_APPROVE,
-    ACTION_APPROVE_ALL,
-    ACTION_REJECT,
-    render_manager_digests,
-)
+from territory_ops.notify.digest import render_manager_digests
+from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL, ACTION_REJECT
+from territory_ops.notify.pass_digests import run_kpis
 from territory_ops.notify.summary import render_revops_summary
 from territory_ops.notify.text import fit_lines, shorten
 
@@ -210,6 +207,21 @@ def test_revops_summary_reports_kpis_exceptions_and_unrouted(sample):
     assert "appealed by Ben Lee: I closed a deal there last week" in body
     assert "Gus Hale → Finn Ode" in body
     assert "7 proposed changes" in summary.text and "1 open appeal," in summary.text
+
+
+def test_summary_shows_shares_as_percentages(sample):
+    record = {
+        "kpis_before": {"share_in_band": 0.19, "potential_cv": 0.412, "active_owned_share": 0.9},
+        "kpis_after": {"share_in_band": 1.0, "potential_cv": 0.081, "active_owned_share": 0.996},
+    }
+    summary = render_revops_summary(
+        sample.proposals(), channel="#revops", kpis=run_kpis(record), run_url=sample.run_url
+    )
+    body = json.dumps(summary.blocks, ensure_ascii=False)
+    for shown in (summary.text, body):
+        assert "reps in band: 19% → 100%" in shown
+        assert "potential with an active owner: 90% → 100%" in shown
+        assert "potential CV (target &lt; 0.10): 0.41 → 0.08" in shown
 
 
 def test_empty_pass_summary_needs_the_pass(sample):

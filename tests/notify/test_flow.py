@@ -11,13 +11,14 @@ from urllib.parse import urlencode
 import duckdb
 import pytest
 
-from territory_ops.notify.digest import mark_decided, render_manager_digests
+from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.interactions import (
     ReplayGuard,
     parse_interaction,
     sign_request,
     verify_interaction,
 )
+from territory_ops.notify.manager_blocks import mark_decided
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.writeback.decisions import approve, decision_log

@@ -9,11 +9,9 @@ import polars as pl
 import pytest
 
 from territory_ops.alerts import Alert
-from territory_ops.notify.digest import (
-    digest_roster,
-    mark_decided,
-    render_manager_digests,
-)
+from territory_ops.notify.digest import render_manager_digests
+from territory_ops.notify.manager_blocks import mark_decided
+from territory_ops.notify.model import digest_roster
 from territory_ops.notify.preview import digest_markdown
 from territory_ops.notify.summary import render_alert_digest
 

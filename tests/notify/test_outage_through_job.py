@@ -21,8 +21,8 @@ from pipelines.notify import SlackApiResource, manager_digests
 from pipelines.planning import drift_report, proposed_changes, territory_plan
 from pipelines.resources import WarehouseResource
 from territory_ops.notify.actions import QUEUE_FILE, queue_click
-from territory_ops.notify.digest import ACTION_APPROVE
 from territory_ops.notify.interactions import Interaction
+from territory_ops.notify.model import ACTION_APPROVE
 from territory_ops.notify.pass_digests import notify_run
 from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.planning import store

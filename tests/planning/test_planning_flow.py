@@ -99,13 +99,13 @@ def test_departed_rep_accounts_are_placed_for_good_and_drift_names_them(con):
     assert left.height == 4 and not left["is_temporary"].any()
     assert (left["reason_code"] == "orphaned").all()
     assert (
-        "R2 (Ben Brooks) left: 4 accounts, 400k potential without an owner"
+        "R2 (Ben Brooks) left: 4 accounts, $400k potential without an owner"
         in (drift.summaries["rep"])
     )
     flags = drift.flags
     grew = flags.filter(pl.col("flag") == "potential_grew")
     assert grew["subject_id"].to_list() == ["A04"]
-    assert "100k → 300k (+200%)" in grew["detail"][0]
+    assert "$100k → $300k (+200%)" in grew["detail"][0]
 
 
 def test_a_new_pass_supersedes_open_proposals_and_deletes_nothing(con):

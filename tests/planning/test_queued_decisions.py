@@ -14,8 +14,8 @@ import duckdb
 import polars as pl
 
 from territory_ops.notify.actions import drain_queued_clicks, queue_click
-from territory_ops.notify.digest import ACTION_APPROVE
 from territory_ops.notify.interactions import Interaction
+from territory_ops.notify.model import ACTION_APPROVE
 from territory_ops.notify.pass_digests import notify_run
 from territory_ops.notify.sender import OutboxDigestSender
 from territory_ops.planning import store
