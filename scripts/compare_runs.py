@@ -13,6 +13,9 @@ It compares, with clock-dependent columns (timestamps, run ids, durations) left 
 - every asset-check outcome recorded in the Dagster instance (the quality gate and drift
   checks), per run in order.
 
+With `--same-decisions`, amounts of money written inside sentences are compared as `<money>`:
+a change to how money is written (not to what was decided) then compares equal.
+
 Exit 0 when everything matches, 1 with the first differences of each kind otherwise.
 """
 
@@ -52,8 +55,16 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
+MONEY = re.compile(r"-?\$-?\d[\d,]*(?:\.\d+)?[kMB]?|-?\b\d[\d,]*(?:\.\d+)?[kMB]\b")
+_TEXT_RULES = [VOLATILE_TEXT]
+
+
 def _scrub(value: object) -> object:
-    return VOLATILE_TEXT.sub("<t>", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    for rule in _TEXT_RULES:
+        value = rule.sub("<t>", value)
+    return value
 
 
 def table_rows(warehouse: Path) -> dict[str, list[tuple]]:
@@ -84,7 +95,7 @@ def outbox_files(var: Path) -> dict[str, list[str]]:
                     if isinstance(data, dict):
                         data.pop(key, None)
                 text = json.dumps(data, sort_keys=True)
-            out.setdefault(path.suffix, []).append(VOLATILE_TEXT.sub("<t>", text))
+            out.setdefault(path.suffix, []).append(_scrub(text))
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -152,6 +163,10 @@ def main(before: Path, after: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if "--same-decisions" in args:
+        args.remove("--same-decisions")
+        _TEXT_RULES.append(MONEY)
+    if len(args) != 2:
         sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(main(Path(args[0]), Path(args[1])))
