@@ -4,14 +4,12 @@ import dagster as dg
 
 from pipelines.alerts import AlertSink
 from pipelines.resources import LandingResource, WarehouseResource
-from territory_ops.extracts.ingest import (
-    ExtractError,
-    land_extract,
-    load_postal_centroids,
-    promote_current_loads,
-)
+from territory_ops.extracts.errors import ExtractError
+from territory_ops.extracts.ingest import land_extract
+from territory_ops.extracts.reference import load_postal_centroids
 from territory_ops.extracts.reporting import load_summary, loads_markdown
 from territory_ops.extracts.spec import EXTRACTS, ExtractSpec
+from territory_ops.quality.promotion import promote_current_loads
 from territory_ops.quality.report import ingest_blocked_alert
 
 INGEST_GROUP = "ingest"

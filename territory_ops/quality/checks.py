@@ -14,13 +14,10 @@ from typing import Any
 
 import duckdb
 
+from territory_ops.geography import US_LATITUDE, US_LONGITUDE
 from territory_ops.quality.findings import Finding, ValidatedLoad, plain_examples
 from territory_ops.quality.frames import ident, typed_expression
 from territory_ops.quality.suites import Suite
-
-# Plausible coordinates for US accounts: Hawaii (18.9 N) to Alaska (71.4 N), Aleutians to Maine.
-US_LATITUDE = (17.5, 72.0)
-US_LONGITUDE = (-180.0, -64.0)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from typing import Any
 
 import duckdb
 
-from territory_ops.extracts.ingest import ABSENT_PREFIX, last_accepted_load, newest_load_rows
+from territory_ops.extracts.ingest import ABSENT_PREFIX
+from territory_ops.extracts.raw_schema import REGISTRY_TABLE
 from territory_ops.extracts.spec import EXTRACTS
 from territory_ops.quality.checks import Baseline, CheckContext, run_custom_checks
 from territory_ops.quality.findings import (
@@ -28,9 +29,14 @@ from territory_ops.quality.findings import (
     plain_examples,
 )
 from territory_ops.quality.frames import cast_findings, typed_load_frame
+from territory_ops.quality.promotion import (
+    current_snapshot,
+    last_accepted_load,
+    newest_load_rows,
+    reject_load,
+)
 from territory_ops.quality.suites import EXPECTATIONS_DIR, Suite, load_suites
 
-REGISTRY = "raw.load_registry"
 # Timestamps up to this long after the snapshot date are accepted (export time zones).
 FUTURE_SLACK = timedelta(days=2)
 
@@ -69,7 +75,7 @@ def rejected_newest_snapshot(
 
     Without this the pass would mix snapshots (or fail later with a vaguer message).
     """
-    newest = con.execute(f"select max(snapshot_date) from {REGISTRY}").fetchone()[0]
+    newest = con.execute(f"select max(snapshot_date) from {REGISTRY_TABLE}").fetchone()[0]
     if newest is None:
         return []
     findings = []
@@ -78,7 +84,7 @@ def rejected_newest_snapshot(
             continue
         row = con.execute(
             f"""
-            select load_id, source_file, status_reason from {REGISTRY}
+            select load_id, source_file, status_reason from {REGISTRY_TABLE}
             where extract = ? and snapshot_date = ? and status = 'rejected'
             order by loaded_at desc limit 1
             """,
@@ -151,7 +157,7 @@ def _excuse_declared_absence(
     if load.row_count:
         return found
     row = con.execute(
-        f"select status_reason from {REGISTRY} where load_id = ?", [load.load_id]
+        f"select status_reason from {REGISTRY_TABLE} where load_id = ?", [load.load_id]
     ).fetchone()
     reason = row[0] if row else None
     if not reason or not reason.startswith(ABSENT_PREFIX):
@@ -273,19 +279,12 @@ class RawGateOutcome:
     kept_snapshot: str | None = None
 
 
-def current_snapshot(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The snapshot raw.current_loads points at (what the marts are built from), if any."""
-    row = con.execute("select max(snapshot_date) from raw.current_loads").fetchone()
-    return row[0].isoformat() if row and row[0] else None
-
-
 def apply_raw_gate(con: duckdb.DuckDBPyConnection) -> RawGateOutcome:
     """Run the raw gate; when it blocks, mark every load with errors ``rejected``.
 
     A rejected load is never promoted: the next pass validates the previous accepted load
     again, until a fixed file lands as a new load.
     """
-    from territory_ops.extracts.ingest import reject_load
     from territory_ops.quality.report import rejection_reason
 
     report = run_raw_gate(con)

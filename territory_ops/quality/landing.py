@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from territory_ops.extracts.ingest import ExtractError, land_extract
+from territory_ops.extracts.errors import ExtractError
+from territory_ops.extracts.ingest import land_extract
 from territory_ops.extracts.spec import EXTRACTS
 from territory_ops.quality.checks import Baseline
 from territory_ops.quality.findings import GateReport, ValidatedLoad

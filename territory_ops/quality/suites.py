@@ -125,17 +125,6 @@ def load_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, Suite]:
     return suites
 
 
-def raw_suite_for(extract: str, directory: Path = EXPECTATIONS_DIR) -> Suite | None:
-    return next(
-        (s for s in load_suites(directory).values() if s.kind == "raw" and s.target == extract),
-        None,
-    )
-
-
-def mart_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
-    return [s for s in load_suites(directory).values() if s.kind == "mart"]
-
-
 def build_gx_suite(suite: Suite):
     """The suite as a GE ``ExpectationSuite``; raises ``SuiteError`` on any invalid expectation.
 

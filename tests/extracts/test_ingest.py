@@ -9,12 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from territory_ops.extracts.ingest import (
-    ExtractError,
-    land_extract,
-    promote_current_loads,
-)
+from territory_ops.extracts.errors import ExtractError
+from territory_ops.extracts.ingest import land_extract
 from territory_ops.extracts.spec import ACCOUNTS, EXTRACTS, OPPORTUNITIES, USERS
+from territory_ops.quality.promotion import promote_current_loads
 
 
 def data_rows(path: Path) -> int:

@@ -204,7 +204,7 @@ def test_landing_resource_reads_the_configured_mapping(
 
     monkeypatch.delenv("TERRITORY_OPS_MAPPING", raising=False)
     as_is = LandingResource(path=str(FIXTURE))
-    assert as_is.folder == FIXTURE  # no mapping configured: today's behaviour
+    assert as_is.folder == FIXTURE  # no mapping configured: the folder is read as it is
     mapped = LandingResource(path=str(FIXTURE), mapping=str(HUBSPOT), mapped_dir=str(tmp_path))
     assert mapped.folder == tmp_path / "hubspot"
     assert (tmp_path / "hubspot" / "2026-10-31" / "Account.csv").is_file()

@@ -128,7 +128,8 @@ def test_blocked_alert_names_suite_expectation_file_column_and_rows(tmp_path: Pa
 
 
 def test_reject_load_only_rejects_landed_loads():
-    from territory_ops.extracts.ingest import ensure_raw_schema, reject_load
+    from territory_ops.extracts.raw_schema import ensure_raw_schema
+    from territory_ops.quality.promotion import reject_load
 
     con = duckdb.connect()
     ensure_raw_schema(con)
