@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 
 SCHEMA = "plans"
@@ -223,9 +224,9 @@ def publish_run(
         if row is None:
             raise ValueError(f"run {run_id} has no staged plan in {SCHEMA}.runs")
         superseded = con.execute(
-            f"update {SCHEMA}.proposals set status = 'superseded', superseded_by_run_id = ? "
-            "where status = 'open' and run_id <> ?",
-            [run_id, run_id],
+            f"update {SCHEMA}.proposals set status = ?, superseded_by_run_id = ? "
+            "where status = ? and run_id <> ?",
+            [ProposalStatus.SUPERSEDED, run_id, ProposalStatus.OPEN, run_id],
         ).fetchone()
         con.execute(f"delete from {SCHEMA}.proposals where run_id = ?", [run_id])
         _insert(con, "proposals", proposals)
