@@ -272,8 +272,7 @@ def respect_decisions(
         return proposals
     decided = query_frame(
         con,
-        "select distinct account_id, to_rep_id from plans.proposals "
-        "where list_contains(?, status)",
+        "select distinct account_id, to_rep_id from plans.proposals where list_contains(?, status)",
         [list(_DECIDED)],
     )
     out = proposals.join(decided, on=["account_id", "to_rep_id"], how="anti")

@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from territory_ops.forecast.plan_figures import plan_figures
+from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.planning import store
 from territory_ops.planning.config import PassConfig, merge_pass_config, validate_pass_config
 from territory_ops.planning.drift import drift_flags, summarize
@@ -24,8 +26,6 @@ from territory_ops.planning.plan import PassPlan, run_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
-from territory_ops.scenarios.plan_figures import plan_figures
-from territory_ops.scenarios.quota import suggest_quotas
 
 
 class PlanningError(RuntimeError):
