@@ -316,7 +316,7 @@ def previous_snapshot(
 
 
 def proposals(
-    con: duckdb.DuckDBPyConnection, status: str | None = None, rep: str | None = None
+    con: duckdb.DuckDBPyConnection, status: ProposalStatus | None = None, rep: str | None = None
 ) -> pl.DataFrame:
     if not table_exists(con, SCHEMA, "proposals"):
         return pl.DataFrame()

@@ -216,9 +216,7 @@ def _apply(
     return [Decision(r["proposal_id"], action, r["status"], after, by, now) for r in rows]
 
 
-def set_status(
-    con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: ProposalStatus
-) -> None:
+def set_status(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: ProposalStatus) -> None:
     """Move each row (proposal id + run id) from its current status to ``after``, in one go.
 
     The current status is part of the match, so a concurrent decision on the same row makes
