@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
+
+if TYPE_CHECKING:  # the plan module pulls in the optimizer; the store only reads its fields
+    from territory_ops.planning.plan import PassPlan
 
 SCHEMA = "plans"
 
@@ -127,7 +130,7 @@ def _json(value: Any) -> str:
 def stage_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
-    plan: Any,  # planning.plan.PassPlan (kept loose to avoid an import cycle)
+    plan: PassPlan,
     config: dict[str, Any],
     snapshot_reps: pl.DataFrame,
     snapshot_accounts: pl.DataFrame,
