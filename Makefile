@@ -59,7 +59,7 @@ bench: setup
 	$(RUN) python -m benchmarks.run_all
 
 lint: setup
-	$(RUN) ruff check . && $(RUN) ruff format --check .
+	$(RUN) ruff check . && $(RUN) ruff format --check . && $(RUN) lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var dbt_project/target dbt_project/logs

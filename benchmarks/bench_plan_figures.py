@@ -17,9 +17,9 @@ import time
 import numpy as np
 import polars as pl
 
+from territory_ops.forecast.quota import suggest_quotas, summarize_quotas
+from territory_ops.forecast.winrate import expected_win_rate, win_rates
 from territory_ops.optimize.synthetic_books import generate_instance
-from territory_ops.scenarios.quota import suggest_quotas, summarize_quotas
-from territory_ops.scenarios.winrate import expected_win_rate, win_rates
 
 
 def main() -> None:

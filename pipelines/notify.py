@@ -27,7 +27,7 @@ from territory_ops.notify.sender import (
 )
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.settings import Settings
-from territory_ops.writeback.busy import connect_when_free
+from territory_ops.warehouse import connect_when_free
 from territory_ops.writeback.decisions import DecisionRefused, decide, open_proposal_ids_for_manager
 
 NOTIFY_GROUP = "notify"

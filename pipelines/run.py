@@ -1,45 +1,19 @@
 """Run the territory pass job in process, on the project's Dagster instance.
 
 This is what ``territory-ops run`` calls: the very job the schedule and sensor start, so the
-command line never becomes a second pipeline. Runs show up in the Dagster UI.
+command line never becomes a second pipeline. Runs show up in the Dagster UI. The CLI finds
+:func:`run_territory_pass` through the ``territory_ops.job_runner`` entry point
+(pyproject.toml), so the library never imports this package.
 """
 
 from contextlib import redirect_stdout
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
+from territory_ops.pass_outcome import CheckOutcome, PassOutcome, StepOutcome
 from territory_ops.settings import Settings, ensure_dagster_home
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    step: str
-    status: str  # success | failure | skipped | not_run
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    asset: str
-    check: str
-    passed: bool
-    severity: str  # ERROR | WARN
-    description: str
-    metadata: dict
-
-
-@dataclass(frozen=True)
-class PassOutcome:
-    run_id: str
-    success: bool
-    steps: list[StepOutcome]
-    failures: list[StepOutcome]
-    log_path: Path | None = None
-    checks: list[CheckOutcome] = field(default_factory=list)
-
 
 # workspace.yaml's location; the UI lists a job's runs by this label (".dagster/repository")
 CODE_LOCATION = "territory-ops"

@@ -30,8 +30,8 @@ from territory_ops.notify.interactions import (
 from territory_ops.notify.manager_blocks import mark_decided
 from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL, ACTION_REJECT
 from territory_ops.notify.sender import DeliveryError, DigestSender
-from territory_ops.warehouse import utc_now
-from territory_ops.writeback.busy import WarehouseBusy
+from territory_ops.planning.status import ProposalStatus
+from territory_ops.warehouse import WarehouseBusy, utc_now
 from territory_ops.writeback.decisions import DecisionRefused, decide
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ def _message_row(con: duckdb.DuckDBPyConnection, click: Interaction) -> tuple | 
 
 def _open_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:
     rows = con.execute(
-        "select distinct proposal_id from plans.proposals where status = 'open' "
+        "select distinct proposal_id from plans.proposals where status = ? "
         "and list_contains(?, proposal_id)",
-        [ids],
+        [ProposalStatus.OPEN, ids],
     ).fetchall()
     open_ids = {r[0] for r in rows}
     return [pid for pid in ids if pid in open_ids]

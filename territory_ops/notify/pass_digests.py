@@ -24,6 +24,7 @@ from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.planning import store
 from territory_ops.planning.report import KPI_LABELS
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 from territory_ops.writeback.decisions import open_appeals
 
@@ -86,8 +87,8 @@ def notify_run(
         drain_queued_clicks(con, sender, queue_dir, now)
     proposals = query_frame(
         con,
-        "select * from plans.proposals where run_id = ? and status = 'open' order by proposal_id",
-        [run_id],
+        "select * from plans.proposals where run_id = ? and status = ? order by proposal_id",
+        [run_id, ProposalStatus.OPEN],
     )
     oob = record.get("out_of_band_reps") or []
     return notify_pass(

@@ -22,8 +22,8 @@ from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, optimize
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
 from territory_ops.planning.config import PassConfig
 from territory_ops.planning.kpis import rep_books, team_kpis
+from territory_ops.planning.locks import apply_locks
 from territory_ops.planning.tables import PlanningInput
-from territory_ops.writeback.pass_locks import apply_locks
 
 # optimizer reason codes -> proposal reason codes (PROPOSALS_SCHEMA.md)
 REASON_CODES = {"new_account": "new"}
@@ -211,7 +211,7 @@ def run_pass(
     plannable = data.accounts.join(uncovered, on="account_id", how="anti").join(
         held, on="account_id", how="anti"
     )
-    plannable = apply_locks(plannable, locks)  # decisions and pins (territory_ops.writeback)
+    plannable = apply_locks(plannable, locks)  # decisions and pins (planning.locks)
     released = conflicting_locks(plannable, data.reps)
     plannable = plannable.with_columns(
         locked=pl.col("locked") & ~pl.col("account_id").is_in(released["account_id"].to_list())

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from territory_ops.planning.status import ProposalStatus
+
 PROPOSAL_COLUMNS: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
     "run_id": pl.String(),
@@ -164,7 +166,7 @@ def build_proposals(
         reason=pl.when(pl.col("explanation").is_not_null())
         .then(pl.format("{}. Account: {}", "reason", "explanation"))
         .otherwise(pl.col("reason")),
-        status=pl.lit("open"),
+        status=pl.lit(ProposalStatus.OPEN),
         superseded_by_run_id=pl.lit(None, dtype=pl.String),
     )
     return frame.select(pl.col(name).cast(dtype) for name, dtype in PROPOSAL_COLUMNS.items()).sort(

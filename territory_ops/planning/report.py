@@ -7,8 +7,8 @@ from typing import Any
 
 import polars as pl
 
+from territory_ops.forecast.plan_figures import quota_line, win_rate_line
 from territory_ops.formatting import money
-from territory_ops.scenarios.plan_figures import quota_line, win_rate_line
 
 KPI_LABELS: dict[str, tuple[str, str]] = {
     # key: (label, format)
@@ -125,7 +125,7 @@ def rep_table_markdown(
     before: pl.DataFrame, after: pl.DataFrame, quotas: pl.DataFrame | None = None
 ) -> str:
     """Per rep: accounts, potential (% of target) and utilisation, before -> after; with
-    ``quotas`` (territory_ops.scenarios.quota) the suggested quota share of the plan."""
+    ``quotas`` (territory_ops.forecast.quota) the suggested quota share of the plan."""
     joined = before.join(after, on="rep_id", suffix="_after")
     share: dict[str, float] = {}
     if quotas is not None and quotas.height and float(quotas["quota"].sum()) > 0:

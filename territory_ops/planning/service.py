@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from territory_ops.forecast.plan_figures import plan_figures
+from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.planning import store
 from territory_ops.planning.config import (
     PassConfig,
@@ -24,17 +26,11 @@ from territory_ops.planning.config import (
 )
 from territory_ops.planning.drift import drift_flags, summarize
 from territory_ops.planning.kpis import rep_books, team_kpis
+from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
 from territory_ops.planning.plan import PassPlan, run_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
-from territory_ops.scenarios.plan_figures import plan_figures
-from territory_ops.scenarios.quota import suggest_quotas
-from territory_ops.writeback.pass_locks import (
-    decision_locks,
-    held_unassigned,
-    respect_decisions,
-)
 
 
 class PlanningError(RuntimeError):
@@ -63,7 +59,7 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
         )
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
-    # quotas and expected win rate (issue 12), kept in the run's metrics
+    # quotas and expected win rate, kept in the run's metrics
     figures = plan_figures(con, data.accounts, data.reps, plan.plan, data.snapshot_date)
     plan.metrics.update(figures.metrics)
     snap_reps = data.reps.select(
@@ -233,7 +229,7 @@ def propose_and_publish(
         books=(before, after),
         quotas=suggest_quotas(plan, data.accounts, data.reps, as_of=data.snapshot_date),
     )
-    proposals = respect_decisions(con, proposals, _decision_locks(con, data))  # issue 11
+    proposals = respect_decisions(con, proposals, _decision_locks(con, data))
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)
     return Published(
         proposals, superseded, proposals_by_reason(proposals), summary, record, plan, data

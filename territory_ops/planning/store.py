@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
+
+if TYPE_CHECKING:  # the plan module pulls in the optimizer; the store only reads its fields
+    from territory_ops.planning.plan import PassPlan
 
 SCHEMA = "plans"
 
@@ -126,7 +130,7 @@ def _json(value: Any) -> str:
 def stage_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
-    plan: Any,  # planning.plan.PassPlan (kept loose to avoid an import cycle)
+    plan: PassPlan,
     config: dict[str, Any],
     snapshot_reps: pl.DataFrame,
     snapshot_accounts: pl.DataFrame,
@@ -223,9 +227,9 @@ def publish_run(
         if row is None:
             raise ValueError(f"run {run_id} has no staged plan in {SCHEMA}.runs")
         superseded = con.execute(
-            f"update {SCHEMA}.proposals set status = 'superseded', superseded_by_run_id = ? "
-            "where status = 'open' and run_id <> ?",
-            [run_id, run_id],
+            f"update {SCHEMA}.proposals set status = ?, superseded_by_run_id = ? "
+            "where status = ? and run_id <> ?",
+            [ProposalStatus.SUPERSEDED, run_id, ProposalStatus.OPEN, run_id],
         ).fetchone()
         con.execute(f"delete from {SCHEMA}.proposals where run_id = ?", [run_id])
         _insert(con, "proposals", proposals)
@@ -315,7 +319,7 @@ def previous_snapshot(
 
 
 def proposals(
-    con: duckdb.DuckDBPyConnection, status: str | None = None, rep: str | None = None
+    con: duckdb.DuckDBPyConnection, status: ProposalStatus | None = None, rep: str | None = None
 ) -> pl.DataFrame:
     if not table_exists(con, SCHEMA, "proposals"):
         return pl.DataFrame()

@@ -16,13 +16,22 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from territory_ops.forecast.winrate import (
+    WinRateModel,
+    load_opportunities,
+    win_rate_change,
+    win_rates,
+)
 from territory_ops.optimize.api import OptimizeOptions, optimize
 from territory_ops.optimize.instance import HardRuleInfeasible, build_instance
 from territory_ops.optimize.tables import InputError, Tables, load_tables
+from territory_ops.planning.config import load_pass_config
+from territory_ops.planning.plan import optimizer_options
+from territory_ops.planning.store import published_assignments, published_run
+from territory_ops.planning.tables import load_planning_input
 from territory_ops.scenarios.apply import Applied, apply_scenario
 from territory_ops.scenarios.compare import DEFAULT_COST_PER_REP, RowInputs, comparison_row
 from territory_ops.scenarios.schema import Scenario, ScenarioError, read_scenario
-from territory_ops.scenarios.winrate import WinRateModel, win_rate_change
 
 
 @dataclass(frozen=True)
@@ -276,12 +285,6 @@ def baseline_from_warehouse(
 ) -> Baseline:
     """The latest marts (the frames the pass plans from), the full pass's settings and the
     published plan (plans.assignments), read once for every scenario."""
-    from territory_ops.planning.config import load_pass_config
-    from territory_ops.planning.plan import optimizer_options
-    from territory_ops.planning.store import published_assignments, published_run
-    from territory_ops.planning.tables import load_planning_input
-    from territory_ops.scenarios.winrate import load_opportunities, win_rates
-
     data = load_planning_input(con)
     tables = load_tables(data.accounts, data.reps)
     config = load_pass_config(overrides={"pass_kind": "full"})

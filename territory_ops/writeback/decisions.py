@@ -26,15 +26,19 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 
 Action = Literal["approve", "reject", "appeal", "export"]
 CHANNELS = ("cli", "slack", "dagster", "writeback")
-_ALLOWED: dict[str, tuple[tuple[str, ...], str]] = {
-    "approve": (("open", "appealed"), "approved"),
-    "reject": (("open", "appealed"), "rejected"),
-    "appeal": (("open", "approved"), "appealed"),
+_S = ProposalStatus
+_ALLOWED: dict[str, tuple[tuple[ProposalStatus, ...], ProposalStatus]] = {
+    "approve": ((_S.OPEN, _S.APPEALED), _S.APPROVED),
+    "reject": ((_S.OPEN, _S.APPEALED), _S.REJECTED),
+    "appeal": ((_S.OPEN, _S.APPROVED), _S.APPEALED),
 }
+# a proposal in one of these states can still be decided on (the row a repeated id means)
+_DECIDABLE = (_S.OPEN, _S.APPEALED, _S.APPROVED)
 
 _DDL = """
 create table if not exists plans.decisions (
@@ -90,9 +94,8 @@ def _current_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[st
         "select proposal_id, run_id, account_id, from_rep_id, to_rep_id, to_rep_name, status, "
         "superseded_by_run_id, created_at from plans.proposals "
         "where list_contains(?, proposal_id) "
-        "order by proposal_id, status in ('open', 'appealed', 'approved') desc, "
-        "created_at desc, run_id",
-        [list(ids)],
+        "order by proposal_id, list_contains(?, status) desc, created_at desc, run_id",
+        [list(ids), list(_DECIDABLE)],
     )
     return {row["proposal_id"]: row for row in frame.unique("proposal_id", keep="first").to_dicts()}
 
@@ -115,12 +118,12 @@ def _refusal(con: duckdb.DuckDBPyConnection, action: str, row: dict | None) -> s
     status = row["status"]
     if status in allowed:
         return None
-    if status == "superseded":
+    if status == _S.SUPERSEDED:
         by = row["superseded_by_run_id"] or "a later pass"
         return f"superseded by run {by}; decide on that run's proposal instead"
-    if status == "exported":
+    if status == _S.EXPORTED:
         return "already exported to the CRM; a change now needs a new proposal or a pin"
-    if action == "appeal" and status == "rejected":
+    if action == "appeal" and status == _S.REJECTED:
         return "was rejected; there is nothing to appeal"
     return f"already {status}{_last_decision(con, row['proposal_id'])}"
 
@@ -129,8 +132,8 @@ def _conflicts(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> dict[str
     """Approving must not leave two approved, unexported changes for one account."""
     approved = con.execute(
         "select account_id, proposal_id, to_rep_id from plans.proposals "
-        "where status = 'approved' and list_contains(?, account_id)",
-        [[r["account_id"] for r in rows]],
+        "where status = ? and list_contains(?, account_id)",
+        [_S.APPROVED, [r["account_id"] for r in rows]],
     ).fetchall()
     targets: dict[str, set[str]] = {r["account_id"]: set() for r in rows}
     for r in rows:
@@ -213,7 +216,7 @@ def _apply(
     return [Decision(r["proposal_id"], action, r["status"], after, by, now) for r in rows]
 
 
-def set_status(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: str) -> None:
+def set_status(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: ProposalStatus) -> None:
     """Move each row (proposal id + run id) from its current status to ``after``, in one go.
 
     The current status is part of the match, so a concurrent decision on the same row makes
@@ -316,10 +319,10 @@ def open_proposal_ids_for_manager(
     if not team:
         raise ValueError(f"no reps report to manager {manager!r} in the roster")
     sql = (
-        "select distinct proposal_id from plans.proposals where status = 'open' "
+        "select distinct proposal_id from plans.proposals where status = ? "
         "and (list_contains(?, to_rep_id) or list_contains(?, from_rep_id))"
     )
-    params: list[object] = [team, team]
+    params: list[object] = [_S.OPEN, team, team]
     if run_id:
         sql += " and run_id = ?"
         params.append(run_id)
@@ -348,8 +351,9 @@ def open_appeals(con: duckdb.DuckDBPyConnection) -> list[dict]:
         "d.decided_at as appealed_at from plans.proposals p "
         "join plans.decisions d on d.proposal_id = p.proposal_id and d.action = 'appeal' "
         "and d.run_id is not distinct from p.run_id "
-        "where p.status = 'appealed' "
+        "where p.status = ? "
         "qualify row_number() over (partition by p.proposal_id order by d.decided_at desc, "
         "d.decision_id desc) = 1 order by appealed_at, p.proposal_id",
+        [_S.APPEALED],
     )
     return frame.to_dicts()

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
 
@@ -40,7 +41,7 @@ select
 from plans.proposals p
 left join approvals a
     on a.proposal_id = p.proposal_id and a.run_id is not distinct from p.run_id and a.rn = 1
-where p.status = 'approved'
+where p.status = ?
 order by p.account_id, p.proposal_id
 """
 
@@ -68,7 +69,7 @@ def approved_changes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ensure_decisions_table(con)
     if not table_exists(con, "plans", "proposals"):
         raise WritebackError("plans.proposals does not exist: no pass has proposed anything")
-    return query_frame(con, _APPROVED_SQL)
+    return query_frame(con, _APPROVED_SQL, [ProposalStatus.APPROVED])
 
 
 def _check(changes: pl.DataFrame) -> None:
@@ -145,9 +146,10 @@ def export_approved(
             con.rollback()
             return WritebackResult(batch, 0, None, None, ())
         _check(changes)
-        rows = [row | {"status": "approved"} for row in changes.to_dicts()]
-        set_status(con, rows, "exported")
-        log_decisions(con, rows, "export", "exported", by, batch, "writeback", None, now)
+        rows = [row | {"status": ProposalStatus.APPROVED} for row in changes.to_dicts()]
+        exported = ProposalStatus.EXPORTED
+        set_status(con, rows, exported)
+        log_decisions(con, rows, "export", exported, by, batch, "writeback", None, now)
         owner_csv = out / OWNER_FILE.format(batch=batch)
         log_csv = out / CHANGE_LOG_FILE.format(batch=batch)
         if owner_csv.exists() or log_csv.exists():

@@ -16,9 +16,7 @@ import polars as pl
 from territory_ops.planning import store
 from territory_ops.planning.proposals import PROPOSAL_COLUMNS, proposal_id
 
-__all__ = ["PROPOSAL_STATUSES", "insert_proposals", "proposal_id", "proposals_frame"]
-
-PROPOSAL_STATUSES = ("open", "superseded", "approved", "rejected", "appealed", "exported")
+__all__ = ["insert_proposals", "proposal_id", "proposals_frame"]
 
 
 def proposals_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:

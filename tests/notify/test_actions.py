@@ -18,7 +18,7 @@ from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.interactions import ReplayGuard, sign_request
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import SlackDigestSender
-from territory_ops.writeback.busy import connect_when_free
+from territory_ops.warehouse import connect_when_free
 from territory_ops.writeback.decisions import decision_log
 from territory_ops.writeback.proposal_rows import insert_proposals
 

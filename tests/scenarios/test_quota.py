@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from territory_ops.scenarios.quota import Ramp, suggest_quotas, summarize_quotas
+from territory_ops.forecast.quota import Ramp, suggest_quotas, summarize_quotas
 
 
 def book() -> tuple[pl.DataFrame, pl.DataFrame]:

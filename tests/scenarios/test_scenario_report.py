@@ -6,11 +6,11 @@ from pathlib import Path
 
 import polars as pl
 
+from territory_ops.forecast.winrate import win_rates
 from territory_ops.optimize.api import OptimizeOptions
 from territory_ops.scenarios.report import all_rows, write_report
 from territory_ops.scenarios.run import baseline_rows, make_baseline, run_scenario
 from territory_ops.scenarios.sensitivity import SweepSettings, pareto_mask, sweep
-from territory_ops.scenarios.winrate import win_rates
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from territory_ops.scenarios.winrate import (
+from territory_ops.forecast.winrate import (
     account_win_rates,
     expected_win_rate,
     fit_kappa,
@@ -108,7 +108,7 @@ def test_opportunities_join_accounts_and_bad_input_names_the_column() -> None:
 def test_a_pass_with_unusable_history_still_reports_and_says_why() -> None:
     import duckdb
 
-    from territory_ops.scenarios.plan_figures import plan_figures, win_rate_line
+    from territory_ops.forecast.plan_figures import plan_figures, win_rate_line
 
     accounts = pl.DataFrame(
         {

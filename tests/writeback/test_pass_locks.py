@@ -7,8 +7,8 @@ from datetime import date, datetime
 import polars as pl
 
 from territory_ops.planning import store
+from territory_ops.planning.locks import apply_locks, decision_locks, respect_decisions
 from territory_ops.writeback.decisions import approve, reject
-from territory_ops.writeback.pass_locks import apply_locks, decision_locks, respect_decisions
 from territory_ops.writeback.pins import pin
 
 NOW = datetime(2026, 11, 2, 10, 0)

@@ -7,9 +7,10 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from territory_ops.planning.locks import active_pins, locks_for_pass
 from territory_ops.writeback.decisions import approve
 from territory_ops.writeback.export import export_approved
-from territory_ops.writeback.pins import active_pins, locks_for_pass, pin, release_pin
+from territory_ops.writeback.pins import pin, release_pin
 
 NOW = datetime(2026, 11, 2, 10, 0)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from territory_ops.scenarios.quota import suggest_quotas, summarize_quotas
-from territory_ops.scenarios.winrate import expected_win_rate, load_opportunities, win_rates
+from territory_ops.forecast.quota import suggest_quotas, summarize_quotas
+from territory_ops.forecast.winrate import expected_win_rate, load_opportunities, win_rates
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``territory-ops scenarios run FILE... | sweep``: what-if scenarios and the band x move-budget
 sweep over the latest planning tables (docs/scenarios.md).
 
-Registered on the main app by :func:`register`. The baseline is the warehouse's marts (or
+The baseline is the warehouse's marts (or
 ``--accounts/--reps`` files in the canonical format), read once for every scenario.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from territory_ops.cli_common import warehouse_path_or_exit
+from territory_ops.cli.common import warehouse_path_or_exit
 from territory_ops.scenarios.compare import DEFAULT_COST_PER_REP
 
 scenarios_app = typer.Typer(
@@ -252,7 +252,3 @@ def _print_summary(frame) -> None:
     if not console.is_terminal:  # a log or a pipe: wide enough for the whole table
         console = Console(width=140)
     console.print(table)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(scenarios_app, name="scenarios")

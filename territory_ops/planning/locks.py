@@ -1,11 +1,21 @@
 """How a planning pass respects decisions: locks in, already-decided proposals out.
 
-Two hooks the loop calls (``territory_ops.planning``):
+What a pass reads before the optimizer is one lock per account that must stay with (or go
+to) a given rep (:func:`locks_for_pass`), with where the lock comes from:
 
-* :func:`decision_locks` + :func:`apply_locks` before the optimizer: manual pins, approved and
-  not-yet-visible exported changes (:func:`~territory_ops.writeback.pins.locks_for_pass`), and
-  rejected changes whose inputs did not change (the account stays with its owner) become
-  locked accounts, so the plan keeps them; :func:`held_unassigned`: an unowned account whose
+1. ``pin`` — an active manual pin (``plans.pin_events``, written by
+   :mod:`territory_ops.writeback.pins`);
+2. ``approved`` — an approved change not yet exported (a later pass must not undo it);
+3. ``exported`` — an exported change the CRM snapshot does not show yet.
+
+A pin wins over an approval for the same account (it is the more explicit override); the
+conflict is reported in ``note`` so RevOps can see it.
+
+Two hooks the loop calls (``territory_ops.planning.service``):
+
+* :func:`decision_locks` + :func:`apply_locks` before the optimizer: those locks plus rejected
+  changes whose inputs did not change (the account stays with its owner) become locked
+  accounts, so the plan keeps them; :func:`held_unassigned`: an unowned account whose
   placement was rejected has no owner to lock it to, so the pass holds it unassigned;
 * :func:`respect_decisions` on the new proposals: a change already approved, exported or under
   appeal is not proposed a second time, a rejected one only when its inputs changed (the
@@ -19,8 +29,137 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
-from territory_ops.writeback.pins import LOCK_SCHEMA, locks_for_pass
+
+_PIN_EVENTS_DDL = """
+create table if not exists plans.pin_events (
+    event_id bigint not null default nextval('plans.pin_event_seq'),
+    account_id varchar not null,
+    rep_id varchar,
+    action varchar not null,
+    pinned_until date,
+    decided_by varchar not null,
+    decided_at timestamp not null,
+    note varchar
+)
+"""
+LOCK_SCHEMA = {
+    "account_id": pl.Utf8,
+    "rep_id": pl.Utf8,
+    "source": pl.Utf8,
+    "source_id": pl.Utf8,
+    "until": pl.Date,
+    "note": pl.Utf8,
+}
+# a change in these states holds its account where the change put it
+_LOCKING = (ProposalStatus.APPROVED, ProposalStatus.EXPORTED)
+# a change in these states is not proposed again
+_DECIDED = (ProposalStatus.APPROVED, ProposalStatus.EXPORTED, ProposalStatus.APPEALED)
+
+
+def ensure_pins_table(con: duckdb.DuckDBPyConnection) -> None:
+    """``plans.pin_events``: append-only ``pin`` / ``release`` events with who, when, why."""
+    con.execute("create schema if not exists plans")
+    con.execute("create sequence if not exists plans.pin_event_seq start 1")
+    con.execute(_PIN_EVENTS_DDL)
+
+
+def active_pins(con: duckdb.DuckDBPyConnection, on: date) -> pl.DataFrame:
+    """Pins in force on ``on``: the latest event per account is a pin that has not expired."""
+    ensure_pins_table(con)
+    return query_frame(
+        con,
+        "with latest as (select *, row_number() over (partition by account_id "
+        "order by decided_at desc, event_id desc) as rn from plans.pin_events) "
+        "select account_id, rep_id, pinned_until, decided_by as pinned_by, "
+        "decided_at as pinned_at, note from latest where rn = 1 and action = 'pin' "
+        "and (pinned_until is null or pinned_until >= ?) order by account_id",
+        [on],
+    )
+
+
+def _proposal_locks(
+    con: duckdb.DuckDBPyConnection, current_owners: pl.DataFrame | None
+) -> pl.DataFrame:
+    if not table_exists(con, "plans", "proposals"):
+        return pl.DataFrame(schema=LOCK_SCHEMA)
+    latest = query_frame(
+        con,
+        "select account_id, to_rep_id as rep_id, status as source, proposal_id as source_id, "
+        "temporary_until as until from plans.proposals where list_contains(?, status) "
+        "qualify row_number() over (partition by account_id, status "
+        "order by created_at desc, proposal_id) = 1",
+        [list(_LOCKING)],
+    ).with_columns(pl.lit(None, dtype=pl.Utf8).alias("note"))
+    approved = latest.filter(pl.col("source") == ProposalStatus.APPROVED)
+    exported = latest.filter(
+        (pl.col("source") == ProposalStatus.EXPORTED)
+        & ~pl.col("account_id").is_in(approved["account_id"])
+    )
+    if current_owners is None:
+        exported = exported.clear()
+    else:
+        for col in ("account_id", "current_rep_id"):
+            if col not in current_owners.columns:
+                raise ValueError(f"current owners frame lacks column {col}")
+        shown = exported.join(
+            current_owners.select("account_id", "current_rep_id"), on="account_id", how="left"
+        )
+        # still a lock until the CRM snapshot shows the new owner
+        exported = shown.filter(
+            pl.col("current_rep_id").is_null() | (pl.col("current_rep_id") != pl.col("rep_id"))
+        ).drop("current_rep_id")
+    return pl.concat([approved, exported]).select(
+        [pl.col(c).cast(t) for c, t in LOCK_SCHEMA.items()]
+    )
+
+
+def locks_for_pass(
+    con: duckdb.DuckDBPyConnection, on: date, current_owners: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One lock per account (``account_id, rep_id, source, source_id, until, note``).
+
+    ``current_owners`` (``account_id, current_rep_id`` from the snapshot the pass plans) keeps
+    exported changes locked until the CRM shows them; without it only pins and approved
+    changes lock.
+    """
+    pins = active_pins(con, on).select(
+        "account_id",
+        "rep_id",
+        pl.lit("pin").alias("source"),
+        pl.col("pinned_by").alias("source_id"),
+        pl.col("pinned_until").alias("until"),
+        pl.col("note"),
+    )
+    proposals = _proposal_locks(con, current_owners)
+    clash = proposals.join(pins, on="account_id", suffix="_pin").filter(
+        pl.col("rep_id") != pl.col("rep_id_pin")
+    )
+    notes = clash.select(
+        "account_id",
+        (
+            pl.lit("pinned; overrides ")
+            + pl.col("source")
+            + pl.lit(" change ")
+            + pl.col("source_id")
+            + pl.lit(" to ")
+            + pl.col("rep_id")
+        ).alias("clash"),
+    )
+    pins = (
+        pins.cast({"until": pl.Date})
+        .join(notes, on="account_id", how="left")
+        .with_columns(pl.coalesce("clash", "note").alias("note"))
+        .drop("clash")
+    )
+    rest = proposals.filter(~pl.col("account_id").is_in(pins["account_id"]))
+    return (
+        pl.concat([pins.select(list(LOCK_SCHEMA)), rest.select(list(LOCK_SCHEMA))])
+        .cast(LOCK_SCHEMA)
+        .sort("account_id")
+    )
+
 
 POTENTIAL_TOLERANCE = 1e-6  # relative; a re-scored potential within it counts as unchanged
 
@@ -48,9 +187,10 @@ def rejected_unchanged(
         "fr.status as from_status, tr.status as to_status from plans.proposals p "
         "left join plans.snapshot_reps fr on fr.run_id = p.run_id and fr.rep_id = p.from_rep_id "
         "left join plans.snapshot_reps tr on tr.run_id = p.run_id and tr.rep_id = p.to_rep_id "
-        "where p.status = 'rejected' "
+        "where p.status = ? "
         "qualify row_number() over (partition by p.account_id, p.from_rep_id, p.to_rep_id "
         "order by p.created_at desc, p.proposal_id) = 1",
+        [ProposalStatus.REJECTED],
     )
     if rejected.is_empty():
         return empty
@@ -84,7 +224,7 @@ def decision_locks(
     kept = rejected.select(
         "account_id",
         pl.col("from_rep_id").alias("rep_id"),
-        pl.lit("rejected").alias("source"),
+        pl.lit(ProposalStatus.REJECTED.value).alias("source"),
         pl.col("proposal_id").alias("source_id"),
         pl.lit(None, dtype=pl.Date).alias("until"),
         pl.lit(None, dtype=pl.Utf8).alias("note"),
@@ -132,12 +272,12 @@ def respect_decisions(
         return proposals
     decided = query_frame(
         con,
-        "select distinct account_id, to_rep_id from plans.proposals "
-        "where status in ('approved', 'exported', 'appealed')",
+        "select distinct account_id, to_rep_id from plans.proposals where list_contains(?, status)",
+        [list(_DECIDED)],
     )
     out = proposals.join(decided, on=["account_id", "to_rep_id"], how="anti")
     if locks is not None and not locks.is_empty():
-        rejected = locks.filter(pl.col("source") == "rejected").select("account_id")
+        rejected = locks.filter(pl.col("source") == ProposalStatus.REJECTED).select("account_id")
         out = out.join(rejected, on="account_id", how="anti")
         pins = locks.filter(pl.col("source") == "pin").select(
             "account_id",

@@ -1,9 +1,8 @@
 """Bring your own CRM on the command line: ``ingest --mapping`` and ``mapping check``.
 
-Registered on the main app by :func:`register` (``territory_ops.cli``). Both commands call
-``territory_ops.extracts.mapping``; ``mapping check`` writes nothing, ``ingest`` translates
-the export into landing snapshots and lands them in the warehouse's ``raw`` schema (the
-same ``land_extract`` the Dagster ingest assets call).
+Both commands call ``territory_ops.extracts.mapping``; ``mapping check`` writes nothing,
+``ingest`` translates the export into landing snapshots and lands them in the warehouse's
+``raw`` schema (the same ``land_extract`` the Dagster ingest assets call).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+commands = typer.Typer()
 mapping_app = typer.Typer(
     no_args_is_help=True, help="Check source mappings (docs/mappings.md) against an export."
 )
@@ -58,6 +58,7 @@ def mapping_check(
         typer.echo(line)
 
 
+@commands.command("ingest")
 def ingest(
     mapping_file: Path = typer.Option(
         None, "--mapping", help="Source mapping YAML (default: mappings/salesforce.yaml)."
@@ -72,7 +73,7 @@ def ingest(
     from territory_ops.extracts.mapping import DEFAULT_MAPPING, MappingError, translate
     from territory_ops.extracts.spec import EXTRACTS
     from territory_ops.settings import Settings
-    from territory_ops.writeback.busy import WarehouseBusy, connect_when_free
+    from territory_ops.warehouse import WarehouseBusy, connect_when_free
 
     settings = Settings.from_env()
     mapping_file = mapping_file or DEFAULT_MAPPING
@@ -108,8 +109,3 @@ def ingest(
         f"Landed in {settings.duckdb_path} (schema raw). Plan it with: "
         f"territory-ops run --landing {target}"
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(mapping_app, name="mapping")
-    app.command("ingest")(ingest)

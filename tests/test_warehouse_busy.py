@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from territory_ops.writeback.busy import WarehouseBusy, connect_when_free
+from territory_ops.warehouse import WarehouseBusy, connect_when_free
 
 
 def _hold_lock(path: Path, seconds: float) -> subprocess.Popen:

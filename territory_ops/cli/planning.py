@@ -1,0 +1,81 @@
+"""Read-only views of the planning loop's warehouse: ``export``, ``drift`` and ``plan show``
+(territory_ops.planning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from territory_ops.cli.common import read_only_warehouse_or_exit, warehouse_path_or_exit
+
+commands = typer.Typer()
+plan_app = typer.Typer(no_args_is_help=True, help="The published plan.")
+
+
+@commands.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="Folder to write accounts.csv and reps.csv into."),
+) -> None:
+    """Write the canonical planning tables (accounts.csv, reps.csv) from the warehouse."""
+    import duckdb
+
+    from territory_ops.export import ExportError, export_planning_tables
+
+    path = warehouse_path_or_exit()
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            result = export_planning_tables(con, out)
+    except ExportError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Wrote {result.accounts:,} accounts to {result.accounts_path}")
+    typer.echo(f"Wrote {result.reps:,} reps to {result.reps_path}")
+
+
+@commands.command()
+def drift() -> None:
+    """The latest drift report: what drifted per rep, per account and in the team KPIs."""
+    from territory_ops.planning import store
+    from territory_ops.planning.drift import summarize
+
+    with read_only_warehouse_or_exit() as con:
+        run_id = store.latest_drift_run(con)
+        if run_id is None:
+            typer.echo("No drift report yet: run a pass first.")
+            raise typer.Exit(code=1)
+        flags = store.drift_flags(con, run_id)
+        record = store.run_record(con, run_id)
+    typer.echo(
+        f"Drift of the {record['pass_kind']} run {run_id[:8]} on snapshot "
+        f"{record['snapshot_date']} ({flags.height} flag(s)):"
+    )
+    for scope in ("rep", "account", "team"):
+        typer.echo(f"- {scope}: {summarize(flags, scope, limit=10)}")
+
+
+@plan_app.command("show")
+def plan_show() -> None:
+    """The published plan: pass, snapshot, KPIs before -> after, certificate, out-of-band reps."""
+    from territory_ops.planning import store
+    from territory_ops.planning.report import certificate_line, kpi_line, out_of_band_lines
+
+    with read_only_warehouse_or_exit() as con:
+        record = store.published_run(con)
+        names = store.rep_names_of_run(con, record["run_id"]) if record else {}
+    if record is None:
+        typer.echo("No published plan yet: run a pass first.")
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"Published plan: {record['pass_kind']} pass {record['run_id'][:8]} on snapshot "
+        f"{record['snapshot_date']} (published {record['published_at']:%Y-%m-%d %H:%M} UTC), "
+        f"{record['accounts']} accounts, {record['changed']} change(s), {record['moves']} "
+        f"move(s) of budget {record['move_budget']}."
+    )
+    typer.echo(certificate_line(record["metrics"]))
+    for line in kpi_line(record["kpis_before"], record["kpis_after"]):
+        typer.echo(f"  {line}")
+    for line in out_of_band_lines(record["out_of_band_reps"], names):
+        typer.echo(f"  {line}")
+    if record.get("map_html"):
+        typer.echo(f"Map: {record['map_html']}")

@@ -1,0 +1,106 @@
+"""``territory-ops proposals list | approve | reject | appeal``: the proposed changes of the
+planning loop (plans.proposals) and the decisions on them (territory_ops.writeback.decisions).
+Decisions wait while a pass holds the warehouse instead of failing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from territory_ops.cli.common import read_only_warehouse_or_exit, writable_warehouse_or_exit
+from territory_ops.planning.status import ProposalStatus
+
+proposals_app = typer.Typer(no_args_is_help=True, help="Proposed changes (plans.proposals).")
+
+
+@proposals_app.command("list")
+def proposals_list(
+    status: ProposalStatus | None = typer.Option(
+        None, "--status", help="Only proposals in this status."
+    ),
+    rep: str | None = typer.Option(None, "--rep", help="Only proposals from or to this rep."),
+    fmt: Literal["table", "csv"] = typer.Option("table", "--format", help="table or csv"),
+) -> None:
+    """One proposal per line (newest pass last)."""
+    import sys
+
+    from territory_ops.planning import store
+
+    with read_only_warehouse_or_exit() as con:
+        frame = store.proposals(con, status=status, rep=rep)
+    if fmt == "csv":
+        from territory_ops.csv_safe import neutralize_frame
+
+        neutralize_frame(frame).write_csv(sys.stdout)
+        return
+    if frame.is_empty():
+        typer.echo("No proposals.")
+        return
+    for p in frame.iter_rows(named=True):
+        temp = f" (temporary until {p['temporary_until']})" if p["is_temporary"] else ""
+        why = (p["reason"] or "").split(". Account:")[0]
+        typer.echo(
+            f"{p['proposal_id']}  {p['status']:<10} {p['pass_kind']:<7} {p['snapshot_date']}  "
+            f"{p['account_id']} {p['account_name'] or ''}: {p['from_rep_id'] or '(none)'} -> "
+            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}"
+        )
+    typer.echo(f"{frame.height} proposal(s).")
+
+
+def _decide(action: str, ids: list[str], manager: str | None, by: str, note: str | None) -> None:
+    from territory_ops.notify.pass_digests import run_roster
+    from territory_ops.writeback.decisions import (
+        DecisionRefused,
+        decide,
+        open_proposal_ids_for_manager,
+    )
+
+    if bool(ids) == bool(manager):
+        raise typer.BadParameter("give --id (one or more) or --all-for-manager EMAIL, not both")
+    with writable_warehouse_or_exit() as con:
+        try:
+            if manager:
+                ids = open_proposal_ids_for_manager(con, run_roster(con), manager)
+                if not ids:
+                    typer.echo(f"No open proposals for the team of {manager}.")
+                    return
+            done = decide(con, ids, action, by=by, note=note, channel="cli")
+        except (DecisionRefused, ValueError) as err:
+            typer.echo(f"Refused, nothing recorded: {err}", err=True)
+            raise typer.Exit(code=1) from None
+    for d in done:
+        typer.echo(f"{d.proposal_id}: {d.status_before} -> {d.status_after} (by {d.decided_by})")
+    typer.echo(f"{len(done)} proposal(s) {done[0].status_after if done else action}.")
+
+
+# the options approve and reject share
+_Ids = Annotated[list[str] | None, typer.Option("--id", help="Proposal id (repeat for several).")]
+_Manager = Annotated[
+    str | None,
+    typer.Option("--all-for-manager", help="Every open proposal of this manager's team."),
+]
+_By = Annotated[str, typer.Option("--by", help="Who decides (kept in the audit log).")]
+_Note = Annotated[str | None, typer.Option("--note", help="Why.")]
+
+
+@proposals_app.command("approve")
+def approve(by: _By, ids: _Ids = None, manager: _Manager = None, note: _Note = None) -> None:
+    """Approve proposals: they become locks for later passes and go to the next write-back."""
+    _decide("approve", ids or [], manager, by, note)
+
+
+@proposals_app.command("reject")
+def reject(by: _By, ids: _Ids = None, manager: _Manager = None, note: _Note = None) -> None:
+    """Reject proposals: not proposed again unless the account or either rep changes."""
+    _decide("reject", ids or [], manager, by, note)
+
+
+@proposals_app.command("appeal")
+def appeal(
+    ids: list[str] = typer.Option(..., "--id", help="Proposal id (repeat for several)."),
+    by: str = typer.Option(..., "--by", help="The rep who appeals."),
+    reason: str = typer.Option(..., "--reason", help="Why the change is wrong."),
+) -> None:
+    """A rep's challenge: the change is held (not exported) until RevOps decides."""
+    _decide("appeal", ids, None, by, reason)
