@@ -22,7 +22,7 @@ from PIL import Image
 
 from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout, declutter_labels
 from territory_ops.maps.outlines import us_state_outlines
-from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES, us_region
+from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
@@ -73,7 +73,7 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
     if layout.n_no_owner:
         parts.append(f"{layout.n_no_owner:,} without an active owner (grey)")
     projection = (
-        "Albers equal-area, Alaska (0.35x) and Hawaii as insets"
+        _us_projection_text(layout.insets)
         if layout.us
         else "most accounts are outside the US: plain projection over the data, no state outlines"
     )
@@ -81,6 +81,14 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
     if notes:
         lines.append(" ".join(notes))
     return "\n".join(lines)
+
+
+def _us_projection_text(insets: tuple[str, ...]) -> str:
+    if not insets:
+        return "Albers equal-area, lower 48 (no account or rep in Alaska, Hawaii or Puerto Rico)"
+    names = [INSET_LABELS[r].replace(" scale)", ")") for r in insets]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"Albers equal-area, {listed} as inset{'s' if len(names) > 1 else ''}"
 
 
 def render_png(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[bytes, str]:
@@ -118,13 +126,15 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     return fig, caption
 
 
+INSET_LABELS = {ALASKA: "Alaska (0.35x scale)", HAWAII: "Hawaii", PUERTO_RICO: "Puerto Rico"}
+
+
 def _draw_us_frame(ax, layout: MapLayout) -> None:
-    outlines = LineCollection(us_state_outlines(), colors=OUTLINE, linewidths=0.6, zorder=2.5)
+    outlines = LineCollection(
+        us_state_outlines(insets=layout.insets), colors=OUTLINE, linewidths=0.6, zorder=2.5
+    )
     ax.add_collection(outlines)  # above dots and tiles: orientation survives a dense book
-    regions = [(ALASKA, "Alaska (0.35x scale)"), (HAWAII, "Hawaii")]
-    if _has_points_in_puerto_rico(layout):
-        regions.append((PUERTO_RICO, "Puerto Rico"))
-    for region, label in regions:
+    for region in layout.insets:
         box = US_BOXES[region]
         ax.add_patch(
             Rectangle(
@@ -137,14 +147,10 @@ def _draw_us_frame(ax, layout: MapLayout) -> None:
                 zorder=1,
             )
         )
-        ax.text(box.x0 + 0.004, box.y1 - 0.004, label, fontsize=9, color="#888888", va="top")
-
-
-def _has_points_in_puerto_rico(layout: MapLayout) -> bool:
-    a = layout.accounts.filter(pl.col("drawn"))
-    return bool(
-        (us_region(a["longitude"].to_numpy(), a["latitude"].to_numpy()) == PUERTO_RICO).any()
-    )
+        ax.text(
+            box.x0 + 0.004, box.y1 - 0.004, INSET_LABELS[region], fontsize=9, color="#888888",
+            va="top",
+        )  # fmt: skip
 
 
 def _draw_accounts(ax, accounts: pl.DataFrame, size: float, cell: float, notes: list[str]) -> None:
