@@ -82,17 +82,17 @@ def us_state_outlines(
     """Projected state outlines (composite US map), thinned so that consecutive points are
     at least ``tolerance`` apart (projected units: ~0.0008 is about a pixel at 1,600 px).
     ``insets``: the insets whose states to include besides the lower 48 (None: all)."""
-    by_region = _outlines_by_region(tolerance)
-    regions = [LOWER48, *(US_INSETS if insets is None else insets)]
-    return tuple(line for region in dict.fromkeys(regions) for line in by_region.get(region, ()))
+    keep = {LOWER48, *(US_INSETS if insets is None else insets)}
+    return tuple(line for region, line in _outlines_with_region(tolerance) if region in keep)
 
 
 @lru_cache(maxsize=4)
-def _outlines_by_region(tolerance: float) -> dict[str, tuple[np.ndarray, ...]]:
+def _outlines_with_region(tolerance: float) -> tuple[tuple[str, np.ndarray], ...]:
+    """(region, projected ring) in the shapefile's order."""
     folder = state_shapefile_dir()
     codes = read_dbf_column(folder / f"{_STATE_FILE}.dbf", "STUSPS")
     rings = read_polygon_rings(folder / f"{_STATE_FILE}.shp")
-    lines: dict[str, list[np.ndarray]] = {}
+    lines: list[tuple[str, np.ndarray]] = []
     for code, polygon in zip(codes, rings, strict=True):
         if code in _SKIPPED:
             continue
@@ -101,8 +101,8 @@ def _outlines_by_region(tolerance: float) -> dict[str, tuple[np.ndarray, ...]]:
             x, y = albers(ring[:, 0], ring[:, 1], US_INSETS[region])
             thinned = thin_line(np.column_stack([x, y]), tolerance)
             if len(thinned) >= 3:
-                lines.setdefault(region, []).append(thinned)
-    return {region: tuple(found) for region, found in lines.items()}
+                lines.append((region, thinned))
+    return tuple(lines)
 
 
 def thin_line(points: np.ndarray, tolerance: float) -> np.ndarray:
