@@ -102,7 +102,11 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     ``changed-accounts``) and its caption."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.075, 0.98, 0.80))
+    # without an Alaska inset the lower-left corner is empty: the legend moves there and the
+    # map grows into the title band it leaves (the canvas is wider than the map, so only
+    # height makes the map bigger)
+    corner_free = layout.us and ALASKA not in layout.insets
+    ax = fig.add_axes((0.01, 0.075, 0.98, 0.83 if corner_free else 0.80))
     ax.set_axis_off()
     ax.set_aspect("equal")
     ext = layout.extent
@@ -117,7 +121,7 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     _draw_accounts(ax, drawn.filter(~pl.col("changed")), size, width / TILE_CELLS, notes)
     _draw_changed(ax, drawn.filter(pl.col("changed")), size, width / RING_CELLS, notes)
     _draw_reps(ax, layout.reps.filter(pl.col("drawn")))
-    _draw_legend(ax, layout, size)
+    _draw_legend(ax, layout, size, in_corner=corner_free)
     caption = caption_text(layout, notes)
     fig.text(0.012, 0.965, title, fontsize=22, fontweight="bold", va="top", color="#222222")
     if subtitle:
@@ -281,7 +285,7 @@ def _short_name(name: str) -> str:
     return f"{parts[0][0]}. {parts[-1]}" if len(parts) > 1 else name
 
 
-def _draw_legend(ax, layout: MapLayout, size: float) -> None:
+def _draw_legend(ax, layout: MapLayout, size: float, *, in_corner: bool) -> None:
     dot = float(np.sqrt(size)) * 1.1
     handles = [
         Line2D([], [], ls="", marker="o", ms=dot + 2, mfc="#4c78a8", mec="none",
@@ -301,12 +305,16 @@ def _draw_legend(ax, layout: MapLayout, size: float) -> None:
             Line2D([], [], ls="", marker="o", ms=dot + 2, mfc=NO_OWNER_COLOR, mec="none",
                    label="No active owner in the plan")
         )  # fmt: skip
-    # in the title band, top right: over the map it would hide Florida or New England
+    # in the free lower-left corner (Pacific and Mexico) or else in the title band, top right:
+    # over the map it would hide Florida or New England
+    placement = (
+        {"loc": "lower left", "bbox_to_anchor": (0.012, 0.085), "ncols": 1}
+        if in_corner
+        else {"loc": "upper right", "bbox_to_anchor": (0.995, 0.985), "ncols": 2}
+    )
     ax.figure.legend(
         handles=handles,
-        loc="upper right",
-        bbox_to_anchor=(0.995, 0.985),
-        ncols=2,
+        **placement,
         fontsize=11,
         frameon=True,
         framealpha=0.95,

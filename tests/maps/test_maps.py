@@ -215,8 +215,17 @@ def test_an_inset_is_drawn_only_where_an_account_or_rep_is():
     assert layout.insets == (HAWAII,)
     assert "Alaska (0.35x scale)" not in inset_labels(layout)
     assert "Hawaii" in inset_labels(layout)
-    # the lower-left corner goes to the main map, and the caption names only Hawaii
+    # the lower-left corner goes to the main map and the legend, and the caption names
+    # only Hawaii
     assert layout.extent.x0 > US_BOXES[ALASKA].x0
+    grown, _ = draw_map(layout, title="t")
+    framed, _ = draw_map(with_alaska, title="t")
+    assert grown.axes[0].get_position().height > framed.axes[0].get_position().height
+    legend_top = {}
+    for name, fig in (("grown", grown), ("framed", framed)):
+        fig.canvas.draw()
+        legend_top[name] = fig.legends[0].get_window_extent().y1 / fig.bbox.height
+    assert legend_top["grown"] < 0.4 < 0.9 < legend_top["framed"]
     _, caption = render_png(layout, title="t")
     assert "Hawaii as inset." in caption and "Alaska" not in caption
 
