@@ -11,11 +11,13 @@ import polars as pl
 from territory_ops.maps.colors import assign_rep_colors
 from territory_ops.maps.projection import (
     OUTSIDE,
-    US_EXTENT,
+    US_INSET_ORDER,
     Box,
     PlainProjection,
     is_mostly_us,
     project_us,
+    us_extent,
+    us_region,
 )
 
 NO_OWNER_COLOR = "#9e9e9e"
@@ -28,13 +30,15 @@ class MapLayout:
     ``accounts`` columns: account_id, account_name, rep_id, rep_name, previous_rep_id,
     changed, reason, potential, latitude, longitude, x, y, drawn, color.
     ``reps`` columns: rep_id, rep_name, active, latitude, longitude, x, y, drawn, color,
-    accounts (planned account count).
+    accounts (planned account count). ``insets``: the US insets (Alaska, Hawaii, Puerto
+    Rico) holding a drawn account or rep, in drawing order; only those are framed.
     """
 
     accounts: pl.DataFrame
     reps: pl.DataFrame
     us: bool
     extent: Box
+    insets: tuple[str, ...]
     n_accounts: int
     n_without_coordinates: int
     n_off_map: int
@@ -118,7 +122,12 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
     us = is_mostly_us(all_lon, all_lat)
     xa, ya = _project(lon_a, lat_a, located_a, us, all_lon, all_lat)
     xr, yr = _project(lon_r, lat_r, located_r, us, all_lon, all_lat)
-    extent = US_EXTENT if us else _padded_extent(np.concatenate([xa, xr]), np.concatenate([ya, yr]))
+    insets = _occupied_insets(lon_a, lat_a, xa, lon_r, lat_r, xr) if us else ()
+    extent = (
+        us_extent(insets)
+        if us
+        else _padded_extent(np.concatenate([xa, xr]), np.concatenate([ya, yr]))
+    )
     frame = frame.with_columns(
         pl.Series("x", xa), pl.Series("y", ya), pl.Series("drawn", np.isfinite(xa))
     )
@@ -146,6 +155,7 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
         reps=reps_frame,
         us=us,
         extent=extent,
+        insets=insets,
         n_accounts=frame.height,
         n_without_coordinates=int((~located_a).sum()),
         n_off_map=int((located_a & ~np.isfinite(xa)).sum()),
@@ -188,6 +198,20 @@ def _project(
         px, py = PlainProjection.over(all_lon, all_lat)(lon[located], lat[located])
     x[located], y[located] = px, py
     return x, y
+
+
+def _occupied_insets(
+    lon_a: np.ndarray,
+    lat_a: np.ndarray,
+    xa: np.ndarray,
+    lon_r: np.ndarray,
+    lat_r: np.ndarray,
+    xr: np.ndarray,
+) -> tuple[str, ...]:
+    drawn_a, drawn_r = np.isfinite(xa), np.isfinite(xr)
+    regions = set(us_region(lon_a[drawn_a], lat_a[drawn_a]).tolist())
+    regions |= set(us_region(lon_r[drawn_r], lat_r[drawn_r]).tolist())
+    return tuple(r for r in US_INSET_ORDER if r in regions)
 
 
 def _padded_extent(x: np.ndarray, y: np.ndarray) -> Box:

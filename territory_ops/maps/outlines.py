@@ -76,23 +76,32 @@ def read_dbf_column(dbf: Path, column: str) -> list[str]:
     raise KeyError(f"{dbf.name} has no column {column!r}")
 
 
-@lru_cache(maxsize=4)
-def us_state_outlines(tolerance: float = 0.0008) -> tuple[np.ndarray, ...]:
+def us_state_outlines(
+    tolerance: float = 0.0008, *, insets: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, ...]:
     """Projected state outlines (composite US map), thinned so that consecutive points are
-    at least ``tolerance`` apart (projected units: ~0.0008 is about a pixel at 1,600 px)."""
+    at least ``tolerance`` apart (projected units: ~0.0008 is about a pixel at 1,600 px).
+    ``insets``: the insets whose states to include besides the lower 48 (None: all)."""
+    keep = {LOWER48, *(US_INSETS if insets is None else insets)}
+    return tuple(line for region, line in _outlines_with_region(tolerance) if region in keep)
+
+
+@lru_cache(maxsize=4)
+def _outlines_with_region(tolerance: float) -> tuple[tuple[str, np.ndarray], ...]:
+    """(region, projected ring) in the shapefile's order."""
     folder = state_shapefile_dir()
     codes = read_dbf_column(folder / f"{_STATE_FILE}.dbf", "STUSPS")
     rings = read_polygon_rings(folder / f"{_STATE_FILE}.shp")
-    lines: list[np.ndarray] = []
+    lines: list[tuple[str, np.ndarray]] = []
     for code, polygon in zip(codes, rings, strict=True):
         if code in _SKIPPED:
             continue
-        inset = US_INSETS[_REGION_OF_STATE.get(code, LOWER48)]
+        region = _REGION_OF_STATE.get(code, LOWER48)
         for ring in polygon:
-            x, y = albers(ring[:, 0], ring[:, 1], inset)
+            x, y = albers(ring[:, 0], ring[:, 1], US_INSETS[region])
             thinned = thin_line(np.column_stack([x, y]), tolerance)
             if len(thinned) >= 3:
-                lines.append(thinned)
+                lines.append((region, thinned))
     return tuple(lines)
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout, declutter_labels
 from territory_ops.maps.outlines import us_state_outlines
-from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES, us_region
+from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
@@ -73,7 +73,7 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
     if layout.n_no_owner:
         parts.append(f"{layout.n_no_owner:,} without an active owner (grey)")
     projection = (
-        "Albers equal-area, Alaska (0.35x) and Hawaii as insets"
+        _us_projection_text(layout.insets)
         if layout.us
         else "most accounts are outside the US: plain projection over the data, no state outlines"
     )
@@ -81,6 +81,14 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
     if notes:
         lines.append(" ".join(notes))
     return "\n".join(lines)
+
+
+def _us_projection_text(insets: tuple[str, ...]) -> str:
+    if not insets:
+        return "Albers equal-area, lower 48 (no account or rep in Alaska, Hawaii or Puerto Rico)"
+    names = [INSET_LABELS[r].replace(" scale)", ")") for r in insets]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"Albers equal-area, {listed} as inset{'s' if len(names) > 1 else ''}"
 
 
 def render_png(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[bytes, str]:
@@ -94,7 +102,11 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     ``changed-accounts``) and its caption."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.075, 0.98, 0.80))
+    # without an Alaska inset the lower-left corner is empty: the legend moves there and the
+    # map grows into the title band it leaves (the canvas is wider than the map, so only
+    # height makes the map bigger)
+    corner_free = layout.us and ALASKA not in layout.insets
+    ax = fig.add_axes((0.01, 0.075, 0.98, 0.83 if corner_free else 0.80))
     ax.set_axis_off()
     ax.set_aspect("equal")
     ext = layout.extent
@@ -109,7 +121,7 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     _draw_accounts(ax, drawn.filter(~pl.col("changed")), size, width / TILE_CELLS, notes)
     _draw_changed(ax, drawn.filter(pl.col("changed")), size, width / RING_CELLS, notes)
     _draw_reps(ax, layout.reps.filter(pl.col("drawn")))
-    _draw_legend(ax, layout, size)
+    _draw_legend(ax, layout, size, in_corner=corner_free)
     caption = caption_text(layout, notes)
     fig.text(0.012, 0.965, title, fontsize=22, fontweight="bold", va="top", color="#222222")
     if subtitle:
@@ -118,13 +130,15 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     return fig, caption
 
 
+INSET_LABELS = {ALASKA: "Alaska (0.35x scale)", HAWAII: "Hawaii", PUERTO_RICO: "Puerto Rico"}
+
+
 def _draw_us_frame(ax, layout: MapLayout) -> None:
-    outlines = LineCollection(us_state_outlines(), colors=OUTLINE, linewidths=0.6, zorder=2.5)
+    outlines = LineCollection(
+        us_state_outlines(insets=layout.insets), colors=OUTLINE, linewidths=0.6, zorder=2.5
+    )
     ax.add_collection(outlines)  # above dots and tiles: orientation survives a dense book
-    regions = [(ALASKA, "Alaska (0.35x scale)"), (HAWAII, "Hawaii")]
-    if _has_points_in_puerto_rico(layout):
-        regions.append((PUERTO_RICO, "Puerto Rico"))
-    for region, label in regions:
+    for region in layout.insets:
         box = US_BOXES[region]
         ax.add_patch(
             Rectangle(
@@ -137,14 +151,10 @@ def _draw_us_frame(ax, layout: MapLayout) -> None:
                 zorder=1,
             )
         )
-        ax.text(box.x0 + 0.004, box.y1 - 0.004, label, fontsize=9, color="#888888", va="top")
-
-
-def _has_points_in_puerto_rico(layout: MapLayout) -> bool:
-    a = layout.accounts.filter(pl.col("drawn"))
-    return bool(
-        (us_region(a["longitude"].to_numpy(), a["latitude"].to_numpy()) == PUERTO_RICO).any()
-    )
+        ax.text(
+            box.x0 + 0.004, box.y1 - 0.004, INSET_LABELS[region], fontsize=9, color="#888888",
+            va="top",
+        )  # fmt: skip
 
 
 def _draw_accounts(ax, accounts: pl.DataFrame, size: float, cell: float, notes: list[str]) -> None:
@@ -275,7 +285,7 @@ def _short_name(name: str) -> str:
     return f"{parts[0][0]}. {parts[-1]}" if len(parts) > 1 else name
 
 
-def _draw_legend(ax, layout: MapLayout, size: float) -> None:
+def _draw_legend(ax, layout: MapLayout, size: float, *, in_corner: bool) -> None:
     dot = float(np.sqrt(size)) * 1.1
     handles = [
         Line2D([], [], ls="", marker="o", ms=dot + 2, mfc="#4c78a8", mec="none",
@@ -295,12 +305,16 @@ def _draw_legend(ax, layout: MapLayout, size: float) -> None:
             Line2D([], [], ls="", marker="o", ms=dot + 2, mfc=NO_OWNER_COLOR, mec="none",
                    label="No active owner in the plan")
         )  # fmt: skip
-    # in the title band, top right: over the map it would hide Florida or New England
+    # in the free lower-left corner (Pacific and Mexico) or else in the title band, top right:
+    # over the map it would hide Florida or New England
+    placement = (
+        {"loc": "lower left", "bbox_to_anchor": (0.012, 0.085), "ncols": 1}
+        if in_corner
+        else {"loc": "upper right", "bbox_to_anchor": (0.995, 0.985), "ncols": 2}
+    )
     ax.figure.legend(
         handles=handles,
-        loc="upper right",
-        bbox_to_anchor=(0.995, 0.985),
-        ncols=2,
+        **placement,
         fontsize=11,
         frameon=True,
         framealpha=0.95,

@@ -61,7 +61,20 @@ US_BOXES: dict[str, Box] = {
     HAWAII: Box(-0.22, -0.245, -0.10, -0.165),
     PUERTO_RICO: Box(0.32, -0.235, 0.40, -0.19),
 }
-US_EXTENT = Box(-0.50, -0.25, 0.40, 0.24)
+US_INSET_ORDER = (ALASKA, HAWAII, PUERTO_RICO)
+_MARGIN = 0.006
+
+
+def us_extent(insets: tuple[str, ...]) -> Box:
+    """The lower 48 plus the framed insets that are drawn: an inset with nothing in it
+    leaves its corner to the main map."""
+    boxes = [US_BOXES[LOWER48], *(US_BOXES[r] for r in insets)]
+    return Box(
+        min(b.x0 for b in boxes) - _MARGIN,
+        min(b.y0 for b in boxes) - _MARGIN,
+        max(b.x1 for b in boxes) + _MARGIN,
+        max(b.y1 for b in boxes) + _MARGIN,
+    )
 
 
 def albers(lon: np.ndarray, lat: np.ndarray, inset: ConicInset) -> tuple[np.ndarray, np.ndarray]:

@@ -17,11 +17,13 @@ from territory_ops.maps import (
     render_png,
     write_territory_maps,
 )
+from territory_ops.maps.colors import PALETTE
 from territory_ops.maps.png import draw_map
 from territory_ops.maps.projection import (
     ALASKA,
     HAWAII,
     LOWER48,
+    PUERTO_RICO,
     US_BOXES,
     project_us,
 )
@@ -194,6 +196,93 @@ def test_neighbouring_reps_get_different_colours():
             assert color[f"R{i:02d}"] != color[f"R{right:02d}"]
         if up < 30:
             assert color[f"R{i:02d}"] != color[f"R{up:02d}"]
+
+
+def inset_labels(layout) -> list[str]:
+    fig, _ = draw_map(layout, title="t")
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_an_inset_is_drawn_only_where_an_account_or_rep_is():
+    # the book has one account in Anchorage and one in Honolulu (owned by an inactive rep)
+    with_alaska = build_layout(*frames())
+    assert with_alaska.insets == (ALASKA, HAWAII)
+    assert "Alaska (0.35x scale)" in inset_labels(with_alaska)
+    assert with_alaska.extent.x0 < US_BOXES[ALASKA].x0
+
+    no_alaska = [a for a in ACCOUNTS if a[0] != "A5"]
+    layout = build_layout(*frames(no_alaska))
+    assert layout.insets == (HAWAII,)
+    assert "Alaska (0.35x scale)" not in inset_labels(layout)
+    assert "Hawaii" in inset_labels(layout)
+    # the lower-left corner goes to the main map and the legend, and the caption names
+    # only Hawaii
+    assert layout.extent.x0 > US_BOXES[ALASKA].x0
+    grown, _ = draw_map(layout, title="t")
+    framed, _ = draw_map(with_alaska, title="t")
+    assert grown.axes[0].get_position().height > framed.axes[0].get_position().height
+    legend_top = {}
+    for name, fig in (("grown", grown), ("framed", framed)):
+        fig.canvas.draw()
+        legend_top[name] = fig.legends[0].get_window_extent().y1 / fig.bbox.height
+    assert legend_top["grown"] < 0.4 < 0.9 < legend_top["framed"]
+    _, caption = render_png(layout, title="t")
+    assert "Hawaii as inset." in caption and "Alaska" not in caption
+
+    mainland = [a for a in no_alaska if a[0] != "A6"]
+    reps = [r for r in REPS if r[0] != "R4"]
+    layout = build_layout(*frames(mainland, reps))
+    assert layout.insets == ()
+    assert not {"Hawaii", "Alaska (0.35x scale)"} & set(inset_labels(layout))
+    assert US_BOXES[HAWAII].y0 < layout.extent.y0 <= US_BOXES[LOWER48].y0
+    # a rep based in Alaska is on the map, so its inset comes back
+    juneau = ("R5", "Eve Fox", 58.3, -134.4, "true")
+    layout = build_layout(*frames(mainland, [*reps, juneau]))
+    assert layout.insets == (ALASKA,)
+    # and Puerto Rico gets one only when something is there
+    san_juan = ("A10", "San Juan Co", 18.47, -66.11, "R1", "R1", "")
+    assert build_layout(*frames([*mainland, san_juan], reps)).insets == (PUERTO_RICO,)
+
+
+def mutual_nearest_pairs(layout) -> set[tuple[str, str]]:
+    """Reps with an account each that are each other's nearest account (brute force)."""
+    owned = layout.accounts.filter(pl.col("drawn") & (pl.col("rep_id") != ""))
+    xy = owned.select("x", "y").to_numpy()
+    owner = owned["rep_id"].to_list()
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    np.fill_diagonal(d, np.inf)
+    nearest = d.argmin(axis=1)
+    return {
+        tuple(sorted((owner[i], owner[j])))
+        for i, j in enumerate(nearest)
+        if nearest[j] == i and owner[i] != owner[j]
+    }
+
+
+def test_territories_that_touch_never_share_a_colour_with_40_reps():
+    # 40 reps at random places whose accounts interleave widely, like today's owners in a
+    # book before its first plan: every rep touches many others
+    rng = np.random.default_rng(11)
+    centers = np.column_stack([rng.uniform(30, 46, 40), rng.uniform(-120, -75, 40)])
+    rows, reps = [], []
+    for r, (lat0, lon0) in enumerate(centers):
+        reps.append((f"R{r:02d}", f"Rep {r}", float(lat0), float(lon0), "true"))
+        for j in range(40):
+            lat, lon = lat0 + rng.normal(0, 6.0), lon0 + rng.normal(0, 7.8)
+            rows.append((f"A{r:02d}{j:02d}", "", lat, lon, f"R{r:02d}", f"R{r:02d}", ""))
+    layout = build_layout(*frames(rows, reps))
+    color = dict(layout.reps.select("rep_id", "color").iter_rows())
+    touching = mutual_nearest_pairs(layout)
+    degree = np.bincount([int(r[1:]) for pair in touching for r in pair], minlength=40)
+    # a real test: many contacts, and a rep touching more reps than a naive cycle can dodge
+    assert len(touching) > 200 and degree.max() >= 15
+    naive = {f"R{r:02d}": PALETTE[r % 10] for r in range(40)}
+    assert any(naive[a] == naive[b] for a, b in touching)
+    assert [(a, b) for a, b in touching if color[a] == color[b]] == []
+    assert set(color.values()) <= set(PALETTE)
+    # deterministic
+    again = build_layout(*frames(rows, reps))
+    assert dict(again.reps.select("rep_id", "color").iter_rows()) == color
 
 
 def test_non_us_book_falls_back_to_a_plain_projection():
