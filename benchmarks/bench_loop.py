@@ -1,4 +1,4 @@
-"""Benchmark: the continuous loop at production size (issue 10 item 9).
+"""Benchmark: the continuous loop at production size.
 
     python -m benchmarks.bench_loop [--accounts 100000 --reps 300 --seed 1]
 

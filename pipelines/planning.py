@@ -140,7 +140,7 @@ def territory_plan(
             "hard_violations": dg.MetadataValue.int(int(m.get("hard_violations", 0) or 0)),
             "capacity_shortfall": dg.MetadataValue.json(m.get("capacity_shortfall") or {}),
             "time_limit_hit": m.get("time_limit_hit", "n/a"),
-            # issue 12: skill matching as a number, quotas that follow potential
+            # skill matching as a number, quotas that follow potential
             **{
                 key: dg.MetadataValue.float(float(m[key])) if m.get(key) is not None else "n/a"
                 for key in (

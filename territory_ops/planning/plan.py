@@ -25,7 +25,7 @@ from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import apply_locks
 from territory_ops.planning.tables import PlanningInput
 
-# optimizer reason codes -> proposal reason codes (PROPOSALS_SCHEMA.md)
+# optimizer reason codes -> proposal reason codes (docs/proposals.md)
 REASON_CODES = {"new_account": "new"}
 ACTIVE_STATUSES = ("active", "ramping")
 

@@ -1,4 +1,4 @@
-"""Proposals: one row per change a plan makes, in the shared PROPOSALS_SCHEMA column order.
+"""Proposals: one row per change a plan makes, in the column order of docs/proposals.md.
 
 A proposal is never applied here: RevOps approves or rejects it. Its reason joins the
 optimizer's rationale with the account's score explanation, and it carries the effect of the

@@ -12,7 +12,7 @@ Tables (created on first use):
 * ``plans.drift_flags``: what drifted, per run (scope rep / account / team).
 * ``plans.snapshot_reps`` / ``plans.snapshot_accounts``: roster status and account potential
   per snapshot, so the next run can say what changed since the previous snapshot.
-* ``plans.proposals``: PROPOSALS_SCHEMA.md (append + status updates, nothing deleted).
+* ``plans.proposals``: docs/proposals.md (append + status updates, nothing deleted).
 
 Publishing is one transaction (:func:`publish_run`): supersede the open proposals, insert the
 new ones, mark the run published. A run that fails or is blocked before it leaves the last

@@ -1,5 +1,5 @@
 """A Slack click queued while a pass held the warehouse is applied before the next pass
-supersedes its proposal (issue 11), at library level. Through ``territory_plan`` itself:
+supersedes its proposal, at library level. Through ``territory_plan`` itself:
 tests/notify/test_outage_through_job.py.
 
 The book is the tiny hand-made one of tests/planning; the marts are written by hand, so no dbt.

@@ -1,5 +1,5 @@
 """Accounts no geocoder could place (geo_precision none) are planned with no travel cost,
-and the drift report counts them (issue 13)."""
+and the drift report counts them."""
 
 from __future__ import annotations
 
