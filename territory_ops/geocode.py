@@ -31,6 +31,8 @@ from pathlib import Path
 
 import polars as pl
 
+from territory_ops.files import replaced_atomically
+
 PRECISIONS: tuple[str, ...] = ("exact", "postal", "city", "region", "country", "none")
 
 # Names exports use for countries that the gazetteer spells differently (lower case keys).
@@ -124,9 +126,8 @@ def city_table() -> pl.DataFrame:
         return pl.read_parquet(path)
     table = _build_city_table()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.part")
-    table.write_parquet(tmp)
-    tmp.replace(path)  # atomic: concurrent processes never read half a file
+    with replaced_atomically(path) as tmp:  # concurrent processes never read half a file
+        table.write_parquet(tmp)
     return table
 
 
@@ -200,9 +201,8 @@ def _zip_index() -> dict[str, tuple[float, float]]:
 
         table = zip_centroids().select("postal_code", "latitude", "longitude")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.part")
-        table.write_parquet(tmp)
-        tmp.replace(path)
+        with replaced_atomically(path) as tmp:
+            table.write_parquet(tmp)
     return {p: (lat, lon) for p, lat, lon in table.iter_rows()}
 
 

@@ -33,6 +33,7 @@ from territory_ops.extracts.file_checks import (
 from territory_ops.extracts.landing import ABSENT_MARKER, SnapshotFile, snapshot_files
 from territory_ops.extracts.raw_schema import REGISTRY_TABLE, ensure_raw_schema
 from territory_ops.extracts.spec import ExtractSpec
+from territory_ops.files import replaced_atomically
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,8 @@ def _archive(path: Path, spec: ExtractSpec, snapshot: date, digest: str, archive
     target = archive_dir / spec.name / snapshot.isoformat() / f"{digest[:16]}__{path.name}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copy2(path, tmp)
-        tmp.replace(target)
+        with replaced_atomically(target) as tmp:
+            shutil.copy2(path, tmp)
     return target
 
 

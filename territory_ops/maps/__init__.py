@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from territory_ops.files import write_atomically
 from territory_ops.maps.html import render_html
 from territory_ops.maps.layout import MapLayout, build_layout
 from territory_ops.maps.png import render_png
@@ -57,11 +58,8 @@ def write_territory_maps(
     out_dir.mkdir(parents=True, exist_ok=True)
     png_path = out_dir / f"{stem}.png"
     html_path = out_dir / f"{stem}.html"
-    # write next to the target, then rename: a reader never sees half a file
-    for path, payload in ((png_path, png_bytes), (html_path, page.encode("utf-8"))):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(payload)
-        tmp.replace(path)
+    write_atomically(png_path, png_bytes)
+    write_atomically(html_path, page)
     return TerritoryMapFiles(png=png_path, html=html_path, png_bytes=png_bytes, caption=caption)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
+from territory_ops.files import write_atomically
 from territory_ops.scenarios.compare import COLUMNS, comparison_chart, comparison_frame, fmt
 from territory_ops.scenarios.run import ScenarioOutcome
 from territory_ops.scenarios.sensitivity import sweep_chart
@@ -36,10 +37,7 @@ def slug(name: str) -> str:
 
 
 def _write(path: Path, payload: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)
-    return path
+    return write_atomically(path, payload)
 
 
 def write_report(

@@ -10,7 +10,6 @@ spreadsheet formula injection (``territory_ops.csv_safe``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ import duckdb
 import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
+from territory_ops.files import replaced_atomically
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
@@ -122,9 +122,8 @@ def _log_frame(changes: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write_csv_safe(frame, tmp)
-    os.replace(tmp, path)
+    with replaced_atomically(path) as tmp:
+        write_csv_safe(frame, tmp)
 
 
 def export_approved(

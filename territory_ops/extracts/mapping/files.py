@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
-
-def _beside(path: Path) -> Path:
-    """A temporary name next to ``path``: renaming it over ``path`` is atomic."""
-    return path.with_name(f".{path.name}.{os.getpid()}.part")
+from territory_ops.files import temporary_beside
 
 
 def write_csv_if_changed(path: Path, header: list[str], records: list[dict[str, str]]) -> None:
-    tmp = _beside(path)
+    tmp = temporary_beside(path)
     with tmp.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
         writer.writeheader()
@@ -25,13 +21,13 @@ def write_csv_if_changed(path: Path, header: list[str], records: list[dict[str, 
 
 
 def copy_if_changed(src: Path, path: Path) -> None:
-    tmp = _beside(path)
+    tmp = temporary_beside(path)
     shutil.copyfile(src, tmp)
     replace_if_changed(tmp, path)
 
 
 def write_text_if_changed(path: Path, text: str) -> None:
-    tmp = _beside(path)
+    tmp = temporary_beside(path)
     tmp.write_text(text, encoding="utf-8")
     replace_if_changed(tmp, path)
 
