@@ -29,6 +29,7 @@ from territory_ops.optimize import lagrange
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance, candidates_pruned
 from territory_ops.optimize.lp import CoreProblem, LPSolution, resolve_for_travel, solve_core_lp
+from territory_ops.optimize.status import NOT_SOLVED, OPTIMAL
 
 EXACT_LP_BOUND_MAX_COLUMNS = 400_000  # above this the bound comes from the Lagrangian dual
 MIN_SECONDS = 2.0  # the LP bound gets at least this, even when the budget is spent
@@ -118,9 +119,9 @@ def _bound(
             np.arange(inst.n_families), np.zeros(R), np.zeros(R), np.zeros(R), 0, lower, upper
         )
         sol, _ = solve_core_lp(inst, problem, travel, max(budget.left(), MIN_SECONDS), None)
-        if sol.status == "optimal":
+        if sol.status == OPTIMAL:
             return sol.objective, "LP relaxation (GLOP), all eligible reps"
-        if sol.status == "not_solved":
+        if sol.status == NOT_SOLVED:
             budget.note("certificate")
     if mode == "micro":
         # A bound for the band ignores the move budget, so on a micro plan it measures what a

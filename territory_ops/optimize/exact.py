@@ -43,6 +43,7 @@ from ortools.sat.python import cp_model
 from territory_ops.optimize import scip_polish
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.status import FAILED, LIMIT, OPTIMAL, SOLVED, TIME, cp_sat_name
 
 EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
@@ -122,9 +123,9 @@ def improve(
             rel_gap=REL_GAP_LIMIT,
             say=say,
         )
-        if status == "time":
+        if status == TIME:
             budget.note("exact MIP")
-        proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
+        proven = status == OPTIMAL and gap is not None and gap <= REL_GAP_LIMIT
         out = ExactResult(a, f"{solver} over all families", proven, gap, lower, upper)
         if obj is not None:
             out.objective, out.incumbent_objective = obj
@@ -223,7 +224,7 @@ def solve_mip(
     """
     mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
     if mdl is None:
-        return assignment, "failed", None
+        return assignment, FAILED, None
     out = _run(mdl, mdl.excess + mdl.cost, assignment, seconds, work, seed, rel_gap, spent)
     return out.assignment, out.status, out.gap
 
@@ -255,9 +256,9 @@ def solve_whole_book(
     t_end = time.perf_counter() + seconds
     mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
     if mdl is None:
-        return assignment, "failed", None, None, "CP-SAT"
+        return assignment, FAILED, None, None, "CP-SAT"
     spent: list[float] = []
-    out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
+    out, scale = _Solve(assignment, FAILED, None), mdl.inc_cost
     for _ in range(GAP_ROUNDS):
         left = max(t_end - time.perf_counter(), 0.1)
         nxt = _run(
@@ -273,17 +274,17 @@ def solve_whole_book(
             gap_scale=True,
             params=WHOLE_BOOK_PARAMS,
         )
-        if nxt.status == "failed":
+        if nxt.status == FAILED:
             break
         out = _better(out, nxt)
-        if out.status != "optimal" or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
+        if out.status != OPTIMAL or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
             break
         # stopped at ``rel_gap`` of the incumbent's cost, but the plan found costs less: go
         # on from it, the limit now a share of its cost
         scale = int(out.cost)
-    if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
-        out.status = "limit"
-    if out.status != "optimal" and out.objective is not None and t_end - time.perf_counter() > 0.5:
+    if out.status == OPTIMAL and (out.gap or 0.0) > rel_gap:
+        out.status = LIMIT
+    if out.status != OPTIMAL and out.objective is not None and t_end - time.perf_counter() > 0.5:
         out = _second_opinion(mdl, out, t_end - time.perf_counter(), seed, rel_gap)
         say(f"exact: SCIP from CP-SAT's plan ({out.solver})")
     say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
@@ -308,7 +309,7 @@ def _second_opinion(mdl: _Model, out: _Solve, seconds: float, seed: int, rel_gap
     best = _Solve(plan, out.status, None, cost, obj) if obj < out.objective else out
     bound = max(out.bound, ans.bound)
     gap = round(max(best.objective - bound, 0.0) / max(best.cost, 1.0), 6)
-    status = "optimal" if gap <= rel_gap else "time" if ans.clock_cut else out.status
+    status = OPTIMAL if gap <= rel_gap else TIME if ans.clock_cut else out.status
     used = best is not out or ans.bound > out.bound  # SCIP's plan or its bound counts
     solver = "CP-SAT + SCIP" if used else out.solver
     return _Solve(best.assignment, status, gap, best.cost, best.objective, bound, solver)
@@ -473,8 +474,8 @@ def _run(
     st = solver.solve(m)
     if spent is not None:  # deterministic time used: a work count that the clock does not move
         spent.append(solver.deterministic_time)
-    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _Solve(hint, "failed", None)
+    if cp_sat_name(st) not in SOLVED:
+        return _Solve(hint, FAILED, None)
     out = hint.copy()
     for (f, k), v in mdl.x.items():
         if solver.boolean_value(v):
@@ -485,6 +486,6 @@ def _run(
     gap = round(abs(val - bound) / max(scale, 1.0), 6)
     obj = int(round(val))
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return _Solve(out, "optimal", gap, cost_part, obj, bound)
+        return _Solve(out, OPTIMAL, gap, cost_part, obj, bound)
     timed_out = solver.deterministic_time < 0.99 * work
-    return _Solve(out, "time" if timed_out else "limit", gap, cost_part, obj, bound)
+    return _Solve(out, TIME if timed_out else LIMIT, gap, cost_part, obj, bound)

@@ -31,6 +31,7 @@ from territory_ops.geography import haversine_km
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.exact import ExactResult, Sub, free_families, solve_mip
 from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.status import TIME
 
 BAND_ROUNDS = 12  # band neighbourhoods tried at most
 WORK_SHARE = 0.03  # CP-SAT deterministic seconds per neighbourhood, per second of
@@ -83,7 +84,7 @@ class _Search:
             seed=self.seed,
             spent=spent,
         )
-        if status == "time":
+        if status == TIME:
             self.budget.note("LNS")
         if not _better(self.inst, new, self.a, self.cost, self.lower, self.upper):
             return False

@@ -22,6 +22,7 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import INTEGRAL_TOL, LPSolution
+from territory_ops.optimize.status import FAILED, OPTIMAL, TIME, status_name
 
 ALT_COLUMNS = 3  # alternatives kept per free family (lowest reduced cost)
 HARD_ROW_EPS = 1e-7  # relative tightening of band/capacity rows
@@ -98,15 +99,15 @@ def repair(
     """
     deadline = time.perf_counter() + params.time_limit
     model = _build(inst, assignment, free, cost, lower, upper, move_budget, balance_weight)
-    status = "OPTIMAL"
+    status = OPTIMAL
     st = model.solve(max(params.time_limit, 1.0))
     while True:
         if st != pywraplp.Solver.OPTIMAL:
-            status = _status(st)
+            status = status_name(st)
             break
         left = deadline - time.perf_counter()
         if left <= 0:  # the whole dive shares one budget; the caller keeps its rounding
-            status = "TIME_LIMIT"
+            status = TIME
             break
         glop_limit = max(left, 1.0)
         snap = model.snapshot()
@@ -124,10 +125,10 @@ def repair(
                 break
             model.unfix(f)
         else:  # no column keeps the hard rows
-            status = "DIVE_FAILED"
+            status = FAILED
             break
     columns = dict(hint)
-    if status != "OPTIMAL":
+    if status != OPTIMAL:
         return RepairResult(columns, np.zeros(inst.n_reps), status, len(free))
     final = model.snapshot()
     for f in free:
@@ -282,15 +283,6 @@ def _build(
                 dev.SetCoefficient(v, p)
     objective.SetMinimization()
     return m
-
-
-def _status(st: int) -> str:
-    return {
-        pywraplp.Solver.OPTIMAL: "OPTIMAL",
-        pywraplp.Solver.FEASIBLE: "FEASIBLE",
-        pywraplp.Solver.INFEASIBLE: "INFEASIBLE",
-        pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED",
-    }.get(st, "ABNORMAL")
 
 
 def _violation(

@@ -29,13 +29,14 @@ from territory_ops.optimize import capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.instance import HardRuleInfeasible, Instance, candidates_pruned
-from territory_ops.optimize.lp import SOLVED, CoreProblem, LPSolution, solve_core_lp
+from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
     SolverParams,
     band_local_search,
     choose_free_families,
     repair,
 )
+from territory_ops.optimize.status import FEASIBLE, NOT_SOLVED, SOLVED, TIME
 
 CERT_LP_FACTOR = 0.4  # small books: time kept back for the certificate x the planning LP's
 # (the certificate re-solves the planning LP warm for travel: about a third of its time)
@@ -180,7 +181,7 @@ def solve(
             move_budget=moves_budget,
             balance_weight=balance_w,
         )
-        if rep.status == "TIME_LIMIT":
+        if rep.status == TIME:
             budget.note("LP dive")
         dived = assignment.copy()
         for f, k in rep.columns.items():
@@ -387,13 +388,13 @@ def _core_lp(
             hard_first=opts.mode == "full" and not inst.capacity_findings,
             allow_overflow=(not opts.strict and (True if overflow_cap is None else overflow_cap)),
         )
-        if sol.status == "feasible":  # GLOP stopped by the clock with a primal point
+        if sol.status == FEASIBLE:  # GLOP stopped by the clock with a primal point
             budget.note(f"LP relaxation over {len(core)} families")
         if sol.status in SOLVED:
             if uses_exact_lp(inst):  # the certificate LP is as big: keep its time back
                 budget.reserve(max(budget.reserved, CERT_LP_FACTOR * (time.perf_counter() - t_lp)))
             return sol, slack, core
-        if sol.status == "not_solved":
+        if sol.status == NOT_SOLVED:
             budget.note(f"LP relaxation over {len(core)} families")
             say("LP relaxation ran out of time")
             return None, slack, core

@@ -31,6 +31,7 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.canonical import REP_COLUMNS
 from territory_ops.geography import haversine_km, us_cities
+from territory_ops.optimize.status import OPTIMAL, SOLVED, status_name
 from territory_ops.optimize.tables import InputError, Tables, load_tables
 from territory_ops.scenarios.coverage import (
     DEFAULT_MAX_DISTANCE_KM,
@@ -360,13 +361,12 @@ def _solve(
     terms = [float(p.value[i]) * x[i] for i in range(len(p.d))]
     terms += [float(relief_value[s]) * r[s] for s in range(n_seg)]
     solver.Maximize(solver.Sum(terms))
-    status = solver.Solve()
-    names = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "feasible"}
-    if status not in names:
+    status = status_name(solver.Solve())
+    if status not in SOLVED:
         return 0.0, np.zeros(len(facilities)), np.zeros(len(p.d)), "no solution"
     yv = np.array([v.solution_value() for v in y])
     xv = np.array([v.solution_value() for v in x])
-    return solver.Objective().Value(), yv, xv, names[status]
+    return solver.Objective().Value(), yv, xv, status
 
 
 FIELDS = ("d", "f", "value", "covered", "saved", "relief")
@@ -605,7 +605,7 @@ def suggest_hires(
         )
         if status == "no solution" or obj < g_obj:
             # SCIP's "optimal" allows a 0.01% gap: the greedy plan may be that much better
-            label = "optimal (within 0.01%)" if status == "optimal" else f"greedy (SCIP: {status})"
+            label = "optimal (within 0.01%)" if status == OPTIMAL else f"greedy (SCIP: {status})"
             obj, yv, xv, status = g_obj, g_y, g_x, label
     else:
         status = "optimal (LP relaxation integral)"
