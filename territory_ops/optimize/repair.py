@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from territory_ops.optimize.context import Terms
 from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import INTEGRAL_TOL, LPSolution
 from territory_ops.optimize.status import FAILED, OPTIMAL, TIME, status_name
@@ -78,15 +79,12 @@ def choose_free_families(
 
 def repair(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     free: dict[int, list[int]],
     hint: dict[int, int],
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
     params: SolverParams,
     *,
-    move_budget: int | None = None,
     balance_weight: float = 0.0,
 ) -> RepairResult:
     """Make the ``free`` families integral; ``assignment`` (column per family) fixes the rest.
@@ -98,7 +96,7 @@ def repair(
     next column tried.
     """
     deadline = time.perf_counter() + params.time_limit
-    model = _build(inst, assignment, free, cost, lower, upper, move_budget, balance_weight)
+    model = _build(inst, terms, assignment, free, balance_weight)
     status = OPTIMAL
     st = model.solve(max(params.time_limit, 1.0))
     while True:
@@ -186,14 +184,12 @@ class _Model:
 
 def _build(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     free: dict[int, list[int]],
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    move_budget: int | None,
     balance_weight: float,
 ) -> _Model:
+    cost, lower, upper, move_budget = terms.cost, terms.lower, terms.upper, terms.move_budget
     R = inst.n_reps
     fams = np.array(sorted(free), dtype=np.int64)
     fixed_mask = np.ones(inst.n_families, dtype=bool)
@@ -294,11 +290,8 @@ def _violation(
 def band_local_search(
     inst: Instance,
     assignment: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    terms: Terms,
     *,
-    move_budget: int | None = None,
     max_steps: int | None = None,
     movable: np.ndarray | None = None,
     deadline: float | None = None,
@@ -314,6 +307,7 @@ def band_local_search(
     ``deadline`` (a ``time.perf_counter()`` value) stops early: only the anytime fallback
     uses it, and the caller reports it.
     """
+    cost, lower, upper, move_budget = terms.cost, terms.lower, terms.upper, terms.move_budget
     F, R = inst.n_families, inst.n_reps
     a = assignment.copy()
     all_f = np.arange(F)

@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.bench_small_books import book_size, travel_matrix
 from territory_ops.optimize import OptimizeOptions, exact, lns, optimize
+from territory_ops.optimize.context import Terms
 from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
 from territory_ops.optimize.result import travel_gap
 from territory_ops.optimize.synthetic_books import generate_instance
@@ -145,7 +146,7 @@ def test_band_excess_may_grow_beyond_the_incumbents_where_the_book_gains():
     fams = np.arange(inst.n_families)
     today = np.where(fams < 3, col["R1"], np.where(fams < 5, col["R2"], col["R3"]))
     sub = exact.Sub(fams, [np.nonzero(inst.cand_rep[f] >= 0)[0] for f in fams])
-    mdl = exact._build(inst, today, sub, inst.cand_cost, inst.lower, inst.upper, None)
+    mdl = exact._build(inst, Terms(inst.cand_cost, inst.lower, inst.upper), today, sub)
     assert mdl is not None and len(mdl.excess) == 2  # R1 (300) and R3 (100) out of band
     all_on_r1 = col["R1"].copy()  # R1 at 600: three times as far out as today
     values = mdl.values(all_on_r1)
