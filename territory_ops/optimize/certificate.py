@@ -27,8 +27,9 @@ import numpy as np
 
 from territory_ops.optimize import lagrange
 from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.candidates import candidates_pruned
 from territory_ops.optimize.context import SolveContext, Terms, candidate_costs
-from territory_ops.optimize.instance import Instance, candidates_pruned
+from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import CoreProblem, LPSolution, resolve_for_travel, solve_core_lp
 from territory_ops.optimize.status import NOT_SOLVED, OPTIMAL
 

@@ -23,12 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from territory_ops.optimize.instance import (
-    Instance,
-    add_candidates,
-    family_chunks,
-    family_rep_matrix,
-)
+from territory_ops.optimize.candidates import add_candidates, family_chunks, family_rep_matrix
+from territory_ops.optimize.instance import Instance
 
 PRICING_ROUNDS = 2  # column-generation rounds (each: price out, add columns, re-solve)
 PRICE_BOUND = 1e3  # normalised; keeps the dual bounded when the band is infeasible

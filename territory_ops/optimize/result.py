@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 
 from territory_ops.optimize import capacity
+from territory_ops.optimize.candidates import pair_distances
 from territory_ops.optimize.context import SolveContext
-from territory_ops.optimize.instance import Instance, pair_distances
+from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.rationale import reasons
 from territory_ops.optimize.report import (
     band_out_of_reach_by_families,

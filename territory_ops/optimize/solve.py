@@ -27,11 +27,12 @@ import numpy as np
 
 from territory_ops.optimize import capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.candidates import candidates_pruned
 from territory_ops.optimize.certificate import uses_exact_lp
 from territory_ops.optimize.context import SolveContext, Terms, candidate_costs
 from territory_ops.optimize.core import base_and_core, core_problem
 from territory_ops.optimize.first_plan import first_plan
-from territory_ops.optimize.instance import HardRuleInfeasible, Instance, candidates_pruned
+from territory_ops.optimize.instance import HardRuleInfeasible, Instance
 from territory_ops.optimize.lp import CoreProblem, LPSolution, solve_core_lp
 from territory_ops.optimize.repair import (
     SolverParams,

@@ -447,7 +447,8 @@ def _remote_rep_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def test_add_candidates_appends_pairs_with_their_exact_costs():
-    from territory_ops.optimize.instance import FULL_WEIGHTS, add_candidates, build_instance
+    from territory_ops.optimize.candidates import add_candidates
+    from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
 
     tables = load_tables(*_remote_rep_tables())
     pruned = build_instance(tables, 0.2, FULL_WEIGHTS, candidates=1)
