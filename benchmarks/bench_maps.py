@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
-from territory_ops.optimize.instances import generate_instance
 
 from territory_ops.maps import write_territory_maps
+from territory_ops.optimize.synthetic_books import generate_instance
 
 
 def nearby_moves(accounts: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:

@@ -312,7 +312,7 @@ def test_every_rep_in_band_on_a_fresh_5k_book(seed):
     assert m["hard_violations"] == 0
     assert m["band_feasible_lp"] is True
     assert m["reps_in_band"] == m["reps_active"], m["out_of_band_reps"]
-    # issue 9: travel within 2% of the certified LP bound (the LNS travel rounds win back what
+    # travel within 2% of the certified LP bound (the LNS travel rounds win back what
     # the local search's repair of the rounding costs: 2.6-5.0% before them)
     assert m["gap"] is not None and 0 <= m["gap"] <= 0.02, m["bound_method"]
 
