@@ -96,7 +96,7 @@ def _bound(
     beyond: int,
 ) -> tuple[float, str]:
     """The bound for ``terms`` (travel as the cost, the band to cover), and its method."""
-    inst, budget, say, mode = ctx.inst, ctx.budget, ctx.say, ctx.mode
+    inst, budget, say, mode = ctx.inst, ctx.budget, ctx.say, ctx.options.mode
     travel, lower, upper = terms.cost, terms.lower, terms.upper
     # the planning LP's rows are the LP's band: re-solving it covers the plan only when the
     # plan keeps that band

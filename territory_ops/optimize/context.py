@@ -41,22 +41,6 @@ class SolveContext:
     say: Callable[[str], None] = quiet
 
     @property
-    def mode(self) -> str:
-        return self.options.mode
-
-    @property
-    def seed(self) -> int:
-        return self.options.seed
-
-    @property
-    def strict(self) -> bool:
-        return self.options.strict
-
-    @property
-    def core_limit(self) -> int:
-        return self.options.core_limit
-
-    @property
     def move_budget(self) -> int | None:
         """Micro: the moves allowed (``max_moves``, default 0); full: ``None``."""
         return int(self.options.max_moves or 0) if self.options.mode == "micro" else None

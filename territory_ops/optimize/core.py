@@ -35,10 +35,14 @@ def base_and_core(
             )
             here = adj[np.arange(F), base]
             benefit = here - np.where(valid, adj, np.inf).min(axis=1)
-        core = micro.micro_core(inst, cur_col, benefit, ctx.core_limit, ctx.move_budget or 0)
+        core = micro.micro_core(
+            inst, cur_col, benefit, ctx.options.core_limit, ctx.move_budget or 0
+        )
         return base, core
     if dual is not None:
-        return dual.assignment.copy(), full_core(inst, dual.regret, dual.assignment, ctx.core_limit)
+        return dual.assignment.copy(), full_core(
+            inst, dual.regret, dual.assignment, ctx.options.core_limit
+        )
     return np.zeros(F, dtype=np.int64), np.arange(F)
 
 

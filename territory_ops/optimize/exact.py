@@ -114,7 +114,10 @@ def improve(
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
         lower, upper = allow_widened(inst, terms.lower, terms.upper)
         limits = Limits(
-            budget.left(), WHOLE_BOOK_WORK_SHARE * budget.work_scale, ctx.seed, REL_GAP_LIMIT
+            budget.left(),
+            WHOLE_BOOK_WORK_SHARE * budget.work_scale,
+            ctx.options.seed,
+            REL_GAP_LIMIT,
         )
         a, status, gap, obj, solver = solve_whole_book(
             inst, terms.with_band(lower, upper), assignment, sub, limits, say

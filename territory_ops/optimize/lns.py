@@ -69,7 +69,7 @@ class _Search:
     def solve(self, sub: Sub, work: float, spent: list[float]) -> bool:
         """Re-optimise ``sub``; keep the result if it is better. True if it was."""
         left = max(self.stop_at - self.ctx.budget.elapsed(), 0.1)
-        limits = Limits(left, work, self.ctx.seed)
+        limits = Limits(left, work, self.ctx.options.seed)
         new, status, self.gap = solve_mip(self.inst, self.terms, self.a, sub, limits, spent)
         if status == TIME:
             self.ctx.budget.note("LNS")
@@ -106,7 +106,7 @@ def improve(
         terms,
         assignment.copy(),
         free_families(inst, movable),
-        np.random.default_rng(ctx.seed),
+        np.random.default_rng(ctx.options.seed),
         # a safety stop: the work limits decide how many rounds run
         budget.elapsed() + budget.left(),
         reference if reference is not None else _cheapest(inst, terms.cost),

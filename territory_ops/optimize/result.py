@@ -60,7 +60,7 @@ def assemble(ctx: SolveContext, tables: Tables, out: SolveOutcome, cert: Certifi
     if budget.elapsed() > budget.limit and not budget.hit:
         budget.note("the whole run")
     metrics.update(
-        seed=ctx.seed,
+        seed=ctx.options.seed,
         time_limit_s=round(budget.limit, 1),
         time_limit_hit=budget.hit,
         time_limit_phases=list(budget.phases),
@@ -90,7 +90,7 @@ def _metrics(
     out: SolveOutcome,
     cert: Certificate,
 ) -> dict[str, object]:
-    inst, mode, stats, slack = ctx.inst, ctx.mode, out.stats, out.slack
+    inst, mode, stats, slack = ctx.inst, ctx.options.mode, out.stats, out.slack
     # the caller's max_moves as given (None when left to the default), for the report
     max_moves = ctx.options.max_moves
     new_rep = fam_rep[inst.family_of]

@@ -66,16 +66,16 @@ def solve(ctx: SolveContext) -> SolveOutcome:
     first: np.ndarray | None = None
     # a move budget of 0 (the loop's refresh) moves no settled family: prices, which only
     # rank settled families for the model, are not needed
-    placing_only = ctx.mode == "micro" and move_budget == 0
-    big = ctx.core_limit < F  # the model holds a core of the families, prices fix the rest
+    placing_only = ctx.options.mode == "micro" and move_budget == 0
+    big = ctx.options.core_limit < F  # the model holds a core of the families, prices fix the rest
     # candidates pruned to the nearest reps can starve a remote rep: a redesign prices the
     # pruned pairs back in (a 20k/80 book: 8% more travel without, and a certificate bound
     # half the plan's, as its dual ascent started cold)
     pruned = candidates_pruned(inst)
-    if not placing_only and (big or (pruned and ctx.mode == "full")):
+    if not placing_only and (big or (pruned and ctx.options.mode == "full")):
         say("Lagrangian prices")
         dual = lagrange.solve_dual_with_pricing(inst, inst.lower, inst.upper, rounds=0)
-        if ctx.mode == "full":
+        if ctx.options.mode == "full":
             # anytime: a first plan from the prices, kept if the rest runs out of time
             first = _first_plan_from_prices(inst, dual, budget, say)
             # Micro keeps every current owner as a candidate, so nearest-rep pruning cannot
@@ -83,16 +83,18 @@ def solve(ctx: SolveContext) -> SolveOutcome:
             dual = _price_out(inst, dual, budget, say)
     stats["prices"] = dual.prices if dual is not None else None
     cost = candidate_costs(inst)
-    cur_col = micro.current_columns(inst) if ctx.mode == "micro" else None
+    cur_col = micro.current_columns(inst) if ctx.options.mode == "micro" else None
     count_inherited = []
-    if cur_col is not None and not ctx.strict:
+    if cur_col is not None and not ctx.options.strict:
         count_inherited = capacity.inherit_max_accounts(inst)
     base, core = base_and_core(ctx, cost, cur_col, dual)
     if cur_col is not None:
         stats["must_place_families"] = int((cur_col < 0).sum())
 
     lp = partial(_core_lp, ctx, cost, core, base, dual)
-    sol, slack, core = _micro_lp(inst, lp, say) if cur_col is not None and not ctx.strict else lp()
+    sol, slack, core = (
+        _micro_lp(inst, lp, say) if cur_col is not None and not ctx.options.strict else lp()
+    )
     if sol is None:
         if first is None:
             say(f"first plan: every family on a rep with room ({budget.elapsed():.1f}s)")
@@ -155,7 +157,7 @@ def solve(ctx: SolveContext) -> SolveOutcome:
     if dive_for > 1e-9 and not budget.expired("LP dive"):
         free, hint = choose_free_families(inst, core, sol, per_rep=10)
         # the dive is bounded by its families (one fix per step); the clock is the safety
-        params = SolverParams(time_limit=max(budget.left(), 1.0), seed=ctx.seed)
+        params = SolverParams(time_limit=max(budget.left(), 1.0), seed=ctx.options.seed)
         say(f"LP dive over {len(free)} families ({budget.elapsed():.1f}s)")
         rep = repair(inst, terms, assignment, free, hint, params, balance_weight=balance_w)
         if rep.status == TIME:
@@ -213,7 +215,7 @@ def solve(ctx: SolveContext) -> SolveOutcome:
         key = terms.key(inst, shed)
         if key[0] <= best_key[0] + 1e-9 and not np.array_equal(shed, best):
             best, best_key, method = shed, key, method + " + max-accounts shedding"
-    if ctx.strict and best_key[0] > 1e-9:
+    if ctx.options.strict and best_key[0] > 1e-9:
         raise HardRuleInfeasible(
             "rounding the LP could not keep capacity_hours / max accounts / the move budget "
             "(--strict); no plan was written (try a larger --time-limit or --candidates)"
@@ -333,8 +335,10 @@ def _core_lp(
             lp_time,
             inst.weights.balance_km,
             # a known shortfall makes the hard LP infeasible: go straight to phase 1
-            hard_first=ctx.mode == "full" and not inst.capacity_findings,
-            allow_overflow=(not ctx.strict and (True if overflow_cap is None else overflow_cap)),
+            hard_first=ctx.options.mode == "full" and not inst.capacity_findings,
+            allow_overflow=(
+                not ctx.options.strict and (True if overflow_cap is None else overflow_cap)
+            ),
         )
         if sol.status == FEASIBLE:  # GLOP stopped by the clock with a primal point
             budget.note(f"LP relaxation over {len(core)} families")
@@ -349,12 +353,12 @@ def _core_lp(
         if not grow:
             return sol, slack, core
         if len(core) >= F:
-            if ctx.strict:
+            if ctx.options.strict:
                 raise HardRuleInfeasible(infeasible_message(ctx, sol.status))
             say(f"LP relaxation: {sol.status}")
             return None, slack, core
         more = np.setdiff1d(np.arange(F), core)
-        if ctx.mode == "micro" or dual is None:  # settled families in order of benefit
+        if ctx.options.mode == "micro" or dual is None:  # settled families in order of benefit
             more = more[: max(len(core), 1000)]
         else:
             more = more[np.argsort(dual.regret[more], kind="stable")][: max(len(core), 1000)]
@@ -363,7 +367,7 @@ def _core_lp(
 
 def infeasible_message(ctx: SolveContext, status: str) -> str:
     inst = ctx.inst
-    if ctx.mode == "micro":
+    if ctx.options.mode == "micro":
         return (
             f"micro mode (--strict): no plan keeps every hard rule within --max-moves "
             f"{ctx.move_budget} (capacity_hours or max accounts force more moves, or split "
