@@ -34,6 +34,7 @@ def _by_work_limits(m: dict) -> dict:
     return m
 
 
+@pytest.mark.solver
 def test_a_heavy_tailed_book_proven_within_a_tenth_of_a_percent_is_at_the_optimum(monkeypatch):
     # book 81 of the benchmark (68 accounts, 8 reps, the band out of reach for some reps):
     # the gap used to be a share of an objective made mostly of band-excess penalty, so a
@@ -51,6 +52,7 @@ def test_a_heavy_tailed_book_proven_within_a_tenth_of_a_percent_is_at_the_optimu
     assert m["travel_objective"] <= 1.005 * best["travel_objective"]
 
 
+@pytest.mark.solver
 def test_whole_book_proof_is_deterministic_whatever_the_time_limit():
     # book 69 (63 families): the cost-scaled stop re-solves from the cheaper plan found; the
     # rounds are bounded by the work limit, so the plan does not depend on the clock
@@ -66,6 +68,7 @@ def test_whole_book_proof_is_deterministic_whatever_the_time_limit():
     assert runs[0].metrics["mip_gap"] == runs[1].metrics["mip_gap"]
 
 
+@pytest.mark.solver
 def test_travel_gap_is_never_negative_when_the_plan_leaves_the_lp_band():
     # book 13: the plan keeps reps beyond the band the LP reached (a capacity shortfall and
     # families bigger than the band); the old bound was for the LP's band only, so the
@@ -94,6 +97,7 @@ def test_a_bound_at_or_below_zero_certifies_only_a_plan_without_travel():
     assert travel_gap(0.0, 0.0, "LP") == (0.0, "LP")
 
 
+@pytest.mark.solver
 def test_a_proven_whole_book_plan_is_kept_and_the_shortfall_is_not_worse(monkeypatch):
     # book 54 (94 families, short of capacity): the whole-book model proved its plan optimal,
     # but the solve loop kept the heuristic plan: ``plan_key`` measured band excess
@@ -127,6 +131,7 @@ def test_a_later_round_that_lost_the_hint_does_not_replace_a_better_plan():
     assert exact._better(old, newer) is newer
 
 
+@pytest.mark.solver
 def test_cuts_from_every_constraint_prove_a_book_the_default_linearization_did_not():
     # book 93 (184 families, 13 reps): with CP-SAT's default linearization the whole-book
     # model stopped at its work limit 17.5% of the plan's cost above its bound; with
@@ -160,6 +165,7 @@ def test_band_excess_may_grow_beyond_the_incumbents_where_the_book_gains():
         assert dom[0] <= values[v.index] <= dom[-1], (values[v.index], dom)
 
 
+@pytest.mark.solver
 def test_scip_from_cp_sats_plan_proves_a_book_cp_sat_left_at_three_percent():
     # plain book 28 of the benchmark (153 accounts, 12 reps, every rep may own every
     # account, every rep in band): a generalised assignment problem. CP-SAT's work limit

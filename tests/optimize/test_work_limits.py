@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from territory_ops.optimize import OptimizeOptions, optimize
 from territory_ops.optimize.synthetic_books import generate_instance
 from tests.optimize.conftest import make_tables
 
 
+@pytest.mark.solver
 def test_same_seed_same_plan_whatever_the_time_limit():
     # Work limits come from the book's size, so a tight and a loose time limit give the
     # same plan as long as the clock does not stop a phase (a ~860-family book: the LP,
