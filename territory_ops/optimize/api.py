@@ -23,7 +23,7 @@ import polars as pl
 from territory_ops.optimize import capacity
 from territory_ops.optimize.budget import Budget, default_time_limit, work_scale
 from territory_ops.optimize.certificate import reserve_seconds, travel_bound
-from territory_ops.optimize.context import SolveContext
+from territory_ops.optimize.context import SolveContext, quiet
 from territory_ops.optimize.instance import (
     FULL_WEIGHTS,
     MICRO_WEIGHTS,
@@ -68,7 +68,7 @@ def optimize(
     if opts.mode not in ("full", "micro"):
         raise ValueError(f"mode must be 'full' or 'micro', got {opts.mode!r}")
     budget = Budget(limit=float("inf"))
-    say = opts.progress or (lambda _msg: None)
+    say = opts.progress or quiet
     tables = load_tables(accounts, reps, travel_matrix)
     limit = opts.time_limit
     if limit is None:

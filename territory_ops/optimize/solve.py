@@ -1,8 +1,9 @@
 """The solve loop: core, LP relaxation, rounding, local search, dive, exact repair.
 
-1. choose the *core*: all families on small instances; on big ones the families whose choice
-   is contested under the Lagrangian prices (full) or the must-place families plus the most
-   promising moves (micro); the rest is fixed at its price-optimal / current rep;
+1. choose the *core* (:mod:`.core`): all families on small instances; on big ones the
+   families whose choice is contested under the Lagrangian prices (full) or the must-place
+   families plus the most promising moves (micro); the rest is fixed at its price-optimal /
+   current rep;
 2. LP relaxation of the core with GLOP (hard band; if infeasible, min-max band slack first,
    and capacity overflow where no plan can keep capacity: see :mod:`.capacity`);
 3. rounding + band/capacity local search; if a violation remains, an LP dive over the
@@ -12,7 +13,7 @@
    families that travel furthest beyond the LP's rounding, within work limits.
 
 Anytime: if the LP does not finish within the budget or cannot be solved, a first plan
-(:func:`first_plan`: every family on a rep with room, repaired by the local search) is
+(:mod:`.first_plan`: every family on a rep with room, repaired by the local search) is
 returned instead, and the budget records that time ran out.
 """
 
@@ -57,6 +58,7 @@ class SolveOutcome:
 
 
 def solve(ctx: SolveContext) -> SolveOutcome:
+    """The solve loop over ``ctx.inst`` (see the module doc): a candidate column per family."""
     inst, budget, say = ctx.inst, ctx.budget, ctx.say
     F = inst.n_families
     stats: dict[str, object] = {}
