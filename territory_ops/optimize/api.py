@@ -23,14 +23,15 @@ import polars as pl
 from territory_ops.optimize import capacity
 from territory_ops.optimize.budget import Budget, default_time_limit, work_scale
 from territory_ops.optimize.certificate import reserve_seconds, travel_bound
+from territory_ops.optimize.context import SolveContext, quiet
 from territory_ops.optimize.instance import (
     FULL_WEIGHTS,
     MICRO_WEIGHTS,
     ObjectiveWeights,
     build_instance,
 )
-from territory_ops.optimize.result import Certificate, PlanResult, assemble
-from territory_ops.optimize.solve import Options, solve
+from territory_ops.optimize.result import Certificate, PlanResult, assemble, plan_reps
+from territory_ops.optimize.solve import solve
 from territory_ops.optimize.tables import load_tables
 from territory_ops.optimize.targets import DEFAULT_TOLERANCE
 
@@ -67,7 +68,7 @@ def optimize(
     if opts.mode not in ("full", "micro"):
         raise ValueError(f"mode must be 'full' or 'micro', got {opts.mode!r}")
     budget = Budget(limit=float("inf"))
-    say = opts.progress or (lambda _msg: None)
+    say = opts.progress or quiet
     tables = load_tables(accounts, reps, travel_matrix)
     limit = opts.time_limit
     if limit is None:
@@ -93,33 +94,18 @@ def optimize(
         for finding in inst.capacity_findings:
             say(f"capacity shortfall: {finding}")
     budget.reserve(reserve_seconds(budget.limit))
-    run = Options(opts.mode, opts.max_moves, opts.core_limit, opts.seed, opts.strict)
-    out = solve(inst, run, budget, say)
-    fam_rep = inst.cand_rep[range(inst.n_families), out.assignment]
+    ctx = SolveContext(inst, opts, budget, say)
+    out = solve(ctx)
     prices = out.stats.get("prices")
     planning_lp = (out.lp, out.lp_core) if out.lp is not None and out.lp_core else None
     bound, method = travel_bound(
-        inst,
+        ctx,
         out.slack,
         prices,  # type: ignore[arg-type]
-        opts.mode,
-        budget,
-        say,
         planning_lp,
-        plan_rep=fam_rep,  # the bound covers the band the plan keeps: no negative gap
+        # the bound covers the band the plan keeps: no negative gap
+        plan_rep=plan_reps(inst, out.assignment),
     )
-    result = assemble(
-        inst,
-        tables,
-        fam_rep,
-        out.slack,
-        out.lp_overflow,
-        Certificate(bound, method),
-        out.stats,
-        opts.mode,
-        opts.max_moves,
-        opts.seed,
-        budget,
-    )
+    result = assemble(ctx, tables, out, Certificate(bound, method))
     say(f"done in {budget.elapsed():.1f}s")
     return result

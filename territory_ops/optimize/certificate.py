@@ -27,8 +27,11 @@ import numpy as np
 
 from territory_ops.optimize import lagrange
 from territory_ops.optimize.budget import Budget
-from territory_ops.optimize.instance import Instance, candidates_pruned
+from territory_ops.optimize.candidates import candidates_pruned
+from territory_ops.optimize.context import SolveContext, Terms, candidate_costs
+from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import CoreProblem, LPSolution, resolve_for_travel, solve_core_lp
+from territory_ops.optimize.status import NOT_SOLVED, OPTIMAL
 
 EXACT_LP_BOUND_MAX_COLUMNS = 400_000  # above this the bound comes from the Lagrangian dual
 MIN_SECONDS = 2.0  # the LP bound gets at least this, even when the budget is spent
@@ -48,12 +51,9 @@ def uses_exact_lp(inst: Instance) -> bool:
 
 
 def travel_bound(
-    inst: Instance,
+    ctx: SolveContext,
     slack: np.ndarray,
     prices: lagrange.Prices | None,
-    mode: str,
-    budget: Budget,
-    say: Callable[[str], None],
     planning_lp: tuple[LPSolution, CoreProblem] | None = None,
     plan_rep: np.ndarray | None = None,
 ) -> tuple[float, str]:
@@ -62,17 +62,16 @@ def travel_bound(
     ``plan_rep`` (rep per family): where the plan keeps a rep outside the LP's band, the
     bound is for the band widened to the plan (see the module docstring).
     """
-    budget.release()
-    travel = np.where(inst.cand_rep >= 0, inst.cand_travel, np.inf)
+    inst = ctx.inst
+    ctx.budget.release()
+    travel = candidate_costs(inst, travel=True)
     lower = inst.lower - slack * inst.target
     upper = inst.upper + slack * inst.target
     beyond = 0
     if plan_rep is not None:
         lower, upper, beyond = band_kept(inst, plan_rep, lower, upper)
     note = f" for the band the plan keeps ({beyond} rep(s) beyond the LP's band)" if beyond else ""
-    bound, method = _bound(
-        inst, prices, mode, budget, say, planning_lp, travel, lower, upper, beyond
-    )
+    bound, method = _bound(ctx, prices, planning_lp, Terms(travel, lower, upper), beyond)
     return bound, method + note
 
 
@@ -90,17 +89,15 @@ def band_kept(
 
 
 def _bound(
-    inst: Instance,
+    ctx: SolveContext,
     prices: lagrange.Prices | None,
-    mode: str,
-    budget: Budget,
-    say: Callable[[str], None],
     planning_lp: tuple[LPSolution, CoreProblem] | None,
-    travel: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    terms: Terms,
     beyond: int,
 ) -> tuple[float, str]:
+    """The bound for ``terms`` (travel as the cost, the band to cover), and its method."""
+    inst, budget, say, mode = ctx.inst, ctx.budget, ctx.say, ctx.options.mode
+    travel, lower, upper = terms.cost, terms.lower, terms.upper
     # the planning LP's rows are the LP's band: re-solving it covers the plan only when the
     # plan keeps that band
     if planning_lp is not None and uses_exact_lp(inst) and not beyond:
@@ -118,9 +115,9 @@ def _bound(
             np.arange(inst.n_families), np.zeros(R), np.zeros(R), np.zeros(R), 0, lower, upper
         )
         sol, _ = solve_core_lp(inst, problem, travel, max(budget.left(), MIN_SECONDS), None)
-        if sol.status == "optimal":
+        if sol.status == OPTIMAL:
             return sol.objective, "LP relaxation (GLOP), all eligible reps"
-        if sol.status == "not_solved":
+        if sol.status == NOT_SOLVED:
             budget.note("certificate")
     if mode == "micro":
         # A bound for the band ignores the move budget, so on a micro plan it measures what a
@@ -135,10 +132,12 @@ def _bound(
         lower,
         upper,
         warm=prices,
-        stages=(0.03, 0.01, 0.003, 0.001),
-        max_iter=200,
-        keep_best=True,
-        deadline=time.perf_counter() + DUAL_SHARE * budget.left(),
+        ascent=lagrange.Ascent(
+            max_iter=200,
+            stages=(0.03, 0.01, 0.003, 0.001),
+            keep_best=True,
+            deadline=time.perf_counter() + DUAL_SHARE * budget.left(),
+        ),
     )
     if budget.left() <= 0 and "certificate" not in budget.phases:
         budget.note("certificate")

@@ -18,7 +18,7 @@ is a share of the plan's cost, not of the penalty-laden objective (``solve_whole
 When CP-SAT's work limit ends short of the proof, SCIP solves the same model from CP-SAT's
 plan with the rest of the budget (:mod:`.scip_polish`): the better plan and bound are kept.
 The result carries the model's objective of its plan and of the incumbent, and the solve
-loop judges the plan on those terms (its own ``plan_key`` counts band excess continuously and
+loop judges the plan on those terms (its own ``Terms.key`` counts band excess continuously and
 cost without balance, which dropped proven optima). Where the LP already had to widen a
 rep's band (a family bigger than the band, locks, eligibility), its widened edge is a
 fractional point no integer plan hits exactly, and proving that an excess of 0.003 points
@@ -41,8 +41,9 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from territory_ops.optimize import scip_polish
-from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.context import SolveContext, Terms, quiet
 from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.status import FAILED, LIMIT, OPTIMAL, SOLVED, TIME, cp_sat_name
 
 EXACT_MAX_FAMILIES = 600  # whole-book model up to this many free families ...
 EXACT_MAX_PAIRS = 10_000  # ... and (family, candidate) pairs; bigger books: LNS
@@ -77,6 +78,18 @@ class ExactResult:
     incumbent_objective: int | None = None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one CP-SAT solve may spend: ``work`` deterministic seconds decide where it stops
+    (the same plan on a busy machine), ``seconds`` of wall clock are the safety net; the seed;
+    the relative gap at which it may stop."""
+
+    seconds: float
+    work: float = 1.0
+    seed: int = 0
+    rel_gap: float = 0.0
+
+
 @dataclass
 class Sub:
     """A neighbourhood: free families and, per free family, the columns it may take."""
@@ -86,18 +99,10 @@ class Sub:
 
 
 def improve(
-    inst: Instance,
-    assignment: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
-    movable: np.ndarray | None,
-    budget: Budget,
-    seed: int,
-    say: Callable[[str], None],
+    ctx: SolveContext, terms: Terms, assignment: np.ndarray, movable: np.ndarray | None
 ) -> ExactResult | None:
     """The whole book solved exactly, or None if it is too big (or no time is left)."""
+    inst, budget, say = ctx.inst, ctx.budget, ctx.say
     if budget.left() <= 0.5:
         return None
     free_mask = free_families(inst, movable)
@@ -107,24 +112,19 @@ def improve(
         fams = np.nonzero(free_mask)[0]
         sub = Sub(fams, [np.nonzero(valid[f])[0] for f in fams])
         say(f"exact model over {len(fams)} families, {n_pairs} pairs ({budget.elapsed():.1f}s)")
-        lower, upper = allow_widened(inst, lower, upper)
-        a, status, gap, obj, solver = solve_whole_book(
-            inst,
-            assignment,
-            sub,
-            cost,
-            lower,
-            upper,
-            moves_budget,
+        lower, upper = allow_widened(inst, terms.lower, terms.upper)
+        limits = Limits(
             budget.left(),
-            work=WHOLE_BOOK_WORK_SHARE * budget.work_scale,
-            seed=seed,
-            rel_gap=REL_GAP_LIMIT,
-            say=say,
+            WHOLE_BOOK_WORK_SHARE * budget.work_scale,
+            ctx.options.seed,
+            REL_GAP_LIMIT,
         )
-        if status == "time":
+        a, status, gap, obj, solver = solve_whole_book(
+            inst, terms.with_band(lower, upper), assignment, sub, limits, say
+        )
+        if status == TIME:
             budget.note("exact MIP")
-        proven = status == "optimal" and gap is not None and gap <= REL_GAP_LIMIT
+        proven = status == OPTIMAL and gap is not None and gap <= REL_GAP_LIMIT
         out = ExactResult(a, f"{solver} over all families", proven, gap, lower, upper)
         if obj is not None:
             out.objective, out.incumbent_objective = obj
@@ -202,17 +202,10 @@ class _Solve:
 
 def solve_mip(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     sub: Sub,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
-    seconds: float,
-    *,
-    work: float = 1.0,
-    seed: int = 0,
-    rel_gap: float = 0.0,
+    limits: Limits,
     spent: list[float] | None = None,
 ) -> tuple[np.ndarray, str, float | None]:
     """Re-optimise ``sub``'s families exactly with CP-SAT; (assignment, status, rel. gap).
@@ -221,27 +214,20 @@ def solve_mip(
     ``limit`` (deterministic work limit reached: best found), ``time`` (the wall clock
     stopped it), ``failed`` (the incumbent is returned unchanged).
     """
-    mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
+    mdl = _build(inst, terms, assignment, sub)
     if mdl is None:
-        return assignment, "failed", None
-    out = _run(mdl, mdl.excess + mdl.cost, assignment, seconds, work, seed, rel_gap, spent)
+        return assignment, FAILED, None
+    out = _run(mdl, assignment, limits, spent)
     return out.assignment, out.status, out.gap
 
 
 def solve_whole_book(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     sub: Sub,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
-    seconds: float,
-    *,
-    work: float,
-    seed: int,
-    rel_gap: float,
-    say: Callable[[str], None] = lambda _msg: None,
+    limits: Limits,
+    say: Callable[[str], None] = quiet,
 ) -> tuple[np.ndarray, str, float | None, tuple[int, int] | None, str]:
     """``solve_mip``'s model over the whole book, its gap a share of the plan's *cost*.
 
@@ -252,38 +238,35 @@ def solve_whole_book(
     share of the plan's cost part: "within 0.1%" then says what a user reads into it.
     The last item is (the plan's objective, the incumbent's) in the model's integer units.
     """
-    t_end = time.perf_counter() + seconds
-    mdl = _build(inst, assignment, sub, cost, lower, upper, moves_budget)
+    work, seed, rel_gap = limits.work, limits.seed, limits.rel_gap
+    t_end = time.perf_counter() + limits.seconds
+    mdl = _build(inst, terms, assignment, sub)
     if mdl is None:
-        return assignment, "failed", None, None, "CP-SAT"
+        return assignment, FAILED, None, None, "CP-SAT"
     spent: list[float] = []
-    out, scale = _Solve(assignment, "failed", None), mdl.inc_cost
+    out, scale = _Solve(assignment, FAILED, None), mdl.inc_cost
     for _ in range(GAP_ROUNDS):
         left = max(t_end - time.perf_counter(), 0.1)
         nxt = _run(
             mdl,
-            mdl.excess + mdl.cost,
             out.assignment,
-            left,
-            work - sum(spent),
-            seed,
-            0.0,
+            Limits(left, work - sum(spent), seed, 0.0),
             spent,
             abs_gap=rel_gap * scale,
             gap_scale=True,
             params=WHOLE_BOOK_PARAMS,
         )
-        if nxt.status == "failed":
+        if nxt.status == FAILED:
             break
         out = _better(out, nxt)
-        if out.status != "optimal" or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
+        if out.status != OPTIMAL or (out.gap or 0.0) <= rel_gap or work - sum(spent) < 0.01:
             break
         # stopped at ``rel_gap`` of the incumbent's cost, but the plan found costs less: go
         # on from it, the limit now a share of its cost
         scale = int(out.cost)
-    if out.status == "optimal" and (out.gap or 0.0) > rel_gap:
-        out.status = "limit"
-    if out.status != "optimal" and out.objective is not None and t_end - time.perf_counter() > 0.5:
+    if out.status == OPTIMAL and (out.gap or 0.0) > rel_gap:
+        out.status = LIMIT
+    if out.status != OPTIMAL and out.objective is not None and t_end - time.perf_counter() > 0.5:
         out = _second_opinion(mdl, out, t_end - time.perf_counter(), seed, rel_gap)
         say(f"exact: SCIP from CP-SAT's plan ({out.solver})")
     say(f"exact: {out.status}, gap {out.gap} of the plan's cost")
@@ -308,7 +291,7 @@ def _second_opinion(mdl: _Model, out: _Solve, seconds: float, seed: int, rel_gap
     best = _Solve(plan, out.status, None, cost, obj) if obj < out.objective else out
     bound = max(out.bound, ans.bound)
     gap = round(max(best.objective - bound, 0.0) / max(best.cost, 1.0), 6)
-    status = "optimal" if gap <= rel_gap else "time" if ans.clock_cut else out.status
+    status = OPTIMAL if gap <= rel_gap else TIME if ans.clock_cut else out.status
     used = best is not out or ans.bound > out.bound  # SCIP's plan or its bound counts
     solver = "CP-SAT + SCIP" if used else out.solver
     return _Solve(best.assignment, status, gap, best.cost, best.objective, bound, solver)
@@ -326,21 +309,14 @@ def _better(old: _Solve, new: _Solve) -> _Solve:
     return _Solve(old.assignment, new.status, gap, old.cost, old.objective, new.bound)
 
 
-def _build(
-    inst: Instance,
-    assignment: np.ndarray,
-    sub: Sub,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
-) -> _Model | None:
+def _build(inst: Instance, terms: Terms, assignment: np.ndarray, sub: Sub) -> _Model | None:
     """The CP-SAT model of ``sub``'s families, everything else fixed at ``assignment``.
 
     Integer scaling (named): potentials in ``POT_UNITS`` per mean target, workload in
     hundredths of an hour, costs in ``COST_UNITS`` per mean free cost. The incumbent stays
     feasible: a row it keeps is hard; a row it breaks gets a penalised slack (``excess``).
     """
+    cost, lower, upper, move_budget = terms.cost, terms.lower, terms.upper, terms.move_budget
     F, R = inst.n_families, inst.n_reps
     all_f = np.arange(F)
     fixed = np.ones(F, dtype=bool)
@@ -426,13 +402,13 @@ def _build(
             m.add(dev_unit * d >= t - P)
             terms.append((d, dev_cost))
             aux.append((d, "dev", int(r), t, 0, dev_unit))
-    if moves_budget is not None:
+    if move_budget is not None:
         moves = sum(
             int(inst.cand_moves[f, k]) * v for (f, k), v in x.items() if inst.cand_moves[f, k]
         )
         fixed_moves = int(inst.cand_moves[all_f, assignment][fixed].sum())
         inc = int(inst.cand_moves[all_f, assignment].sum())
-        m.add(fixed_moves + moves <= max(moves_budget, inc))
+        m.add(fixed_moves + moves <= max(move_budget, inc))
     mdl = _Model(m, x, terms, excess, aux, loads)
     mdl.inc_cost, mdl.inc_excess = mdl.cost_and_excess(assignment)
     return mdl
@@ -440,21 +416,19 @@ def _build(
 
 def _run(
     mdl: _Model,
-    objective: list[tuple[cp_model.IntVar, int]],
     hint: np.ndarray,
-    seconds: float,
-    work: float,
-    seed: int,
-    rel_gap: float,
+    limits: Limits,
     spent: list[float] | None,
+    *,
     abs_gap: float = 0.0,
     gap_scale: bool = False,
     params: dict[str, object] | None = None,
 ) -> _Solve:
-    """Minimise ``objective`` over ``mdl`` from ``hint``: one worker, the seed, a work limit
+    """Minimise ``mdl``'s excess + cost from ``hint``: one worker, the seed, a work limit
     (deterministic), the wall clock as the safety net."""
+    work = limits.work
     m = mdl.m
-    m.minimize(sum(c * v for v, c in objective))
+    m.minimize(sum(c * v for v, c in mdl.excess + mdl.cost))
     m.clear_hints()
     values = mdl.values(hint)
     for v in mdl.x.values():
@@ -463,18 +437,18 @@ def _run(
         m.add_hint(v, values[v.index])
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
+    solver.parameters.random_seed = limits.seed
     solver.parameters.max_deterministic_time = max(work, 0.01)
-    solver.parameters.relative_gap_limit = rel_gap
+    solver.parameters.relative_gap_limit = limits.rel_gap
     solver.parameters.absolute_gap_limit = max(abs_gap, 0.0)
-    solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+    solver.parameters.max_time_in_seconds = max(limits.seconds, 0.1)
     for name, value in (params or {}).items():
         setattr(solver.parameters, name, value)
     st = solver.solve(m)
     if spent is not None:  # deterministic time used: a work count that the clock does not move
         spent.append(solver.deterministic_time)
-    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _Solve(hint, "failed", None)
+    if cp_sat_name(st) not in SOLVED:
+        return _Solve(hint, FAILED, None)
     out = hint.copy()
     for (f, k), v in mdl.x.items():
         if solver.boolean_value(v):
@@ -485,6 +459,6 @@ def _run(
     gap = round(abs(val - bound) / max(scale, 1.0), 6)
     obj = int(round(val))
     if st == cp_model.OPTIMAL:  # closed, or within ``rel_gap`` of the proven bound
-        return _Solve(out, "optimal", gap, cost_part, obj, bound)
+        return _Solve(out, OPTIMAL, gap, cost_part, obj, bound)
     timed_out = solver.deterministic_time < 0.99 * work
-    return _Solve(out, "time" if timed_out else "limit", gap, cost_part, obj, bound)
+    return _Solve(out, TIME if timed_out else LIMIT, gap, cost_part, obj, bound)

@@ -23,12 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from territory_ops.optimize.instance import (
-    Instance,
-    add_candidates,
-    family_chunks,
-    family_rep_matrix,
-)
+from territory_ops.optimize.candidates import add_candidates, family_chunks, family_rep_matrix
+from territory_ops.optimize.instance import Instance
 
 PRICING_ROUNDS = 2  # column-generation rounds (each: price out, add columns, re-solve)
 PRICE_BOUND = 1e3  # normalised; keeps the dual bounded when the band is infeasible
@@ -78,6 +74,18 @@ def _constant(inst: Instance, p: Prices, lower: np.ndarray, upper: np.ndarray) -
     )
 
 
+@dataclass(frozen=True)
+class Ascent:
+    """How far one dual ascent goes: L-BFGS-B iterations per smoothing stage, the stages
+    (smoothing temperatures), whether to keep the best exact iterate, and a
+    ``time.perf_counter()`` deadline (only with ``keep_best``)."""
+
+    max_iter: int = 100
+    stages: tuple[float, ...] = (0.1, 0.01)
+    keep_best: bool = False
+    deadline: float | None = None
+
+
 def solve_dual(
     inst: Instance,
     cost: np.ndarray,
@@ -85,10 +93,7 @@ def solve_dual(
     upper: np.ndarray,
     *,
     warm: Prices | None = None,
-    max_iter: int = 100,
-    stages: tuple[float, ...] = (0.1, 0.01),
-    keep_best: bool = False,
-    deadline: float | None = None,
+    ascent: Ascent = Ascent(),
 ) -> DualResult:
     """Maximise the smoothed dual over the candidate matrix ``cost`` (F x K, inf = none).
 
@@ -98,6 +103,12 @@ def solve_dual(
     (``time.perf_counter()`` value, only with ``keep_best``) stops the ascent early; the best
     iterate so far is still a valid bound.
     """
+    max_iter, stages, keep_best, deadline = (
+        ascent.max_iter,
+        ascent.stages,
+        ascent.keep_best,
+        ascent.deadline,
+    )
     F, R = inst.n_families, inst.n_reps
     rep = inst.cand_rep
     valid = rep >= 0

@@ -22,15 +22,15 @@ same book and seed give the same plan on a busy machine; the wall clock only sto
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from territory_ops.geography import haversine_km
-from territory_ops.optimize.budget import Budget
-from territory_ops.optimize.exact import ExactResult, Sub, free_families, solve_mip
+from territory_ops.optimize.context import SolveContext, Terms
+from territory_ops.optimize.exact import ExactResult, Limits, Sub, free_families, solve_mip
 from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.status import TIME
 
 BAND_ROUNDS = 12  # band neighbourhoods tried at most
 WORK_SHARE = 0.03  # CP-SAT deterministic seconds per neighbourhood, per second of
@@ -53,61 +53,43 @@ WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst 
 class _Search:
     """What the rounds share: the plan so far, the rows it is judged by, the work spent."""
 
-    inst: Instance
+    ctx: SolveContext
+    terms: Terms
     a: np.ndarray
-    cost: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    moves_budget: int | None
     free_mask: np.ndarray
-    budget: Budget
-    seed: int
     rng: np.random.Generator
     stop_at: float
     ref: np.ndarray  # per family, the column the travel rounds measure its excess from
     gap: float | None = None
 
+    @property
+    def inst(self) -> Instance:
+        return self.ctx.inst
+
     def solve(self, sub: Sub, work: float, spent: list[float]) -> bool:
         """Re-optimise ``sub``; keep the result if it is better. True if it was."""
-        left = max(self.stop_at - self.budget.elapsed(), 0.1)
-        new, status, self.gap = solve_mip(
-            self.inst,
-            self.a,
-            sub,
-            self.cost,
-            self.lower,
-            self.upper,
-            self.moves_budget,
-            left,
-            work=work,
-            seed=self.seed,
-            spent=spent,
-        )
-        if status == "time":
-            self.budget.note("LNS")
-        if not _better(self.inst, new, self.a, self.cost, self.lower, self.upper):
+        left = max(self.stop_at - self.ctx.budget.elapsed(), 0.1)
+        limits = Limits(left, work, self.ctx.options.seed)
+        new, status, self.gap = solve_mip(self.inst, self.terms, self.a, sub, limits, spent)
+        if status == TIME:
+            self.ctx.budget.note("LNS")
+        if not _better(self.inst, self.terms, new, self.a):
             return False
         self.a = new
         return True
 
     def out_of_time(self) -> bool:
-        if self.budget.elapsed() < self.stop_at:
+        if self.ctx.budget.elapsed() < self.stop_at:
             return False
-        self.budget.note("LNS")
+        self.ctx.budget.note("LNS")
         return True
 
 
 def improve(
-    inst: Instance,
+    ctx: SolveContext,
+    terms: Terms,
     assignment: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    moves_budget: int | None,
     movable: np.ndarray | None,
-    budget: Budget,
-    seed: int,
-    say: Callable[[str], None],
     reference: np.ndarray | None = None,
 ) -> ExactResult | None:
     """A better plan (by band and capacity excess, then cost), or None if nothing was tried.
@@ -116,22 +98,18 @@ def improve(
     LP's rounding); the travel rounds start where the plan is furthest from it (default: each
     family's cheapest candidate).
     """
+    inst, budget = ctx.inst, ctx.budget
     if budget.left() <= 0.5:
         return None
     s = _Search(
-        inst,
+        ctx,
+        terms,
         assignment.copy(),
-        cost,
-        lower,
-        upper,
-        moves_budget,
         free_families(inst, movable),
-        budget,
-        seed,
-        np.random.default_rng(seed),
+        np.random.default_rng(ctx.options.seed),
         # a safety stop: the work limits decide how many rounds run
         budget.elapsed() + budget.left(),
-        reference if reference is not None else _cheapest(inst, cost),
+        reference if reference is not None else _cheapest(inst, terms.cost),
     )
     work = min(WORK_SHARE * budget.work_scale, MAX_WORK)
     band = _band_rounds(s, work)
@@ -139,7 +117,7 @@ def improve(
     # for a redesign (on a messy 100k micro they would cost the 90 s target 20-40 s)
     travel = (
         (0, 0)
-        if moves_budget is not None
+        if terms.move_budget is not None
         else _travel_rounds(
             s,
             min(TRAVEL_WORK_SHARE * budget.work_scale, MAX_WORK),
@@ -150,10 +128,10 @@ def improve(
     if rounds == 0:
         return None
     text = f"LNS ({band[0]} band neighbourhoods, {band[1]} improved"
-    if moves_budget is None:
+    if terms.move_budget is None:
         text += f"; {travel[0]} travel neighbourhoods, {travel[1]} improved"
     text += ")"
-    say(f"{text} ({budget.elapsed():.1f}s)")
+    ctx.say(f"{text} ({budget.elapsed():.1f}s)")
     return ExactResult(s.a, text, False, s.gap)
 
 
@@ -163,7 +141,7 @@ def _band_rounds(s: _Search, work: float) -> tuple[int, int]:
     spent: list[float] = []
     rounds = improved = 0
     for _ in range(BAND_ROUNDS):
-        v = violations(s.inst, s.a, s.lower, s.upper)
+        v = violations(s.inst, s.a, s.terms.lower, s.terms.upper)
         bad = [int(r) for r in np.lexsort((np.arange(s.inst.n_reps), -v)) if v[r] > 1e-9]
         bad = [r for r in bad if r not in tried]
         if not bad or sum(spent) >= BAND_TOTAL_WORK * work or s.out_of_time():
@@ -187,13 +165,14 @@ def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
     """Neighbourhoods of the families that travel furthest beyond their reference rep."""
     inst = s.inst
     F = np.arange(inst.n_families)
-    ref_cost = s.cost[F, s.ref]
+    cost = s.terms.cost
+    ref_cost = cost[F, s.ref]
     tried = np.zeros(inst.n_families, dtype=bool)
     spent: list[float] = []
     rounds = improved = 0
-    costs = [float(s.cost[F, s.a].sum())]  # the plan's cost after each round
+    costs = [float(cost[F, s.a].sum())]  # the plan's cost after each round
     while sum(spent) < total and not s.out_of_time() and not _stalled(costs):
-        excess = np.where(s.free_mask & ~tried, s.cost[F, s.a] - ref_cost, 0.0)
+        excess = np.where(s.free_mask & ~tried, cost[F, s.a] - ref_cost, 0.0)
         order = np.nonzero(excess > 0)[0]
         if not len(order):
             break
@@ -210,7 +189,7 @@ def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
         rounds += 1
         if s.solve(sub, min(work, total - sum(spent)), spent):
             improved += 1
-        costs.append(float(s.cost[F, s.a].sum()))
+        costs.append(float(cost[F, s.a].sum()))
     return rounds, improved
 
 
@@ -236,16 +215,11 @@ def violations(inst: Instance, a: np.ndarray, lower: np.ndarray, upper: np.ndarr
     return np.where(inst.active, band + cap, 0.0)
 
 
-def _better(
-    inst: Instance,
-    new: np.ndarray,
-    old: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> bool:
-    vn = float(violations(inst, new, lower, upper).sum())
-    vo = float(violations(inst, old, lower, upper).sum())
+def _better(inst: Instance, terms: Terms, new: np.ndarray, old: np.ndarray) -> bool:
+    """``new`` has less band and capacity excess than ``old``, or as much and costs less."""
+    cost = terms.cost
+    vn = float(violations(inst, new, terms.lower, terms.upper).sum())
+    vo = float(violations(inst, old, terms.lower, terms.upper).sum())
     if vn < vo - 1e-9:
         return True
     F = np.arange(inst.n_families)

@@ -17,12 +17,12 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.status import NOT_SOLVED, OPTIMAL, SOLVED, status_name
 
 PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of slacks
 PHASE2_SLACK_COST = 1000.0  # per target of band slack, in mean family costs (1 point = 10)
 OVERFLOW_WEIGHT = 1000.0  # phase 1: capacity overflow (share of capacity) >> band slack
 INTEGRAL_TOL = 1e-6
-SOLVED = ("optimal", "feasible")  # statuses with a primal point (feasible: the clock cut it)
 
 
 @dataclass
@@ -293,14 +293,7 @@ def back_to_phase1(model: LPModel) -> None:
 
 def solve_lp(model: LPModel, time_limit: float) -> str:
     model.solver.SetTimeLimit(int(max(time_limit, 0.2) * 1000))
-    status = model.solver.Solve()
-    return {
-        pywraplp.Solver.OPTIMAL: "optimal",
-        pywraplp.Solver.FEASIBLE: "feasible",
-        pywraplp.Solver.INFEASIBLE: "infeasible",
-        pywraplp.Solver.UNBOUNDED: "unbounded",
-        pywraplp.Solver.NOT_SOLVED: "not_solved",
-    }.get(status, "error")
+    return status_name(model.solver.Solve())
 
 
 def read_lp(model: LPModel, status: str, n_reps: int) -> LPSolution:
@@ -344,7 +337,7 @@ def resolve_for_travel(
     for s in model.slack:  # travel only: band slack is free within its cap
         if s is not None:
             objective.SetCoefficient(s, 0.0)
-    if solve_lp(model, time_limit) != "optimal":
+    if solve_lp(model, time_limit) != OPTIMAL:
         return None
     return objective.Value() * model.cost_scale
 
@@ -385,7 +378,7 @@ def solve_core_lp(
         # dual simplex: the 20k core LP (343k columns) in 13 s instead of > 76 s with primal
         model.solver.SetSolverSpecificParametersAsString("use_dual_simplex: true")
         status = solve_lp(model, left())
-        if status in ("optimal", "feasible", "not_solved"):  # not_solved: out of time
+        if status in SOLVED | {NOT_SOLVED}:  # not solved: out of time
             return read_lp(model, status, R), np.zeros(R)
         back_to_phase1(model)
     # phase 1 from scratch: primal simplex (7.8 s against 26.5 s dual on a 5k book)
@@ -406,7 +399,7 @@ def solve_core_lp(
     model.solver.SetSolverSpecificParametersAsString("use_dual_simplex: true")
     status = solve_lp(model, left())
     sol = read_lp(model, status, inst.n_reps)
-    if status == "not_solved":  # out of time: phase 1's point is feasible for phase 2 too
+    if status == NOT_SOLVED:  # out of time: phase 1's point is feasible for phase 2 too
         sol = sol1
     sol.overflow = over_cap  # the room phase 1 proved necessary; rounding may use it all
     if status in SOLVED:  # what phase 2 used, within the caps

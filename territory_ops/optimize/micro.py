@@ -65,7 +65,7 @@ def micro_core(
 
 
 def shed_inherited_counts(
-    inst: Instance, assignment: np.ndarray, budget: int, cost: np.ndarray
+    inst: Instance, assignment: np.ndarray, move_budget: int, cost: np.ndarray
 ) -> np.ndarray:
     """Use the moves left to bring reps over max accounts today back towards their real cap:
     worst rep first, its unlocked families fewest accounts first, each to the cheapest
@@ -78,7 +78,7 @@ def shed_inherited_counts(
     N = np.bincount(rep, weights=inst.fam_count, minlength=R)
     W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
     P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
-    left = budget - int(inst.cand_moves[all_f, a].sum())
+    left = move_budget - int(inst.cand_moves[all_f, a].sum())
     hot = np.nonzero(inst.active & (real + 1e-9 < N))[0]
     for r in hot[np.lexsort((hot, -(N[hot] - real[hot])))]:
         fams = np.nonzero((rep == r) & (inst.fam_lock_rep < 0))[0]
@@ -117,7 +117,7 @@ def shed_inherited_counts(
 
 
 def restore_move_budget(
-    inst: Instance, assignment: np.ndarray, cur_col: np.ndarray, budget: int, cost: np.ndarray
+    inst: Instance, assignment: np.ndarray, cur_col: np.ndarray, move_budget: int, cost: np.ndarray
 ) -> np.ndarray:
     """Send families back to today's owner until the plan is within the move budget.
 
@@ -130,7 +130,7 @@ def restore_move_budget(
     a = assignment.copy()
     moves_now = inst.cand_moves[all_f, a]
     moves = int(moves_now.sum())
-    if moves <= budget:
+    if moves <= move_budget:
         return a
     rep = inst.cand_rep[all_f, a]
     W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
@@ -138,7 +138,7 @@ def restore_move_budget(
     back = np.nonzero((cur_col >= 0) & (a != cur_col) & (moves_now > 0))[0]
     extra = cost[back, cur_col[back]] - cost[back, a[back]]
     for f in back[np.lexsort((back, extra / moves_now[back]))]:
-        if moves <= budget:
+        if moves <= move_budget:
             break
         old, home = rep[f], inst.cand_rep[f, cur_col[f]]
         w, n = inst.fam_workload[f], inst.fam_count[f]

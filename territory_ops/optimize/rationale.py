@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_ops.optimize.instance import Instance, pair_distances
+from territory_ops.optimize.candidates import pair_distances
+from territory_ops.optimize.instance import Instance
 
 TRAVEL_REASON_MIN = 5.0  # km (minutes) saved before travel is named as the reason
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from territory_ops.optimize.context import Terms
 from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import INTEGRAL_TOL, LPSolution
+from territory_ops.optimize.status import FAILED, OPTIMAL, TIME, status_name
 
 ALT_COLUMNS = 3  # alternatives kept per free family (lowest reduced cost)
 HARD_ROW_EPS = 1e-7  # relative tightening of band/capacity rows
@@ -77,15 +79,12 @@ def choose_free_families(
 
 def repair(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     free: dict[int, list[int]],
     hint: dict[int, int],
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
     params: SolverParams,
     *,
-    move_budget: int | None = None,
     balance_weight: float = 0.0,
 ) -> RepairResult:
     """Make the ``free`` families integral; ``assignment`` (column per family) fixes the rest.
@@ -97,16 +96,16 @@ def repair(
     next column tried.
     """
     deadline = time.perf_counter() + params.time_limit
-    model = _build(inst, assignment, free, cost, lower, upper, move_budget, balance_weight)
-    status = "OPTIMAL"
+    model = _build(inst, terms, assignment, free, balance_weight)
+    status = OPTIMAL
     st = model.solve(max(params.time_limit, 1.0))
     while True:
         if st != pywraplp.Solver.OPTIMAL:
-            status = _status(st)
+            status = status_name(st)
             break
         left = deadline - time.perf_counter()
         if left <= 0:  # the whole dive shares one budget; the caller keeps its rounding
-            status = "TIME_LIMIT"
+            status = TIME
             break
         glop_limit = max(left, 1.0)
         snap = model.snapshot()
@@ -124,10 +123,10 @@ def repair(
                 break
             model.unfix(f)
         else:  # no column keeps the hard rows
-            status = "DIVE_FAILED"
+            status = FAILED
             break
     columns = dict(hint)
-    if status != "OPTIMAL":
+    if status != OPTIMAL:
         return RepairResult(columns, np.zeros(inst.n_reps), status, len(free))
     final = model.snapshot()
     for f in free:
@@ -185,14 +184,12 @@ class _Model:
 
 def _build(
     inst: Instance,
+    terms: Terms,
     assignment: np.ndarray,
     free: dict[int, list[int]],
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    move_budget: int | None,
     balance_weight: float,
 ) -> _Model:
+    cost, lower, upper, move_budget = terms.cost, terms.lower, terms.upper, terms.move_budget
     R = inst.n_reps
     fams = np.array(sorted(free), dtype=np.int64)
     fixed_mask = np.ones(inst.n_families, dtype=bool)
@@ -284,15 +281,6 @@ def _build(
     return m
 
 
-def _status(st: int) -> str:
-    return {
-        pywraplp.Solver.OPTIMAL: "OPTIMAL",
-        pywraplp.Solver.FEASIBLE: "FEASIBLE",
-        pywraplp.Solver.INFEASIBLE: "INFEASIBLE",
-        pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED",
-    }.get(st, "ABNORMAL")
-
-
 def _violation(
     P: np.ndarray, lower: np.ndarray, upper: np.ndarray, target: np.ndarray
 ) -> np.ndarray:
@@ -302,11 +290,8 @@ def _violation(
 def band_local_search(
     inst: Instance,
     assignment: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    terms: Terms,
     *,
-    move_budget: int | None = None,
     max_steps: int | None = None,
     movable: np.ndarray | None = None,
     deadline: float | None = None,
@@ -322,6 +307,7 @@ def band_local_search(
     ``deadline`` (a ``time.perf_counter()`` value) stops early: only the anytime fallback
     uses it, and the caller reports it.
     """
+    cost, lower, upper, move_budget = terms.cost, terms.lower, terms.upper, terms.move_budget
     F, R = inst.n_families, inst.n_reps
     a = assignment.copy()
     all_f = np.arange(F)

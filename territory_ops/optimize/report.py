@@ -162,21 +162,6 @@ def plan_metrics(
     }
 
 
-def rep_ratios(
-    accounts: pl.DataFrame, reps: pl.DataFrame, rep_of_account: list[str]
-) -> dict[str, float]:
-    """Potential / target per active rep."""
-    rep_ids = reps["rep_id"].to_list()
-    index = {r: i for i, r in enumerate(rep_ids)}
-    active = reps["active"].to_numpy().astype(bool)
-    pot = accounts["potential"].to_numpy().astype(float)
-    target = rep_targets(pot.sum(), reps["target_weight"].to_numpy(), active)
-    idx = np.array([index.get(r, -1) for r in rep_of_account])
-    ok = idx >= 0
-    P = np.bincount(idx[ok], weights=pot[ok], minlength=len(rep_ids))
-    return {rep_ids[i]: float(P[i] / target[i]) for i in range(len(rep_ids)) if active[i]}
-
-
 def band_out_of_reach_by_families(inst) -> bool:  # inst: Instance
     """A family bigger than the band of every rep that may own it: no whole-family plan keeps
     every rep in band, though the LP relaxation (which may split it) can say it does."""

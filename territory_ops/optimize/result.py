@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 
 from territory_ops.optimize import capacity
-from territory_ops.optimize.budget import Budget
-from territory_ops.optimize.instance import Instance, pair_distances
+from territory_ops.optimize.candidates import pair_distances
+from territory_ops.optimize.context import SolveContext
+from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.rationale import reasons
 from territory_ops.optimize.report import (
     band_out_of_reach_by_families,
@@ -19,6 +20,7 @@ from territory_ops.optimize.report import (
     count_violations,
     plan_metrics,
 )
+from territory_ops.optimize.solve import SolveOutcome
 from territory_ops.optimize.tables import Tables
 
 
@@ -36,19 +38,10 @@ class Certificate:
     method: str
 
 
-def assemble(
-    inst: Instance,
-    tables: Tables,
-    fam_rep: np.ndarray,
-    slack: np.ndarray,
-    lp_overflow: bool,
-    cert: Certificate,
-    stats: dict[str, object],
-    mode: str,
-    max_moves: int | None,
-    seed: int,
-    budget: Budget,
-) -> PlanResult:
+def assemble(ctx: SolveContext, tables: Tables, out: SolveOutcome, cert: Certificate) -> PlanResult:
+    """The plan rows, metrics, warnings and rep summary of the solve loop's plan."""
+    inst, budget = ctx.inst, ctx.budget
+    fam_rep = plan_reps(inst, out.assignment)
     new_rep = fam_rep[inst.family_of]
     rid = np.array(inst.rep_ids, dtype=object)
     rep_col = rid[new_rep].tolist()
@@ -63,13 +56,11 @@ def assemble(
             "reason": why,
         }
     )
-    metrics = _metrics(
-        inst, tables, plan, fam_rep, new_rep, slack, lp_overflow, cert, stats, mode, max_moves
-    )
+    metrics = _metrics(ctx, tables, plan, fam_rep, out, cert)
     if budget.elapsed() > budget.limit and not budget.hit:
         budget.note("the whole run")
     metrics.update(
-        seed=seed,
+        seed=ctx.options.seed,
         time_limit_s=round(budget.limit, 1),
         time_limit_hit=budget.hit,
         time_limit_phases=list(budget.phases),
@@ -86,23 +77,27 @@ def assemble(
     )
 
 
+def plan_reps(inst: Instance, assignment: np.ndarray) -> np.ndarray:
+    """The rep of each family in a plan given as a candidate column per family."""
+    return inst.cand_rep[np.arange(inst.n_families), assignment]
+
+
 def _metrics(
-    inst: Instance,
+    ctx: SolveContext,
     tables: Tables,
     plan: pl.DataFrame,
     fam_rep: np.ndarray,
-    new_rep: np.ndarray,
-    slack: np.ndarray,
-    lp_overflow: bool,
+    out: SolveOutcome,
     cert: Certificate,
-    stats: dict[str, object],
-    mode: str,
-    max_moves: int | None,
 ) -> dict[str, object]:
+    inst, mode, stats, slack = ctx.inst, ctx.options.mode, out.stats, out.slack
+    # the caller's max_moves as given (None when left to the default), for the report
+    max_moves = ctx.options.max_moves
+    new_rep = fam_rep[inst.family_of]
     violations = check_plan(tables.accounts, tables.reps, plan)
     cur, ca = inst.current, inst.current_active
     moves = int((ca & (new_rep != cur)).sum())
-    spent = mode == "micro" and moves >= (max_moves or 0)
+    spent = ctx.move_budget is not None and moves >= ctx.move_budget
     shortfall, inherited, introduced = capacity.classify_overloads(inst, fam_rep, mode, spent)
     # rule 5 is judged per rep below: a shortfall or inherited overload is a finding
     other = [v for v in violations if not v.rule.startswith("5")]
@@ -187,7 +182,7 @@ def _metrics(
         "repair_families": stats.get("repair_families"),
         "repair_method": stats.get("repair_method"),
         "lp_band_slack_max": round(float(stats.get("lp_band_slack_max", 0.0)), 6),
-        "lp_capacity_overflow": lp_overflow,
+        "lp_capacity_overflow": out.lp_overflow,
         "released_locks": len(tables.released_locks),
     }
 

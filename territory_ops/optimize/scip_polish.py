@@ -22,6 +22,8 @@ from typing import Any  # CP-SAT's proto classes are C++ bindings without stubs
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
+from territory_ops.optimize.status import FEASIBLE, SOLVED, status_name
+
 NODE_LIMIT = 500  # branch-and-bound nodes: the work limit (same input, same plan)
 BIG = 2**61  # a CP-SAT bound at or beyond this is no bound
 BOUND_SLACK = 1e-7  # share of |bound| given back: SCIP's float tolerances, not a proof gap
@@ -63,14 +65,14 @@ def solve(
     )
     solver.SetHint([xs[i] for i in hint], [float(v) for v in hint.values()])
     t0 = time.perf_counter()
-    status = solver.Solve()
+    status = status_name(solver.Solve())
     took = time.perf_counter() - t0
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+    if status not in SOLVED:
         return None
     values = {i: int(round(v.solution_value())) for i, v in enumerate(xs)}
     bound = obj.BestBound()
     bound -= BOUND_SLACK * abs(bound) + 1.0  # and one model unit
-    cut = status == pywraplp.Solver.FEASIBLE and took >= 0.95 * seconds
+    cut = status == FEASIBLE and took >= 0.95 * seconds
     return MipAnswer(values, bound, cut)
 
 

@@ -70,7 +70,7 @@ class Mess:
 
     @classmethod
     def messy(cls) -> Mess:
-        """Like the 5k book of issue 9: ~4% unassigned, 1 in 20 reps gone, 1 in 5 overloaded."""
+        """Like a real messy 5k book: ~4% unassigned, 1 in 20 reps gone, 1 in 5 overloaded."""
         return cls(0.04, 0.05, 0.1, 0.2, 1.0)
 
     def override(self, **values: float | int | None) -> Mess:

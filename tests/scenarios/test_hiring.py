@@ -131,3 +131,58 @@ def test_the_hiring_map_renders_the_same_bytes_twice(gap_book) -> None:
     png = render_hiring_png(plan, accounts, reps, outlines=False)
     assert png.startswith(b"\x89PNG") and 10_000 < len(png) < 400_000
     assert render_hiring_png(plan, accounts, reps, outlines=False) == png
+
+
+def _two_city_model(k: int):
+    """Two clusters of 10 hours, two candidate cities whose hire has 10 hours: city A is
+    worth 100 for the first cluster, city B 80 for the second; one hire serves one cluster."""
+    import numpy as np
+
+    from territory_ops.scenarios.hiring_model import Demand, HiringModel, Pairs
+
+    two = np.array([0.0, 0.0])
+    dem = Demand(
+        segment=np.array(["smb", "smb"]),
+        skill=np.array(["", ""]),
+        lat=np.array([40.0, 41.0]),
+        lon=np.array([-105.0, -104.0]),
+        radius_km=two,
+        workload=np.array([10.0, 10.0]),
+        far_potential=np.array([100.0, 80.0]),
+        far_count=np.array([3.0, 2.0]),
+        served_workload=two,
+        near_km=two,
+    )
+    pairs = Pairs(
+        d=np.array([0, 0, 1, 1]),
+        f=np.array([0, 1, 0, 1]),
+        value=np.array([100.0, 10.0, 30.0, 80.0]),
+        covered=np.array([100.0, 10.0, 30.0, 80.0]),
+        saved=np.zeros(4),
+        relief=np.zeros(4, dtype=bool),
+    )
+    facilities = np.array([0, 1])
+    return HiringModel(
+        pairs, dem, np.array([10.0, 10.0]), facilities, k, two[:1], two[:1], np.array([0, 0])
+    )
+
+
+def test_the_hiring_program_is_built_solved_and_read_in_three_steps() -> None:
+    from territory_ops.scenarios.hiring_read import read_locations
+    from territory_ops.scenarios.hiring_solve import solve
+
+    hm = _two_city_model(k=1)
+    lp, _, _, lp_status = solve(hm, integer=False, time_limit=10, seed=0)
+    obj, y, x, status = solve(hm, integer=True, time_limit=10, seed=0)
+    assert (lp_status, status) == ("optimal", "optimal")
+    assert obj == pytest.approx(100.0) and lp >= obj - 1e-6  # the LP bounds the plan
+    assert list(y.round()) == [1.0, 0.0]  # city A: one hire, the cluster worth most
+    cand = pl.DataFrame(
+        {"city": ["A", "B"], "state": ["CO", "CO"], "latitude": [40.0, 41.0]}
+    ).with_columns(longitude=pl.Series([-105.0, -104.0]))
+    locs = read_locations(hm, x, y, cand, ["smb"], total_work=20.0)
+    assert locs.select("rank", "city", "segment", "hours_covered", "value").rows() == [
+        (1, "A", "smb", 10.0, 100.0)
+    ]
+    two_hires = solve(_two_city_model(k=2), integer=True, time_limit=10, seed=0)
+    assert two_hires[0] == pytest.approx(180.0)  # both cities, each its own cluster
