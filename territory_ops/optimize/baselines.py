@@ -24,8 +24,9 @@ import numpy as np
 import polars as pl
 
 from territory_ops.geography import haversine_km
+from territory_ops.optimize.build import build_instance
 from territory_ops.optimize.candidates import family_chunks, family_rep_matrix
-from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
+from territory_ops.optimize.instance import FULL_WEIGHTS
 from territory_ops.optimize.report import check_plan, count_violations, plan_metrics
 from territory_ops.optimize.tables import Tables, load_tables
 from territory_ops.optimize.targets import DEFAULT_TOLERANCE

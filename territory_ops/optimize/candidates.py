@@ -8,14 +8,10 @@ matrix has the pair.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from territory_ops.geography import haversine_km
-
-if TYPE_CHECKING:
-    from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.instance import Instance
 
 CHUNK_ACCOUNTS = 4096  # accounts per block of the family x rep distance matrix
 

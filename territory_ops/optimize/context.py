@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.instance import Instance
-
-if TYPE_CHECKING:
-    from territory_ops.optimize.api import OptimizeOptions
+from territory_ops.optimize.options import OptimizeOptions
 
 
 def quiet(_msg: str) -> None:

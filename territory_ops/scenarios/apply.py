@@ -20,7 +20,12 @@ import numpy as np
 import polars as pl
 
 from territory_ops.optimize.api import OptimizeOptions
-from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS, ObjectiveWeights
+from territory_ops.optimize.instance import (
+    FULL_WEIGHTS,
+    MICRO_WEIGHTS,
+    ObjectiveWeights,
+    account_families,
+)
 from territory_ops.optimize.tables import InputError, read_table, validate_accounts
 from territory_ops.planning.config import load_pass_config
 from territory_ops.scenarios.schema import (
@@ -397,9 +402,7 @@ def _one_owner_per_family(accounts: pl.DataFrame, reps: pl.DataFrame, keep: set[
     """The named accounts that can be locked: one owner per family (the biggest named
     account's, or an existing lock's), and that owner covers every member's segment and skill
     (otherwise the lock itself would break the hard rules)."""
-    from territory_ops.optimize.instance import _families  # the optimizer's family rule
-
-    family_of, _ = _families(accounts)
+    family_of, _ = account_families(accounts)  # the optimizer's family rule
     ids = accounts["account_id"].to_list()
     owners = accounts["current_rep_id"].to_list()
     segs, skills = accounts["segment"].to_list(), accounts["required_skill"].to_list()

@@ -23,7 +23,8 @@ from territory_ops.forecast.winrate import (
     win_rates,
 )
 from territory_ops.optimize.api import OptimizeOptions, optimize
-from territory_ops.optimize.instance import HardRuleInfeasible, build_instance
+from territory_ops.optimize.build import build_instance
+from territory_ops.optimize.instance import HardRuleInfeasible
 from territory_ops.optimize.tables import InputError, Tables, load_tables
 from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.plan import optimizer_options

@@ -401,8 +401,9 @@ def test_lp_bound_not_above_plan_travel(small_instance):
 
 def test_unfix_overloaded_frees_families_of_overloaded_rep():
     """Price-fixed families that overload a rep's capacity are moved into the core."""
+    from territory_ops.optimize.build import build_instance
     from territory_ops.optimize.core import FIXED_CAPACITY_SHARE, unfix_overloaded
-    from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
+    from territory_ops.optimize.instance import FULL_WEIGHTS
 
     # 12 accounts next to R1 (capacity 100 h, 40 h each); R2 far away with room
     accounts = [{"account_id": f"A{i}", "workload_hours": 40.0} for i in range(12)]
@@ -447,8 +448,9 @@ def _remote_rep_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def test_add_candidates_appends_pairs_with_their_exact_costs():
+    from territory_ops.optimize.build import build_instance
     from territory_ops.optimize.candidates import add_candidates
-    from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
+    from territory_ops.optimize.instance import FULL_WEIGHTS
 
     tables = load_tables(*_remote_rep_tables())
     pruned = build_instance(tables, 0.2, FULL_WEIGHTS, candidates=1)

@@ -7,8 +7,9 @@ import pytest
 
 from benchmarks.bench_small_books import book_size, travel_matrix
 from territory_ops.optimize import OptimizeOptions, exact, lns, optimize
+from territory_ops.optimize.build import build_instance
 from territory_ops.optimize.context import Terms
-from territory_ops.optimize.instance import FULL_WEIGHTS, build_instance
+from territory_ops.optimize.instance import FULL_WEIGHTS
 from territory_ops.optimize.result import travel_gap
 from territory_ops.optimize.synthetic_books import generate_instance
 from territory_ops.optimize.tables import load_tables
