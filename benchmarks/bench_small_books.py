@@ -3,7 +3,7 @@
     python -m benchmarks.bench_small_books [--books 100] [--tolerance 0.05] [--no-matrix]
         [--seeds 4,10,17] [--plain]
 
-The books issue 9 describes: fresh synthetic books of 60-200 accounts and 4-13 reps (seeded
+Fresh synthetic books of 60-200 accounts and 4-13 reps (seeded
 0..books-1), a 5% band, a travel matrix in minutes (great-circle km x a per-pair road factor
 of 1.2-1.6 at 60 km/h, so the matrix is not a function of distance alone), full mode, the
 default time limit, in process. Prints one markdown row per book and a summary: proven
@@ -11,7 +11,7 @@ optimal (CP-SAT, then SCIP, over all families closed the gap to 0.1%), the remai
 reps in band, the certified travel gap to the LP bound, seconds, and whether the wall clock
 cut a phase.
 
-``--plain``: books as issue 9 describes the ones an exact MIP solved in under a second, where a
+``--plain``: books like those a team reports an exact MIP solving in under a second, where a
 plan with every rep in the band exists: the same sizes and places, but every rep may own every
 account (one segment, no skills, families, locks or owners today: a fresh design), potentials
 log-normal around 100k with sigma 0.5, reps at full target with room to spare. A referee MIP
