@@ -50,7 +50,7 @@ test: setup
 
 # The tier to run while working: library tests without whole-job runs or long solver limits.
 test-fast: setup
-	$(RUN) pytest -q -n 2 -m "not slow and not solver"
+	$(RUN) pytest -q -n 2 --dist loadgroup -m "not slow and not solver"
 
 ui: setup
 	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(RUN) dagster dev -w workspace.yaml

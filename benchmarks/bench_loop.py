@@ -143,12 +143,16 @@ def markdown(timings: list[PassTiming], accounts: int, reps: int, seed: int) -> 
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_loop_"))
     timings = run_loop(work, accounts=args.accounts, reps=args.reps, seed=args.seed)
     print(markdown(timings, args.accounts, args.reps, args.seed))

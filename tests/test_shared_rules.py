@@ -91,6 +91,8 @@ def test_validate_and_a_pass_compare_volume_with_the_same_load(landing_copy, tmp
         assert baseline.snapshot_date < candidates[name].snapshot_date
 
 
+# one worker imports the definitions in a fresh interpreter for both users of the probe
+@pytest.mark.xdist_group("fresh_definitions_import")
 def test_loading_the_definitions_writes_no_environment_variable(fresh_definitions_import):
     # Only the project's own settings: libraries (polars' allocator) may set their internals.
     assert fresh_definitions_import["env_changed"] == []

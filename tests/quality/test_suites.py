@@ -226,6 +226,8 @@ def test_validate_command_fails_on_a_bad_file_naming_file_column_and_rows(
     assert "User.csv" in flat and "Email" in flat and "missing required column" in flat
 
 
+# one worker imports the definitions in a fresh interpreter for both users of the probe
+@pytest.mark.xdist_group("fresh_definitions_import")
 def test_checks_sit_on_their_assets_and_block_promotion_without_importing_ge(
     fresh_definitions_import,
 ):

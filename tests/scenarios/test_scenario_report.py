@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from territory_ops.forecast.winrate import win_rates
 from territory_ops.optimize.api import OptimizeOptions
@@ -27,6 +28,8 @@ def test_pareto_mask_keeps_the_non_dominated_settings() -> None:
     assert pareto_mask(frame) == [True, True, False, False, True]
 
 
+# a baseline and two scenarios at 2 s each, then a 4-point sweep at 1 s each
+@pytest.mark.solver
 def test_report_compares_today_published_and_scenarios(gap_book, tmp_path: Path) -> None:
     accounts, reps = gap_book
     # a "published plan" that hands the Denver cluster to the Chicago smb rep
