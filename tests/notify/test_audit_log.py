@@ -22,11 +22,12 @@ import pytest
 from typer.testing import CliRunner
 
 from territory_ops.notify.actions import drain_queued_clicks, handle_interaction, queue_click
-from territory_ops.notify.digest import ACTION_APPROVE, ACTION_APPROVE_ALL, render_manager_digests
+from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.interactions import Interaction, ReplayGuard, sign_request
+from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL
 from territory_ops.notify.outbox import deliver_pending, enqueue_digests
 from territory_ops.notify.sender import SlackDigestSender
-from territory_ops.writeback.busy import connect_when_free
+from territory_ops.warehouse import connect_when_free
 from territory_ops.writeback.decisions import (
     DecisionRefused,
     appeal,
