@@ -13,8 +13,9 @@ It compares, with clock-dependent columns (timestamps, run ids, durations) left 
 - every asset-check outcome recorded in the Dagster instance (the quality gate and drift
   checks), per run in order.
 
-With `--same-decisions`, amounts of money written inside sentences are compared as `<money>`:
-a change to how money is written (not to what was decided) then compares equal.
+With `--same-decisions`, numbers written inside sentences are compared as `<t>` and floats to six
+decimals: a change to how an amount is written, or to the order a sum is added in, then compares
+equal, and what is left is a change of words or of a decision.
 
 Exit 0 when everything matches, 1 with the first differences of each kind otherwise.
 """
@@ -32,13 +33,16 @@ SCHEMAS = ("plans", "notify", "quarantine", "scores", "marts", "reference")
 # Columns whose values come from the clock or from random run ids, not from the inputs.
 VOLATILE = re.compile(
     r"(_at$|^at$|run_id|^created|^updated|_s$|seconds|elapsed|duration|^ts$|timestamp"
-    r"|^delivered|^sent|^message_ts|^path$|_path$|^payload$|^body$)"
+    r"|^delivered|^sent|^message_ts|^path$|_path$|^payload$|^body$|^slack_ts$"
+    # content hashes: they change whenever the wording does, and the text is compared itself
+    r"|^idempotency_key$|^replaces_key$|_url$)"
 )
 # Inside text payloads (digests, metadata): times and uuids.
 VOLATILE_TEXT = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r"|\b\d+(\.\d+)? ?s\b"
+    r'|"seconds": [\d.]+'
 )
 
 
@@ -55,11 +59,21 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
-MONEY = re.compile(r"-?\$-?\d[\d,]*(?:\.\d+)?[kMB]?|-?\b\d[\d,]*(?:\.\d+)?[kMB]\b")
-_TEXT_RULES = [VOLATILE_TEXT]
+# Numbers inside sentences (amounts, shares, counts): with --same-decisions a sentence compares
+# by its words, the numbers it quotes being compared in their own columns.
+NUMBER = re.compile(r"(?<![\w.$])-?\$?\d[\d,]*(?:\.\d+)?[kMB]?(?!\w)")
+# Where each run kept its files: two checkouts differ there by construction.
+VAR_PATH = re.compile(r"/\S*?/var/")
+_TEXT_RULES = [VOLATILE_TEXT, VAR_PATH]
+
+
+ROUND_FLOATS: list[int] = []  # digits after the point, with --same-decisions
 
 
 def _scrub(value: object) -> object:
+    if isinstance(value, float) and ROUND_FLOATS:
+        # the same sums added in another order differ in the last bit
+        return round(value, ROUND_FLOATS[0])
     if not isinstance(value, str):
         return value
     for rule in _TEXT_RULES:
@@ -77,7 +91,10 @@ def table_rows(warehouse: Path) -> dict[str, list[tuple]]:
                 continue
             cols = ", ".join(f'"{c}"' for c in kept)
             rows = con.execute(f"select {cols} from {table}").fetchall()
-            out[table] = sorted((tuple(_scrub(v) for v in r) for r in rows), key=repr)
+            # sorted by the leading (key) columns, so that rows of two runs line up
+            out[table] = sorted(
+                (tuple(_scrub(v) for v in r) for r in rows), key=lambda r: repr(r[:2])
+            )
         return out
     finally:
         con.close()
@@ -129,17 +146,32 @@ def check_outcomes(var: Path) -> list[tuple]:
         return sorted(out)
 
 
+def _short(value: object, width: int = 240) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + "…"
+
+
 def _report(kind: str, a: object, b: object, failures: list[str]) -> None:
     if a == b:
         print(f"same   {kind}")
         return
     failures.append(kind)
     print(f"DIFF   {kind}")
-    if isinstance(a, list) and isinstance(b, list):
-        only_a = [x for x in a if x not in b][:3]
-        only_b = [x for x in b if x not in a][:3]
-        print(f"       {len(a)} vs {len(b)} rows; only before: {only_a}")
-        print(f"       only after: {only_b}")
+    if not (isinstance(a, list) and isinstance(b, list)):
+        print(f"       before: {_short(a)}\n       after:  {_short(b)}")
+        return
+    print(f"       {len(a)} vs {len(b)} rows")
+    if len(a) == len(b) and a and isinstance(a[0], tuple):
+        # rows sorted alike: say which columns differ, with one example each
+        for col in range(len(a[0])):
+            pairs = [(x[col], y[col]) for x, y in zip(a, b, strict=True) if x[col] != y[col]]
+            if pairs:
+                print(f"       column {col}: {len(pairs)} rows differ, e.g. {_short(pairs[0][0])}")
+                print(f"                 → {_short(pairs[0][1])}")
+        return
+    only_a = [x for x in a if x not in b][:2]
+    only_b = [x for x in b if x not in a][:2]
+    print(f"       only before: {_short(only_a, 600)}\n       only after:  {_short(only_b, 600)}")
 
 
 def main(before: Path, after: Path) -> int:
@@ -166,7 +198,8 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if "--same-decisions" in args:
         args.remove("--same-decisions")
-        _TEXT_RULES.append(MONEY)
+        _TEXT_RULES.append(NUMBER)
+        ROUND_FLOATS.append(6)
     if len(args) != 2:
         sys.exit(__doc__)
     sys.exit(main(Path(args[0]), Path(args[1])))
