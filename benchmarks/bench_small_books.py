@@ -27,93 +27,16 @@ from dataclasses import replace
 
 import numpy as np
 import polars as pl
-from ortools.linear_solver import pywraplp
 
-from territory_ops.geography import haversine_km
 from territory_ops.optimize import HardRuleInfeasible, OptimizeOptions, optimize
 from territory_ops.optimize.instance import FULL_WEIGHTS
-from territory_ops.optimize.synthetic_books import generate_instance
-
-KMH = 60.0
-
-
-def travel_matrix(accounts: pl.DataFrame, reps: pl.DataFrame, seed: int) -> pl.DataFrame:
-    """Minutes per (account, rep): great circle x a random road factor, at ``KMH``."""
-    rng = np.random.default_rng(seed + 10_000)
-    alat, alon = accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy()
-    rlat, rlon = reps["latitude"].to_numpy(), reps["longitude"].to_numpy()
-    km = haversine_km(alat[:, None], alon[:, None], rlat[None, :], rlon[None, :])
-    minutes = km * rng.uniform(1.2, 1.6, size=km.shape) / KMH * 60
-    n, m = km.shape
-    return pl.DataFrame(
-        {
-            "account_id": np.repeat(accounts["account_id"].to_numpy(), m),
-            "rep_id": np.tile(reps["rep_id"].to_numpy(), n),
-            "minutes": minutes.ravel().round(2),
-        }
-    )
-
-
-def book_size(seed: int) -> tuple[int, int]:
-    """Accounts and reps of book ``seed``: 60-200 and 4-13."""
-    rng = np.random.default_rng(seed)
-    return int(rng.integers(60, 201)), int(rng.integers(4, 14))
-
-
-def plain_book(n: int, m: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A book where every rep may own every account (see ``--plain``), at generated places."""
-    a, r = generate_instance(n, m, seed=seed)
-    rng = np.random.default_rng([seed, 1])
-    potential = np.round(100_000 * np.exp(0.5 * rng.standard_normal(n) - 0.125), -2)
-    a = a.with_columns(
-        parent_account_id=pl.lit(""),
-        segment=pl.lit("smb"),
-        required_skill=pl.lit(""),
-        current_rep_id=pl.lit(""),
-        locked=pl.lit(False),
-        potential=pl.Series(potential),
-        workload_hours=pl.lit(10.0),
-    )
-    r = r.with_columns(
-        active=pl.lit(True),
-        target_weight=pl.lit(1.0),
-        segments=pl.lit("smb"),
-        skills=pl.lit(""),
-        capacity_hours=pl.lit(10.0 * n),
-    )
-    return a, r
-
-
-def referee(
-    accounts: pl.DataFrame, reps: pl.DataFrame, tm: pl.DataFrame, tolerance: float
-) -> tuple[float, bool] | None:
-    """Travel (workload-weighted mean minutes, as ``metrics["travel_objective"]``) of the
-    optimal plan with every rep hard in the band (SCIP), and
-    whether SCIP proved it; None if no such plan exists (or none found in 60 s)."""
-    pot = accounts["potential"].to_numpy()
-    n, m = accounts.height, reps.height
-    minutes = tm["minutes"].to_numpy().reshape(n, m)  # rows by account, then rep
-    target = pot.sum() / m
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    x = [[solver.BoolVar("") for _ in range(m)] for _ in range(n)]
-    for i in range(n):
-        solver.Add(solver.Sum(x[i]) == 1)
-    for k in range(m):
-        load = solver.Sum([float(pot[i]) * x[i][k] for i in range(n)])
-        solver.Add(load >= (1 - tolerance) * target)
-        solver.Add(load <= (1 + tolerance) * target)
-    # travel as the optimizer reports it: minutes weighted by workload, per hour of workload
-    w = accounts["workload_hours"].to_numpy() / accounts["workload_hours"].sum()
-    solver.Minimize(
-        solver.Sum([float(w[i] * minutes[i, k]) * x[i][k] for i in range(n) for k in range(m)])
-    )
-    solver.SetNumThreads(1)
-    solver.SetTimeLimit(60_000)
-    solver.SetSolverSpecificParametersAsString("limits/gap = 0\n")
-    status = solver.Solve()
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return None
-    return solver.Objective().Value(), status == pywraplp.Solver.OPTIMAL
+from territory_ops.optimize.referee import referee
+from territory_ops.optimize.synthetic_books import (
+    book_size,
+    generate_instance,
+    plain_book,
+    travel_matrix,
+)
 
 
 def band_excess_points(rep_summary: pl.DataFrame, tolerance: float) -> float:

@@ -418,3 +418,55 @@ def _current_assignment(
             "locked": locked,
         }
     )
+
+
+# --- small books: the sizes, plain variant and travel matrices the exact step is measured on ---
+
+KMH = 60.0
+
+
+def travel_matrix(accounts: pl.DataFrame, reps: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Minutes per (account, rep): great circle x a random road factor, at ``KMH``."""
+    rng = np.random.default_rng(seed + 10_000)
+    alat, alon = accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy()
+    rlat, rlon = reps["latitude"].to_numpy(), reps["longitude"].to_numpy()
+    km = haversine_km(alat[:, None], alon[:, None], rlat[None, :], rlon[None, :])
+    minutes = km * rng.uniform(1.2, 1.6, size=km.shape) / KMH * 60
+    n, m = km.shape
+    return pl.DataFrame(
+        {
+            "account_id": np.repeat(accounts["account_id"].to_numpy(), m),
+            "rep_id": np.tile(reps["rep_id"].to_numpy(), n),
+            "minutes": minutes.ravel().round(2),
+        }
+    )
+
+
+def book_size(seed: int) -> tuple[int, int]:
+    """Accounts and reps of book ``seed``: 60-200 and 4-13."""
+    rng = np.random.default_rng(seed)
+    return int(rng.integers(60, 201)), int(rng.integers(4, 14))
+
+
+def plain_book(n: int, m: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A book where every rep may own every account (see ``--plain``), at generated places."""
+    a, r = generate_instance(n, m, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    potential = np.round(100_000 * np.exp(0.5 * rng.standard_normal(n) - 0.125), -2)
+    a = a.with_columns(
+        parent_account_id=pl.lit(""),
+        segment=pl.lit("smb"),
+        required_skill=pl.lit(""),
+        current_rep_id=pl.lit(""),
+        locked=pl.lit(False),
+        potential=pl.Series(potential),
+        workload_hours=pl.lit(10.0),
+    )
+    r = r.with_columns(
+        active=pl.lit(True),
+        target_weight=pl.lit(1.0),
+        segments=pl.lit("smb"),
+        skills=pl.lit(""),
+        capacity_hours=pl.lit(10.0 * n),
+    )
+    return a, r

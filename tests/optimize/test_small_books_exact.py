@@ -5,13 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.bench_small_books import book_size, travel_matrix
 from territory_ops.optimize import OptimizeOptions, exact, lns, optimize
 from territory_ops.optimize.build import build_instance
 from territory_ops.optimize.context import Terms
 from territory_ops.optimize.instance import FULL_WEIGHTS
+from territory_ops.optimize.referee import referee
 from territory_ops.optimize.result import travel_gap
-from territory_ops.optimize.synthetic_books import generate_instance
+from territory_ops.optimize.synthetic_books import (
+    book_size,
+    generate_instance,
+    plain_book,
+    travel_matrix,
+)
 from territory_ops.optimize.tables import load_tables
 
 from .conftest import make_tables
@@ -172,8 +177,6 @@ def test_scip_from_cp_sats_plan_proves_a_book_cp_sat_left_at_three_percent():
     # account, every rep in band): a generalised assignment problem. CP-SAT's work limit
     # ended 3.1% of the plan's cost above its bound and 2.7% above the referee MIP's
     # optimum; SCIP from CP-SAT's plan closes it, on the same model.
-    from benchmarks.bench_small_books import plain_book, referee
-
     a, r = plain_book(*book_size(28), 28)
     tm = travel_matrix(a, r, 28)
     opts = OptimizeOptions(tolerance=0.05, seed=28, time_limit=GENEROUS_SECONDS)
