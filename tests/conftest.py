@@ -36,15 +36,19 @@ def landing_copy(sample_landing: Path, tmp_path: Path) -> Path:
     return target
 
 
+def use_home(mp: pytest.MonkeyPatch, home: Path) -> Settings:
+    """Point the environment at a territory-ops home (warehouse, archive, Dagster instance)
+    for as long as ``mp`` is in force; its settings."""
+    mp.setenv("TERRITORY_OPS_HOME", str(home))
+    mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    return dataclasses.replace(Settings.from_env())
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A fresh, empty territory-ops home (warehouse, archive, Dagster instance) for one test."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("TERRITORY_OPS_HOME", str(home))
-    monkeypatch.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-    base = Settings.from_env()
-    return dataclasses.replace(base)
+    return use_home(monkeypatch, tmp_path / "home")
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +66,7 @@ def accepted_pass(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory
     landing, home = base / "landing", base / "home"
     shutil.copytree(sample_landing, landing)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TERRITORY_OPS_HOME", str(home))
-        mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        outcome = run_territory_pass(landing, Settings.from_env())
+        outcome = run_territory_pass(landing, use_home(mp, home))
     assert outcome.success, outcome.failures
     return landing, home
 

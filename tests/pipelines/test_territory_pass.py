@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from pipelines.run import run_territory_pass
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.cli import app
 from territory_ops.settings import Settings
+from tests.conftest import use_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("accepted_pass")]
 
@@ -42,10 +42,7 @@ def world(copy_accepted_home, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("territory_pass")
     home = root / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TERRITORY_OPS_HOME", str(home))
-        mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        settings = dataclasses.replace(Settings.from_env())
+        settings = use_home(mp, home)
         copy_accepted_home(settings, root / "landing")
         # kept set while the module's tests run: the CLI commands read the same home
         yield root / "landing", settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -81,3 +82,12 @@ def make_input(
 @pytest.fixture
 def book() -> PlanningInput:
     return make_input()
+
+
+def write_marts(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, day):
+    """The marts a planning pass reads, as of ``day``."""
+    con.execute("create schema if not exists marts")
+    for name, frame in (("account_profiles", accounts), ("rep_roster", reps)):
+        con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
+        con.execute(f"create or replace table marts.{name} as select * from frame")
+        con.unregister("frame")

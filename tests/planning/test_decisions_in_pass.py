@@ -18,15 +18,7 @@ from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 from territory_ops.writeback.decisions import reject
 
-from .conftest import SNAPSHOT, make_accounts, make_reps
-
-
-def write_marts(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, day):
-    con.execute("create schema if not exists marts")
-    for name, frame in (("account_profiles", accounts), ("rep_roster", reps)):
-        con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
-        con.execute(f"create or replace table marts.{name} as select * from frame")
-        con.unregister("frame")
+from .conftest import SNAPSHOT, make_accounts, make_reps, write_marts
 
 
 def one_pass(con, run_id: str, accounts, day):

@@ -19,17 +19,9 @@ from territory_ops.planning.plan import run_pass
 from territory_ops.planning.proposals import PROPOSAL_COLUMNS, proposal_id
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 
-from .conftest import SNAPSHOT, make_accounts, make_input, make_reps
+from .conftest import SNAPSHOT, make_accounts, make_input, make_reps, write_marts
 
 SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "proposals.md"
-
-
-def write_marts(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, day):
-    con.execute("create schema if not exists marts")
-    for name, frame in (("account_profiles", accounts), ("rep_roster", reps)):
-        con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
-        con.execute(f"create or replace table marts.{name} as select * from frame")
-        con.unregister("frame")
 
 
 def one_pass(con, run_id: str, accounts, reps, day, **overrides):

@@ -5,7 +5,6 @@ The truth files (``_truth/``) are read here only; the pipeline never sees them.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pipelines.scoring import QUALITY_CHECK
 from territory_ops.scoring.config import FACTOR_LABELS, FACTORS
 from territory_ops.scoring.explain import effects_and_order
 from territory_ops.settings import Settings
+from tests.conftest import use_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_scoring_pass")]
 
@@ -59,10 +59,7 @@ def truth_run(tmp_path_factory: pytest.TempPathFactory):
     )
     home = root / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TERRITORY_OPS_HOME", str(home))
-        mp.setenv("TERRITORY_OPS_DUCKDB", str(home / "territory.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        settings = dataclasses.replace(Settings.from_env())
+        settings = use_home(mp, home)
         # run_territory_pass also sets these directly; the context's undo restores them.
         outcome = run_territory_pass(landing, settings)
     assert outcome.success, outcome.failures
