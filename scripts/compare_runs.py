@@ -22,6 +22,7 @@ Exit 0 when everything matches, 1 with the first differences of each kind otherw
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
@@ -116,6 +117,15 @@ def outbox_files(var: Path) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+def scenario_rows(path: Path) -> list[tuple] | None:
+    """The scenario comparison table without its clock columns (seconds)."""
+    if not path.exists():
+        return None
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [tuple(_scrub(v) for k, v in row.items() if not VOLATILE.search(k)) for row in rows]
+
+
 def check_outcomes(var: Path) -> list[tuple]:
     """Every asset-check evaluation in the instance, in run order, without run ids."""
     import dagster as dg
@@ -182,11 +192,10 @@ def main(before: Path, after: Path) -> int:
     oa, ob = outbox_files(before), outbox_files(after)
     for kind in sorted(set(oa) | set(ob)):
         _report(f"outbox *{kind}", oa.get(kind, []), ob.get(kind, []), failures)
-    sa, sb = (v / "scenarios" / "comparison.csv" for v in (before, after))
     _report(
         "scenarios comparison.csv",
-        sa.read_text().splitlines() if sa.exists() else None,
-        sb.read_text().splitlines() if sb.exists() else None,
+        scenario_rows(before / "scenarios" / "comparison.csv"),
+        scenario_rows(after / "scenarios" / "comparison.csv"),
         failures,
     )
     _report("asset checks", check_outcomes(before), check_outcomes(after), failures)
