@@ -21,7 +21,12 @@ from territory_ops.extracts.mapping.check import CheckReport, check_mapping
 from territory_ops.extracts.mapping.load import load_mapping
 from territory_ops.extracts.mapping.model import DEFAULT_MAPPING, SourceMapping
 from territory_ops.extracts.mapping.problems import MappingError, MappingProblem
-from territory_ops.extracts.mapping.translate import TranslateResult, mapped_landing, translate
+from territory_ops.extracts.mapping.translate import (
+    TranslateResult,
+    mapped_landing,
+    source_lines,
+    translate,
+)
 
 __all__ = [
     "DEFAULT_MAPPING",
@@ -33,5 +38,6 @@ __all__ = [
     "check_mapping",
     "load_mapping",
     "mapped_landing",
+    "source_lines",
     "translate",
 ]
