@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import charset_normalizer
@@ -16,6 +17,9 @@ import charset_normalizer
 # Among encodings that decode a file to the same text, the one to name: the common ones.
 _PREFERRED = ("utf_8", "cp1252", "mac_roman", "latin_1")
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+# categories of characters a mis-decoded accent tends to become
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SYMBOLS = frozenset({"Sm", "Sk", "So", "Cc", "Co", "Cn"})
 
 
 class DecodeProblem(Exception):
@@ -46,12 +50,38 @@ def decode(file_name: str, data: bytes, encoding: str | None) -> Decoded:
 
 
 def detect(data: bytes) -> str | None:
-    """The encoding the bytes most likely are in (None: they do not look like text)."""
+    """The encoding the bytes most likely are in (None: they do not look like text).
+
+    The common encodings and the detector's pick compete: the one whose text has the fewest
+    implausible characters wins (Mac Roman's é read as cp1252 is "CafŽ"); ties go to the
+    common ones, Mac Roman first for a file with CR line endings (Excel on a Mac).
+    """
     best = charset_normalizer.from_bytes(data).best()
-    if best is None:
+    candidates = (["mac_roman"] if b"\r" in data and b"\n" not in data else []) + list(_PREFERRED)
+    if best is not None:  # the detector's pick, for files in none of the common encodings
+        same_text = set(best.could_be_from_charset)
+        if not same_text & set(candidates):
+            candidates.append(best.encoding)
+    scored = []
+    for encoding in candidates:
+        try:
+            scored.append((_implausible(data.decode(encoding)), encoding))
+        except UnicodeDecodeError:
+            continue
+    if best is None and not scored:
         return None
-    same_text = set(best.could_be_from_charset)
-    return next((e for e in _PREFERRED if e in same_text), best.encoding)
+    return min(scored, key=lambda s: s[0])[1] if scored else best.encoding
+
+
+def _implausible(text: str) -> int:
+    """Non-ASCII characters that real text rarely has: a capital right after a small letter,
+    symbols and control characters (what a wrong single-byte encoding makes of accents)."""
+    count = 0
+    for found in _NON_ASCII.finditer(text):
+        i, category = found.start(), unicodedata.category(found[0])
+        if category in _SYMBOLS or (category == "Lu" and i and text[i - 1].islower()):
+            count += 1
+    return count
 
 
 def _codec(encoding: str) -> str:
