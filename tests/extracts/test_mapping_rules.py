@@ -20,6 +20,7 @@ from territory_ops.extracts.mapping import (
     source_lines,
     translate,
 )
+from tests.extracts.mapping_edits import edited, mapping_error
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -31,20 +32,11 @@ pytestmark = pytest.mark.xdist_group("geocoder")
 
 
 def _edited(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
-    """A copy of the startups mapping with one edit, and the 1-based line of the edit."""
-    text = MAPPING.read_text()
-    assert old in text, old
-    edited = text.replace(old, new, 1)
-    line = edited[: edited.index(new)].count("\n") + 1
-    path = tmp_path / "edited.yaml"
-    path.write_text(edited)
-    return path, line
+    return edited(MAPPING, tmp_path, old, new)
 
 
 def _error(path: Path, export: Path = EXPORT) -> MappingError:
-    with pytest.raises(MappingError) as info:
-        check_mapping(path, export)
-    return info.value
+    return mapping_error(path, export)
 
 
 def _rows(landing: Path, file_name: str) -> list[dict[str, str]]:

@@ -42,6 +42,8 @@ def read_source(source: Source, path: Path) -> SourceTable:
         decoded = decode(path.name, path.read_bytes(), source.encoding)
     except DecodeProblem as err:
         raise SourceProblem(str(err)) from None
+    except OSError as err:
+        raise SourceProblem(f"{path.name}: cannot read: {err.strerror}") from None
     # newline="": CR, LF and CRLF all end a record, and quoted cells keep their line breaks
     reader = csv.reader(io.StringIO(decoded.text, newline=""))
     rows: list[SourceRow] = []
