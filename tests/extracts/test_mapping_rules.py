@@ -321,3 +321,23 @@ def test_passthrough_of_a_filtered_or_non_utf8_file_lands_utf8(tmp_path: Path) -
     assert source_lines(tmp_path / "landing" / "2020-01-01", "firmographics.csv") == [
         ("firms.csv", 2)
     ]
+
+
+def test_ingest_prints_the_notes_and_lands_the_translation(tmp_path: Path, settings) -> None:
+    import duckdb
+
+    from territory_ops.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["ingest", "--mapping", str(MAPPING), "--landing", str(EXPORT), "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "invalid: blank empties 2 of 7 value(s) of 'raised_amount_usd'" in result.output
+    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    landed = con.execute(
+        """select count(*), count(*) filter (where "Amount" is null or "Amount" = '')
+        from raw.crm_opportunities"""
+    ).fetchone()
+    con.close()
+    assert landed == (7, 2)

@@ -94,6 +94,8 @@ class _Check:
         self.warnings.append(MappingProblem(line, column, self.label + text))
 
     def need(self, table: SourceTable, column: str | None, line: int, target: str | None) -> bool:
+        """Whether the file has the column (else a problem). Callers pass all() a list, not a
+        generator, so that every unknown column is reported rather than the first."""
         if column is not None and column not in table.header:
             self.problems.append(
                 MappingProblem(
@@ -126,7 +128,7 @@ class _Check:
                     f"{source.file} is not UTF-8: read as {table.encoding} (detected; state "
                     f"`encoding: {table.encoding}` on the source to be sure)",
                 )
-            if all(self.need(table, c.column, c.line, None) for c in source.where):
+            if all([self.need(table, c.column, c.line, None) for c in source.where]):
                 self.count_filtered(source.where, table.read, len(table.rows), source.file)
             self.tables[name] = table
 
@@ -167,7 +169,7 @@ class _Check:
             self.required(output, part)
         self.need(table, part.distinct, part.line, "distinct")
         self.need(table, part.where_present, part.line, "where_present")
-        if not all(self.need(table, c.column, c.line, "where") for c in part.where):
+        if not all([self.need(table, c.column, c.line, "where") for c in part.where]):
             return 0
         if part.where:
             kept = len(filter_rows(part.where, table.rows))
@@ -179,10 +181,8 @@ class _Check:
                 self.join(rule, table, rows)
                 continue
             if rule.template is not None:
-                if not all(
-                    self.need(table, c, rule.line, rule.target)
-                    for c in template_columns(rule.template)
-                ):
+                named = template_columns(rule.template)
+                if not all([self.need(table, c, rule.line, rule.target) for c in named]):
                     continue
             elif rule.column is None:
                 if rule.value:  # a constant must fit its type too
@@ -228,10 +228,8 @@ class _Check:
         if other is None:
             return
         dated = (rule.date,) if rule.derive == "latest_engagement" else ()
-        if not all(
-            self.need(other, c, rule.line, rule.target)
-            for c in (rule.match or rule.key, rule.column, *dated)
-        ):
+        columns = (rule.match or rule.key, rule.column, *dated)
+        if not all([self.need(other, c, rule.line, rule.target) for c in columns]):
             return
         if rule.derive != "lookup":
             return
