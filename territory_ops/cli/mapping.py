@@ -89,6 +89,8 @@ def ingest(
     typer.echo(f"{result.mapping}: wrote landing snapshots to {target}")
     for extract, rows in result.rows.items():
         typer.echo(f"  {extract}: {rows} row(s)")
+    for line in result.report.findings() if result.report else []:
+        typer.echo(line)
     for line in _precision_lines(result):
         typer.echo(line)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
