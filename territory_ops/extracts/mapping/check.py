@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from territory_ops.extracts.mapping.model import (
     SourceMapping,
 )
 from territory_ops.extracts.mapping.problems import MappingError, MappingProblem
+from territory_ops.extracts.mapping.skills import mapping_skill_warnings
 from territory_ops.extracts.mapping.source import (
     SourceTable,
     export_snapshots,
@@ -30,11 +31,13 @@ class CheckReport:
     mapping: SourceMapping
     snapshots: list[date]
     rows: dict[str, int]  # output extract -> rows it would write (first snapshot)
+    warnings: list[str] = field(default_factory=list)  # e.g. a skill no active rep holds
 
     def lines(self) -> list[str]:
         out = [f"mapping {self.mapping.name!r} ({self.mapping.path}): OK"]
         out.append("snapshots: " + ", ".join(d.isoformat() for d in self.snapshots))
         out += [f"  {name}: {n} row(s)" for name, n in self.rows.items()]
+        out += self.warnings
         return out
 
 
@@ -189,12 +192,13 @@ def check_mapping(mapping_path: Path | str, export_dir: Path) -> CheckReport:
     problems: list[MappingProblem] = []
     rows: dict[str, int] = {}
     for index, (_, folder) in enumerate(snapshots):
-        _, counted = _check_against(mapping, folder, problems)
+        tables, counted = _check_against(mapping, folder, problems)
         if index == 0:
             rows = counted
     if problems:
         raise MappingError(mapping.path, _dedupe(problems))
-    return CheckReport(mapping, [d for d, _ in snapshots], rows)
+    warnings = mapping_skill_warnings(mapping, tables)  # the newest snapshot's
+    return CheckReport(mapping, [d for d, _ in snapshots], rows, warnings)
 
 
 def _dedupe(problems: list[MappingProblem]) -> list[MappingProblem]:
