@@ -198,3 +198,28 @@ def test_the_rule_is_deterministic_in_any_row_order():
     one = rule_scores(accounts, ScoringConfig())
     two = rule_scores(accounts.reverse(), ScoringConfig())
     assert one.equals(two)
+
+
+def test_with_revenue_missing_for_most_accounts_employees_keep_the_ranking():
+    """docs/scoring.md quotes these figures (synthetic book with a known truth)."""
+    from scipy.stats import spearmanr
+
+    from territory_ops.scoring.rules import rule_v1_potential
+
+    from .synthetic import synthetic_world
+
+    accounts, _, truth = synthetic_world()
+    drop = np.random.default_rng(1).random(accounts.height) < 0.7
+    thin_accounts = accounts.with_columns(
+        company_revenue=pl.when(pl.Series(drop)).then(None).otherwise(pl.col("company_revenue"))
+    )
+    true = pl.DataFrame({"account_id": accounts["account_id"], "truth": truth})
+
+    def rank_corr(scores: pl.DataFrame) -> float:
+        joined = scores.join(true, on="account_id")
+        return float(spearmanr(joined["potential"], joined["truth"])[0])
+
+    v1 = rule_v1_potential(thin_accounts)
+    v2 = rule_scores(thin_accounts, ScoringConfig())
+    assert (v1["potential"] <= 0).sum() > 250 and (v2["potential"] > 0).all()
+    assert rank_corr(v2) >= 0.80 > 0.70 > rank_corr(v1)
