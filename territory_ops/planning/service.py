@@ -168,6 +168,7 @@ def _plan_flags(record: dict[str, Any], snapshot, schema, unlocated: int = 0) ->
                 float(metrics["uncovered_accounts"]),
             )
         )
+    rows += [("skill_gap", gap, 1.0) for gap in metrics.get("skill_gaps") or []]
     return pl.DataFrame(
         [
             {

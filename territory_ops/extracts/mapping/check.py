@@ -22,6 +22,7 @@ from territory_ops.extracts.mapping.model import (
     SourceMapping,
 )
 from territory_ops.extracts.mapping.problems import MappingError, MappingProblem
+from territory_ops.extracts.mapping.skills import mapping_skill_warnings
 from territory_ops.extracts.mapping.source import (
     SourceProblem,
     SourceRow,
@@ -49,6 +50,8 @@ class CheckReport:
     rows: dict[str, int]  # output extract -> rows it would write (first snapshot)
     notes: list[MappingProblem] = field(default_factory=list)
     warnings: list[MappingProblem] = field(default_factory=list)
+    # about the book the mapping makes, not a line of it: e.g. a skill no active rep holds
+    book_warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"mapping {self.mapping.name!r} ({self.mapping.path}): OK"]
@@ -63,6 +66,7 @@ class CheckReport:
             out.append("notes:")
             out += [f"  line {p.line}" + _column(p) + f": {p.problem}" for p in self.notes]
         out += [f"warning: {p.render(self.mapping.path)}" for p in self.warnings]
+        out += self.book_warnings
         return out
 
 
@@ -350,10 +354,12 @@ def check_mapping(mapping_path: Path | str, export_dir: Path) -> CheckReport:
     notes: list[MappingProblem] = []
     warnings = _unused(mapping)
     rows: dict[str, int] = {}
+    tables: dict[str, SourceTable] = {}
     for index, (day, folder) in enumerate(snapshots):
         check = _Check(mapping, folder, f"{day.isoformat()}: " if len(snapshots) > 1 else "")
         check.read_sources()
         counted = {o.spec.name: check.output(o) for o in mapping.outputs}
+        tables = check.tables
         if index == 0:
             rows = counted
         problems += check.problems
@@ -361,7 +367,8 @@ def check_mapping(mapping_path: Path | str, export_dir: Path) -> CheckReport:
         warnings += check.warnings
     if problems:
         raise MappingError(mapping.path, _dedupe(problems))
-    return CheckReport(mapping, [d for d, _ in snapshots], rows, notes, warnings)
+    skills = mapping_skill_warnings(mapping, tables)  # the newest snapshot's
+    return CheckReport(mapping, [d for d, _ in snapshots], rows, notes, warnings, skills)
 
 
 def _dedupe(problems: list[MappingProblem]) -> list[MappingProblem]:
