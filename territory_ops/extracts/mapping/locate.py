@@ -61,7 +61,10 @@ def apply_geocode(
     home = planning_country or configured_planning_country()
     lat_col, lon_col, precision_col, flag_col = GEOCODE_TARGETS[extract]
     parts = {k: record.get(c, "") for k, c in geocode_columns.items()}
-    ident = " ".join(v for v in (record.get("Id"), record.get("Name")) if v) or "?"
+    names = dict.fromkeys(
+        v for v in (record.get("Id"), record.get("Name")) if v
+    )  # Id may be the name
+    ident = " ".join(names) or "?"
     if record.get(lat_col) and record.get(lon_col):
         record[precision_col] = "exact"
         precision["exact"] += 1
