@@ -334,8 +334,8 @@ def geocode(
         code, state = state.upper(), ""  # geonames lists territories as countries
     countries, regions = _centroids()
     region = region_code(state, code)
-    if region is not None and (code, region) not in regions and not foreign:
-        region = None  # a state the planning country does not have: not trusted
+    if (code, region) not in regions:
+        region = None  # a state the gazetteer does not know in that country: not trusted
     if city and region:
         found = _city(city, code, region)
         if found:

@@ -96,6 +96,8 @@ def test_london_with_country_gb_is_london_england_and_foreign() -> None:
     assert london.latitude == pytest.approx(51.5, abs=0.1)  # England, not Ohio (39.9 N)
     assert geocode(city="London", country="United Kingdom").flag == "foreign"
     assert geocode(city="London", state="UK").flag == "foreign"  # "London, UK" in one column
+    england = geocode(city="London", state="England", country="GB")  # not an admin1 code
+    assert england.precision == "city" and england.latitude == pytest.approx(51.5, abs=0.1)
 
 
 def test_a_bare_city_name_does_not_claim_a_small_namesake_in_the_planning_country() -> None:
