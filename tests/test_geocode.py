@@ -234,3 +234,37 @@ def test_unparsable_coordinates_are_still_an_error() -> None:
     accounts, _ = _tables([("A1", "north", "1")], [])
     with pytest.raises(InputError, match="column latitude must be numeric"):
         validate_accounts(accounts)
+
+
+def test_the_account_profiles_metadata_counts_the_flags(tmp_path) -> None:
+    import duckdb
+
+    from territory_ops.summary import mart_summaries, summary_rows, warehouse_summary
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.account_profiles as select * from (values "
+        "('A1', 'f1', 1, 0, 'billing_address', false, 1.0, 'city', null, date '2026-10-31'), "
+        "('A2', 'f2', 1, 0, 'billing_address', false, 1.0, 'region', 'doubtful', null), "
+        "('A3', 'f3', 1, 0, 'billing_address', false, 1.0, 'city', 'foreign', null), "
+        "('A4', 'f4', 1, 0, 'missing', false, 1.0, 'none', 'unlocated', null), "
+        "('A5', 'f5', 1, 0, 'billing_address', false, 1.0, 'country', 'unlocated', null)) "
+        "t(account_id, family_id, family_size, merged_duplicate_count, geocode_source, locked, "
+        "potential, geo_precision, geo_flag, snapshot_date)"
+    )
+    con.execute(
+        "create table marts.rep_roster as select 'R1' as rep_id, true as active, 'active' as status"
+    )
+    con.execute(
+        "create table marts.current_assignments as select 'A1' as account_id, "
+        "'assigned' as assignment_status"
+    )
+    values = mart_summaries(con)["account_profiles"].values
+    assert {k: v for k, v in values.items() if k.startswith("geo_flag/")} == {
+        "geo_flag/doubtful": 1,
+        "geo_flag/foreign": 1,
+        "geo_flag/unlocated": 2,
+    }
+    rows = dict(summary_rows(warehouse_summary(con)))
+    assert rows["  geo flags"] == "doubtful 1 · foreign 1 · unlocated 2"
