@@ -302,16 +302,18 @@ def _held(held: pl.DataFrame | None, uncovered: pl.DataFrame) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"account_id": pl.String, "reason": pl.String})
     if held is None or held.is_empty():
         return empty
-    return held.select("account_id", "reason").join(uncovered, on="account_id", how="anti")
+    keep = ["account_id", "reason", *(["rep_id"] if "rep_id" in held.columns else [])]
+    return held.select(keep).join(uncovered, on="account_id", how="anti")
 
 
 def _with_held(plan: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
-    """Held accounts stay unassigned: a rejected placement is not proposed again."""
+    """Held accounts stay unassigned (a rejected placement is not proposed again), or with
+    the owner ``held`` names (an account the pass leaves out for its location)."""
     if held.is_empty():
         return plan
     rows = held.select(
         "account_id",
-        rep_id=pl.lit(""),
+        rep_id=pl.col("rep_id").fill_null("") if "rep_id" in held.columns else pl.lit(""),
         previous_rep_id=pl.lit(None, dtype=pl.String),
         changed=pl.lit(False),
         reason="reason",

@@ -15,11 +15,11 @@ DERIVATIONS: tuple[str, ...] = ("latest_engagement", "lookup", "bands")
 JOINS: tuple[str, ...] = ("latest_engagement", "lookup")
 # the template placeholder of the row's number in its file (1 = the first data row)
 ROW_NUMBER = "_row"
-GEOCODE_TARGETS: dict[str, tuple[str, str, str]] = {
-    # extract -> (latitude column, longitude column, precision column)
-    "crm_accounts": ("BillingLatitude", "BillingLongitude", "Geo_Precision__c"),
-    "crm_users": ("Home_Latitude__c", "Home_Longitude__c", "Geo_Precision__c"),
-    "firmographics_companies": ("latitude", "longitude", "geo_precision"),
+GEOCODE_TARGETS: dict[str, tuple[str, str, str, str]] = {
+    # extract -> (latitude column, longitude column, precision column, flag column)
+    "crm_accounts": ("BillingLatitude", "BillingLongitude", "Geo_Precision__c", "Geo_Flag__c"),
+    "crm_users": ("Home_Latitude__c", "Home_Longitude__c", "Geo_Precision__c", "Geo_Flag__c"),
+    "firmographics_companies": ("latitude", "longitude", "geo_precision", "geo_flag"),
 }
 GEOCODE_KEYS = ("postal_code", "city", "state", "country", "location")
 DEFAULT_MAPPING = Path(__file__).resolve().parents[3] / "mappings" / "salesforce.yaml"
