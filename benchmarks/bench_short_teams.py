@@ -71,9 +71,9 @@ def plan_figures(
 def geography(books: list[tuple[int, int, int]], shorts: list[float], time_limit: float | None):
     print(
         "| book | team utilisation | rep utilisation ÷ team's (min – max) | reps within ±15% "
-        "| travel km | × reference | accounts > 300 km | reps in potential band | s |"
+        "| travel km | × reference | accounts > 300 km | reps in potential band | s | clock stop |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for seed, n, m in books:
         accounts, reps = generate_instance(n, m, seed=seed)
         ref_travel = None
@@ -96,7 +96,8 @@ def geography(books: list[tuple[int, int, int]], shorts: list[float], time_limit
                 f"| s{seed} {n:,}/{m} {what} | {100 * f['team']:.0f}% "
                 f"| {f['rel_min']:.3f} – {f['rel_max']:.3f} | {f['in_util_band']}/{f['reps']} "
                 f"| {f['travel']:.1f} | {ratio:.2f} | {f['far']:,} "
-                f"| {mt['reps_in_band']}/{mt['reps_active']} | {s:.0f} |",
+                f"| {mt['reps_in_band']}/{mt['reps_active']} | {s:.0f} "
+                f"| {'yes' if mt['time_limit_hit'] else 'no'} |",
                 flush=True,
             )
 

@@ -192,7 +192,7 @@ def plan_summary_markdown(
     ]
     team_short = (metrics.get("capacity_shortfall") or {}).get("summary")
     if team_short:  # the first thing a short team's manager needs to read
-        parts[2:2] = [f"**{team_short[0].upper() + team_short[1:]}.**", ""]
+        parts[2:2] = ["", f"**{team_short[0].upper() + team_short[1:]}.**"]
     extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
     if extra:
         parts += ["", *extra]
