@@ -19,6 +19,7 @@ from territory_ops.maps.projection import (
     us_extent,
     us_region,
 )
+from territory_ops.team_shortfall import team_short
 
 NO_OWNER_COLOR = "#9e9e9e"
 
@@ -192,9 +193,7 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
 
 def _team_short(frame: pl.DataFrame, reps: pl.DataFrame) -> tuple[float, int] | None:
     """The team's utilisation and the reps it lacks when it is short as a whole (the
-    optimizer's own figures, :func:`territory_ops.optimize.capacity.team_short`)."""
-    from territory_ops.optimize.capacity import team_short
-
+    optimizer's own figures: :mod:`territory_ops.team_shortfall`)."""
     caps = reps.filter(pl.col("active"))["capacity_hours"]
     if caps.null_count() or caps.is_empty():
         return None

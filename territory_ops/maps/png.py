@@ -23,6 +23,7 @@ from PIL import Image
 from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout, declutter_labels
 from territory_ops.maps.outlines import us_state_outlines
 from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES
+from territory_ops.team_shortfall import team_short_text
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
@@ -87,8 +88,6 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
 
 def stretched_text(layout: MapLayout) -> str:
     """A short team's line: how short, the hires it lacks, and where reps are stretched."""
-    from territory_ops.optimize.capacity import team_short_text
-
     text = team_short_text(layout.team_utilisation or 0.0, layout.more_reps or 0)
     worst = (
         layout.reps.filter(pl.col("active") & pl.col("utilisation").is_not_null())

@@ -36,6 +36,7 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize import micro
 from territory_ops.optimize.instance import Instance
+from territory_ops.team_shortfall import team_short, team_short_text
 
 RELIEF_MARGIN = 0.01  # extra share of capacity so a locked load or a lone family fits
 UTILISATION_BAND = 0.15  # +- share of the team's utilisation a short team's reps stay within
@@ -296,24 +297,6 @@ def classify_overloads(
         else:
             introduced.append(r)
     return shortfall, inherited, introduced
-
-
-def team_short(total_workload: float, active_capacity: np.ndarray) -> tuple[float, int] | None:
-    """(the team's utilisation, about how many more reps of its mean capacity would carry
-    the rest), or ``None`` when the team is not short of capacity as a whole."""
-    total = float(np.sum(active_capacity))
-    if len(active_capacity) == 0 or total_workload <= total + OVER_TOL:
-        return None
-    mean_cap = total / len(active_capacity)
-    return total_workload / max(total, 1e-9), math.ceil((total_workload - total) / mean_cap - 1e-9)
-
-
-def team_short_text(utilisation: float, more_reps: int) -> str:
-    """The plain sentence a summary and a map caption lead with."""
-    return (
-        f"the team is {utilisation:.1f}× short of capacity: about {more_reps} more "
-        f"rep{'s' * (more_reps != 1)}; `territory-ops hiring` shows where they would help most"
-    )
 
 
 def primary_segment(inst: Instance, r: int) -> str:
