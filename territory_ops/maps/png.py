@@ -88,7 +88,8 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
 
 def stretched_text(layout: MapLayout) -> str:
     """A short team's line: how short, the hires it lacks, and where reps are stretched."""
-    text = team_short_text(layout.team_utilisation or 0.0, layout.more_reps or 0)
+    # a caption is not markdown: the command without its backticks
+    text = team_short_text(layout.team_utilisation or 0.0, layout.more_reps or 0).replace("`", "")
     worst = (
         layout.reps.filter(pl.col("active") & pl.col("utilisation").is_not_null())
         .sort(["utilisation", "rep_id"], descending=[True, False])
