@@ -88,6 +88,8 @@ def optimize(
     m = result.metrics
     short = m.get("capacity_shortfall")
     if short:
+        if short.get("summary"):
+            print(short["summary"][0].upper() + short["summary"][1:], file=sys.stderr)
         more = ", ".join(x["text"] for x in short["more_reps_by_segment"])
         print(
             f"capacity shortfall: {short['total_hours']:,.0f} h over capacity_hours on "

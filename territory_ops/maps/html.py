@@ -153,6 +153,8 @@ def _rep_tooltip(row: dict) -> str:
     if not row["active"]:
         return f"<b>{name}</b> ({e(row['rep_id'])})<br>Inactive: owns nothing in this plan"
     planned = f"Home base · {row['accounts']:,} accounts in the plan"
+    if row.get("utilisation") is not None:
+        planned += f" · {100 * row['utilisation']:.0f}% of capacity"
     return f"<b>{name}</b> ({e(row['rep_id'])})<br>{planned}"
 
 

@@ -19,6 +19,7 @@ from territory_ops.maps.projection import (
     us_extent,
     us_region,
 )
+from territory_ops.team_shortfall import team_short
 
 NO_OWNER_COLOR = "#9e9e9e"
 
@@ -30,7 +31,10 @@ class MapLayout:
     ``accounts`` columns: account_id, account_name, rep_id, rep_name, previous_rep_id,
     changed, reason, potential, latitude, longitude, x, y, drawn, color.
     ``reps`` columns: rep_id, rep_name, active, latitude, longitude, x, y, drawn, color,
-    accounts (planned account count). ``insets``: the US insets (Alaska, Hawaii, Puerto
+    accounts (planned account count), workload (planned hours), utilisation (workload /
+    capacity_hours; null without capacity). ``team_utilisation``: total workload / active
+    capacity when the team is short of capacity as a whole (else ``None``), with
+    ``more_reps`` it lacks. ``insets``: the US insets (Alaska, Hawaii, Puerto
     Rico) holding a drawn account or rep, in drawing order; only those are framed.
     """
 
@@ -46,6 +50,8 @@ class MapLayout:
     n_no_owner: int
     n_reps_active: int
     n_reps_owning: int
+    team_utilisation: float | None = None
+    more_reps: int | None = None
 
 
 def as_bool(column: str) -> pl.Expr:
@@ -75,6 +81,9 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
         as_bool("active"),
         _float("latitude"),
         _float("longitude"),
+        (_float("capacity_hours") if "capacity_hours" in reps.columns else pl.lit(None))
+        .cast(pl.Float64)
+        .alias("capacity_hours"),
     )
     plan_frame = plan.select(
         pl.col("account_id").cast(pl.Utf8),
@@ -88,6 +97,10 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
             pl.col("account_id").cast(pl.Utf8),
             _text(accounts, "account_name").alias("account_name"),
             _float("potential").fill_null(0.0).alias("potential"),
+            (_float("workload_hours") if "workload_hours" in accounts.columns else pl.lit(0.0))
+            .cast(pl.Float64)
+            .fill_null(0.0)
+            .alias("workload"),
             _float("latitude"),
             _float("longitude"),
         )
@@ -131,14 +144,24 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
     frame = frame.with_columns(
         pl.Series("x", xa), pl.Series("y", ya), pl.Series("drawn", np.isfinite(xa))
     )
-    counts = frame.filter(pl.col("rep_id") != "").group_by("rep_id").agg(pl.len().alias("accounts"))
+    counts = (
+        frame.filter(pl.col("rep_id") != "")
+        .group_by("rep_id")
+        .agg(pl.len().alias("accounts"), pl.col("workload").sum())
+    )
     reps_frame = (
         reps_frame.with_columns(
             pl.Series("x", xr), pl.Series("y", yr), pl.Series("drawn", np.isfinite(xr))
         )
         .join(counts, on="rep_id", how="left", maintain_order="left")
-        .with_columns(pl.col("accounts").fill_null(0))
+        .with_columns(pl.col("accounts").fill_null(0), pl.col("workload").fill_null(0.0))
+        .with_columns(
+            pl.when(pl.col("capacity_hours") > 0)
+            .then(pl.col("workload") / pl.col("capacity_hours"))
+            .alias("utilisation")
+        )
     )
+    short = _team_short(frame, reps_frame)
     colors = assign_rep_colors(frame, reps_frame)
     color_of = pl.DataFrame(
         {"rep_id": list(colors), "color": list(colors.values())},
@@ -163,7 +186,18 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
         n_no_owner=int((frame["rep_id"] == "").sum()),
         n_reps_active=int(reps_frame["active"].sum()),
         n_reps_owning=int(counts.height),
+        team_utilisation=short[0] if short else None,
+        more_reps=short[1] if short else None,
     )
+
+
+def _team_short(frame: pl.DataFrame, reps: pl.DataFrame) -> tuple[float, int] | None:
+    """The team's utilisation and the reps it lacks when it is short as a whole (the
+    optimizer's own figures: :mod:`territory_ops.team_shortfall`)."""
+    caps = reps.filter(pl.col("active"))["capacity_hours"]
+    if caps.null_count() or caps.is_empty():
+        return None
+    return team_short(float(frame["workload"].sum()), caps.to_numpy())
 
 
 def _require(frame: pl.DataFrame, name: str, columns: tuple[str, ...]) -> None:

@@ -23,6 +23,7 @@ from PIL import Image
 from territory_ops.maps.layout import NO_OWNER_COLOR, MapLayout, declutter_labels
 from territory_ops.maps.outlines import us_state_outlines
 from territory_ops.maps.projection import ALASKA, HAWAII, PUERTO_RICO, US_BOXES
+from territory_ops.team_shortfall import team_short_text
 
 MAX_POINTS = 25_000  # above this, accounts are drawn as one dot per grid cell
 MAX_CHANGED = 8_000  # above this, changed accounts are drawn per grid cell too
@@ -78,9 +79,30 @@ def caption_text(layout: MapLayout, notes: list[str]) -> str:
         else "most accounts are outside the US: plain projection over the data, no state outlines"
     )
     lines = [" · ".join(parts), f"Projection: {projection}."]
+    if layout.team_utilisation is not None and layout.more_reps is not None:
+        lines.insert(0, stretched_text(layout))
     if notes:
         lines.append(" ".join(notes))
     return "\n".join(lines)
+
+
+def stretched_text(layout: MapLayout) -> str:
+    """A short team's line: how short, the hires it lacks, and where reps are stretched."""
+    # a caption is not markdown: the command without its backticks
+    text = team_short_text(layout.team_utilisation or 0.0, layout.more_reps or 0).replace("`", "")
+    worst = (
+        layout.reps.filter(pl.col("active") & pl.col("utilisation").is_not_null())
+        .sort(["utilisation", "rep_id"], descending=[True, False])
+        .head(3)
+    )
+    names = ", ".join(
+        f"{_short_name(n) or r} {100 * u:.0f}%"
+        for r, n, u in worst.select("rep_id", "rep_name", "utilisation").iter_rows()
+    )
+    return (
+        f"{text[0].upper()}{text[1:]}. Rep stars are sized by utilisation "
+        f"(most stretched: {names})."
+    )
 
 
 def _us_projection_text(insets: tuple[str, ...]) -> str:
@@ -120,7 +142,7 @@ def draw_map(layout: MapLayout, *, title: str, subtitle: str = "") -> tuple[Figu
     width = ext.x1 - ext.x0
     _draw_accounts(ax, drawn.filter(~pl.col("changed")), size, width / TILE_CELLS, notes)
     _draw_changed(ax, drawn.filter(pl.col("changed")), size, width / RING_CELLS, notes)
-    _draw_reps(ax, layout.reps.filter(pl.col("drawn")))
+    _draw_reps(ax, layout.reps.filter(pl.col("drawn")), layout.team_utilisation)
     _draw_legend(ax, layout, size, in_corner=corner_free)
     caption = caption_text(layout, notes)
     fig.text(0.012, 0.965, title, fontsize=22, fontweight="bold", va="top", color="#222222")
@@ -215,7 +237,16 @@ def _draw_changed(ax, changed: pl.DataFrame, size: float, cell: float, notes: li
 LABEL_SIZE = 7.5
 
 
-def _draw_reps(ax, reps: pl.DataFrame) -> None:
+def star_scale(reps: pl.DataFrame, team_utilisation: float | None) -> np.ndarray:
+    """Per rep, the star's area factor: its utilisation over the team's when the team is
+    short (so the stretched stand out), else 1."""
+    if team_utilisation is None:
+        return np.ones(reps.height)
+    rel = reps["utilisation"].fill_null(team_utilisation).to_numpy() / team_utilisation
+    return np.clip(rel, 0.4, 2.5) ** 2
+
+
+def _draw_reps(ax, reps: pl.DataFrame, team_utilisation: float | None = None) -> None:
     inactive = reps.filter(~pl.col("active"))
     if not inactive.is_empty():
         ax.scatter(
@@ -233,7 +264,7 @@ def _draw_reps(ax, reps: pl.DataFrame) -> None:
     ax.scatter(
         active["x"].to_numpy(),
         active["y"].to_numpy(),
-        s=star,
+        s=star * star_scale(active, team_utilisation),
         marker="*",
         c=active["color"].to_list(),
         edgecolors="black",

@@ -64,7 +64,7 @@ def optimize(
         f"instance: {len(inst.account_ids)} accounts in {inst.n_families} families, "
         f"{int(inst.active.sum())} active reps, {inst.cand_rep.shape[1]} candidates per family"
     )
-    if capacity.relieve(inst):
+    if capacity.relieve(inst, opts.utilisation_band):
         for finding in inst.capacity_findings:
             say(f"capacity shortfall: {finding}")
     budget.reserve(reserve_seconds(budget.limit))

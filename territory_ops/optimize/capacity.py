@@ -1,13 +1,19 @@
-"""Capacity shortfall: plan anyway, spread the overload evenly, and report it.
+"""Capacity shortfall: plan anyway, keep every rep in a utilisation band, and report it.
 
 Under-staffed teams are normal. When no plan can keep every rep within ``capacity_hours``
 (total workload above total capacity, locked accounts alone overloading a rep, a family
 heavier than every eligible rep), the optimizer plans against a *planning capacity*:
 
-1. :func:`relieve` (before any solve) scales every active rep's capacity by the same factor
-   ``u = total workload / total capacity`` (plus ``RELIEF_MARGIN``, so whole families fit)
-   and raises a rep to its locked workload, or an eligible rep to a family it alone can
-   take. Equal factors mean equal utilisation: the overload is spread evenly.
+1. :func:`relieve` (before any solve): when the whole team is short (total workload above
+   total capacity, utilisation ``u``), every active rep's capacity row becomes the top of a
+   *utilisation band* around the team's utilisation: ``capacity x u x (1 + band)`` (band
+   ``OptimizeOptions.utilisation_band``, default ``UTILISATION_BAND`` = 15%). Within the
+   band the plan keeps its objective (travel, potential balance, disruption), so reps keep
+   the accounts near them: scaling every capacity by ``u`` alone (every rep at exactly the
+   team's utilisation) handed a Portland rep 550 Californian accounts on a 5x-short book.
+   The band's floor ``capacity x u x (1 - band)`` is a row of the LP (priced, not hard:
+   eligibility may leave a rep less work). A rep is also raised to its locked workload, and
+   an eligible rep to a family it alone can take.
 2. The LP (phase 1, :mod:`.lp`) may exceed that capacity at a cost far above the band's, and
    minimises the largest excess (then the sum): what eligibility concentrates on a few reps
    is spread among them as evenly as the rules allow; :func:`widen` applies it.
@@ -30,21 +36,28 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize import micro
 from territory_ops.optimize.instance import Instance
+from territory_ops.team_shortfall import team_short, team_short_text
 
-RELIEF_MARGIN = 0.01  # extra share of capacity so whole families fit after scaling
+RELIEF_MARGIN = 0.01  # extra share of capacity so a locked load or a lone family fits
+UTILISATION_BAND = 0.15  # +- share of the team's utilisation a short team's reps stay within
 OVER_TOL = 1e-6  # hours: below this a rep is not over capacity
 
 
-def relieve(inst: Instance) -> bool:
-    """Raise ``inst.capacity`` / ``max_accounts`` where no plan can keep them; True if any."""
+def relieve(inst: Instance, band: float = UTILISATION_BAND) -> bool:
+    """Raise ``inst.capacity`` / ``max_accounts`` where no plan can keep them; True if any.
+
+    A team short as a whole gets the utilisation band (see the module doc): capacity rows at
+    its top, ``inst.capacity_floor`` at its bottom, ``inst.team_utilisation`` recorded."""
     if not inst.capacity_findings:
         return False
     act = inst.active
     cap = inst.capacity.copy()
     total_cap = float(cap[act].sum())
     if inst.total_workload > total_cap:
-        u = inst.total_workload / max(total_cap, 1e-9) * (1 + RELIEF_MARGIN)
-        cap = np.where(act, cap * u, cap)
+        u = inst.total_workload / max(total_cap, 1e-9)
+        inst.team_utilisation = u
+        inst.capacity_floor = np.where(act, cap * u * max(1 - band, 0.0), 0.0)
+        cap = np.where(act, cap * u * (1 + band), cap)
     lk = inst.fam_lock_rep >= 0
     R = inst.n_reps
     locked_w = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_workload[lk], minlength=R)
@@ -192,8 +205,8 @@ def shortfall_spread(inst: Instance) -> np.ndarray:
 
 
 def restore_level(inst: Instance) -> np.ndarray:
-    """Hours each rep can be brought down to: ``capacity_hours``, or the even spread of a
-    shortfall no plan can avoid."""
+    """Hours each rep can be brought down to: ``capacity_hours``, or the top of a short
+    team's utilisation band (and what eligibility concentrates beyond it)."""
     if not len(inst.shortfall_capacity):
         return inst.capacity_hours.copy()
     return np.maximum(inst.capacity_hours, inst.shortfall_capacity)
@@ -333,7 +346,12 @@ def shortfall_report(
             }
         )
     total_short = float(sum(x["shortfall_hours"] for x in rows))
+    team = team_short(float(inst.workload.sum()), real[act])
     return {
+        # the whole team short (else None): its utilisation, the reps it lacks, the sentence
+        "team_utilisation": round(team[0], 4) if team else None,
+        "more_reps": team[1] if team else None,
+        "summary": team_short_text(*team) if team else None,
         "total_hours": round(total_short, 1),
         "total_workload_hours": round(float(inst.workload.sum()), 1),
         "total_capacity_hours": round(float(real[act].sum()), 1),
@@ -361,9 +379,10 @@ def inherited_report(
         if before[r] <= real[r] + OVER_TOL:  # within capacity today: the must-place families
             what = f"{moves} would make room for the accounts this month must place"
         elif level[r] > real[r] + OVER_TOL:
-            what = (
-                f"{moves} would bring it to {100 * level[r] / max(real[r], 1e-9):.0f}%, "
-                "the even share of the team's capacity shortfall"
+            what = f"{moves} would bring it to {100 * level[r] / max(real[r], 1e-9):.0f}%, " + (
+                "the top of the team's utilisation band"
+                if inst.team_utilisation is not None
+                else "the even share of the team's capacity shortfall"
             )
         else:
             what = f"{moves} would restore it"

@@ -391,6 +391,9 @@ def _build(inst: Instance, terms: Terms, assignment: np.ndarray, sub: Sub) -> _M
             m.add(W - o <= cap)
             excess.append((o, OVER_HOUR_COST // 100))
             aux.append((o, "cap", int(r), 0, cap, 1))
+        floor = int(np.ceil(inst.work_floor[r] * 100))
+        if floor > 0:  # a short team's utilisation floor: never below the incumbent's load
+            m.add(min(floor, int(inc_w[r])) <= W)
         if np.isfinite(inst.max_accounts[r]):
             N = fixed_n[r] + sum(int(cnt[f]) * v for f, v in by_rep[r])
             mx = int(inst.max_accounts[r])

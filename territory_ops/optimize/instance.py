@@ -102,8 +102,19 @@ class Instance:
     # the planning capacity that spreads a shortfall no plan can avoid (empty: none); in
     # micro it leaves out what the LP added for overloads only the move budget keeps
     shortfall_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # a team short as a whole: its utilisation (workload / active capacity) and the floor of
+    # the utilisation band per rep, in hours (empty: no such band; see :mod:`.capacity`)
+    team_utilisation: float | None = None
+    capacity_floor: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # micro: reps over max accounts today may keep (not grow) that count; their real cap
     max_accounts_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def work_floor(self) -> np.ndarray:
+        """Per rep, the hours a short team's utilisation band asks at least (0: none)."""
+        if len(self.capacity_floor):
+            return self.capacity_floor
+        return np.zeros(len(self.capacity))
 
     @property
     def n_families(self) -> int:

@@ -22,6 +22,10 @@ from territory_ops.optimize.status import NOT_SOLVED, OPTIMAL, SOLVED, status_na
 PHASE1_MAX_WEIGHT = 1000.0  # phase 1 objective: 1000 x largest slack + sum of slacks
 PHASE2_SLACK_COST = 1000.0  # per target of band slack, in mean family costs (1 point = 10)
 OVERFLOW_WEIGHT = 1000.0  # phase 1: capacity overflow (share of capacity) >> band slack
+# a short team's utilisation floor, per capacity of workload under it: phase 1 puts it
+# far above band slack, phase 2 keeps what phase 1 reached
+FLOOR_COST = 100 * PHASE2_SLACK_COST
+FLOOR_PHASE1 = OVERFLOW_WEIGHT * PHASE1_MAX_WEIGHT  # as the largest overflow: >> band slack
 INTEGRAL_TOL = 1e-6
 
 
@@ -54,6 +58,9 @@ class LPModel:
     overflow: list[pywraplp.Variable | None] | None = None
     overflow_max: pywraplp.Variable | None = None
     overflow_cap: np.ndarray | None = None  # per rep, the most phase 1 may use
+    # per rep, workload under a short team's utilisation floor (share of capacity): priced
+    # like capacity overflow in phase 1, far above the band's slack in phase 2
+    under: list[pywraplp.Variable] | None = None
 
 
 @dataclass
@@ -107,6 +114,9 @@ def build_lp(
             slack_vars[r] = solver.NumVar(0.0, inf, f"s{r}")
 
     pot_rows, work_rows, cnt_rows = [], [], []
+    # a short team's utilisation floor: workload + under >= floor, under priced
+    floor_rows: list[pywraplp.Constraint | None] = [None] * R
+    under: list[pywraplp.Variable] = []
     p_vars: list[pywraplp.Variable | None] = [None] * R
     for r in range(R):
         if not act[r]:
@@ -147,6 +157,13 @@ def build_lp(
             orow = solver.Constraint(-inf, 0.0, f"om{r}")
             orow.SetCoefficient(o_r, 1.0)
             orow.SetCoefficient(omax, -1.0)
+        if len(inst.capacity_floor) and inst.capacity_floor[r] > 0:
+            floor_left = (inst.capacity_floor[r] - core.fixed_work[r]) / max(inst.capacity[r], 1e-9)
+            floor_row = solver.Constraint(floor_left, inf, f"floor{r}")
+            d_r = solver.NumVar(0.0, inf, f"u{r}")
+            floor_row.SetCoefficient(d_r, 1.0)
+            under.append(d_r)
+            floor_rows[r] = floor_row
         if np.isfinite(inst.max_accounts[r]):
             cnt_rows.append(
                 solver.Constraint(-inf, inst.max_accounts[r] - core.fixed_count[r], f"cnt{r}")
@@ -176,6 +193,8 @@ def build_lp(
             pot_rows[r].SetCoefficient(v, pf)
             if wf:
                 work_rows[r].SetCoefficient(v, wf / max(inst.capacity[r], 1e-9))
+                if floor_rows[r] is not None:
+                    floor_rows[r].SetCoefficient(v, wf / max(inst.capacity[r], 1e-9))
             if cnt_rows[r] is not None:
                 cnt_rows[r].SetCoefficient(v, nf)
             if budget_row is not None and inst.cand_moves[f, k]:
@@ -213,6 +232,8 @@ def build_lp(
                 objective.SetCoefficient(dp, coef)
                 objective.SetCoefficient(dm, coef)
             deviation += [dp, dm]
+    for d_r in under:
+        objective.SetCoefficient(d_r, FLOOR_PHASE1 if phase1 else FLOOR_COST)
     objective.SetMinimization()
     return LPModel(
         solver,
@@ -227,6 +248,7 @@ def build_lp(
         overflow=over_vars,
         overflow_max=omax,
         overflow_cap=over_cap,
+        under=under or None,
     )
 
 
@@ -262,6 +284,8 @@ def continue_to_phase2(
             objective.SetCoefficient(v, float(cost[f, k]) / model.cost_scale)
     for v in model.deviation:
         objective.SetCoefficient(v, model.balance_coef)
+    for v in model.under or []:
+        objective.SetCoefficient(v, FLOOR_COST)
     model.phase1 = False
 
 
@@ -288,6 +312,8 @@ def back_to_phase1(model: LPModel) -> None:
             if o is not None:
                 o.SetUb(min(float(c), inf))
                 objective.SetCoefficient(o, OVERFLOW_WEIGHT)
+    for v in model.under or []:
+        objective.SetCoefficient(v, FLOOR_PHASE1)
     model.phase1 = True
 
 
@@ -332,7 +358,7 @@ def resolve_for_travel(
     for f_i, f in enumerate(core.fams):
         for k, v in model.x[f_i]:
             objective.SetCoefficient(v, float(travel[f, k]) / model.cost_scale)
-    for v in model.deviation:
+    for v in [*model.deviation, *(model.under or [])]:  # the plan need not keep the floor
         objective.SetCoefficient(v, 0.0)
     for s in model.slack:  # travel only: band slack is free within its cap
         if s is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from territory_ops.optimize.capacity import UTILISATION_BAND
 from territory_ops.optimize.instance import ObjectiveWeights
 from territory_ops.optimize.targets import DEFAULT_TOLERANCE
 
@@ -31,3 +32,6 @@ class OptimizeOptions:
     # True: a capacity shortfall, or a move budget too small for what today's assignment
     # already breaks, is an error instead of a plan with the finding in the metrics
     strict: bool = False
+    # a team short of capacity as a whole: every rep within this share of the team's
+    # utilisation (a band, not an exact even spread, so reps keep the accounts near them)
+    utilisation_band: float = UTILISATION_BAND

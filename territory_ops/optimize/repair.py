@@ -328,9 +328,15 @@ def band_local_search(
     finite = cost[valid & np.isfinite(cost)]
     cs = max(float(np.abs(finite).mean()) if finite.size else 1.0, 1e-12)
     cap = np.maximum(inst.capacity, 1e-9)
+    # a short team's utilisation floor, repaired like capacity (only where there is one: a
+    # load emptied to -1e-13 must not count as under a floor of 0 and reorder the moves)
+    floor = inst.work_floor if len(inst.capacity_floor) else None
 
-    def over_cap(Wx: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return CAPACITY_WEIGHT * np.maximum(Wx - c, 0.0) / c
+    def over_cap(Wx: np.ndarray, c: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
+        over = np.maximum(Wx - c, 0.0)
+        if lo is not None:
+            over = over + np.maximum(lo - Wx, 0.0)
+        return CAPACITY_WEIGHT * over / c
 
     def moves_touching(bad: np.ndarray, v: np.ndarray):
         """Candidate moves of the families touching a rep in ``bad``: (families, dV, cost,
@@ -341,10 +347,15 @@ def band_local_search(
         src = cur_rep[fs]
         pf = p[fs][:, None]
         v_src_new = _violation(P[src] - p[fs], lower[src], upper[src], T[src]) + over_cap(
-            W[src] - w[fs], cap[src]
+            W[src] - w[fs], cap[src], None if floor is None else floor[src]
         )
         d_src = v_src_new - v[src]
-        d_dst = _violation(P[rr] + pf, lower[rr], upper[rr], T[rr]) - v[rr]
+        wf = w[fs][:, None]
+        d_dst = (
+            _violation(P[rr] + pf, lower[rr], upper[rr], T[rr])
+            + (0.0 if floor is None else over_cap(W[rr] + wf, cap[rr], floor[rr]))
+            - v[rr]
+        )
         dV = d_src[:, None] + d_dst
         ok = (
             valid[fs]
@@ -364,7 +375,7 @@ def band_local_search(
     for _ in range(steps):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        v = (_violation(P, lower, upper, T) + over_cap(W, cap)) * inst.active
+        v = (_violation(P, lower, upper, T) + over_cap(W, cap, floor)) * inst.active
         if v.sum() <= 1e-12:
             break
         # only families touching a violated rep can help; the worst reps first (on a messy

@@ -181,8 +181,15 @@ def band_reasons(
     mode: str,
     max_moves: int | None,
     before_ratio: np.ndarray | None = None,
+    proven: bool = False,
 ) -> list[dict[str, object]]:
-    """Every active rep outside the band, with its share of target and the reason."""
+    """Every active rep outside the band, with its share of target and the reason.
+
+    A reason is given only where it is proven: the rep's own locks, families, eligibility or
+    capacity, the move budget, or the LP relaxation (which may split families) leaving no
+    plan in band. Indivisible families are named only when the exact model ``proven`` the
+    plan optimal (and the book has a family of more than one account); otherwise the rep
+    is one the search did not bring into band within its budget."""
     t = inst.tolerance
     R = inst.n_reps
     P = np.bincount(rep_of_family, weights=inst.fam_potential, minlength=R)
@@ -219,10 +226,10 @@ def band_reasons(
                 fit = cw <= inst.capacity[r]
                 reach = p[order][fit].sum()
                 if reach / tr < 1 - t:
-                    reason = (
-                        f"capacity_hours {inst.capacity[r]:,.0f} caps its potential at "
-                        f"{100 * reach / tr:.0f}% of target"
-                    )
+                    cap = f"capacity_hours {inst.capacity[r]:,.0f}"
+                    if inst.team_utilisation is not None:  # the planning capacity
+                        cap = f"the top of the team's utilisation band ({inst.capacity[r]:,.0f} h)"
+                    reason = f"{cap} caps its potential at {100 * reach / tr:.0f}% of target"
         if not reason and mode == "micro":
             was = f" (was {100 * before_ratio[r]:.0f}%)" if before_ratio is not None else ""
             reason = f"move budget: {max_moves} moves were not enough to bring it into band{was}"
@@ -231,8 +238,15 @@ def band_reasons(
                 "eligibility, locks and capacity of all reps together leave no plan with every "
                 f"rep in band (LP relaxation: at least {100 * lp_slack[r]:.1f} points outside)"
             )
-        if not reason:
-            reason = "families are indivisible: the closest whole-family plan found leaves it here"
+        if not reason and proven and (inst.fam_count > 1).any():
+            reason = "families are indivisible: the proven-best whole-family plan leaves it here"
+        elif not reason and proven:
+            reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
+        elif not reason:
+            reason = (
+                "not reached within the time budget: the LP relaxation keeps it in band, the "
+                "search stopped before a whole-family plan did"
+            )
         out.append(
             {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}
         )

@@ -116,7 +116,9 @@ def _metrics(
     m = plan_metrics(tables.accounts, tables.reps, new_rep_ids(inst, new_rep), inst.tolerance)
     before = np.bincount(cur[ca], weights=inst.potential[ca], minlength=inst.n_reps)
     before_ratio = before / np.maximum(inst.target, 1e-12)
-    oob = band_reasons(inst, fam_rep, slack, mode, max_moves, before_ratio)
+    oob = band_reasons(
+        inst, fam_rep, slack, mode, max_moves, before_ratio, proven=bool(stats.get("optimal"))
+    )
     dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
     travel_total = float((inst.workload * dist).sum())
     W = max(inst.total_workload, 1e-12)

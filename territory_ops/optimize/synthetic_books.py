@@ -470,3 +470,15 @@ def plain_book(n: int, m: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         capacity_hours=pl.lit(10.0 * n),
     )
     return a, r
+
+
+def with_team_utilisation(
+    accounts: pl.DataFrame, reps: pl.DataFrame, utilisation: float
+) -> pl.DataFrame:
+    """``reps`` with every ``capacity_hours`` scaled by one factor so that the team's
+    utilisation (total workload / active capacity) is ``utilisation``: above 1, a team
+    that many times short of capacity."""
+    act = reps["active"].cast(pl.Boolean).to_numpy()
+    cap = reps["capacity_hours"].cast(pl.Float64).to_numpy()
+    now = float(accounts["workload_hours"].cast(pl.Float64).sum()) / float(cap[act].sum())
+    return reps.with_columns(pl.Series("capacity_hours", cap * now / utilisation))

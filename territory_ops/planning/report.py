@@ -190,6 +190,9 @@ def plan_summary_markdown(
         "",
         out_of_band_markdown(metrics, rep_names),
     ]
+    team_short = (metrics.get("capacity_shortfall") or {}).get("summary")
+    if team_short:  # the first thing a short team's manager needs to read
+        parts[2:2] = ["", f"**{team_short[0].upper() + team_short[1:]}.**"]
     extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
     extra += [f"**Skill gap:** {gap}." for gap in metrics.get("skill_gaps") or []]
     if extra:

@@ -359,3 +359,28 @@ def test_book_without_any_coordinates_still_renders_and_counts():
     assert f"{len(ACCOUNTS)} without coordinates (not drawn)" in caption
     page = render_html(layout, title="t", caption=caption)
     assert f"{len(ACCOUNTS)} without coordinates (not drawn)" in page
+
+
+def test_a_short_team_is_said_plainly_and_stretched_reps_drawn_bigger():
+    acc, rep, plan = frames()
+    # 9 accounts x 10 h on 3 active reps of 1000 h: not short, nothing said
+    layout = build_layout(acc, rep, plan)
+    assert layout.team_utilisation is None
+    assert "short of capacity" not in render_png(layout, title="t")[1]
+    # 3 active reps of 10 h carry 90 h: the team is 3x short, about 6 more reps
+    short = rep.with_columns(pl.lit(10.0).alias("capacity_hours"))
+    layout = build_layout(acc, short, plan)
+    assert layout.team_utilisation == pytest.approx(3.0)
+    assert layout.more_reps == 6
+    caption = render_png(layout, title="t")[1]
+    assert "The team is 3.0× short of capacity: about 6 more reps" in caption
+    assert "territory-ops hiring" in caption
+    # R3 holds 4 accounts (400%), R2 3, R1 1 (A8 has no coordinates but is R1's): R3 first
+    assert "most stretched: C. Diaz 400%" in caption
+    from territory_ops.maps.png import star_scale
+
+    active = layout.reps.filter(pl.col("active")).sort("rep_id")
+    scale = star_scale(active, layout.team_utilisation)
+    assert scale[2] > scale[1] > scale[0]  # R3 > R2 > R1, by utilisation
+    page = render_html(layout, title="t", caption=caption)
+    assert "400% of capacity" in page

@@ -131,7 +131,8 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
     # misses only by a whole family the plan cannot split (and those are few); where the LP
     # says the band is feasible, nobody is out for any other reason. And the plan gets within
     # 10 points of what the proof allows.
-    families = [r for r in oob if r["reason"].startswith("families are indivisible")]
+    unproven = ("families are indivisible", "not reached within the time budget")
+    families = [r for r in oob if r["reason"].startswith(unproven)]
     band = 100 * run1["config"]["tolerance"]
     if not m["optimal"]:  # a proven optimum is the closest whole-family plan there is
         assert len(families) <= max(1, m["reps_active"] // 10), families
