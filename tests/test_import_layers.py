@@ -84,3 +84,19 @@ def test_the_cli_finds_the_pass_through_the_job_runner_entry_point() -> None:
     assert find_job_runner() is run_territory_pass
     with pytest.raises(JobRunnerMissing, match="no job runner 'nightly' is installed"):
         find_job_runner("nightly")
+
+
+def test_every_module_of_the_library_sits_in_a_layer() -> None:
+    # a module the layers do not name is free to import anything, so a new one must be placed
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["id"] == "layers")["layers"]
+    placed = {name.strip() for layer in layers for name in layer.replace(":", "|").split("|")}
+    library = ROOT / "territory_ops"
+    modules = {
+        f"territory_ops.{p.stem if p.is_file() else p.name}"
+        for p in library.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert modules - placed == set()
