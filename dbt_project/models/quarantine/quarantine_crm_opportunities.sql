@@ -2,6 +2,8 @@
 -- Opportunities of the current snapshot whose account is not in the account export:
 -- they cannot count towards any account's pipeline or lock it, so they are held here
 -- (with the snapshot and source line they came from) instead of vanishing in a join.
+-- Also every opportunity row the quality gate held back (a created date after the snapshot,
+-- a negative amount...): staging never saw them.
 
 with
 
@@ -11,22 +13,48 @@ opportunities as (
 
 accounts as (
     select account_id from {{ ref('stg_crm__accounts') }}
+),
+
+held as (
+    {{ held_by_gate('crm_opportunities') }}
+),
+
+held_opportunities as (
+    select
+        held.record_id as opportunity_id,
+        nullif(trim(held.row_values ->> 'AccountId'), '') as account_id,
+        nullif(trim(held.row_values ->> 'OwnerId'), '') as owner_id,
+        nullif(trim(held.row_values ->> 'StageName'), '') as stage_name,
+        held.reason,
+        held.column_name || '=' || coalesce(held.value, 'null') as detail,
+        held.snapshot_date,
+        held.source_file,
+        held.source_row_number,
+        held.export_file,
+        held.export_line,
+    from held
+),
+
+orphans as (
+    select
+        opportunities.opportunity_id,
+        opportunities.account_id,
+        opportunities.owner_id,
+        opportunities.stage_name,
+        opportunities.amount,
+        opportunities.is_closed,
+        case
+            when opportunities.account_id is null then 'missing_account_id'
+            else 'unknown_account'
+        end as reason,
+        opportunities.snapshot_date,
+        opportunities.source_file,
+        opportunities.source_row_number,
+    from opportunities
+    left join accounts on accounts.account_id = opportunities.account_id
+    where accounts.account_id is null
 )
 
-select
-    opportunities.opportunity_id,
-    opportunities.account_id,
-    opportunities.owner_id,
-    opportunities.stage_name,
-    opportunities.amount,
-    opportunities.is_closed,
-    case
-        when opportunities.account_id is null then 'missing_account_id'
-        else 'unknown_account'
-    end as reason,
-    opportunities.snapshot_date,
-    opportunities.source_file,
-    opportunities.source_row_number,
-from opportunities
-left join accounts on accounts.account_id = opportunities.account_id
-where accounts.account_id is null
+select * from orphans
+union all by name
+select * from held_opportunities

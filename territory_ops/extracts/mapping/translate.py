@@ -25,6 +25,7 @@ from territory_ops.extracts.mapping.source import (
     read_source,
 )
 from territory_ops.extracts.mapping.values import family_wide, latest_engagement, rule_value
+from territory_ops.extracts.source_lines import SOURCE_LINES_FILE, SourceLineRecorder
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,15 @@ def translate(mapping_path: Path | str, export_dir: Path, landing_dir: Path) -> 
         target.mkdir(parents=True, exist_ok=True)
         tables = {n: read_source(folder / str(f)) for n, f in mapping.sources.items()}
         absent: list[str] = []
+        origins = SourceLineRecorder(Path(export_dir))  # messages name the export's lines
         for output in mapping.outputs:
-            header, records, geo = _build_output(output, tables)
+            header, records, geo = _build_output(output, tables, origins)
             path = target / output.spec.file_name
             if header is None:  # passthrough: the file itself, byte for byte
                 src = tables[output.parts[0].source or ""].path
                 copy_if_changed(src, path)
                 rows[output.spec.name] = len(tables[output.parts[0].source or ""].rows)
+                origins.add_all(output.spec.file_name, src, rows[output.spec.name])
                 continue
             write_csv_if_changed(path, header, records)
             rows[output.spec.name] = len(records)
@@ -67,11 +70,12 @@ def translate(mapping_path: Path | str, export_dir: Path, landing_dir: Path) -> 
                 notes[output.spec.name] = geo[1]
         marker = {"mapping": mapping.name, "absent": absent}
         write_text_if_changed(target / ABSENT_MARKER, json.dumps(marker, sort_keys=True) + "\n")
+        write_text_if_changed(target / SOURCE_LINES_FILE, origins.payload())
     return TranslateResult(mapping.name, landing_dir, report.snapshots, rows, precision, notes)
 
 
 def _build_output(
-    output: Output, tables: dict[str, SourceTable]
+    output: Output, tables: dict[str, SourceTable], origins: SourceLineRecorder
 ) -> tuple[list[str] | None, list[dict[str, str]], tuple[Counter, list[str]]]:
     spec = output.spec
     if len(output.parts) == 1 and output.parts[0].passthrough:
@@ -92,6 +96,7 @@ def _build_output(
                     header.append(column)
         table = tables[part.source]
         rows_in = part_rows(part, table)
+        position = {id(r): i for i, r in enumerate(table.rows)}
         lookups = {
             r.target: family_wide(r, latest_engagement(r, tables), rows_in)
             for r in part.columns
@@ -104,6 +109,7 @@ def _build_output(
             if part.geocode:
                 apply_geocode(spec.name, part.geocode, record, precision, notes)
             records.append(record)
+            origins.add(spec.file_name, table.path, position[id(row)], len(table.rows))
     for record in records:
         for column in header:
             record.setdefault(column, "")
