@@ -3,7 +3,8 @@
 -- they cannot count towards any account's pipeline or lock it, so they are held here
 -- (with the snapshot and source line they came from) instead of vanishing in a join.
 -- Also every opportunity row the quality gate held back (a created date after the snapshot,
--- a negative amount...): staging never saw them.
+-- a negative amount...): staging never saw them; and the opportunities of an account the
+-- gate held back (account_quarantined).
 
 with
 
@@ -17,6 +18,10 @@ accounts as (
 
 held as (
     {{ held_by_gate('crm_opportunities') }}
+),
+
+held_accounts as (
+    {{ held_by_gate('crm_accounts') }}
 ),
 
 held_opportunities as (
@@ -45,6 +50,8 @@ orphans as (
         opportunities.is_closed,
         case
             when opportunities.account_id is null then 'missing_account_id'
+            when opportunities.account_id in (select record_id from held_accounts)
+                then 'account_quarantined'
             else 'unknown_account'
         end as reason,
         opportunities.snapshot_date,
