@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from territory_ops.extracts.source_lines import SourceLines, read_source_lines
-from territory_ops.quality.findings import Finding, ValidatedLoad
+from territory_ops.quality.findings import Finding
 
 
 def _locate(row: dict[str, Any], lines: SourceLines) -> dict[str, Any]:
@@ -27,23 +27,31 @@ def _locate(row: dict[str, Any], lines: SourceLines) -> dict[str, Any]:
     }
 
 
-def point_at_export(
-    findings: list[Finding], load: ValidatedLoad, landing_dir: Path | None
-) -> list[Finding]:
-    """``findings`` of ``load`` naming the export file(s) and lines behind its landing file."""
+def point_at_export(findings: list[Finding], landing_dir: Path | None) -> list[Finding]:
+    """``findings`` naming the export file(s) and lines behind each generated landing file.
+
+    A raw finding's file is ``<snapshot>/<landing file>``; the sidecar of that snapshot folder
+    (if any) says where its rows came from. Other findings are returned as they are.
+    """
     if landing_dir is None:
         return findings
-    lines = read_source_lines(landing_dir / load.snapshot_date.isoformat()).get(load.source_file)
-    if lines is None or not lines.files:
-        return findings
-    return [
-        dataclasses.replace(
-            f,
-            export_files=lines.files,
-            examples=tuple(_locate(e, lines) for e in f.examples),
-            rows=tuple(_locate(r, lines) for r in f.rows),
+    sidecars: dict[str, dict[str, SourceLines]] = {}
+    out = []
+    for f in findings:
+        snapshot, _, name = f.file.partition("/")
+        if snapshot not in sidecars:
+            folder = landing_dir / snapshot
+            sidecars[snapshot] = read_source_lines(folder) if name and folder.is_dir() else {}
+        lines = sidecars[snapshot].get(name)
+        if lines is None or not lines.files:
+            out.append(f)
+            continue
+        out.append(
+            dataclasses.replace(
+                f,
+                export_files=lines.files,
+                examples=tuple(_locate(e, lines) for e in f.examples),
+                rows=tuple(_locate(r, lines) for r in f.rows),
+            )
         )
-        if f.load_id == load.load_id
-        else f
-        for f in findings
-    ]
+    return out

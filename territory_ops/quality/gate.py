@@ -198,7 +198,8 @@ def run_raw_gate(
     candidates = {k: v for k, v in candidate_loads(con).items() if k in names}
     if baselines is None:
         baselines = registry_baselines(con, candidates)
-    findings: list[Finding] = list(rejected_newest_snapshot(con, candidates, raw_suites))
+    rejected = rejected_newest_snapshot(con, candidates, raw_suites)
+    findings: list[Finding] = point_at_export(rejected, landing_dir)
     evaluated = 0
     used = []
     held: list[HeldRow] = []
@@ -209,7 +210,7 @@ def run_raw_gate(
         found, count = validate_raw_load(
             con, suite, load, candidates=candidates, baselines=baselines, suites=raw_suites
         )
-        found = point_at_export(_excuse_declared_absence(con, load, found), load, landing_dir)
+        found = point_at_export(_excuse_declared_absence(con, load, found), landing_dir)
         found, rows = settle_row_failures(found, load, suite.quarantine_table, share)
         findings.extend(found)
         held.extend(rows)

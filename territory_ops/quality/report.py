@@ -107,13 +107,14 @@ MART_KEPT_LINE = (
 )
 
 
-def files_to_fix(report: GateReport, load_ids: Iterable[str]) -> list[str]:
-    """The files the user fixes for these loads: their own export files when a source mapping
-    generated the landing files (never a generated file), else the landing files."""
+def files_to_fix(report: GateReport, load_ids: Iterable[str] = ()) -> list[str]:
+    """The files the user fixes (of these loads; none given: of every error): their own export
+    files when a source mapping generated the landing files (never a generated file), else the
+    landing files."""
     wanted = set(load_ids)
     out: list[str] = []
     for f in report.errors:
-        if f.load_id not in wanted:
+        if wanted and f.load_id not in wanted:
             continue
         names = [f"{name} in the export" for name in f.export_files] or [f.file]
         out.extend(n for n in names if n not in out)
@@ -132,10 +133,8 @@ def raw_kept_line(
     )
     files = files_to_fix(report, rejected) if report is not None else []
     fix = f"Fix {', '.join(files)}" if files else "Fix the file(s)"
-    return kept + (
-        f" Rejected load(s): {', '.join(sorted(rejected))}. {fix} and re-run: a "
-        "corrected file lands as a new load."
-    )
+    loads = f" Rejected load(s): {', '.join(sorted(rejected))}." if rejected else ""
+    return kept + loads + f" {fix} and re-run: a corrected file lands as a new load."
 
 
 def quarantine_lines(report: GateReport, limit: int = 3) -> list[str]:

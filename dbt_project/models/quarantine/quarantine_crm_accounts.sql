@@ -20,21 +20,14 @@ groups as (
 ),
 
 held as (
-    {{ held_by_gate('crm_accounts') }}
+    {{ held_by_gate('crm_accounts', 'account_id') }}
 ),
 
 held_accounts as (
     select
-        held.record_id as account_id,
-        nullif(trim(held.row_values ->> 'Name'), '') as account_name,
-        nullif(trim(held.row_values ->> 'OwnerId'), '') as owner_id,
-        held.reason,
-        held.column_name || '=' || coalesce(held.value, 'null') as detail,
-        held.snapshot_date,
-        held.source_file,
-        held.source_row_number,
-        held.export_file,
-        held.export_line,
+        * exclude (row_values),
+        nullif(trim(row_values ->> 'Name'), '') as account_name,
+        nullif(trim(row_values ->> 'OwnerId'), '') as owner_id,
     from held
 ),
 

@@ -16,27 +16,20 @@ accounts as (
     select account_id from {{ ref('stg_crm__accounts') }}
 ),
 
-held as (
-    {{ held_by_gate('crm_opportunities') }}
+held_accounts as (
+    {{ held_by_gate('crm_accounts', 'account_id') }}
 ),
 
-held_accounts as (
-    {{ held_by_gate('crm_accounts') }}
+held as (
+    {{ held_by_gate('crm_opportunities', 'opportunity_id') }}
 ),
 
 held_opportunities as (
     select
-        held.record_id as opportunity_id,
-        nullif(trim(held.row_values ->> 'AccountId'), '') as account_id,
-        nullif(trim(held.row_values ->> 'OwnerId'), '') as owner_id,
-        nullif(trim(held.row_values ->> 'StageName'), '') as stage_name,
-        held.reason,
-        held.column_name || '=' || coalesce(held.value, 'null') as detail,
-        held.snapshot_date,
-        held.source_file,
-        held.source_row_number,
-        held.export_file,
-        held.export_line,
+        * exclude (row_values),
+        nullif(trim(row_values ->> 'AccountId'), '') as account_id,
+        nullif(trim(row_values ->> 'OwnerId'), '') as owner_id,
+        nullif(trim(row_values ->> 'StageName'), '') as stage_name,
     from held
 ),
 
@@ -50,7 +43,7 @@ orphans as (
         opportunities.is_closed,
         case
             when opportunities.account_id is null then 'missing_account_id'
-            when opportunities.account_id in (select record_id from held_accounts)
+            when opportunities.account_id in (select account_id from held_accounts)
                 then 'account_quarantined'
             else 'unknown_account'
         end as reason,
