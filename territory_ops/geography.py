@@ -95,3 +95,42 @@ def haversine_km(
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return np.nan_to_num(d, nan=0.0)
+
+
+def geo_held(
+    accounts: pl.DataFrame, foreign_accounts: str, unlocated_accounts: str
+) -> pl.DataFrame:
+    """Accounts a pass does not plan because of where they are (``account_id, rep_id,
+    reason``): ``foreign`` ones when ``foreign_accounts`` is ``exclude``, unlocated ones (no
+    city or state, or no coordinates at all) when ``unlocated_accounts`` is ``hold``.
+
+    They stay with today's owner, or unassigned when they have none: a rep is not handed an
+    account as if it were at a country's centre, or abroad.
+    """
+    flag = (
+        pl.col("geo_flag").fill_null("")
+        if "geo_flag" in accounts.columns
+        else pl.lit("", dtype=pl.String)
+    )
+    no_point = pl.col("latitude").cast(pl.Float64).fill_nan(None).is_null()
+    foreign = (flag == "foreign") & pl.lit(foreign_accounts == "exclude")
+    unlocated = ((flag == "unlocated") | no_point) & ~(flag == "foreign")
+    unlocated = unlocated & pl.lit(unlocated_accounts == "hold")
+    return accounts.filter(foreign | unlocated).select(
+        "account_id",
+        rep_id=pl.col("current_rep_id").fill_null(""),
+        reason=pl.when(flag == "foreign")
+        .then(
+            pl.lit(
+                "held: foreign address (outside the planning country); not planned "
+                "(geography.foreign_accounts: exclude)"
+            )
+        )
+        .otherwise(
+            pl.lit(
+                "held: no usable location (neither city nor state); not planned until the "
+                "CRM has its city or postal code (geography.unlocated_accounts: hold)"
+            )
+        ),
+        geo_flag=pl.when(flag == "foreign").then(pl.lit("foreign")).otherwise(pl.lit("unlocated")),
+    )

@@ -19,6 +19,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+# pass settings (territory_ops.planning.config); the geocoder reads its planning country too
+PASSES_YAML = PROJECT_ROOT / "config" / "passes.yaml"
 
 
 @dataclass(frozen=True)

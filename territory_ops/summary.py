@@ -27,6 +27,8 @@ class WarehouseSummary:
     total_potential: float
     # accounts per geo_precision (exact / postal / city / region / country / none)
     geo_precision: dict[str, int] = field(default_factory=dict)
+    # accounts per geo_flag (doubtful / foreign / unlocated): what the geocoder did not trust
+    geo_flags: dict[str, int] = field(default_factory=dict)
 
 
 def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None:
@@ -60,22 +62,31 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> WarehouseSummary | None
         from marts.current_assignments
         """
     ).fetchone()
-    precision = {}
-    if "geo_precision" in {
+    columns = {
         r[0]
         for r in con.execute(
             "select column_name from information_schema.columns "
             "where table_schema = 'marts' and table_name = 'account_profiles'"
         ).fetchall()
-    }:
+    }
+    precision, flags = {}, {}
+    if "geo_precision" in columns:
         precision = dict(
             con.execute(
                 "select geo_precision, count(*) from marts.account_profiles "
                 "group by all order by all"
             ).fetchall()
         )
+    if "geo_flag" in columns:
+        flags = dict(
+            con.execute(
+                "select geo_flag, count(*) from marts.account_profiles "
+                "where geo_flag is not null group by all order by all"
+            ).fetchall()
+        )
     return WarehouseSummary(
         geo_precision=precision,
+        geo_flags=flags,
         snapshot_date=a[0],
         accounts=a[1],
         families=a[2],
@@ -120,6 +131,11 @@ def summary_rows(summary: WarehouseSummary) -> list[tuple[str, str]]:
             if summary.geo_precision
             else []
         ),
+        *(
+            [("  geo flags", " · ".join(f"{k} {v:,}" for k, v in summary.geo_flags.items()))]
+            if summary.geo_flags
+            else []
+        ),
         ("  locked", f"{summary.locked:,}"),
         (
             "  unassigned / owner gone",
@@ -156,6 +172,7 @@ def mart_summaries(con: duckdb.DuckDBPyConnection) -> dict[str, StepSummary]:
                 "geocoded_by_postal_code": summary.geocoded_by_postal_code,
                 "missing_location": summary.missing_location,
                 **{f"geo_precision/{k}": int(v) for k, v in summary.geo_precision.items()},
+                **{f"geo_flag/{k}": int(v) for k, v in summary.geo_flags.items()},
                 "locked": summary.locked,
                 "unassigned_accounts": summary.unassigned_accounts,
                 "orphaned_accounts": summary.orphaned_accounts,

@@ -12,6 +12,7 @@ import typer
 from territory_ops.cli import (
     decisions,
     hiring,
+    industries,
     mapping,
     optimize,
     planning,
@@ -42,6 +43,7 @@ for group in (
     mapping.commands,  # ingest
     quota.commands,  # quota
     hiring.commands,  # hiring
+    industries.commands,  # industries
 ):
     app.add_typer(group)
 

@@ -23,23 +23,9 @@ def _fail(err: Exception) -> None:
 
 
 def _precision_lines(result) -> list[str]:
-    lines = []
-    for extract, counts in result.geo_precision.items():
-        total = sum(counts.values())
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
-        lines.append(f"  geocoded {extract}: {total} row(s): {parts}")
-        notes = result.geo_notes.get(extract, [])
-        ambiguous = [n for n in notes if "ambiguous city" in n]
-        if ambiguous:
-            lines.append(
-                f"    {len(ambiguous)} ambiguous city name(s) resolved to the most populous, "
-                f"e.g. {ambiguous[0]}"
-            )
-        # every row below city precision is named, except rows that only gave a country
-        for note in notes:
-            if note not in ambiguous and not note.endswith(": country"):
-                lines.append(f"    {note}")
-    return lines
+    from territory_ops.extracts.mapping.locate import geocoding_summary
+
+    return geocoding_summary(result.geo_precision, result.geo_notes)
 
 
 @mapping_app.command("check")
@@ -89,6 +75,8 @@ def ingest(
     typer.echo(f"{result.mapping}: wrote landing snapshots to {target}")
     for extract, rows in result.rows.items():
         typer.echo(f"  {extract}: {rows} row(s)")
+    for line in result.report.findings() if result.report else []:
+        typer.echo(line)
     for line in _precision_lines(result):
         typer.echo(line)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)

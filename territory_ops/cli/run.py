@@ -121,6 +121,8 @@ def _print_plan(console, outcome, settings) -> None:
         f"(budget {record['move_budget']})."
     )
     console.print(certificate_line(record["metrics"]))
+    for gap in record["metrics"].get("skill_gaps") or []:
+        console.print(f"[yellow]Skill gap[/yellow]: {gap}.")
     for line in kpi_line(record["kpis_before"], record["kpis_after"]):
         console.print(f"  {line}")
     if mine is not None and mine.height:

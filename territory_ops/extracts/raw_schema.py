@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from territory_ops.extracts.spec import EXTRACTS, GEO_PRECISION_COLUMNS
+from territory_ops.extracts.spec import EXTRACTS, GEO_FLAG_COLUMNS, GEO_PRECISION_COLUMNS
 
 REGISTRY_TABLE = "raw.load_registry"
 CURRENT_LOADS_TABLE = "raw.current_loads"
@@ -54,8 +54,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             )
             """
         )
-        if spec.name in GEO_PRECISION_COLUMNS:
-            column = GEO_PRECISION_COLUMNS[spec.name]
-            con.execute(
-                f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar'
-            )
+        for geo_columns in (GEO_PRECISION_COLUMNS, GEO_FLAG_COLUMNS):
+            if spec.name in geo_columns:
+                column = geo_columns[spec.name]
+                con.execute(
+                    f'alter table raw.{spec.raw_table} add column if not exists "{column}" varchar'
+                )

@@ -163,6 +163,11 @@ GEO_PRECISION_COLUMNS: dict[str, str] = {
     "crm_accounts": "Geo_Precision__c",
     "crm_users": "Geo_Precision__c",
 }
+# ... and the geocoder's flag (doubtful / foreign / unlocated) the planning pass acts on
+GEO_FLAG_COLUMNS: dict[str, str] = {
+    "crm_accounts": "Geo_Flag__c",
+    "crm_users": "Geo_Flag__c",
+}
 
 EXTRACTS: tuple[ExtractSpec, ...] = (ACCOUNTS, USERS, OPPORTUNITIES, INTENT, FIRMOGRAPHICS)
 EXTRACTS_BY_NAME: dict[str, ExtractSpec] = {e.name: e for e in EXTRACTS}

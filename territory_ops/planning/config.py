@@ -20,9 +20,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from territory_ops.settings import PROJECT_ROOT
+from territory_ops.settings import PASSES_YAML
 
-PASSES_YAML = PROJECT_ROOT / "config" / "passes.yaml"
 PASS_KINDS: tuple[str, ...] = ("full", "micro", "refresh")
 # Field metadata: a setting of the deployment that a run cannot override.
 NOT_PER_RUN = {"per_run": False}
@@ -59,6 +58,17 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class GeographySettings:
+    planning_country: str  # ISO code; the geocoder flags addresses elsewhere `foreign`
+    foreign_accounts: str  # exclude (left out of the plan, reported) | plan
+    unlocated_accounts: str  # hold (unassigned, reported) | plan (no travel cost)
+
+
+GEO_FOREIGN_CHOICES: tuple[str, ...] = ("exclude", "plan")
+GEO_UNLOCATED_CHOICES: tuple[str, ...] = ("hold", "plan")
+
+
+@dataclass(frozen=True)
 class PassConfig:
     pass_kind: str
     tolerance: float
@@ -69,6 +79,9 @@ class PassConfig:
     time_limit: float | None
     seed: int
     schedule: ScheduleSettings = field(metadata=NOT_PER_RUN)
+    # a run may plan foreign or unlocated accounts; planning_country is read from the file by
+    # the translation that geocodes an export, before any run config exists
+    geography: GeographySettings
 
     def effective_move_budget(self, n_accounts: int) -> int:
         """Moves of accounts whose owner is active that this pass may make (full: all)."""
@@ -206,6 +219,26 @@ def _problems(c: PassConfig, n_accounts: int | None) -> list[str]:
     if not 0 <= c.schedule.hour <= 23:
         out.append(f"schedule.hour: {c.schedule.hour} must lie in 0..23")
     out += _timezone_problems(c.schedule.timezone)
+    out += _geography_problems(c.geography)
+    return out
+
+
+def _geography_problems(g: GeographySettings) -> list[str]:
+    from territory_ops.geocode import country_code
+
+    out = []
+    if country_code(g.planning_country) != g.planning_country:
+        out.append(f"geography.planning_country: {g.planning_country!r} is not an ISO country code")
+    if g.foreign_accounts not in GEO_FOREIGN_CHOICES:
+        out.append(
+            f"geography.foreign_accounts: {g.foreign_accounts!r} is not one of "
+            + ", ".join(GEO_FOREIGN_CHOICES)
+        )
+    if g.unlocated_accounts not in GEO_UNLOCATED_CHOICES:
+        out.append(
+            f"geography.unlocated_accounts: {g.unlocated_accounts!r} is not one of "
+            + ", ".join(GEO_UNLOCATED_CHOICES)
+        )
     return out
 
 

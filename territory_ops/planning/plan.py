@@ -18,6 +18,7 @@ from datetime import date
 import polars as pl
 
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
+from territory_ops.extracts.industries import skill_gaps
 from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, optimize
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
 from territory_ops.planning.config import PassConfig
@@ -232,6 +233,8 @@ def run_pass(
     metrics["held_unassigned"] = held.height
     metrics["locks_released_for_eligibility"] = released.height
     metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
+    # a skill no active rep holds: said in the run summary, not only in drift
+    metrics["skill_gaps"] = [gap.sentence() for gap in skill_gaps(data.accounts, data.reps)]
     # Moves a hard rule forces (today's owner may not own the account, a split family) are
     # outside any budget; the budget bounds the optimizer's own choices.
     forced = _forced_moves(plan, data.accounts, data.reps)
@@ -248,7 +251,9 @@ def run_pass(
         books_after=rep_books(accounts_after, data.reps, "planned_rep_id", config.tolerance),
         move_budget=options.max_moves if options.max_moves is not None else data.n_accounts,
         returns=returns.height,
-        warnings=list(result.warnings) + [f"{aid}: {why}" for aid, why in released.iter_rows()],
+        warnings=list(result.warnings)
+        + [f"{aid}: {why}" for aid, why in released.iter_rows()]
+        + [f"skill gap: {gap}" for gap in metrics["skill_gaps"]],
     )
 
 
@@ -297,16 +302,18 @@ def _held(held: pl.DataFrame | None, uncovered: pl.DataFrame) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"account_id": pl.String, "reason": pl.String})
     if held is None or held.is_empty():
         return empty
-    return held.select("account_id", "reason").join(uncovered, on="account_id", how="anti")
+    keep = ["account_id", "reason", *(["rep_id"] if "rep_id" in held.columns else [])]
+    return held.select(keep).join(uncovered, on="account_id", how="anti")
 
 
 def _with_held(plan: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
-    """Held accounts stay unassigned: a rejected placement is not proposed again."""
+    """Held accounts stay unassigned (a rejected placement is not proposed again), or with
+    the owner ``held`` names (an account the pass leaves out for its location)."""
     if held.is_empty():
         return plan
     rows = held.select(
         "account_id",
-        rep_id=pl.lit(""),
+        rep_id=pl.col("rep_id").fill_null("") if "rep_id" in held.columns else pl.lit(""),
         previous_rep_id=pl.lit(None, dtype=pl.String),
         changed=pl.lit(False),
         reason="reason",

@@ -191,6 +191,7 @@ def plan_summary_markdown(
         out_of_band_markdown(metrics, rep_names),
     ]
     extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
+    extra += [f"**Skill gap:** {gap}." for gap in metrics.get("skill_gaps") or []]
     if extra:
         parts += ["", *extra]
     if proposals is not None:

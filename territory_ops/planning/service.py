@@ -17,6 +17,7 @@ import polars as pl
 
 from territory_ops.forecast.plan_figures import plan_figures
 from territory_ops.forecast.quota import suggest_quotas
+from territory_ops.geography import geo_held
 from territory_ops.planning import store
 from territory_ops.planning.config import (
     PassConfig,
@@ -55,10 +56,13 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
             config,
             published,
             locks=_decision_locks(con, data),
-            held=held_unassigned(con, data.accounts, data.reps),
+            held=_held(con, data, config),
         )
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    located = geo_held(data.accounts, "exclude", "hold")  # what the pass counts, either way
+    for flag in ("foreign", "unlocated"):
+        plan.metrics[f"geo_{flag}"] = int((located["geo_flag"] == flag).sum())
     # quotas and expected win rate, kept in the run's metrics
     figures = plan_figures(con, data.accounts, data.reps, plan.plan, data.snapshot_date)
     plan.metrics.update(figures.metrics)
@@ -87,6 +91,16 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
         quotas=figures.quotas,
     )
     return StagedPlan(data, config, plan, summary)
+
+
+def _held(con: duckdb.DuckDBPyConnection, data: PlanningInput, config: PassConfig) -> pl.DataFrame:
+    """Accounts the pass does not plan: unowned ones whose placement was rejected, and those
+    its ``geography`` settings leave out for where they are (foreign, unlocated)."""
+    rejected = held_unassigned(con, data.accounts, data.reps)
+    g = config.geography
+    located = geo_held(data.accounts, g.foreign_accounts, g.unlocated_accounts).drop("geo_flag")
+    held = pl.concat([rejected, located], how="diagonal_relaxed")
+    return held.unique("account_id", keep="first", maintain_order=True)
 
 
 def _decision_locks(con: duckdb.DuckDBPyConnection, data: PlanningInput) -> pl.DataFrame:
@@ -127,14 +141,19 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     kpis = team_kpis(data.accounts, data.reps, "current_rep_id", config.tolerance)
     previous = store.previous_snapshot(con, data.snapshot_date)
     flags = drift_flags(data, books, kpis, previous, config.drift, config.tolerance)
-    unlocated = int(data.accounts["latitude"].fill_nan(None).null_count())
-    flags = pl.concat([flags, _plan_flags(record, data.snapshot_date, flags.schema, unlocated)])
+    unlocated = geo_held(data.accounts, "plan", "hold").height
+    held = config.geography.unlocated_accounts == "hold"
+    flags = pl.concat(
+        [flags, _plan_flags(record, data.snapshot_date, flags.schema, unlocated, held)]
+    )
     store.record_drift(con, run_id, flags)
     summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
     return DriftReport(flags, kpis, summaries, previous is not None)
 
 
-def _plan_flags(record: dict[str, Any], snapshot, schema, unlocated: int = 0) -> pl.DataFrame:
+def _plan_flags(
+    record: dict[str, Any], snapshot, schema, unlocated: int = 0, held: bool = True
+) -> pl.DataFrame:
     """What remains after the plan: reps over capacity (a micro budget too small for what
     today's assignment breaks), accounts no active rep may own (a segment without reps),
     accounts without a usable location (planned with no travel cost)."""
@@ -143,8 +162,9 @@ def _plan_flags(record: dict[str, Any], snapshot, schema, unlocated: int = 0) ->
         rows.append(
             (
                 "no_location",
-                f"{unlocated} account(s) have no usable location (geo_precision none): "
-                "planned without travel cost; add a postal code, city or country",
+                f"{unlocated} account(s) have no usable location (no city or state): "
+                + ("held unassigned" if held else "planned without travel cost")
+                + "; add a postal code or city",
                 float(unlocated),
             )
         )
@@ -168,6 +188,7 @@ def _plan_flags(record: dict[str, Any], snapshot, schema, unlocated: int = 0) ->
                 float(metrics["uncovered_accounts"]),
             )
         )
+    rows += [("skill_gap", gap, 1.0) for gap in metrics.get("skill_gaps") or []]
     return pl.DataFrame(
         [
             {

@@ -16,7 +16,12 @@ from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.export import read_planning_tables
 from territory_ops.warehouse import query_frame, table_exists
 
-ACCOUNT_EXTRAS: tuple[str, ...] = ("account_name", "potential_explanation", "family_id")
+ACCOUNT_EXTRAS: tuple[str, ...] = (
+    "account_name",
+    "potential_explanation",
+    "family_id",
+    "geo_flag",
+)
 REP_EXTRAS: tuple[str, ...] = ("rep_name", "status", "leave_until", "manager_id", "tenure_months")
 
 

@@ -3,16 +3,21 @@
 An account is *eligible* for a rep when the rep is active, covers the account's segment and
 holds its ``required_skill`` (hard rule 2). Its *reach* is the distance (haversine km, or the
 travel matrix's minutes when one is given) to the nearest eligible rep's home base.
+
+A skill no active rep holds (a value map that made accounts Healthcare, say) leaves every
+account needing it without an eligible rep: those accounts are gaps (``no_eligible_rep``),
+the skill's hours are all short, and ``skill_gaps`` names the skill so a hire gets it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from territory_ops.extracts.industries import SkillGap, skill_gaps
 from territory_ops.geography import haversine_km
 from territory_ops.optimize.tables import Tables, load_tables
 
@@ -50,6 +55,8 @@ class CoverageGaps:
     uncovered_potential: float  # potential of far_accounts (far + no eligible active rep)
     max_distance: float = DEFAULT_MAX_DISTANCE_KM  # km, or minutes with a travel matrix
     unit: str = "km"
+    # skills accounts need that no active rep holds (their accounts are in far_accounts)
+    skill_gaps: list[SkillGap] = field(default_factory=list)
 
     @property
     def total_hours_short(self) -> float:
@@ -66,6 +73,11 @@ class CoverageGaps:
         ]
         for row in short.iter_rows(named=True):
             parts.append(f"{row['group_kind']} {row['group']}: {row['hours_short']:,.0f} h short")
+        for gap in self.skill_gaps:
+            parts.append(
+                f"skill {gap.skill} held by no active rep: {gap.accounts:,} account(s) "
+                f"(potential {gap.potential or 0:,.0f}) wait for a hire or a certification"
+            )
         return "; ".join(parts)
 
 
@@ -189,6 +201,7 @@ def gaps_from_reach(r: Reach, max_distance: float, unit: str) -> CoverageGaps:
         uncovered_potential=float(frame["potential"].sum()),
         max_distance=max_distance,
         unit=unit,
+        skill_gaps=skill_gaps(acc, r.tables.reps),
     )
 
 

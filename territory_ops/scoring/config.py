@@ -12,7 +12,10 @@ from typing import Any
 from territory_ops.dbt_vars import dbt_var
 
 MODEL_VERSION = "potential-glm-v1"
-RULE_VERSION = "rule_v1"
+# The fallback rule: rule_v1 (the revenue wallet of dbt_project.yml's ``rule_v1`` var, also
+# computed in SQL as int_accounts_enriched.rule_potential) completed from whatever other
+# inputs an export has (rules.py, docs/scoring.md "Fallback rule").
+RULE_VERSION = "rule_v2"
 
 # Factors as people read them, in the order the contribution columns are written.
 FACTORS: tuple[str, ...] = (
@@ -65,6 +68,31 @@ class WorkloadConfig:
 
 
 @dataclass(frozen=True)
+class RuleConfig:
+    """How the fallback rule completes thin inputs (docs/scoring.md, "Fallback rule").
+
+    Calibrations come from the accounts that have both inputs (median ratio) once at least
+    ``min_calibration_accounts`` do; the defaults below are used only when too few do.
+    """
+
+    # Revenue of an account that only has employees: employees x this (USD per employee).
+    revenue_per_employee: float = 200_000.0
+    # Revenue of an account that only has a funding total: funding x this.
+    revenue_per_funding_dollar: float = 0.5
+    min_calibration_accounts: int = 5
+    # An account with no size input takes the typical size value of its segment (median of
+    # the segment's accounts that have one), else of all accounts.
+    # No account's size value falls below this share of the typical one (a $1 revenue typo).
+    min_size_share_of_typical: float = 0.01
+    # Typical size value when no account has any size input and none has a win.
+    typical_floor: float = 10_000.0
+    # Industry fit from the won history: the industry's share of accounts with a win vs. all
+    # accounts', credibility-weighted with k pseudo-accounts, bounded.
+    industry_credibility_k: float = 20.0
+    industry_fit_bounds: tuple[float, float] = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     """Parameters of the potential model (``potential.py``) and when it falls back."""
 
@@ -97,9 +125,11 @@ class ScoringConfig:
     # Sentences name at most this many factors.
     sentence_factors: int = 4
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+    rule: RuleConfig = field(default_factory=RuleConfig)
 
     def as_metadata(self) -> dict[str, Any]:
         """Every parameter as plain JSON-able values."""
         out = asdict(self)
         out["growth_clamp_pct"] = list(self.growth_clamp_pct)
+        out["rule"]["industry_fit_bounds"] = list(self.rule.industry_fit_bounds)
         return out

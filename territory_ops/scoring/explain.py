@@ -54,8 +54,18 @@ def round_exactly(
     return potential, base, contributions
 
 
+# Effects beyond this factor read as "×50+" / "÷50+": a ratio of a thin-history outlier to
+# the typical account says "far bigger", not a precise number.
+MAX_SHOWN_FACTOR = 50.0
+
+
 def format_effect(log_effect: float) -> str:
-    """A multiplicative effect as a signed percentage: +18%, −3%, ×4.2 for large ones."""
+    """A multiplicative effect as a signed percentage: +18%, −3%, ×4.2 for large ones,
+    capped at ×50+ and ÷50+."""
+    if log_effect >= math.log(MAX_SHOWN_FACTOR):
+        return f"×{MAX_SHOWN_FACTOR:.0f}+"
+    if log_effect <= -math.log(MAX_SHOWN_FACTOR):
+        return f"÷{MAX_SHOWN_FACTOR:.0f}+"
     factor = math.exp(log_effect)
     if factor >= 3.0:
         return f"×{factor:.1f}"
@@ -97,8 +107,10 @@ def explanation_sentence(
     factors: Sequence[str] = FACTORS,
     limit: int = 4,
     rule_based: bool = False,
+    note: str = "",
 ) -> str:
-    """'$85k/yr vs. $42k typical: industry fit +18%, intent surge +11%, growth +4%, size −3%'."""
+    """'$85k/yr vs. $42k typical: industry fit +18%, intent surge +11%, growth +4%, size −3%';
+    ``note`` (e.g. which input was missing) follows the factors after a semicolon."""
     effects = factor_effects(potential, base, contributions)
     named = [
         f"{FACTOR_LABELS.get(factors[i], factors[i])} {format_effect(effects[i])}"
@@ -106,6 +118,8 @@ def explanation_sentence(
     ]
     head = f"{money(potential)}/yr vs. {money(base)} typical"
     body = ": " + ", ".join(named) if named else ": a typical account"
+    if note:
+        body += f"; {note}"
     tail = " (rule-based estimate)" if rule_based else ""
     return head + body + tail
 
@@ -117,10 +131,17 @@ def explanation_sentences(
     factors: Sequence[str] = FACTORS,
     limit: int = 4,
     rule_based: bool = False,
+    notes: Sequence[str] | None = None,
 ) -> list[str]:
     return [
         explanation_sentence(
-            float(p), float(b), contributions[i].tolist(), factors, limit, rule_based
+            float(p),
+            float(b),
+            contributions[i].tolist(),
+            factors,
+            limit,
+            rule_based,
+            notes[i] if notes is not None else "",
         )
         for i, (p, b) in enumerate(zip(potential, base, strict=True))
     ]

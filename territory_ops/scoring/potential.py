@@ -54,6 +54,7 @@ from territory_ops.scoring.features import (
     require_columns,
     snapshot_date_of,
 )
+from territory_ops.scoring.inputs import InputCoverage, input_coverage, rests_on
 from territory_ops.scoring.rules import rule_scores
 from territory_ops.scoring.workload import workload_hours
 
@@ -89,6 +90,12 @@ class ScoringResult:
     training_window: tuple[date, date]
     validation: Validation | None
     model_card: dict[str, Any] = field(default_factory=dict)
+    inputs: InputCoverage | None = None  # which inputs the accounts have (summary)
+
+    @property
+    def rests_on(self) -> str:
+        """What the published scores rest on, in words (the rule: per size input)."""
+        return rests_on(self.scores) if self.is_fallback else rests_on(pl.DataFrame())
 
     @property
     def is_fallback(self) -> bool:
@@ -396,7 +403,11 @@ def score_accounts(
         reason = f"holdout AUC {validation.auc:.2f} >= floor {config.auc_floor:.2f}"
     except _Thin as why:
         scores = rule_scores(accounts, config)
-        card = {"rule_version": RULE_VERSION, "rule": "docs/scoring.md#fallback-rule"}
+        card = {
+            "rule_version": RULE_VERSION,
+            "rule": "docs/scoring.md#fallback-rule",
+            "rule_config": config.as_metadata()["rule"],
+        }
         method, version, reason = METHOD_RULE_FALLBACK, RULE_VERSION, str(why)
     workload = workload_hours(accounts, config.workload)
     scores = (
@@ -413,6 +424,7 @@ def score_accounts(
         training_window=window,
         validation=validation,
         model_card=card,
+        inputs=input_coverage(accounts, closed),
     )
 
 

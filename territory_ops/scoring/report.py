@@ -44,8 +44,12 @@ def scoring_summary(
         "auc_floor": config.auc_floor,
         "potential_total": float(scores["potential"].sum()),
         "accounts_scored": scores.height,
+        "scores_rest_on": result.rests_on,
     }
     markdown = {"top_accounts": top_accounts_markdown(scores, accounts)}
+    if result.inputs is not None:
+        values["inputs_missing"] = "; ".join(result.inputs.missing()) or "none"
+        markdown["inputs"] = result.inputs.markdown()
     if validation is not None:
         values |= {
             "holdout_window": f"{validation.holdout_start} .. {validation.holdout_end}",
@@ -63,5 +67,8 @@ def scoring_summary(
 
 def scoring_check_text(result: ScoringResult) -> str:
     if result.is_fallback:
-        return f"rule-based fallback: {result.reason}"
+        missing = "; ".join(result.inputs.missing()) if result.inputs else ""
+        return f"rule-based fallback: {result.reason}" + (
+            f". Missing inputs: {missing}. Scores rest on: {result.rests_on}" if missing else ""
+        )
     return f"model published: {result.reason}"

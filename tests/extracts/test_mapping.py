@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from territory_ops.extracts.ingest import land_extract
-from territory_ops.extracts.mapping import MappingError, check_mapping, translate
+from territory_ops.extracts.mapping import MappingError, translate
 from territory_ops.extracts.spec import EXTRACTS
+from tests.extracts.mapping_edits import edited, mapping_error
 
 ROOT = Path(__file__).resolve().parents[2]
 HUBSPOT = ROOT / "mappings" / "hubspot.yaml"
@@ -23,20 +24,11 @@ pytestmark = pytest.mark.xdist_group("geocoder")
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
-    """A copy of the HubSpot mapping with one edit, and the 1-based line of the edit."""
-    text = HUBSPOT.read_text()
-    assert old in text, old
-    broken = text.replace(old, new, 1)
-    line = broken[: broken.index(new)].count("\n") + 1
-    path = tmp_path / "broken.yaml"
-    path.write_text(broken)
-    return path, line
+    return edited(HUBSPOT, tmp_path, old, new)
 
 
 def _error(path: Path, export: Path = FIXTURE) -> MappingError:
-    with pytest.raises(MappingError) as info:
-        check_mapping(path, export)
-    return info.value
+    return mapping_error(path, export)
 
 
 def test_hubspot_export_translates_to_the_landing_contract(tmp_path: Path) -> None:

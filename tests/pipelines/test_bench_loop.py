@@ -54,10 +54,12 @@ def test_peak_memory_counts_the_process_and_its_largest_child():
     assert 200 < _probe(0, 200) < 450  # a child (dbt runs as one) counts when it is the largest
 
 
-def test_peak_memory_of_this_process_is_at_least_what_it_holds_now():
+def test_peak_memory_of_this_process_is_its_high_water_mark_in_mb():
     status = Path("/proc/self/status").read_text().splitlines()
-    rss_kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-    assert peak_rss_mb() >= rss_kib / 1024
+    hwm_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    # the kernel syncs each thread's resident-page counts lazily, so two readings of the same
+    # peak may differ by a few pages; a unit slip (KiB, bytes) would be off by 1,000x
+    assert peak_rss_mb() >= 0.95 * hwm_kib / 1024
 
 
 def test_changed_counts_the_changed_assignments_of_one_run(tmp_path):

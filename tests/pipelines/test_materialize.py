@@ -19,8 +19,7 @@ from pipelines.alerts import LocalAlertSink
 from pipelines.resources import LandingResource, WarehouseResource, default_resources
 from territory_ops.capacity.capacity import AVAILABLE_STATUSES
 from territory_ops.extracts.spec import LATE_STAGES
-from territory_ops.scoring import ScoringConfig
-from territory_ops.scoring.rules import rule_scores
+from territory_ops.scoring.rules import rule_v1_potential
 from territory_ops.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_materialize")]
@@ -102,7 +101,7 @@ def test_late_stage_locks_use_the_stages_python_knows(built):
 def test_rule_potential_in_sql_equals_the_python_rule(built):
     _, database = built
     accounts = frame(database, "select * from intermediate.int_accounts_enriched")
-    python = rule_scores(accounts, ScoringConfig()).select("account_id", "potential")
+    python = rule_v1_potential(accounts)
     both = accounts.select("account_id", "rule_potential").join(python, on="account_id")
     assert both.height == accounts.height
     assert (both["rule_potential"] - both["potential"]).abs().max() <= 0.011

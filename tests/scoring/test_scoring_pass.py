@@ -146,11 +146,15 @@ def test_without_history_the_run_completes_on_the_rule_and_says_so(landing_copy:
         "from marts.account_profiles",
     )
     assert (profiles["potential_method"] == "rule_fallback").all()
-    assert (profiles["potential"] - profiles["rule_potential"]).abs().max() <= 0.011
+    assert (profiles["potential"] > 0).all()
+    # rule_v2 is rule_v1 completed by other inputs: same order of magnitude on the sample
+    ratio = (profiles["potential"].sum()) / profiles["rule_potential"].sum()
+    assert 0.5 < ratio < 2.0
     assert profiles["potential_explanation"].str.contains("rule-based estimate").all()
     meta = latest_materialization(settings, "account_scores")
     assert meta["fallback"] is True and meta["method"] == "rule_fallback"
     assert "history too thin" in meta["reason"]
+    assert meta["score_version"] == "rule_v2" and "size from revenue" in meta["scores_rest_on"]
     check = latest_check(settings)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert "rule-based fallback" in (check.description or "")

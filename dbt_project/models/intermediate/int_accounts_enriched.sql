@@ -1,8 +1,9 @@
 -- One row per surviving account with everything planning needs: location, family,
 -- firmographics, intent, opportunity history, segment, required skill and locks.
--- rule_potential (rule_v1) is the documented fallback rule, kept here next to the data as a
--- cross-check of territory_ops/scoring/rules.py. Its parameters are the `rule_v1` var, which
--- rules.py reads too (tests assert both agree on the sample; docs/scoring.md).
+-- rule_potential (rule_v1) is the revenue core of the documented fallback rule, kept here
+-- next to the data as a cross-check of territory_ops/scoring/rules.py (rule_v1_potential; the
+-- published fallback completes it from other inputs). Its parameters are the `rule_v1` var,
+-- which rules.py reads too (tests assert both agree on the sample; docs/scoring.md).
 {%- set rule = var('rule_v1') %}
 
 with

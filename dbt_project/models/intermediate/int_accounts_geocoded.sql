@@ -1,7 +1,7 @@
 -- Surviving accounts located: billing coordinates when present and plausible, else the
 -- centroid of the billing ZIP code (shipped offline), else unknown. geo_precision says how
 -- exact the point is: a source mapping's offline geocoder (postal / city / region / country)
--- or, for coordinates from the export itself, exact.
+-- or, for coordinates from the export itself, exact; geo_flag says whether to trust it.
 
 with
 
@@ -29,7 +29,10 @@ located as (
 )
 
 select
-    * exclude (postal_latitude, postal_longitude, has_valid_billing_coordinates, mapped_geo_precision),
+    * exclude (
+        postal_latitude, postal_longitude, has_valid_billing_coordinates, mapped_geo_precision,
+        mapped_geo_flag
+    ),
     case when has_valid_billing_coordinates then billing_latitude else postal_latitude end as latitude,
     case when has_valid_billing_coordinates then billing_longitude else postal_longitude end as longitude,
     case
@@ -42,4 +45,11 @@ select
         when postal_latitude is not null then 'postal'
         else 'none'
     end as geo_precision,
+    -- how far the point may be trusted (doubtful / foreign / unlocated, null = as given): the
+    -- planning pass leaves foreign accounts out and holds unlocated ones (config/passes.yaml)
+    case
+        when has_valid_billing_coordinates then mapped_geo_flag
+        when postal_latitude is not null then null
+        else 'unlocated'
+    end as geo_flag,
 from located

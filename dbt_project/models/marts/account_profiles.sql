@@ -36,6 +36,7 @@ select
     lock_reason,
     geocode_source,
     geo_precision,
+    geo_flag,
     billing_city,
     billing_state,
     billing_postal_code,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from territory_ops.extracts.mapping.model import ColumnRule
-from territory_ops.extracts.mapping.source import SourceTable
+from territory_ops.extracts.mapping.model import ROW_NUMBER, ColumnRule
+from territory_ops.extracts.mapping.source import SourceRow, SourceTable
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 class ValueProblem(Exception):
@@ -62,6 +64,34 @@ def band(rule: ColumnRule, raw: str) -> str:
     return ""
 
 
+def template_columns(template: str) -> list[str]:
+    """The columns a template names (``{_row}``, the row's number, is not a column)."""
+    return [name for name in _PLACEHOLDER.findall(template) if name != ROW_NUMBER]
+
+
+def fill_template(template: str, row: SourceRow) -> str:
+    return _PLACEHOLDER.sub(
+        lambda m: str(row.number) if m[1] == ROW_NUMBER else row.get(m[1], ""), template
+    )
+
+
+def lookup(rule: ColumnRule, tables: dict[str, SourceTable]) -> tuple[dict[str, str], set[str]]:
+    """key -> the value of the first row of the other source whose ``match`` column (default:
+    the same name as ``key``) holds it; and the keys whose rows disagree on the value."""
+    table = tables[rule.derive_from or ""]
+    found: dict[str, str] = {}
+    conflicts: set[str] = set()
+    for row in table.rows:
+        key, value = row.get(rule.match or rule.key or "", ""), row.get(rule.column or "", "")
+        if not key or not value:
+            continue
+        if key not in found:
+            found[key] = value
+        elif found[key] != value:
+            conflicts.add(key)
+    return found, conflicts
+
+
 def latest_engagement(
     rule: ColumnRule, tables: dict[str, SourceTable]
 ) -> dict[str, tuple[str, str]]:
@@ -70,7 +100,7 @@ def latest_engagement(
     best: dict[str, tuple[str, str]] = {}
     for row in table.rows:
         key, value, when = (
-            row.get(rule.key or "", ""),
+            row.get(rule.match or rule.key or "", ""),
             row.get(rule.column or "", ""),
             row.get(rule.date or "", ""),
         )
@@ -98,13 +128,27 @@ def family_wide(
     return {k: family_best[g][1] for k, g in group_of.items() if g in family_best}
 
 
-def rule_value(rule: ColumnRule, row: dict[str, str], lookups: dict[str, dict[str, str]]) -> str:
-    """One output cell: the rule applied to a source row (``lookups``: derived owners)."""
-    if rule.derive == "latest_engagement":
-        key = row.get(rule.key or "", "")
-        # The key names the column of *this* row that joins to the engagement source.
-        return lookups[rule.target].get(key, rule.default or "")
-    raw = rule.value if rule.value is not None else row.get(rule.column or "", "")
+def rule_value(rule: ColumnRule, row: SourceRow, lookups: dict[str, dict[str, str]]) -> str:
+    """One output cell: the rule applied to a source row (``lookups``: joined values)."""
+    if rule.joins:
+        # The key names the column of *this* row that joins to the other source.
+        return lookups[rule.target].get(row.get(rule.key or "", ""), rule.default or "")
+    try:
+        return typed(rule, source_text(rule, row))
+    except ValueProblem:
+        if rule.invalid == "blank":  # counted and reported by the check
+            return ""
+        raise
+
+
+def source_text(rule: ColumnRule, row: SourceRow) -> str:
+    """The rule's text before typing: the value, template or cell, split, defaulted, mapped."""
+    if rule.value is not None:
+        raw = rule.value
+    elif rule.template is not None:
+        raw = fill_template(rule.template, row)
+    else:
+        raw = row.get(rule.column or "", "")
     if rule.split and raw:
         pieces = raw.rsplit(rule.split, 1) if rule.index in (0, -1, 1) else raw.split(rule.split)
         raw = pieces[rule.index].strip() if -len(pieces) <= rule.index < len(pieces) else ""
@@ -115,6 +159,9 @@ def rule_value(rule: ColumnRule, row: dict[str, str], lookups: dict[str, dict[st
             raw = rule.value_map[raw]
         elif rule.unmapped == "default":
             raw = rule.default or ""
-    if rule.derive == "bands":
-        return band(rule, raw)
-    return convert(rule, raw)
+    return raw
+
+
+def typed(rule: ColumnRule, raw: str) -> str:
+    """The text as the rule's type (bands: the band); ``ValueProblem`` when it is not one."""
+    return band(rule, raw) if rule.derive == "bands" else convert(rule, raw)

@@ -27,6 +27,7 @@ renamed as (
         coalesce({{ to_bool('"Territory_Lock__c"') }}, false) as is_manually_locked,
         -- set by a source mapping that geocoded the row offline (docs/mappings.md)
         lower({{ blank_to_null('"Geo_Precision__c"') }}) as mapped_geo_precision,
+        lower({{ blank_to_null('"Geo_Flag__c"') }}) as mapped_geo_flag,
         _snapshot_date as snapshot_date,
         _source_file as source_file,
         _row_number as source_row_number,
