@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 from territory_ops.extracts.mapping import translate
-from territory_ops.extracts.source_lines import (
-    SOURCE_LINES_FILE,
-    read_source_lines,
-    record_start_lines,
-)
+from territory_ops.quality.export_lines import export_lines
 from territory_ops.quality.landing import validate_landing
 from territory_ops.quality.report import quarantine_lines, raw_kept_line
 
@@ -24,16 +20,6 @@ FIXTURE = ROOT / "tests" / "extracts" / "fixtures" / "hubspot"
 SNAP = "2026-10-31"  # the HubSpot mapping's snapshot_date
 # the HubSpot translation geocodes: share the worker that builds the geocoder's cache
 pytestmark = pytest.mark.xdist_group("geocoder")
-
-
-def test_record_lines_follow_quoted_newlines_blank_lines_and_crlf(tmp_path: Path):
-    path = tmp_path / "export.csv"
-    path.write_bytes(
-        b'id,note\r\n1,plain\r\n\r\n2,"two\r\nlines"\r\n3,"a ""quoted"" word"\r\n4,last'
-    )
-    assert record_start_lines(path) == [2, 4, 6, 7]
-    with path.open(encoding="utf-8", newline="") as handle:
-        assert len(list(csv.DictReader(handle))) == 4  # the same records the reader sees
 
 
 def _export(tmp_path: Path, companies: int = 5) -> Path:
@@ -69,17 +55,17 @@ def _set_created(export: Path, lines: tuple[int, ...], value: str) -> None:
     _write(path, rows[0], rows[1:])
 
 
-def test_translate_writes_where_each_landing_row_came_from(tmp_path: Path):
+def test_the_gate_reads_where_each_translated_row_came_from(tmp_path: Path):
     export = _export(tmp_path)
     translate(HUBSPOT, export, tmp_path / "landing")
     snapshot = tmp_path / "landing" / SNAP
-    assert (snapshot / SOURCE_LINES_FILE).is_file()
-    lines = read_source_lines(snapshot)
-    accounts = lines["Account.csv"]
-    assert accounts.files == ("companies.csv",)
+    accounts = export_lines(snapshot, "Account.csv")
+    assert accounts is not None and accounts.files == ("companies.csv",)
     assert [accounts.locate(n) for n in (1, 5)] == [("companies.csv", 2), ("companies.csv", 6)]
     assert accounts.locate(6) is None
-    assert lines["Opportunity.csv"].files == ("deals.csv",)
+    opportunities = export_lines(snapshot, "Opportunity.csv")
+    assert opportunities is not None and opportunities.files == ("deals.csv",)
+    assert export_lines(snapshot, "no_such_file.csv") is None
 
 
 def test_a_blocked_mapped_file_names_the_users_file_and_line(tmp_path: Path):
