@@ -5,7 +5,9 @@
   (error-severity findings) and a non-blocking ``quality_warnings`` check. A failed blocking
   check skips everything downstream in the run: ``raw/current_loads``, dbt, and whatever is
   built on the marts (scoring, planning, proposals, digests). The bad loads are marked
-  ``rejected`` in ``raw.load_registry`` and ONE "run blocked" alert goes to RevOps.
+  ``rejected`` in ``raw.load_registry`` and ONE "run blocked" alert goes to RevOps. A handful
+  of rows failing a row-level rule are quarantined instead: the warnings check says so and
+  ONE "rows quarantined" warning goes to RevOps; the pass goes on without those rows.
 * ``mart_quality_gate`` does the same for ``account_profiles`` and ``rep_roster``.
 * ``quarantine_counts`` reports the rows dbt put in ``quarantine.*`` (non-blocking).
 
@@ -15,7 +17,7 @@ Great Expectations is imported inside the checks, never when the definitions loa
 import dagster as dg
 
 from pipelines.alerts import AlertSink
-from pipelines.resources import WarehouseResource
+from pipelines.resources import LandingResource, WarehouseResource
 from territory_ops.extracts.spec import EXTRACTS
 
 GATE_CHECK = "quality_gate"
@@ -59,7 +61,8 @@ def _gate_specs(keys: dict[str, dg.AssetKey], what: str) -> list[dg.AssetCheckSp
 
 def _results(key: dg.AssetKey, findings, base_metadata: dict) -> list[dg.AssetCheckResult]:
     errors = [f for f in findings if f.is_error]
-    warnings = [f for f in findings if not f.is_error]
+    # quarantined rows first: the check's description is its first finding
+    warnings = sorted((f for f in findings if not f.is_error), key=lambda f: not f.quarantine)
     quarantined = sum(f.unexpected_count or 0 for f in findings if f.quarantine)
     common = {**base_metadata, "quarantine_candidates": quarantined}
     return [
@@ -100,13 +103,16 @@ def _result(
     pool="duckdb_writer",
 )
 def raw_quality_gate(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertSink
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+    alerts: AlertSink,
 ):
     from territory_ops.quality.gate import apply_raw_gate
-    from territory_ops.quality.report import blocked_alert, raw_kept_line
+    from territory_ops.quality.report import blocked_alert, quarantine_alert, raw_kept_line
 
     with warehouse.connect() as con:
-        outcome = apply_raw_gate(con)
+        outcome = apply_raw_gate(con, landing_dir=landing.folder)
     report, rejected = outcome.report, outcome.rejected
     for name, key in RAW_KEYS.items():
         load = report.load_for(name)
@@ -117,18 +123,21 @@ def raw_quality_gate(
             "snapshot_date": load.snapshot_date.isoformat() if load else "",
             "dagster/row_count": load.row_count if load else 0,
             "rejected": bool(load and load.load_id in rejected),
+            "quarantined_rows": sum(1 for r in report.quarantined if r.extract == name),
         }
         yield from _results(key, report.for_extract(name), metadata)
     context.log.info(
         f"quality gate: {report.expectations_evaluated} expectations/checks on "
         f"{len(report.loads)} load(s): {len(report.errors)} error(s), "
-        f"{len(report.warnings)} warning(s)"
+        f"{len(report.warnings)} warning(s), {len(report.quarantined)} row(s) quarantined"
     )
     if report.blocked:
-        kept = raw_kept_line(outcome.kept_snapshot, rejected)
+        kept = raw_kept_line(outcome.kept_snapshot, rejected, report)
         alerts.send(
             blocked_alert(report, stage="raw", kept=kept, run_id=context.run.run_id), context.log
         )
+    elif report.quarantined:
+        alerts.send(quarantine_alert(report, run_id=context.run.run_id), context.log)
 
 
 @dg.multi_asset_check(

@@ -89,6 +89,9 @@ def _print_gate(console, outcome) -> None:
     )
     for c in blocked:
         console.print(f"  [red]x[/red] {c.asset}: {c.description}")
+    for c in outcome.checks:  # rows the gate held back: count, reason, example lines
+        if c.check == "quality_warnings" and int(c.metadata.get("quarantined_rows", 0) or 0):
+            console.print(f"  [yellow]![/yellow] {c.asset}: {c.description}")
     if blocked:
         console.print(
             "Nothing was planned or published: the last published plan and its proposals are "

@@ -107,8 +107,10 @@ def _cast_failures(
     if not count:
         return []
     shown = ", ".join(["_row_number", *(ident(k) for k in key), ident(ctype.column)])
+    # a rule that may quarantine needs every failing row, the others only the examples
+    top = "" if ctype.quarantine_reason else f" limit {limit}"
     cursor = con.execute(
-        f"select {shown} from {suite.table} where {where} order by _row_number limit {limit}",
+        f"select {shown} from {suite.table} where {where} order by _row_number{top}",
         [load.load_id],
     )
     names = [d[0] for d in cursor.description]
@@ -134,5 +136,7 @@ def _cast_failures(
             unexpected_count=int(count),
             extract=load.extract,
             load_id=load.load_id,
+            quarantine_reason=ctype.quarantine_reason,
+            rows=plain_examples(rows, limit=len(rows)) if ctype.quarantine_reason else (),
         )
     ]

@@ -21,10 +21,13 @@ from territory_ops.extracts.ingest import ABSENT_PREFIX
 from territory_ops.extracts.raw_schema import REGISTRY_TABLE
 from territory_ops.extracts.spec import EXTRACTS
 from territory_ops.quality.checks import Baseline, CheckContext, run_custom_checks
+from territory_ops.quality.config import quarantine_max_share
+from territory_ops.quality.export_lines import point_at_export
 from territory_ops.quality.findings import (
     WARNING,
     Finding,
     GateReport,
+    HeldRow,
     ValidatedLoad,
     plain_examples,
 )
@@ -35,6 +38,7 @@ from territory_ops.quality.promotion import (
     newest_load_rows,
     reject_load,
 )
+from territory_ops.quality.quarantine import record_quarantine, settle_row_failures
 from territory_ops.quality.suites import EXPECTATIONS_DIR, Suite, load_suites
 
 # Timestamps up to this long after the snapshot date are accepted (export time zones).
@@ -178,17 +182,27 @@ def run_raw_gate(
     baselines: Mapping[str, Baseline] | None = None,
     extracts: tuple[str, ...] | None = None,
     suites_dir: Path = EXPECTATIONS_DIR,
+    landing_dir: Path | None = None,
+    max_share: float | None = None,
 ) -> GateReport:
-    """Validate the load of every extract that ``current_loads`` would promote."""
+    """Validate the load of every extract that ``current_loads`` would promote.
+
+    ``landing_dir``: the folder the loads were landed from; a source mapping's sidecar there
+    lets findings name the user's export file and line. ``max_share``: how much of a file a
+    row-level rule may quarantine instead of blocking (default: ``config/quality.yaml``).
+    """
+    share = quarantine_max_share() if max_share is None else max_share
     all_suites = load_suites(suites_dir)
     raw_suites = {s.target: s for s in all_suites.values() if s.kind == "raw"}
     names = extracts or tuple(e.name for e in EXTRACTS)
     candidates = {k: v for k, v in candidate_loads(con).items() if k in names}
     if baselines is None:
         baselines = registry_baselines(con, candidates)
-    findings: list[Finding] = list(rejected_newest_snapshot(con, candidates, raw_suites))
+    rejected = rejected_newest_snapshot(con, candidates, raw_suites)
+    findings: list[Finding] = point_at_export(rejected, landing_dir)
     evaluated = 0
     used = []
+    held: list[HeldRow] = []
     for name in names:
         suite, load = raw_suites.get(name), candidates.get(name)
         if suite is None or load is None:
@@ -196,7 +210,10 @@ def run_raw_gate(
         found, count = validate_raw_load(
             con, suite, load, candidates=candidates, baselines=baselines, suites=raw_suites
         )
-        findings.extend(_excuse_declared_absence(con, load, found))
+        found = point_at_export(_excuse_declared_absence(con, load, found), landing_dir)
+        found, rows = settle_row_failures(found, load, suite.quarantine_table, share)
+        findings.extend(found)
+        held.extend(rows)
         evaluated += count
         used.append(suite.name)
     return GateReport(
@@ -204,6 +221,7 @@ def run_raw_gate(
         loads=tuple(candidates[n] for n in names if n in candidates),
         suites=tuple(used),
         expectations_evaluated=evaluated,
+        quarantined=tuple(held),
     )
 
 
@@ -279,15 +297,19 @@ class RawGateOutcome:
     kept_snapshot: str | None = None
 
 
-def apply_raw_gate(con: duckdb.DuckDBPyConnection) -> RawGateOutcome:
+def apply_raw_gate(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path | None = None
+) -> RawGateOutcome:
     """Run the raw gate; when it blocks, mark every load with errors ``rejected``.
 
     A rejected load is never promoted: the next pass validates the previous accepted load
-    again, until a fixed file lands as a new load.
+    again, until a fixed file lands as a new load. Rows a row-level rule held back are
+    recorded in the quarantine table (staging leaves them out) and counted in the registry.
     """
     from territory_ops.quality.report import rejection_reason
 
-    report = run_raw_gate(con)
+    report = run_raw_gate(con, landing_dir=landing_dir)
+    record_quarantine(con, [load.load_id for load in report.loads], report.quarantined)
     rejected: dict[str, str] = {}
     if report.blocked:
         for load_id, errors in report.rejected_loads().items():

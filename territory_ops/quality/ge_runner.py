@@ -97,6 +97,10 @@ def _finding(suite: Suite, result, *, file: str, extract, load_id, rows: int) ->
     examples = info.get("partial_unexpected_index_list") or info.get("unexpected_index_list") or []
     if not examples and info.get("partial_unexpected_list"):
         examples = [{column or "value": v} for v in info["partial_unexpected_list"]]
+    reason = meta.get("quarantine_reason")
+    rows = _failing_rows(info, column) if reason else ()
+    if rows:  # the offending value beside the line: the row can be found and judged
+        examples = list(rows)
     return Finding(
         suite=suite.name,
         expectation=config.type,
@@ -110,4 +114,19 @@ def _finding(suite: Suite, result, *, file: str, extract, load_id, rows: int) ->
         extract=extract,
         load_id=load_id,
         quarantine=meta.get("quarantine"),
+        quarantine_reason=reason if rows else None,
+        rows=rows,
+    )
+
+
+def _failing_rows(info: dict, column: str | None) -> tuple[dict[str, Any], ...]:
+    """Every failing row (index columns and the value) of a column expectation."""
+    index = info.get("unexpected_index_list") or []
+    values = info.get("unexpected_list") or []
+    if not index or len(index) != len(values) or not isinstance(index[0], dict):
+        return ()
+    name = column or "value"
+    return tuple(
+        {**{k: plain(v) for k, v in i.items() if k != name}, name: plain(value)}
+        for i, value in zip(index, values, strict=True)
     )

@@ -90,7 +90,11 @@ def validate_landing(landing: Path, warehouse: Path | None = None) -> GateReport
     if not baselines and candidates:
         baselines = folder_baselines(con, candidates)
         notes.append("volume compared with the folder's previous snapshot")
-    report = run_raw_gate(con, baselines=baselines) if candidates else GateReport(findings=())
+    report = (
+        run_raw_gate(con, baselines=baselines, landing_dir=landing)
+        if candidates
+        else GateReport(findings=())
+    )
     con.close()
     return GateReport(
         findings=(*ingest_findings, *report.findings),
@@ -98,4 +102,5 @@ def validate_landing(landing: Path, warehouse: Path | None = None) -> GateReport
         suites=report.suites,
         expectations_evaluated=report.expectations_evaluated,
         notes=tuple(notes),
+        quarantined=report.quarantined,
     )

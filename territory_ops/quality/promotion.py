@@ -20,6 +20,7 @@ from territory_ops.extracts.raw_schema import (
     ensure_raw_schema,
 )
 from territory_ops.extracts.spec import EXTRACTS, ExtractSpec
+from territory_ops.quality.quarantine import ensure_quarantine_schema
 
 # Per extract, its newest load that was not rejected: what ``current_loads`` promotes and what
 # the quality gate validates, so the gate never checks one file and promotes another.
@@ -72,6 +73,7 @@ def promote_current_loads(
     and users from September would silently mix two worlds.
     """
     ensure_raw_schema(con)
+    ensure_quarantine_schema(con)  # staging leaves out the rows the gate held back
     newest = newest_loads(con)
     names = [e.name for e in extracts]
     missing = [n for n in names if n not in newest]

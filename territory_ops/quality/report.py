@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from territory_ops.alerts import Alert
-from territory_ops.quality.findings import Finding, GateReport
+from territory_ops.quality.findings import Finding, GateReport, HeldRow, example_text
 
 MAX_ALERT_FINDINGS = 15
 
@@ -33,7 +33,7 @@ def findings_markdown(findings: Iterable[Finding]) -> str:
                     f.severity,
                     f.suite,
                     f.expectation,
-                    f.file,
+                    f.where,
                     f.column or "",
                     f.observed,
                     f.examples_text(3),
@@ -74,7 +74,7 @@ def blocked_alert(report: GateReport, *, stage: str, kept: str, run_id: str | No
         + f": {len(errors)} error(s)"
     )
     lines = [
-        f"{f.suite} · {f.expectation} · {f.file}"
+        f"{f.suite} · {f.expectation} · {f.where}"
         + (f" · column {f.column}" if f.column else "")
         + f": {f.message}"
         + (f" — e.g. {f.examples_text(3)}" if f.examples else "")
@@ -107,7 +107,23 @@ MART_KEPT_LINE = (
 )
 
 
-def raw_kept_line(kept_snapshot: str | None, rejected: Mapping[str, str]) -> str:
+def files_to_fix(report: GateReport, load_ids: Iterable[str] = ()) -> list[str]:
+    """The files the user fixes (of these loads; none given: of every error): their own export
+    files when a source mapping generated the landing files (never a generated file), else the
+    landing files."""
+    wanted = set(load_ids)
+    out: list[str] = []
+    for f in report.errors:
+        if wanted and f.load_id not in wanted:
+            continue
+        names = [f"{name} in the export" for name in f.export_files] or [f.file]
+        out.extend(n for n in names if n not in out)
+    return out
+
+
+def raw_kept_line(
+    kept_snapshot: str | None, rejected: Mapping[str, str], report: GateReport | None = None
+) -> str:
     """What stayed as it was when the raw gate blocked, and what the user does next."""
     kept = (
         f"Nothing was promoted: raw.current_loads still points at snapshot {kept_snapshot}; the "
@@ -115,9 +131,64 @@ def raw_kept_line(kept_snapshot: str | None, rejected: Mapping[str, str]) -> str
         if kept_snapshot
         else "Nothing was promoted (no snapshot has been accepted yet)."
     )
-    return kept + (
-        f" Rejected load(s): {', '.join(sorted(rejected))}. Fix the file(s) and re-run: a "
-        "corrected file lands as a new load."
+    files = files_to_fix(report, rejected) if report is not None else []
+    fix = f"Fix {', '.join(files)}" if files else "Fix the file(s)"
+    loads = f" Rejected load(s): {', '.join(sorted(rejected))}." if rejected else ""
+    return kept + loads + f" {fix} and re-run: a corrected file lands as a new load."
+
+
+def quarantine_lines(report: GateReport, limit: int = 3) -> list[str]:
+    """One line per file and reason: how many rows were held back, why, and example rows."""
+    groups: dict[tuple[str, str], list[HeldRow]] = {}
+    for row in report.quarantined:
+        key = (row.export_file or f"{row.snapshot_date.isoformat()}/{row.source_file}", row.reason)
+        groups.setdefault(key, []).append(row)
+    lines = []
+    for (file, reason), rows in groups.items():
+        tables = [f.quarantine for f in report.findings if f.load_id == rows[0].load_id]
+        table = next((t for t in tables if t), "quarantine")
+        examples = "; ".join(example_text(_example(r)) for r in rows[:limit])
+        lines.append(
+            f"{len(rows)} row(s) of {file} quarantined ({reason}) in {table}, e.g. {examples}"
+        )
+    return lines
+
+
+def _example(row: HeldRow) -> dict:
+    out = {
+        "_row_number": row.source_row_number,
+        "_export_file": row.export_file,
+        "_export_line": row.export_line,
+        "Id": row.record_id,
+    }
+    if row.column_name:
+        out[row.column_name] = row.value
+    return out
+
+
+def quarantine_alert(report: GateReport, run_id: str | None = None) -> Alert:
+    """The warning that a pass went on without a few rows: count, reason, example rows."""
+    held = len(report.quarantined)
+    snapshot = report.snapshot_date
+    return Alert(
+        title=(
+            f"Territory pass went on without {held} quarantined row(s)"
+            + (f" (snapshot {snapshot.isoformat()})" if snapshot else "")
+        ),
+        lines=(
+            *quarantine_lines(report),
+            "Fix these rows in the source and re-export; they are listed with file, line and "
+            "reason in the quarantine tables until then.",
+        ),
+        severity="warning",
+        audience="revops",
+        kind="rows_quarantined",
+        details={
+            "snapshot_date": snapshot.isoformat() if snapshot else None,
+            "quarantined_rows": held,
+            "findings": [f.as_dict() for f in report.warnings if f.quarantine_reason],
+        },
+        run_id=run_id,
     )
 
 

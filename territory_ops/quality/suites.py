@@ -4,12 +4,15 @@ Every suite file is plain GE suite JSON (``name``, ``expectations`` with ``type`
 ``meta``, ``meta``) so GE tooling can read it. Two conventions on top:
 
 * each expectation's ``meta.severity`` is ``error`` (blocks the pass) or ``warning``; its
-  ``meta.description`` says in words what it protects;
+  ``meta.description`` says in words what it protects; ``meta.quarantine_reason`` marks a
+  row-level rule whose few failing rows may be quarantined instead of blocking
+  (``territory_ops.quality.quarantine``), under that reason;
 * the suite's ``meta.territory_ops`` says which table it validates and how: ``kind``
   (``raw``/``mart``), ``extract`` or ``table``, ``columns`` (how the all-text raw columns
   are typed before validation: ``id``, ``text``, ``lower_text``, ``number``, ``date``,
   ``timestamp``, ``boolean``) and ``custom_checks`` (volume, freshness, US bounds,
-  referential integrity, duplicates: checks GE does not express across tables or loads).
+  referential integrity, duplicates: checks GE does not express across tables or loads);
+  ``quarantine_table`` names where quarantined rows of the extract are shown.
 
 GE silently drops an invalid expectation when a suite is built from a dict; ``build_gx_suite``
 builds them one by one and raises instead.
@@ -38,6 +41,7 @@ class ColumnType:
     column: str
     type: str
     severity: str = "error"  # severity of a value that does not parse as ``type``
+    quarantine_reason: str | None = None  # few such rows are quarantined under this reason
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Suite:
     custom_checks: tuple[dict[str, Any], ...]
     expectations: tuple[dict[str, Any], ...]
     raw: dict[str, Any]
+    quarantine_table: str | None = None  # where rows held back by the gate are shown
 
     @property
     def expectation_count(self) -> int:
@@ -89,7 +94,20 @@ def _parse(path: Path) -> Suite:
         spec = {"type": spec} if isinstance(spec, str) else dict(spec)
         if spec.get("type") not in COLUMN_TYPES:
             raise SuiteError(f"{path}: column {column}: unknown type {spec.get('type')!r}")
-        types.append(ColumnType(column, spec["type"], spec.get("severity", "error")))
+        types.append(
+            ColumnType(
+                column, spec["type"], spec.get("severity", "error"), spec.get("quarantine_reason")
+            )
+        )
+    quarantine_table = config.get("quarantine_table")
+    quarantinable = [t.column for t in types if t.quarantine_reason] + [
+        str(e.get("type")) for e in expectations if e.get("meta", {}).get("quarantine_reason")
+    ]
+    if quarantinable and not quarantine_table:
+        raise SuiteError(
+            f"{path}: {', '.join(quarantinable)} may quarantine rows but "
+            "meta.territory_ops.quarantine_table is not set"
+        )
     for check in config.get("custom_checks", []):
         if check.get("severity", "error") not in SEVERITIES:
             raise SuiteError(f"{path}: custom check {check.get('check')}: bad severity")
@@ -106,6 +124,7 @@ def _parse(path: Path) -> Suite:
         custom_checks=tuple(config.get("custom_checks", [])),
         expectations=expectations,
         raw=data,
+        quarantine_table=quarantine_table,
     )
 
 

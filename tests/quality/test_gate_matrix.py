@@ -1,6 +1,10 @@
 """The bad-input matrix at library speed: each bad file through ``validate_landing``
 (ingest + the gate, as ``territory-ops validate`` runs it), with the expected outcome,
-the expectation that catches it, the file, the column and the example line numbers."""
+the expectation that catches it, the file, the column and the example line numbers.
+
+A row-level rule that fails on a handful of rows (at most ``config/quality.yaml``'s
+``quarantine_max_share`` of the file, 1 %; the sample's Account.csv has 400 rows) quarantines
+them and warns; above that share, or beside any other error in the file, it blocks."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pytest
 
 from territory_ops.quality.findings import Finding, GateReport
 from territory_ops.quality.landing import validate_landing
+from territory_ops.quality.report import quarantine_lines
 
 from .conftest import (
     add_snapshot,
@@ -84,6 +89,17 @@ def _bom(d: Path) -> None:
     write(d / "User.csv", header, rows, bom=True)
 
 
+FOUR_LINES = (17, 93, 230, 399)  # 4 of the sample's 400 accounts: 1 % of the file
+AFTER_SNAPSHOT = "2026-12-15T09:30:00.000Z"  # the snapshot is 2026-11-30
+
+
+def _created_after_snapshot(d: Path, lines: tuple[int, ...]) -> None:
+    header, rows = read(d / "Account.csv")
+    for line in lines:
+        rows[line - 1][header.index("CreatedDate")] = AFTER_SNAPSHOT
+    write(d / "Account.csv", header, rows)
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)")
 
 
@@ -120,11 +136,11 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "text_in_numeric_column": Case(
-        "block",
+        "quarantine",
         lambda d: set_cell(d / "Account.csv", 3, "NumberOfEmployees", "about fifty"),
         (
             Expect(
-                "error",
+                "warning",
                 "values_parse_as_number",
                 "Account.csv",
                 "NumberOfEmployees",
@@ -243,11 +259,11 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "latitude_out_of_range": Case(
-        "block",
+        "quarantine",
         lambda d: set_cell(d / "Account.csv", 6, "BillingLatitude", "123.4"),
         (
             Expect(
-                "error",
+                "warning",
                 "expect_column_values_to_be_between",
                 "Account.csv",
                 "BillingLatitude",
@@ -257,14 +273,14 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "negative_revenue_and_amount": Case(
-        "block",
+        "quarantine",
         lambda d: (
             set_cell(d / "Account.csv", 7, "AnnualRevenue", "-5000"),
             set_cell(d / "Opportunity.csv", 3, "Amount", "-120.50"),
         ),
         (
             Expect(
-                "error",
+                "warning",
                 "expect_column_values_to_be_between",
                 "Account.csv",
                 "AnnualRevenue",
@@ -272,7 +288,7 @@ MATRIX: dict[str, Case] = {
                 ("not negative",),
             ),
             Expect(
-                "error",
+                "warning",
                 "expect_column_values_to_be_between",
                 "Opportunity.csv",
                 "Amount",
@@ -282,16 +298,57 @@ MATRIX: dict[str, Case] = {
         ),
     ),
     "created_date_in_the_future": Case(
-        "block",
+        "quarantine",
         lambda d: set_cell(d / "Account.csv", 8, "CreatedDate", "2027-03-01T10:00:00.000Z"),
+        (
+            Expect(
+                "warning",
+                "expect_column_values_to_be_between",
+                "Account.csv",
+                "CreatedDate",
+                (8,),
+                ("future", "quarantined in quarantine.crm_accounts"),
+            ),
+        ),
+    ),
+    "four_accounts_created_after_the_snapshot": Case(
+        "quarantine",
+        lambda d: _created_after_snapshot(d, FOUR_LINES),
+        (
+            Expect(
+                "warning",
+                "expect_column_values_to_be_between",
+                "Account.csv",
+                "CreatedDate",
+                FOUR_LINES[:3],
+                ("quarantined in quarantine.crm_accounts", "4 of 400 rows (1.0%)"),
+            ),
+        ),
+    ),
+    "flood_of_accounts_created_after_the_snapshot": Case(
+        "block",
+        lambda d: _created_after_snapshot(d, tuple(range(5, 400, 10))),
         (
             Expect(
                 "error",
                 "expect_column_values_to_be_between",
                 "Account.csv",
                 "CreatedDate",
-                (8,),
-                ("future",),
+                (5, 15),
+                ("too many to quarantine", "40 of 400 rows (10.0%)"),
+            ),
+        ),
+    ),
+    "a_row_level_failure_beside_a_file_error_blocks": Case(
+        "block",
+        lambda d: (
+            _created_after_snapshot(d, (8,)),
+            _dup_id(d),
+        ),
+        (
+            Expect("error", "expect_column_values_to_be_unique", "Account.csv", "Id", (4, 5)),
+            Expect(
+                "error", "expect_column_values_to_be_between", "Account.csv", "CreatedDate", (8,)
             ),
         ),
     ),
@@ -365,6 +422,31 @@ def test_bad_input_matrix(name: str, small_landing: Path, tmp_path: Path):
             assert word in finding.one_line(), finding.one_line()
     if case.outcome == "quarantine":
         assert any(f.quarantine for f in report.findings)
+    if case.outcome == "block":
+        assert not report.quarantined, "a blocked file quarantines nothing"
+
+
+def test_four_bad_accounts_are_quarantined_with_reason_and_line(small_landing, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    _created_after_snapshot(add_snapshot(landing, SNAP), FOUR_LINES)
+
+    report = validate_landing(landing)
+
+    assert not report.blocked, [f.one_line() for f in report.errors]
+    held = sorted(report.quarantined, key=lambda r: r.source_row_number)
+    assert [r.source_row_number for r in held] == sorted(FOUR_LINES)
+    assert {r.reason for r in held} == {"created_after_snapshot"}
+    assert {(r.extract, r.source_file, r.column_name) for r in held} == {
+        ("crm_accounts", "Account.csv", "CreatedDate")
+    }
+    assert all(r.value.startswith("2026-12-15") and r.record_id for r in held)
+    assert all(r.export_file is None for r in held), "plain extracts name no export file"
+    (line,) = quarantine_lines(report)
+    assert line.startswith(
+        "4 row(s) of 2026-11-30/Account.csv quarantined (created_after_snapshot)"
+    )
+    assert f"line {sorted(FOUR_LINES)[0]} (Id=" in line and "CreatedDate='2026-12-15" in line
 
 
 def test_clean_sample_passes_with_no_errors(sample_landing: Path):

@@ -46,6 +46,12 @@ def query(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         return con.execute(sql, params or []).fetchall()
 
 
+def current_snapshots(settings: Settings) -> set[str]:
+    """The snapshot(s) raw.current_loads points at (one, after a promoted pass)."""
+    rows = query(settings, "select cast(snapshot_date as varchar) from raw.current_loads")
+    return {r[0] for r in rows}
+
+
 def published_state(settings: Settings) -> dict[str, tuple]:
     """Every table built from accepted data (marts, scores, plans, quarantine) + current_loads."""
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
@@ -331,10 +337,7 @@ def test_fixed_file_goes_through_with_warnings_quarantine_and_plain_text_formula
     outcome = run_territory_pass(landing, settings)
 
     assert outcome.success, outcome.failures
-    current = dict(
-        query(settings, "select extract, cast(snapshot_date as varchar) from raw.current_loads")
-    )
-    assert set(current.values()) == {SNAP}
+    assert current_snapshots(settings) == {SNAP}
     statuses = query(
         settings,
         "select status, count(*) from raw.load_registry "
@@ -391,3 +394,63 @@ def test_fixed_file_goes_through_with_warnings_quarantine_and_plain_text_formula
     exported_names = set(exported["account_name"].to_list())
     for formula in FORMULAS:
         assert "'" + formula in exported_names and formula not in exported_names
+
+
+FOUR_LINES = (17, 93, 230, 399)  # 4 of the sample's 400 accounts: 1 % of the file
+AFTER_SNAPSHOT = "2026-12-15T09:30:00.000Z"
+
+
+def test_four_accounts_created_after_the_snapshot_are_quarantined_and_the_pass_goes_on(world):
+    landing, settings, _ = world
+    snap = add_snapshot(landing, SNAP)
+    accounts = snap / "Account.csv"
+    header, rows = read(accounts)
+    assert len(FOUR_LINES) / len(rows) <= 0.01, "the fixture is a handful, not a flood"
+    held_ids = {rows[line - 1][header.index("Id")] for line in FOUR_LINES}
+    for line in FOUR_LINES:
+        set_cell(accounts, line, "CreatedDate", AFTER_SNAPSHOT)
+
+    outcome = run_territory_pass(landing, settings)
+
+    assert outcome.success, outcome.failures
+    assert current_snapshots(settings) == {SNAP}
+    # the four are in quarantine with reason, file, line and value; nowhere in the marts
+    held = query(
+        settings,
+        "select account_id, reason, source_file, source_row_number, detail "
+        "from quarantine.crm_accounts where reason = 'created_after_snapshot' "
+        "order by source_row_number",
+    )
+    assert [(r[1], r[2], r[3]) for r in held] == [
+        ("created_after_snapshot", "Account.csv", line) for line in FOUR_LINES
+    ]
+    assert {r[0] for r in held} == held_ids
+    assert all(r[4].startswith("CreatedDate=2026-12-15") for r in held), held
+    profiles = {r[0] for r in query(settings, "select account_id from marts.account_profiles")}
+    assert not held_ids & profiles and len(profiles) > 300
+    # the load's registry row says how many; it was accepted, not rejected
+    registry = query(
+        settings,
+        "select status, quarantined_rows from raw.load_registry "
+        "where extract = 'crm_accounts' and snapshot_date = ?",
+        [SNAP],
+    )
+    assert registry == [("accepted", 4)]
+    # a WARN check names the count, the reason and the lines; the gate itself passed
+    evaluations = check_evaluations(outcome.run_id)
+    assert evaluations[("raw/crm_accounts", "quality_gate")].passed
+    warnings = evaluations[("raw/crm_accounts", "quality_warnings")]
+    assert not warnings.passed and warnings.severity == dg.AssetCheckSeverity.WARN
+    assert warnings.metadata["quarantined_rows"].value == 4
+    assert "quarantined in quarantine.crm_accounts: 4 of 400 rows" in warnings.description
+    assert f"line {FOUR_LINES[0]} (" in warnings.description
+    by_reason = (
+        evaluations[("quarantine_crm_accounts", "quarantine_is_empty")].metadata["by_reason"].value
+    )
+    assert by_reason.get("created_after_snapshot") == 4
+    # ONE warning alert (not "run blocked") with the count, the reason and example rows
+    alerts = read_outbox(settings.outbox_dir)
+    assert [(a["kind"], a["severity"]) for a in alerts] == [("rows_quarantined", "warning")]
+    text = alerts[0]["text"]
+    assert "4 row(s) of 2026-11-30/Account.csv quarantined (created_after_snapshot)" in text
+    assert f"line {FOUR_LINES[0]} (Id=" in text and "Fix the file(s)" not in text

@@ -212,11 +212,20 @@ def test_validate_command_fails_on_a_bad_file_naming_file_column_and_rows(
 
     shutil.copytree(sample_landing, landing)
     snap = files.add_snapshot(landing)
+    # one negative amount in 2,009 opportunities is quarantined (a warning, exit 0) ...
     files.set_cell(snap / "Opportunity.csv", 7, "Amount", "-99")
+    result = CliRunner().invoke(app, ["validate", str(landing)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    for word in ("Opportunity.csv", "Amount", "line 7", "quarantined in quarantine.crm_"):
+        assert word in flat, result.output
+    # ... forty (2 %) are a bad file: blocked
+    for line in range(57, 2009, 50):
+        files.set_cell(snap / "Opportunity.csv", line, "Amount", "-99")
     result = CliRunner().invoke(app, ["validate", str(landing)])
     assert result.exit_code == 1, result.output
     flat = " ".join(result.output.split())
-    for word in ("BLOCKED", "Opportunity.csv", "Amount", "line 7", "not negative"):
+    for word in ("BLOCKED", "Opportunity.csv", "Amount", "line 7", "not negative", "too many"):
         assert word in flat, result.output
 
     files.drop_column(snap / "User.csv", "Email")
