@@ -82,17 +82,25 @@ def _scrub(value: object) -> object:
     return value
 
 
-def table_rows(warehouse: Path) -> dict[str, list[tuple]]:
+def table_columns(warehouse: Path) -> dict[str, list[str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: [c for c in cols if not VOLATILE.search(c)] for t, cols in _tables(con).items()}
+    finally:
+        con.close()
+
+
+def table_rows(warehouse: Path, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Each table's ``columns`` (those both runs have), rows sorted by their leading columns
+    so that the rows of two runs line up."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         out = {}
-        for table, columns in _tables(con).items():
-            kept = [c for c in columns if not VOLATILE.search(c)]
+        for table, kept in columns.items():
             if not kept:
                 continue
             cols = ", ".join(f'"{c}"' for c in kept)
             rows = con.execute(f"select {cols} from {table}").fetchall()
-            # sorted by the leading (key) columns, so that rows of two runs line up
             out[table] = sorted(
                 (tuple(_scrub(v) for v in r) for r in rows), key=lambda r: repr(r[:2])
             )
@@ -186,8 +194,16 @@ def _report(kind: str, a: object, b: object, failures: list[str]) -> None:
 
 def main(before: Path, after: Path) -> int:
     failures: list[str] = []
-    ta, tb = table_rows(before / "territory.duckdb"), table_rows(after / "territory.duckdb")
-    for table in sorted(set(ta) | set(tb)):
+    wa, wb = before / "territory.duckdb", after / "territory.duckdb"
+    ca, cb = table_columns(wa), table_columns(wb)
+    for table in sorted(set(ca) ^ set(cb)):
+        print(f"new    table {table}" if table in cb else f"gone   table {table}")
+    common = {t: [c for c in ca[t] if c in cb[t]] for t in set(ca) & set(cb)}
+    for table in sorted(common):
+        for column in sorted(set(ca[table]) ^ set(cb[table])):
+            print(f"{'new ' if column in cb[table] else 'gone'}   column {table}.{column}")
+    ta, tb = table_rows(wa, common), table_rows(wb, common)
+    for table in sorted(common):
         _report(f"table {table}", ta.get(table), tb.get(table), failures)
     oa, ob = outbox_files(before), outbox_files(after)
     for kind in sorted(set(oa) | set(ob)):
