@@ -23,7 +23,7 @@ from territory_ops.planning.config import (
     merge_pass_config,
     per_run_fields,
 )
-from territory_ops.planning.report import KPI_LABELS
+from territory_ops.planning.report import KPI_FORMATS
 from territory_ops.planning.service import (
     PlanningError,
     propose_and_publish,
@@ -70,7 +70,7 @@ class PassRunConfig(run_config_class(PassConfig, DEFAULTS, "PassSettingsConfig")
 def kpi_metadata(kpis: dict[str, Any], prefix: str) -> dict[str, Any]:
     """Numeric metadata (plotted over runs in the asset's Plots view)."""
     out: dict[str, Any] = {}
-    for key in KPI_LABELS:
+    for key in KPI_FORMATS:
         value = kpis.get(key)
         if value is None:
             continue

@@ -23,7 +23,7 @@ from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.planning import store
-from territory_ops.planning.report import KPI_LABELS
+from territory_ops.planning.report import kpi_labels
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 from territory_ops.writeback.decisions import open_appeals
@@ -53,7 +53,7 @@ def run_kpis(record: dict[str, Any]) -> list[dict[str, Any]]:
             # the plan report prints these as percentages; the digest says the same
             **({"unit": "share"} if fmt.endswith("%}") else {}),
         }
-        for key, (label, fmt) in KPI_LABELS.items()
+        for key, (label, fmt) in kpi_labels().items()
         if before.get(key) is not None and after.get(key) is not None
     ]
 

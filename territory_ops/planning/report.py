@@ -9,11 +9,12 @@ import polars as pl
 
 from territory_ops.forecast.plan_figures import quota_line, win_rate_line
 from territory_ops.formatting import money
+from territory_ops.planning.config import DriftThresholds, load_pass_config
 
-KPI_LABELS: dict[str, tuple[str, str]] = {
+KPI_FORMATS: dict[str, tuple[str, str]] = {
     # key: (label, format)
-    "potential_cv": ("potential CV (target < 0.10)", "{:.3f}"),
-    "workload_cv": ("workload CV (target < 0.15)", "{:.3f}"),
+    "potential_cv": ("potential CV", "{:.3f}"),
+    "workload_cv": ("workload CV", "{:.3f}"),
     "share_in_band": ("reps in band", "{:.0%}"),
     "travel_km": ("travel, workload-weighted km", "{:,.0f}"),
     "active_owned_share": ("potential with an active owner", "{:.1%}"),
@@ -21,6 +22,16 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "reps_over_capacity": ("reps over capacity", "{:d}"),
     "unowned_accounts": ("accounts without an active owner", "{:d}"),
 }
+
+
+def kpi_labels(drift: DriftThresholds | None = None) -> dict[str, tuple[str, str]]:
+    """(label, format) per KPI, the CV labels naming their target from the pass settings."""
+    d = drift or load_pass_config().drift
+    targets = {"potential_cv": d.potential_cv_target, "workload_cv": d.workload_cv_target}
+    return {
+        key: (f"{label} (target < {targets[key]:.2f})" if key in targets else label, fmt)
+        for key, (label, fmt) in KPI_FORMATS.items()
+    }
 
 
 def _fmt(fmt: str, value: Any) -> str:
@@ -34,7 +45,7 @@ def _fmt(fmt: str, value: Any) -> str:
 
 def kpi_table(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines = ["| KPI | today (CRM) | plan |", "|---|---:|---:|"]
-    for key, (label, fmt) in KPI_LABELS.items():
+    for key, (label, fmt) in kpi_labels().items():
         lines.append(f"| {label} | {_fmt(fmt, before.get(key))} | {_fmt(fmt, after.get(key))} |")
     return "\n".join(lines)
 
@@ -43,7 +54,7 @@ def kpi_line(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Plain lines for a terminal: ``potential CV 0.412 -> 0.081``."""
     return [
         f"{label}: {_fmt(fmt, before.get(key))} -> {_fmt(fmt, after.get(key))}"
-        for key, (label, fmt) in KPI_LABELS.items()
+        for key, (label, fmt) in kpi_labels().items()
     ]
 
 

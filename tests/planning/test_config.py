@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from territory_ops.planning.config import (
     load_pass_config,
     validate_pass_config,
 )
+from territory_ops.planning.report import kpi_labels
 
 
 def test_committed_file_gives_documented_defaults():
@@ -104,3 +106,15 @@ def _flat(settings: dict, prefix: str = "") -> dict[str, object]:
 
 def test_the_documented_defaults_are_the_committed_file():
     assert _documented_defaults() == _flat(load_pass_config().as_dict())
+
+
+def test_kpi_labels_name_the_targets_the_pass_settings_hold():
+    drift = load_pass_config().drift
+    assert kpi_labels()["potential_cv"][0] == (
+        f"potential CV (target < {drift.potential_cv_target:.2f})"
+    )
+    stricter = dataclasses.replace(drift, potential_cv_target=0.08, workload_cv_target=0.12)
+    labels = kpi_labels(stricter)
+    assert labels["potential_cv"][0] == "potential CV (target < 0.08)"
+    assert labels["workload_cv"][0] == "workload CV (target < 0.12)"
+    assert labels["share_in_band"][0] == "reps in band"
