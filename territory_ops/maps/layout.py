@@ -10,6 +10,7 @@ import polars as pl
 
 from territory_ops.maps.colors import assign_rep_colors
 from territory_ops.maps.projection import (
+    LOWER48,
     OUTSIDE,
     US_INSET_ORDER,
     Box,
@@ -135,7 +136,14 @@ def build_layout(accounts: pl.DataFrame, reps: pl.DataFrame, plan: pl.DataFrame)
     us = is_mostly_us(all_lon, all_lat)
     xa, ya = _project(lon_a, lat_a, located_a, us, all_lon, all_lat)
     xr, yr = _project(lon_r, lat_r, located_r, us, all_lon, all_lat)
-    insets = _occupied_insets(lon_a, lat_a, xa, lon_r, lat_r, xr) if us else ()
+    # an inactive rep owns nothing: it opens no inset, and is not drawn where none is framed
+    active_r = reps_frame["active"].to_numpy().astype(bool)
+    insets = _occupied_insets(lon_a, lat_a, xa, lon_r, lat_r, np.where(active_r, xr, np.nan))
+    insets = insets if us else ()
+    if us:
+        framed = np.isin(us_region(lon_r, lat_r), [LOWER48, *insets])
+        xr = np.where(framed | active_r, xr, np.nan)
+        yr = np.where(framed | active_r, yr, np.nan)
     extent = (
         us_extent(insets)
         if us

@@ -384,3 +384,13 @@ def test_a_short_team_is_said_plainly_and_stretched_reps_drawn_bigger():
     assert scale[2] > scale[1] > scale[0]  # R3 > R2 > R1, by utilisation
     page = render_html(layout, title="t", caption=caption)
     assert "400% of capacity" in page
+
+
+def test_an_inactive_rep_in_alaska_opens_no_inset_and_is_not_drawn():
+    mainland = [a for a in ACCOUNTS if a[0] not in ("A5", "A6")]
+    reps = [r for r in REPS if r[0] != "R4"]
+    juneau = ("R5", "Eve Fox", 58.3, -134.4, "false")  # left the company, owns nothing
+    layout = build_layout(*frames(mainland, [*reps, juneau]))
+    assert layout.insets == ()
+    assert not layout.reps.filter(pl.col("rep_id") == "R5")["drawn"][0]
+    assert layout.reps.filter(pl.col("rep_id") != "R5")["drawn"].all()
