@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
@@ -62,9 +63,21 @@ DATE_COLUMNS = frozenset({"LastActivityDate", "CloseDate"})
 PARENT_ASSOCIATION = "child_to_parent_company"  # this company's link to its parent
 PRIMARY_DEAL_COMPANY = "deal_to_company"  # the deal's primary company (others are unlabeled)
 
+MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is waited only this long per try
+
+
+class _BoundedRetry(Retry):
+    """urllib3's retry, with HubSpot's Retry-After honoured up to ``MAX_RETRY_AFTER``."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, MAX_RETRY_AFTER)
+
+
 # Bounded retries: a 429 waits its Retry-After, a 5xx backs off (0.5 s, 1 s, 2 s, ...).
-RETRY = Retry(
+RETRY = _BoundedRetry(
     total=5,
+    connect=2,  # an address that refuses connections is a setting to fix, not a blip to wait out
     status_forcelist=(429, 500, 502, 503, 504),
     backoff_factor=0.5,
     respect_retry_after_header=True,
@@ -139,6 +152,11 @@ def _pages(obj: str, get_page: Callable[[str | None], Any]) -> Iterator[Any]:
     while True:
         try:
             page = get_page(after)
+        except urllib3.exceptions.HTTPError as err:  # no answer at all (refused, DNS, TLS)
+            raise HubSpotPullError(
+                f"HubSpot {obj}: cannot reach the API ({type(err).__name__}); "
+                f"check {URL_VAR} and the network"
+            ) from None
         except Exception as err:  # each API package has its own ApiException class
             if getattr(err, "status", None) is None:
                 raise

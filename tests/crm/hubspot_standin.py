@@ -72,7 +72,9 @@ class HubSpotStandIn:
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -84,14 +86,17 @@ class HubSpotStandIn:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that must be running
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
 
     def fail_next(self, status: int, *, retry_after: int | None = None) -> None:
         """The next request is answered with ``status`` (once)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        category = {429: "RATE_LIMITS", 502: "BAD_GATEWAY"}.get(status, "INTERNAL_ERROR")
+        category = {403: "MISSING_SCOPES", 429: "RATE_LIMITS", 502: "BAD_GATEWAY"}.get(
+            status, "INTERNAL_ERROR"
+        )
         with self._lock:
             self._failures.append(Failure(status, headers, category))
 
@@ -152,6 +157,7 @@ def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
             data = json.dumps(body).encode()
+            standin.record(status, self.path)  # before answering: the client may look at once
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
@@ -159,7 +165,6 @@ def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
-            standin.record(status, self.path)
 
     return Handler
 

@@ -7,11 +7,14 @@ from collections.abc import Iterator
 
 import polars as pl
 import pytest
+import urllib3
 
 from territory_ops.crm.hubspot import (
     COMPANY_PROPERTIES,
     DEAL_PROPERTIES,
+    MAX_RETRY_AFTER,
     PAGE_SIZE,
+    RETRY,
     TOKEN_VAR,
     URL_VAR,
     HubSpotPullError,
@@ -225,3 +228,29 @@ def test_a_property_the_portal_lacks_names_object_and_property(standin: HubSpotS
         hubspot_landing_frames(_env(standin))
 
     assert "deals" in str(caught.value) and "'amount'" in str(caught.value)
+
+
+def test_a_missing_scope_names_the_object_and_the_scope(standin: HubSpotStandIn) -> None:
+    standin.fail_next(403)
+
+    with pytest.raises(HubSpotPullError) as caught:
+        hubspot_landing_frames(_env(standin))
+
+    message = str(caught.value)
+    assert "HTTP 403" in message and "crm.objects.companies.read" in message
+    assert TOKEN not in message
+
+
+def test_an_unreachable_api_names_the_url_variable() -> None:
+    server = HubSpotStandIn(_portal())
+    url = server.url
+    server.stop()  # never started: the port is closed again
+
+    with pytest.raises(HubSpotPullError, match=URL_VAR):
+        hubspot_landing_frames({TOKEN_VAR: TOKEN, URL_VAR: url})
+
+
+def test_a_long_retry_after_is_capped() -> None:
+    response = urllib3.response.HTTPResponse(status=429, headers={"Retry-After": "86400"})
+
+    assert RETRY.get_retry_after(response) == MAX_RETRY_AFTER
