@@ -60,6 +60,8 @@ DEAL_PROPERTIES: dict[str, str] = {
 }
 # Landing columns typed as dates whose HubSpot property is a timestamp.
 DATE_COLUMNS = frozenset({"LastActivityDate", "CloseDate"})
+# Timestamps land to the second without a zone, as the export mapping writes them (UTC).
+TIMESTAMP_COLUMNS = frozenset({"CreatedDate"})
 PARENT_ASSOCIATION = "child_to_parent_company"  # this company's link to its parent
 PRIMARY_DEAL_COMPANY = "deal_to_company"  # the deal's primary company (others are unlabeled)
 
@@ -213,8 +215,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _date_part(value: str) -> str:
-    return value[:10] if _ISO_TIMESTAMP.match(value) else value
+def _landing_time(column: str, value: str) -> str:
+    """A HubSpot ISO timestamp cut to the landing column's date or second; other text as is."""
+    if not _ISO_TIMESTAMP.match(value):
+        return value
+    if column in DATE_COLUMNS:
+        return value[:10]
+    return value[:19] if column in TIMESTAMP_COLUMNS else value
 
 
 def _associated(record: Any, preferred_type: str, *, only_preferred: bool) -> str:
@@ -230,7 +237,7 @@ def _associated(record: Any, preferred_type: str, *, only_preferred: bool) -> st
 def _properties(record: Any, columns: Mapping[str, str]) -> dict[str, str]:
     props = record.properties or {}
     row = {column: _text(props.get(prop)) for column, prop in columns.items()}
-    return {c: _date_part(v) if c in DATE_COLUMNS else v for c, v in row.items()}
+    return {c: _landing_time(c, v) for c, v in row.items()}
 
 
 def _account(company: Any, mapping: SourceMapping) -> dict[str, str]:
