@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -107,6 +109,16 @@ class HubSpotStandIn:
     def record(self, status: int, path: str) -> None:
         with self._lock:
             self.requests.append((time.monotonic(), status, path))
+
+
+@contextmanager
+def running(portal: Portal) -> Iterator[HubSpotStandIn]:
+    """A started stand-in serving ``portal``, stopped on leaving."""
+    server = HubSpotStandIn(portal).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:

@@ -13,7 +13,7 @@ from territory_ops.crm.hubspot import HUBSPOT_MAPPING, TOKEN_VAR, URL_VAR, hubsp
 from territory_ops.extracts.mapping.translate import translate
 from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS
 
-from .hubspot_standin import Company, Deal, HubSpotStandIn, Owner, Portal
+from .hubspot_standin import Company, Deal, HubSpotStandIn, Owner, Portal, running
 
 EXPORT = Path(__file__).resolve().parents[1] / "extracts" / "fixtures" / "hubspot"
 TOKEN = "pat-na1-export-check"
@@ -106,11 +106,8 @@ def _portal_of_the_export() -> Portal:
 
 @pytest.fixture
 def standin() -> Iterator[HubSpotStandIn]:
-    server = HubSpotStandIn(_portal_of_the_export()).start()
-    try:
+    with running(_portal_of_the_export()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_pull_lands_what_the_export_mapping_lands(standin: HubSpotStandIn, tmp_path: Path) -> None:

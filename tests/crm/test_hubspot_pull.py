@@ -22,7 +22,7 @@ from territory_ops.crm.hubspot import (
 )
 from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS
 
-from .hubspot_standin import Company, Deal, HubSpotStandIn, Owner, Portal
+from .hubspot_standin import Company, Deal, HubSpotStandIn, Owner, Portal, running
 
 TOKEN = "pat-na1-secret-0000-test"
 
@@ -87,11 +87,8 @@ def _portal() -> Portal:
 
 @pytest.fixture
 def standin() -> Iterator[HubSpotStandIn]:
-    server = HubSpotStandIn(_portal()).start()
-    try:
+    with running(_portal()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _env(server: HubSpotStandIn, token: str = TOKEN) -> dict[str, str]:
