@@ -21,6 +21,9 @@ from typing import Any
 import polars as pl
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.companies import ApiException as CompaniesApiError
+from hubspot.crm.deals import ApiException as DealsApiError
+from hubspot.crm.owners import ApiException as OwnersApiError
 from urllib3.util.retry import Retry
 
 from territory_ops.extracts.mapping.load import load_mapping
@@ -86,6 +89,7 @@ RETRY = _BoundedRetry(
     raise_on_status=False,  # the last answer reaches the client as its own API error
 )
 
+Rules = dict[tuple[str, str], ColumnRule]
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
 
@@ -103,14 +107,14 @@ def hubspot_landing_frames(
     client = HubSpot(
         access_token=token, host=env.get(URL_VAR, "").strip() or DEFAULT_API_URL, retry=RETRY
     )
-    mapping = load_mapping(mapping_path)
+    rules = _rules(load_mapping(mapping_path))
     companies = _fetch("companies", list(COMPANY_PROPERTIES.values()), client)
     owners = _fetch_owners(client)
     deals = _fetch("deals", list(DEAL_PROPERTIES.values()), client)
     return {
-        ACCOUNTS.file_name: _frame(ACCOUNTS, [_account(c, mapping) for c in companies]),
-        USERS.file_name: _frame(USERS, [_user(o, mapping) for o in owners]),
-        OPPORTUNITIES.file_name: _frame(OPPORTUNITIES, [_opportunity(d, mapping) for d in deals]),
+        ACCOUNTS.file_name: _frame(ACCOUNTS, [_account(c, rules) for c in companies]),
+        USERS.file_name: _frame(USERS, [_user(o, rules) for o in owners]),
+        OPPORTUNITIES.file_name: _frame(OPPORTUNITIES, [_opportunity(d, rules) for d in deals]),
     }
 
 
@@ -159,9 +163,7 @@ def _pages(obj: str, get_page: Callable[[str | None], Any]) -> Iterator[Any]:
                 f"HubSpot {obj}: cannot reach the API ({type(err).__name__}); "
                 f"check {URL_VAR} and the network"
             ) from None
-        except Exception as err:  # each API package has its own ApiException class
-            if getattr(err, "status", None) is None:
-                raise
+        except (CompaniesApiError, DealsApiError, OwnersApiError) as err:  # one per API package
             raise HubSpotPullError(_describe(obj, err)) from None
         yield from page.results
         following = page.paging.next if page.paging else None
@@ -177,33 +179,37 @@ def _describe(obj: str, err: Any) -> str:
         body = json.loads(err.body or "{}")
     except (TypeError, ValueError):
         body = {}
+    if not isinstance(body, dict):  # a proxy's page or an odd body: keep the status alone
+        body = {}
     detail = f"{body.get('category', err.reason)}: {body.get('message', '')}".rstrip(": ")
     if status == 401:
         hint = f"check {TOKEN_VAR} (a valid private-app access token)"
     elif status == 403:
         hint = f"the private app behind {TOKEN_VAR} lacks the crm.objects.{obj}.read scope"
-        if obj == "owners":
-            hint = f"the private app behind {TOKEN_VAR} lacks the crm.objects.owners.read scope"
     elif status == 429:
         hint = "the portal's rate limit held after retries; run again later"
-    else:
+    elif status >= 500:
         hint = "HubSpot did not answer after retries"
+    else:
+        hint = "HubSpot refused the request"
     return f"HubSpot {obj}: reading failed with HTTP {status} ({detail}); {hint}"
 
 
-def _rule(mapping: SourceMapping, spec: ExtractSpec, target: str) -> ColumnRule:
-    for output in mapping.outputs:
-        if output.spec.name == spec.name:
-            for part in output.parts:
-                for rule in part.columns:
-                    if rule.target == target:
-                        return rule
-    raise HubSpotPullError(f"{mapping.path}: no {spec.name}.{target} rule to map HubSpot values")
+def _rules(mapping: SourceMapping) -> dict[tuple[str, str], ColumnRule]:
+    """The mapping's column rules by (extract, landing column)."""
+    return {
+        (output.spec.name, rule.target): rule
+        for output in mapping.outputs
+        for part in output.parts
+        for rule in part.columns
+    }
 
 
-def _mapped(mapping: SourceMapping, spec: ExtractSpec, target: str, value: str) -> str:
+def _mapped(rules: Rules, spec: ExtractSpec, target: str, value: str) -> str:
     """``value`` through the mapping's value map; passed through where the map lacks it."""
-    rule = _rule(mapping, spec, target)
+    rule = rules.get((spec.name, target))
+    if rule is None:
+        raise HubSpotPullError(f"the HubSpot mapping has no {spec.name}.{target} rule")
     if rule.value_map and value in rule.value_map:
         return rule.value_map[value]
     if rule.unmapped == "default" and rule.default is not None:
@@ -240,15 +246,15 @@ def _properties(record: Any, columns: Mapping[str, str]) -> dict[str, str]:
     return {c: _landing_time(c, v) for c, v in row.items()}
 
 
-def _account(company: Any, mapping: SourceMapping) -> dict[str, str]:
+def _account(company: Any, rules: Rules) -> dict[str, str]:
     row = _properties(company, COMPANY_PROPERTIES)
     row["Id"] = _text(company.id)
     row["ParentId"] = _associated(company, PARENT_ASSOCIATION, only_preferred=True)
-    row["Industry"] = _mapped(mapping, ACCOUNTS, "Industry", row["Industry"])
+    row["Industry"] = _mapped(rules, ACCOUNTS, "Industry", row["Industry"])
     return row
 
 
-def _user(owner: Any, mapping: SourceMapping) -> dict[str, str]:
+def _user(owner: Any, rules: Rules) -> dict[str, str]:
     teams = owner.teams or []
     team = next((t.name for t in teams if t.primary), teams[0].name if teams else "")
     email = _text(owner.email)
@@ -259,20 +265,20 @@ def _user(owner: Any, mapping: SourceMapping) -> dict[str, str]:
         "ManagerId": "",  # HubSpot owners carry no manager
         "IsActive": "false" if owner.archived else "true",
         "Title": team,
-        "Sales_Role__c": _mapped(mapping, USERS, "Sales_Role__c", team),
-        "Segment__c": _mapped(mapping, USERS, "Segment__c", team),
+        "Sales_Role__c": _mapped(rules, USERS, "Sales_Role__c", team),
+        "Segment__c": _mapped(rules, USERS, "Segment__c", team),
         "CreatedDate": owner.created_at.date().isoformat() if owner.created_at else "",
     }
 
 
-def _opportunity(deal: Any, mapping: SourceMapping) -> dict[str, str]:
+def _opportunity(deal: Any, rules: Rules) -> dict[str, str]:
     row = _properties(deal, DEAL_PROPERTIES)
     stage = row["StageName"]
     row["Id"] = _text(deal.id)
     row["AccountId"] = _associated(deal, PRIMARY_DEAL_COMPANY, only_preferred=False)
-    row["StageName"] = _mapped(mapping, OPPORTUNITIES, "StageName", stage)
-    row["IsClosed"] = _mapped(mapping, OPPORTUNITIES, "IsClosed", stage)
-    row["IsWon"] = _mapped(mapping, OPPORTUNITIES, "IsWon", stage)
+    row["StageName"] = _mapped(rules, OPPORTUNITIES, "StageName", stage)
+    row["IsClosed"] = _mapped(rules, OPPORTUNITIES, "IsClosed", stage)
+    row["IsWon"] = _mapped(rules, OPPORTUNITIES, "IsWon", stage)
     return row
 
 
