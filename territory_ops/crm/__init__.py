@@ -1,0 +1,1 @@
+"""Pulls from the CRMs into landing snapshots in the extract contract."""
