@@ -3,6 +3,7 @@ snapshot (territory_ops.crm)."""
 
 from __future__ import annotations
 
+import csv
 import os
 from datetime import date
 from enum import StrEnum
@@ -78,6 +79,6 @@ def pull(
         raise typer.Exit(code=1) from None
     typer.echo(f"salesforce: wrote snapshot {target}")
     for spec_file in ("Account.csv", "User.csv", "Opportunity.csv"):
-        with (target / spec_file).open(encoding="utf-8") as handle:
-            rows = sum(1 for _ in handle) - 1
+        with (target / spec_file).open(encoding="utf-8", newline="") as handle:
+            rows = sum(1 for _ in csv.reader(handle)) - 1  # a street may span lines
         typer.echo(f"  {spec_file}: {rows} row(s)")

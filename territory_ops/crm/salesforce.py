@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -241,12 +243,17 @@ def _check_fields(sobject: str, wanted: dict[str, str], available: set[str]) -> 
     )
 
 
+# The REST API writes datetimes as 2016-11-02T14:06:52.000+0000; exports (and the landing
+# contract's staging models) use the Z form, which states the same UTC instant.
+UTC_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)\+0000$")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return UTC_DATETIME.sub(r"\1Z", str(value))
 
 
 def _pull_object(session: _Session, sobject: str, fields: FieldConfig, path: Path) -> int:
@@ -282,7 +289,7 @@ def pull_salesforce(
     session = _Session(env, retry or RetryPolicy())
     target.parent.mkdir(parents=True, exist_ok=True)
     # A hidden sibling (ingest skips names starting with "."), renamed in one step at the end.
-    staging = target.with_name(f".{target.name}.pulling")
+    staging = target.with_name(f".{target.name}.{os.getpid()}.pulling")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,8 @@ def _json_value(text: str) -> Any:
     # which the landing file writes the same way.
     if text == "":
         return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+Z", text):
+        return text.removesuffix("Z") + "+0000"  # the REST API's datetime form
     return {"true": True, "false": False}.get(text, text)
 
 

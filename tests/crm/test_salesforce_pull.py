@@ -54,7 +54,10 @@ def test_a_pull_through_the_cli_lands_a_snapshot_the_gate_accepts(
     assert list(accounts[0]) == list(ACCOUNTS.columns)
     assert {r["Id"] for r in accounts} == {r["Id"] for r in org.records["Account"]}
     users = _rows(snapshot / "User.csv")
-    assert {u["IsActive"] for u in users} <= {"true", "false"}
+    assert {u["IsActive"] for u in users} == {"true", "false"}
+    # the API's +0000 datetimes land in the export's Z form
+    assert org.records["User"][0]["CreatedDate"].endswith("+0000")
+    assert all(u["CreatedDate"].endswith("Z") for u in users)
     # no CRM holds intent or firmographics: declared absent like a source mapping does
     assert declared_absent(snapshot / INTENT.file_name, INTENT)
     assert declared_absent(snapshot / FIRMOGRAPHICS.file_name, FIRMOGRAPHICS)
