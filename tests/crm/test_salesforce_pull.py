@@ -90,13 +90,28 @@ def test_a_503_is_retried_and_the_pull_succeeds(
     assert len(_rows(snapshot / "Opportunity.csv")) == len(org.records["Opportunity"])
 
 
-def test_retries_are_bounded_and_leave_no_snapshot(
-    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
+@pytest.mark.parametrize(
+    ("switch", "times", "code", "left"),
+    [
+        # retries are bounded: three attempts, then the pull gives up
+        ("fail_503_times", 10, "SERVER_UNAVAILABLE", 10 - NO_WAIT.attempts),
+        # one re-authentication only: a token refused again is not retried
+        ("expire_session_times", 2, "INVALID_SESSION_ID", 0),
+    ],
+)
+def test_a_failure_that_persists_stops_the_pull_and_leaves_no_snapshot(
+    salesforce: FakeSalesforce,
+    org: FakeOrg,
+    tmp_path: Path,
+    switch: str,
+    times: int,
+    code: str,
+    left: int,
 ) -> None:
-    org.fail_503_times = 10
-    with pytest.raises(SalesforcePullError, match="SERVER_UNAVAILABLE"):
+    setattr(org, switch, times)
+    with pytest.raises(SalesforcePullError, match=code):
         _pull(tmp_path / "landing")
-    assert org.fail_503_times == 10 - NO_WAIT.attempts
+    assert getattr(org, switch) == left
     assert list((tmp_path / "landing").iterdir()) == []
 
 
@@ -109,15 +124,6 @@ def test_an_expired_session_re_reads_the_token_and_the_pull_succeeds(
     assert org.expire_session_times == 0
     assert "re-reading SALESFORCE_ACCESS_TOKEN" in caplog.text
     assert len(_rows(snapshot / "User.csv")) == len(org.records["User"])
-
-
-def test_a_session_refused_twice_stops_the_pull(
-    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
-) -> None:
-    org.expire_session_times = 2
-    with pytest.raises(SalesforcePullError, match="INVALID_SESSION_ID"):
-        _pull(tmp_path / "landing")
-    assert list((tmp_path / "landing").iterdir()) == []
 
 
 def test_a_missing_field_stops_the_pull_naming_object_field_and_permission(
