@@ -80,6 +80,8 @@ class FakeOrg:
     fail_503_times: int = 0
     limit_exceeded_times: int = 0
     expire_session_times: int = 0  # answer INVALID_SESSION_ID this many times
+    # "Object.Field" that describe lists but a query refuses (INVALID_FIELD)
+    query_rejects: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     _cursors: dict[str, tuple[str, list[dict[str, Any]], int]] = field(default_factory=dict)
 
@@ -146,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         wanted = [f.strip() for f in parsed.group("fields").split(",")]
         known = set(org.describe_fields(sobject))
         for name in wanted:
-            if name not in known:
+            if name not in known or f"{sobject}.{name}" in org.query_rejects:
                 return self._error(
                     400,
                     "INVALID_FIELD",
@@ -181,7 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
         if end < len(rows):
             cursor = f"01g{uuid.uuid4().hex[:12]}-{end}"
             org._cursors[cursor] = (sobject, rows, end)
-            body["nextRecordsUrl"] = f"/services/data/v{API_VERSIONS[-1]}/query/{cursor}"
+            version = re.search(r"/v([\d.]+)/", self.path).group(1)  # the version asked for
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}"
         self._json(200, body)
 
     def _error(self, status: int, code: str, message: str) -> None:

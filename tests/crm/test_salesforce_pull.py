@@ -140,6 +140,37 @@ def test_a_missing_field_stops_the_pull_naming_object_field_and_permission(
     assert not any(landing.iterdir())  # neither the snapshot nor its staging folder
 
 
+def test_a_field_the_query_refuses_stops_the_pull_with_salesforces_message(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
+) -> None:
+    org.query_rejects.add("Opportunity.IsWon")
+    with pytest.raises(SalesforcePullError, match="INVALID_FIELD.*'IsWon' on entity 'Opportunity'"):
+        _pull(tmp_path / "landing")
+    assert list((tmp_path / "landing").iterdir()) == []
+
+
+def test_an_unreachable_instance_is_retried_then_reported(
+    salesforce: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    retry = RetryPolicy(attempts=2, first_wait_s=0.5, sleep=waits.append)
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", "https://127.0.0.1:9")  # nothing listens
+    with pytest.raises(SalesforcePullError, match="ConnectionError"):
+        pull_salesforce(tmp_path / "landing", AS_OF, os.environ, retry=retry)
+    assert waits == [0.5]
+    assert not (tmp_path / "landing").exists()
+
+
+def test_the_configured_api_version_is_used(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESFORCE_API_VERSION", "v58.0")
+    org.page_size = 40  # the next pages keep the version too
+    _pull(tmp_path / "landing")
+    assert "/services/data/" not in org.requests  # no need to ask for the versions list
+    assert all(p.startswith("/services/data/v58.0/") for p in org.requests)
+
+
 def test_a_field_declared_absent_lands_as_an_empty_column(
     salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
 ) -> None:
