@@ -59,6 +59,14 @@ def pull(
         metavar="Object.Column=OrgField",
         help="The org's API name for a contract field.",
     ),
+    intent_file: Path | None = typer.Option(  # noqa: B008
+        None, "--intent-file", help="intent_signals.csv to include (default: declared absent)."
+    ),
+    firmographics_file: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--firmographics-file",
+        help="firmographics.csv to include (default: declared absent).",
+    ),
 ) -> None:
     """Write one complete snapshot folder LANDING_DIR/<as-of>/ from the CRM, or nothing."""
     if crm is not Crm.salesforce:
@@ -73,7 +81,14 @@ def pull(
     from territory_ops.crm.salesforce import SalesforcePullError, pull_salesforce
 
     try:
-        target = pull_salesforce(out, snapshot, os.environ, fields=fields)
+        feeds = {"intent_signals": intent_file, "firmographics_companies": firmographics_file}
+        target = pull_salesforce(
+            out,
+            snapshot,
+            os.environ,
+            fields=fields,
+            feeds={name: path for name, path in feeds.items() if path is not None},
+        )
     except SalesforcePullError as err:
         typer.echo(f"Salesforce pull stopped, no snapshot written: {err}", err=True)
         raise typer.Exit(code=1) from None

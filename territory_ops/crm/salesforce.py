@@ -36,6 +36,8 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
+from territory_ops.extracts.errors import ExtractError
+from territory_ops.extracts.file_checks import check_required_columns, check_utf8, read_header
 from territory_ops.extracts.landing import ABSENT_MARKER
 from territory_ops.extracts.spec import (
     ACCOUNTS,
@@ -58,8 +60,9 @@ READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "User": USERS.columns,
     "Opportunity": tuple(c for c in OPPORTUNITIES.columns if c not in ("Type", "Probability")),
 }
-# Feeds no CRM holds: declared absent the way a source mapping declares a missing feed.
-ABSENT_FEEDS: tuple[ExtractSpec, ...] = (INTENT, FIRMOGRAPHICS)
+# Feeds no CRM holds: copied from their configured files, or declared absent the way a source
+# mapping declares a missing feed.
+OTHER_FEEDS: tuple[ExtractSpec, ...] = (INTENT, FIRMOGRAPHICS)
 MAPPING_NAME = "salesforce"
 
 
@@ -271,18 +274,41 @@ def _pull_object(session: _Session, sobject: str, fields: FieldConfig, path: Pat
     return rows
 
 
+def _checked_feeds(feeds: Mapping[str, Path]) -> dict[str, Path]:
+    """The configured feed files, checked before the org is asked for anything."""
+    by_name = {spec.name: spec for spec in OTHER_FEEDS}
+    checked = {}
+    for name, path in feeds.items():
+        if name not in by_name:
+            raise SalesforcePullError(f"no feed called {name}: expected one of {sorted(by_name)}")
+        path = Path(path)
+        try:
+            if not path.is_file():
+                raise ExtractError(path, "the configured file does not exist")
+            check_utf8(path)
+            check_required_columns(by_name[name], path, read_header(path))
+        except ExtractError as err:
+            raise SalesforcePullError(str(err)) from None
+        checked[name] = path
+    return checked
+
+
 def pull_salesforce(
     out_dir: Path,
     as_of: date,
     env: Mapping[str, str],
     fields: FieldConfig | None = None,
     retry: RetryPolicy | None = None,
+    feeds: Mapping[str, Path] | None = None,
 ) -> Path:
     """Write ``out_dir/<as_of>/`` from the org; return the snapshot folder.
 
-    Raises SalesforcePullError (and leaves no snapshot folder) when the pull cannot finish.
+    ``feeds`` maps an extract name (``intent_signals``, ``firmographics_companies``) to the file
+    that provides it; the others are declared absent. Raises SalesforcePullError (and leaves no
+    snapshot folder) when the pull cannot finish.
     """
     fields = fields or FieldConfig()
+    feeds = _checked_feeds(feeds or {})
     target = Path(out_dir) / as_of.isoformat()
     if target.exists():
         raise SalesforcePullError(f"{target} already exists: a snapshot is never overwritten")
@@ -297,10 +323,15 @@ def pull_salesforce(
             sobject: _pull_object(session, sobject, fields, staging / spec.file_name)
             for sobject, spec in OBJECTS.items()
         }
-        for spec in ABSENT_FEEDS:
+        absent = []
+        for spec in OTHER_FEEDS:
+            if spec.name in feeds:
+                shutil.copyfile(feeds[spec.name], staging / spec.file_name)
+                continue
+            absent.append(spec.name)
             with (staging / spec.file_name).open("w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle).writerow(spec.columns)
-        marker = {"mapping": MAPPING_NAME, "absent": [s.name for s in ABSENT_FEEDS]}
+        marker = {"mapping": MAPPING_NAME, "absent": absent}
         (staging / ABSENT_MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n")
         staging.rename(target)
     except BaseException:

@@ -251,3 +251,31 @@ def test_the_stand_in_answers_errors_the_salesforce_way(tmp_path: Path) -> None:
 def test_the_sample_fixture_is_the_generators_last_snapshot(org: FakeOrg) -> None:
     assert SAMPLE_AS_OF.isoformat() == "2026-11-30"
     assert len(org.records["Account"]) == 100
+
+
+def test_a_configured_feed_file_lands_and_the_other_is_declared_absent(
+    salesforce: FakeSalesforce, tmp_path: Path
+) -> None:
+    intent = tmp_path / "intent.csv"
+    intent.write_text("domain,topic,surge_score,week\nkala.io,crm,71,2026-11-23\n")
+    landing = tmp_path / "landing"
+    result = CliRunner().invoke(
+        app,
+        ["crm", "pull", "--crm", "salesforce", "--out", str(landing), "--intent-file", str(intent)],
+    )
+    assert result.exit_code == 0, result.output
+    snapshot = next(landing.iterdir())
+    assert (snapshot / INTENT.file_name).read_text() == intent.read_text()
+    assert declared_absent(snapshot / INTENT.file_name, INTENT) is None
+    assert declared_absent(snapshot / FIRMOGRAPHICS.file_name, FIRMOGRAPHICS)
+
+
+def test_a_feed_file_without_its_columns_stops_the_pull_before_the_crm_is_asked(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
+) -> None:
+    intent = tmp_path / "intent.csv"
+    intent.write_text("domain,topic\nkala.io,crm\n")
+    with pytest.raises(SalesforcePullError, match="surge_score"):
+        _pull(tmp_path / "landing", feeds={"intent_signals": intent})
+    assert org.requests == []
+    assert not (tmp_path / "landing").exists()
