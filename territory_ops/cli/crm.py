@@ -67,6 +67,9 @@ def pull(
         "--firmographics-file",
         help="firmographics.csv to include (default: declared absent).",
     ),
+    bulk: bool = typer.Option(
+        False, "--bulk", help="Read through Bulk API 2.0 query jobs (large orgs)."
+    ),
 ) -> None:
     """Write one complete snapshot folder LANDING_DIR/<as-of>/ from the CRM, or nothing."""
     if crm is not Crm.salesforce:
@@ -88,6 +91,7 @@ def pull(
             os.environ,
             fields=fields,
             feeds={name: path for name, path in feeds.items() if path is not None},
+            bulk=bulk,
         )
     except SalesforcePullError as err:
         typer.echo(f"Salesforce pull stopped, no snapshot written: {err}", err=True)

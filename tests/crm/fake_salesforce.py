@@ -11,7 +11,9 @@ made at test time; clients trust it through ``REQUESTS_CA_BUNDLE``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import ipaddress
 import json
 import re
@@ -83,6 +85,8 @@ class FakeOrg:
     # "Object.Field" that describe lists but a query refuses (INVALID_FIELD)
     query_rejects: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
+    bulk_pages: int = 0
+    _jobs: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     _cursors: dict[str, tuple[str, list[dict[str, Any]], int]] = field(default_factory=dict)
 
     def describe_fields(self, sobject: str) -> list[str]:
@@ -94,11 +98,48 @@ class FakeOrg:
         return list(names)
 
 
+def _bulk_cell(value: Any) -> str:
+    """A value as Bulk API 2.0 CSV writes it: empty for null, lower-case booleans, Z datetimes."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return re.sub(r"\+0000$", "Z", str(value))
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        url = urlsplit(self.path)
+        self.server.org.requests.append(f"POST {url.path}")
+        if self._refused():
+            return
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if re.fullmatch(r"/services/data/v[\d.]+/jobs/query/?", url.path):
+            return self._create_query_job(body)
+        return self._error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _refused(self) -> bool:
+        """Answer the switched-on failures (and a wrong token); True when one was sent."""
+        org = self.server.org
+        if self.headers.get("Authorization") != f"Bearer {org.token}":
+            self._error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        elif org.expire_session_times > 0:
+            org.expire_session_times -= 1
+            self._error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        elif org.fail_503_times > 0:
+            org.fail_503_times -= 1
+            self._error(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable")
+        elif org.limit_exceeded_times > 0:
+            org.limit_exceeded_times -= 1
+            self._error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        else:
+            return False
+        return True
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         org = self.server.org
@@ -109,17 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
                 {"label": v, "url": f"/services/data/v{v}", "version": v} for v in API_VERSIONS
             ]
             return self._json(200, versions)
-        if self.headers.get("Authorization") != f"Bearer {org.token}":
-            return self._error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        if org.expire_session_times > 0:
-            org.expire_session_times -= 1
-            return self._error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        if org.fail_503_times > 0:
-            org.fail_503_times -= 1
-            return self._error(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable")
-        if org.limit_exceeded_times > 0:
-            org.limit_exceeded_times -= 1
-            return self._error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if self._refused():
+            return
+        match = re.fullmatch(
+            r"/services/data/v[\d.]+/jobs/query/(\w+)(?P<results>/results)?", url.path
+        )
+        if match and match.group("results"):
+            return self._query_job_results(match.group(1), parse_qs(url.query))
+        if match:
+            return self._json(200, {"id": match.group(1), "state": "JobComplete"})
         match = re.fullmatch(r"/services/data/v[\d.]+/sobjects/(\w+)/describe/?", url.path)
         if match:
             return self._describe(match.group(1))
@@ -139,23 +178,66 @@ class _Handler(BaseHTTPRequestHandler):
         fields = [{"name": n, "label": n} for n in org.describe_fields(sobject)]
         self._json(200, {"name": sobject, "fields": fields})
 
-    def _query(self, soql: str) -> None:
+    def _selected(self, soql: str) -> tuple[str, list[str]] | None:
+        """The object and fields of a SOQL query, or None after answering its error."""
         org = self.server.org
         parsed = SOQL.match(soql)
         if not parsed:
-            return self._error(400, "MALFORMED_QUERY", f"unexpected token in: {soql}")
+            self._error(400, "MALFORMED_QUERY", f"unexpected token in: {soql}")
+            return None
         sobject = parsed.group("object")
         wanted = [f.strip() for f in parsed.group("fields").split(",")]
         known = set(org.describe_fields(sobject))
         for name in wanted:
             if name not in known or f"{sobject}.{name}" in org.query_rejects:
-                return self._error(
+                self._error(
                     400,
                     "INVALID_FIELD",
                     f"No such column '{name}' on entity '{sobject}'. If you are attempting "
                     "to use a custom field, be sure to append the '__c' after the custom "
                     "field name.",
                 )
+                return None
+        return sobject, wanted
+
+    def _create_query_job(self, body: dict[str, Any]) -> None:
+        selected = self._selected(str(body.get("query", "")))
+        if selected is None:
+            return
+        job_id = f"750{uuid.uuid4().hex[:15]}"
+        self.server.org._jobs[job_id] = selected
+        self._json(200, {"id": job_id, "operation": "query", "state": "UploadComplete"})
+
+    def _query_job_results(self, job_id: str, params: dict[str, list[str]]) -> None:
+        org = self.server.org
+        if job_id not in org._jobs:
+            return self._error(404, "NOT_FOUND", f"no job {job_id}")
+        sobject, wanted = org._jobs[job_id]
+        rows = org.records.get(sobject, [])
+        start = int(params.get("locator", ["0"])[0])
+        # like Salesforce, a page may hold fewer records than maxRecords asks for
+        end = start + min(org.page_size, int(params.get("maxRecords", ["50000"])[0]))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(wanted)
+        for record in rows[start:end]:
+            writer.writerow([_bulk_cell(record.get(n)) for n in wanted])
+        body = out.getvalue().encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Sforce-Locator", str(end) if end < len(rows) else "null")
+        self.send_header("Sforce-NumberOfRecords", str(len(rows[start:end])))
+        self.end_headers()
+        self.wfile.write(body)
+        org.bulk_pages += 1
+
+    def _query(self, soql: str) -> None:
+        org = self.server.org
+        selected = self._selected(soql)
+        if selected is None:
+            return
+        sobject, wanted = selected
         rows = [
             {
                 "attributes": {"type": sobject, "url": f"/sobjects/{sobject}/{r.get('Id')}"},

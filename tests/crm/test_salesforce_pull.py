@@ -279,3 +279,20 @@ def test_a_feed_file_without_its_columns_stops_the_pull_before_the_crm_is_asked(
         _pull(tmp_path / "landing", feeds={"intent_signals": intent})
     assert org.requests == []
     assert not (tmp_path / "landing").exists()
+
+
+def test_a_bulk_query_pull_lands_the_same_files_as_rest_paging(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
+) -> None:
+    org.page_size = 30
+    rest = _pull(tmp_path / "rest")
+    landing = tmp_path / "bulk"
+    result = CliRunner().invoke(
+        app,
+        ["crm", "pull", "--crm", "salesforce", "--out", str(landing), "--as-of", "2026-12-01"]
+        + ["--bulk"],
+    )
+    assert result.exit_code == 0, result.output
+    assert org.bulk_pages >= 6  # several pages per object, by Sforce-Locator
+    for name in ("Account.csv", "User.csv", "Opportunity.csv"):
+        assert (landing / "2026-12-01" / name).read_text() == (rest / name).read_text(), name
