@@ -34,6 +34,7 @@ from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
     SalesforceGeneralError,
+    SalesforceOperationError,
     SalesforceRefusedRequest,
 )
 
@@ -153,7 +154,8 @@ class _Session:
         return max((v["version"] for v in listed), key=lambda v: tuple(map(int, v.split("."))))
 
     def call(self, fn: Callable[[], T]) -> T:
-        for attempt in range(self._retry.attempts):
+        attempt = 0  # re-authenticating does not use up an attempt
+        while True:
             try:
                 return fn()
             except SalesforceExpiredSession:
@@ -169,23 +171,30 @@ class _Session:
                 self._reauthenticated = True
                 self.creds = Credentials.from_env(self._env)
                 self.sf = self._connect()
+            except requests.exceptions.SSLError:
+                raise SalesforcePullError(
+                    f"the TLS certificate of {self.creds.instance_url} is not trusted: for a "
+                    "private certificate authority set REQUESTS_CA_BUNDLE to its PEM file"
+                ) from None
             except (
                 SalesforceRefusedRequest,
                 SalesforceGeneralError,
                 requests.ConnectionError,
             ) as e:
-                if not _worth_retrying(e) or attempt == self._retry.attempts - 1:
+                if not _worth_retrying(e) or attempt >= self._retry.attempts - 1:
                     raise SalesforcePullError(
                         f"Salesforce did not answer: {_describe(e)}"
                     ) from None
                 wait = self._retry.wait(attempt)
                 log.warning("Salesforce: %s; retrying in %.1fs", _describe(e), wait)
                 self._retry.sleep(wait)
+                attempt += 1
             except SalesforceError as e:  # INVALID_FIELD, MALFORMED_QUERY, NOT_FOUND, ...
                 raise SalesforcePullError(
                     f"Salesforce refused the request: {_describe(e)}"
                 ) from None
-        raise SalesforcePullError("Salesforce did not answer after re-authenticating")
+            except SalesforceOperationError as e:  # a Bulk API 2.0 job failed or timed out
+                raise SalesforcePullError(f"Salesforce bulk query job: {e}") from None
 
     def describe_fields(self, sobject: str) -> set[str]:
         described = self.call(lambda: getattr(self.sf, sobject).describe())

@@ -296,3 +296,13 @@ def test_a_bulk_query_pull_lands_the_same_files_as_rest_paging(
     assert org.bulk_pages >= 6  # several pages per object, by Sforce-Locator
     for name in ("Account.csv", "User.csv", "Opportunity.csv"):
         assert (landing / "2026-12-01" / name).read_text() == (rest / name).read_text(), name
+
+
+def test_an_untrusted_certificate_says_how_to_trust_it(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("SALESFORCE_API_VERSION", "60.0")
+    with pytest.raises(SalesforcePullError, match="REQUESTS_CA_BUNDLE"):
+        _pull(tmp_path / "landing")
+    assert not (tmp_path / "landing" / AS_OF.isoformat()).exists()
