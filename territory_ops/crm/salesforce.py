@@ -97,6 +97,8 @@ class RetryPolicy:
     attempts: int = 5
     first_wait_s: float = 1.0
     max_wait_s: float = 30.0
+    # per request: simple-salesforce sets none, and a stalled connection would hang the pull
+    timeout_s: float = 120.0
     sleep: Callable[[float], None] = time.sleep
 
     def wait(self, attempt: int) -> float:
@@ -123,6 +125,18 @@ class Credentials:
         return cls(url.rstrip("/"), token, version)
 
 
+class _TimeoutSession(requests.Session):
+    """A requests session whose every call has a timeout unless the caller gives one."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.timeout_s = timeout_s
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout_s)
+        return super().request(*args, **kwargs)
+
+
 class _Session:
     """A Salesforce client that retries what is worth retrying and re-authenticates once."""
 
@@ -139,12 +153,14 @@ class _Session:
             instance_url=self.creds.instance_url,
             session_id=self.creds.access_token,
             version=self.version,
+            session=_TimeoutSession(self._retry.timeout_s),
         )
 
     def _newest_version(self) -> str:
         # simple-salesforce has no call for the versions list (it is outside /vXX.X/).
         def versions() -> list[dict[str, str]]:
-            response = requests.get(f"{self.creds.instance_url}/services/data/", timeout=60)
+            url = f"{self.creds.instance_url}/services/data/"
+            response = requests.get(url, timeout=self._retry.timeout_s)
             if response.status_code >= 500:
                 raise SalesforceGeneralError(response.url, response.status_code, "versions", b"")
             response.raise_for_status()
@@ -180,6 +196,7 @@ class _Session:
                 SalesforceRefusedRequest,
                 SalesforceGeneralError,
                 requests.ConnectionError,
+                requests.Timeout,
             ) as e:
                 if not _worth_retrying(e) or attempt >= self._retry.attempts - 1:
                     raise SalesforcePullError(
@@ -222,7 +239,7 @@ class _Session:
 
 
 def _worth_retrying(error: Exception) -> bool:
-    if isinstance(error, requests.ConnectionError):
+    if isinstance(error, requests.ConnectionError | requests.Timeout):
         return True
     if isinstance(error, SalesforceRefusedRequest):
         return "REQUEST_LIMIT_EXCEEDED" in _error_codes(error)

@@ -18,7 +18,9 @@ import ipaddress
 import json
 import re
 import ssl
+import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +84,7 @@ class FakeOrg:
     fail_503_times: int = 0
     limit_exceeded_times: int = 0
     expire_session_times: int = 0  # answer INVALID_SESSION_ID this many times
+    stall_s: float = 0.0  # the next authenticated request waits this long before answering
     # "Object.Field" that describe lists but a query refuses (INVALID_FIELD)
     query_rejects: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
@@ -152,6 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, versions)
         if self._refused():
             return
+        if org.stall_s:
+            stall, org.stall_s = org.stall_s, 0.0
+            time.sleep(stall)
         match = re.fullmatch(
             r"/services/data/v[\d.]+/jobs/query/(\w+)(?P<results>/results)?", url.path
         )
@@ -284,6 +290,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     org: FakeOrg
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and left (the stall switch) is expected; anything else is not.
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
+            super().handle_error(request, client_address)
 
 
 class FakeSalesforce:

@@ -306,3 +306,13 @@ def test_an_untrusted_certificate_says_how_to_trust_it(
     with pytest.raises(SalesforcePullError, match="REQUESTS_CA_BUNDLE"):
         _pull(tmp_path / "landing")
     assert not (tmp_path / "landing" / AS_OF.isoformat()).exists()
+
+
+def test_a_stalled_request_times_out_and_is_retried(
+    salesforce: FakeSalesforce, org: FakeOrg, tmp_path: Path
+) -> None:
+    org.stall_s = 3.0
+    retry = RetryPolicy(attempts=3, first_wait_s=0.0, timeout_s=0.5, sleep=lambda _s: None)
+    snapshot = pull_salesforce(tmp_path / "landing", AS_OF, os.environ, retry=retry)
+    assert org.stall_s == 0.0
+    assert len(_rows(snapshot / "Account.csv")) == len(org.records["Account"])
