@@ -316,3 +316,17 @@ def test_a_stalled_request_times_out_and_is_retried(
     snapshot = pull_salesforce(tmp_path / "landing", AS_OF, os.environ, retry=retry)
     assert org.stall_s == 0.0
     assert len(_rows(snapshot / "Account.csv")) == len(org.records["Account"])
+
+
+@pytest.mark.parametrize("variable", ["SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"])
+def test_a_missing_setting_is_named_and_nothing_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", "https://127.0.0.1:9")
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "token")
+    monkeypatch.delenv(variable)
+    landing = tmp_path / "landing"
+    result = CliRunner().invoke(app, ["crm", "pull", "--crm", "salesforce", "--out", str(landing)])
+    assert result.exit_code == 1
+    assert f"{variable} is not set" in result.output
+    assert not landing.exists()
