@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from territory_ops.cli import (
+    crm,
     decisions,
     hiring,
     industries,
@@ -51,6 +52,7 @@ app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(planning.plan_app, name="plan")
 app.add_typer(mapping.mapping_app, name="mapping")
 app.add_typer(scenarios.scenarios_app, name="scenarios")
+app.add_typer(crm.crm_app, name="crm")
 
 
 def main() -> None:  # pragma: no cover - console entry point

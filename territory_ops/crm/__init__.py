@@ -1,1 +1,1 @@
-"""Pulls from the CRMs into landing snapshots in the extract contract."""
+"""CRM connectors: one module per CRM; a pull writes a landing snapshot in the extract contract."""

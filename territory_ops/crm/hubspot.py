@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,14 @@ from hubspot.crm.deals import ApiException as DealsApiError
 from hubspot.crm.owners import ApiException as OwnersApiError
 from urllib3.util.retry import Retry
 
+from territory_ops.crm.snapshot import (
+    CrmPullError,
+    checked_feeds,
+    new_snapshot_folder,
+    write_snapshot,
+)
 from territory_ops.extracts.mapping.load import load_mapping
+from territory_ops.extracts.mapping.locate import apply_geocode
 from territory_ops.extracts.mapping.model import ColumnRule, SourceMapping
 from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS, ExtractSpec
 
@@ -90,10 +99,16 @@ RETRY = _BoundedRetry(
 )
 
 Rules = dict[tuple[str, str], ColumnRule]
+BILLING_ADDRESS = {
+    "postal_code": "BillingPostalCode",
+    "city": "BillingCity",
+    "state": "BillingState",
+    "country": "BillingCountry",
+}
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
 
-class HubSpotPullError(Exception):
+class HubSpotPullError(CrmPullError):
     """A pull that cannot complete; the message names the object and property or setting."""
 
 
@@ -288,3 +303,35 @@ def _frame(spec: ExtractSpec, rows: list[dict[str, str]]) -> pl.DataFrame:
         {c: [row.get(c, "") for row in rows] for c in spec.columns},
         schema=dict.fromkeys(spec.columns, pl.String),
     )
+
+
+def pull_hubspot(
+    out_dir: Path, as_of: date, env: Mapping[str, str], feeds: Mapping[str, Path] | None = None
+) -> tuple[Path, dict[str, int]]:
+    """Write ``out_dir/<as_of>/`` from the portal (see :func:`hubspot_landing_frames`); the
+    snapshot folder and rows per file. Companies carry no coordinates: they are geocoded
+    offline from their address, as a source mapping's translation does."""
+    feeds = checked_feeds(feeds or {})
+    new_snapshot_folder(out_dir, as_of)  # before the portal is asked for anything
+    frames = hubspot_landing_frames(env)
+    frames[ACCOUNTS.file_name] = located_accounts(frames[ACCOUNTS.file_name])
+
+    def write_objects(folder: Path) -> dict[str, int]:
+        for name, frame in frames.items():
+            frame.write_csv(folder / name)
+        return {name: frame.height for name, frame in frames.items()}
+
+    return write_snapshot(out_dir, as_of, "hubspot", write_objects, feeds)
+
+
+def located_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
+    """``Account.csv`` rows with coordinates, precision and flag from the billing address
+    (the offline geocoder of source mappings; what it doubts is flagged, not guessed)."""
+    records = accounts.fill_null("").to_dicts()
+    precision: Counter = Counter()
+    notes: list[str] = []
+    for record in records:
+        apply_geocode("crm_accounts", BILLING_ADDRESS, record, precision, notes)
+    if not records:
+        return accounts
+    return pl.DataFrame(records, schema=dict.fromkeys(records[0], pl.String))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 
 import polars as pl
 import pytest
 import urllib3
+from typer.testing import CliRunner
 
+from territory_ops.cli import app
 from territory_ops.crm.hubspot import (
     COMPANY_PROPERTIES,
     DEAL_PROPERTIES,
@@ -19,6 +22,7 @@ from territory_ops.crm.hubspot import (
     URL_VAR,
     HubSpotPullError,
     hubspot_landing_frames,
+    pull_hubspot,
 )
 from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS
 
@@ -251,3 +255,39 @@ def test_a_long_retry_after_is_capped() -> None:
     response = urllib3.response.HTTPResponse(status=429, headers={"Retry-After": "86400"})
 
     assert RETRY.get_retry_after(response) == MAX_RETRY_AFTER
+
+
+def test_the_cli_lands_a_snapshot_the_gate_reads_and_keeps_the_token_out(
+    standin: HubSpotStandIn, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _env(standin).items():
+        monkeypatch.setenv(name, value)
+    landing = tmp_path / "landing"
+    runner = CliRunner()
+    args = ["crm", "pull", "--crm", "hubspot", "--out", str(landing), "--as-of", "2026-09-30"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in landing.iterdir()) == ["2026-09-30"]  # no staging left
+    validated = runner.invoke(
+        app, ["validate", str(landing), "--warehouse", str(tmp_path / "none.duckdb")]
+    )
+    # the gate reads the pull like any extract: companies are located from their address,
+    # and the values this portal holds that no landing column can read are named, not crashed on
+    assert "BillingLatitude" not in validated.output, validated.output
+    errors = [line for line in validated.output.splitlines() if line.startswith("[error]")]
+    assert len(errors) == 3, validated.output
+    assert "'about 3M'" in errors[0] and "'n/a'" in errors[1]
+    assert "'custom_pilot_stage'" in errors[2]
+    written = [p for p in landing.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"Account.csv", "User.csv", "Opportunity.csv"}
+    assert not any(TOKEN in p.read_text(encoding="utf-8") for p in written)
+    assert TOKEN not in result.output
+    again = runner.invoke(app, args)  # a snapshot is never overwritten
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_a_failed_pull_leaves_no_snapshot_folder(standin: HubSpotStandIn, tmp_path) -> None:
+    landing = tmp_path / "landing"
+    with pytest.raises(HubSpotPullError):
+        pull_hubspot(landing, date(2026, 11, 30), _env(standin, token="wrong"))
+    assert not landing.exists() or list(landing.iterdir()) == []
