@@ -280,12 +280,6 @@ INDUSTRIES: tuple[IndustryProfile, ...] = (
     ),
 )
 
-# Industry -> certification an owner must hold (derived the same way downstream).
-REGULATED_INDUSTRIES: dict[str, str] = {
-    "Healthcare": "hipaa_certified",
-    "Government": "fedramp_cleared",
-}
-
 LEGAL_SUFFIXES: tuple[str, ...] = ("Inc.", "LLC", "Corp.", "Co.", "Ltd.", "")
 LEGAL_SUFFIX_WEIGHTS: tuple[float, ...] = (0.34, 0.24, 0.13, 0.05, 0.04, 0.20)
 FAMILY_ROOT_NOUNS: tuple[str, ...] = ("Holdings", "Group", "International", "Enterprises")

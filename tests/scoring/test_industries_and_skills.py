@@ -23,7 +23,7 @@ from territory_ops.extracts.industries import (
     skill_gaps,
 )
 from territory_ops.extracts.mapping import check_mapping
-from territory_ops.extracts.names import REGULATED_INDUSTRIES
+from territory_ops.extracts.sample.common import _IND_NAMES, _IND_SKILL, _SKILLS
 from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.plan import run_pass
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
@@ -62,7 +62,9 @@ def test_the_docs_table_is_the_table_the_code_reads():
 
 
 def test_the_sample_generator_requires_the_skills_dbt_joins():
-    assert industry_skills() == REGULATED_INDUSTRIES
+    required = {name: _SKILLS[k] for name, k in zip(_IND_NAMES, _IND_SKILL, strict=True)}
+    assert {n: s for n, s in required.items() if s} == industry_skills()
+    assert {n for n, s in required.items() if not s} == set(_IND_NAMES) - set(industry_skills())
 
 
 def test_skill_gaps_name_the_skill_the_accounts_and_their_potential():

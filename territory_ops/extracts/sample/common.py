@@ -12,6 +12,7 @@ import polars as pl
 
 from territory_ops.dbt_vars import dbt_var
 from territory_ops.extracts import names as nm
+from territory_ops.extracts.industries import industry_skills, required_skill
 from territory_ops.extracts.spec import (
     OPPORTUNITY_STAGES,
 )
@@ -56,8 +57,9 @@ _IND_WEIGHT = np.array([p.weight for p in nm.INDUSTRIES])
 _IND_FIT = np.array([p.fit for p in nm.INDUSTRIES])
 _IND_RPE = np.array([p.revenue_per_employee_k * 1000.0 for p in nm.INDUSTRIES])
 _IND_NAMES = [p.name for p in nm.INDUSTRIES]
-_SKILLS = ("", "hipaa_certified", "fedramp_cleared")
-_IND_SKILL = np.array([_SKILLS.index(nm.REGULATED_INDUSTRIES.get(n, "")) for n in _IND_NAMES])
+# the skills regulated industries require: the dbt seed's, so sample accounts need what dbt joins
+_SKILLS = ("", *dict.fromkeys(industry_skills().values()))
+_IND_SKILL = np.array([_SKILLS.index(required_skill(n)) for n in _IND_NAMES])
 
 
 def month_end_before(day: date) -> date:
