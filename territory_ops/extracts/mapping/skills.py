@@ -15,8 +15,7 @@ from territory_ops.extracts.mapping.model import Output, SourceMapping
 from territory_ops.extracts.mapping.source import SourceTable, part_rows
 from territory_ops.extracts.mapping.values import (
     ValueProblem,
-    family_wide,
-    latest_engagement,
+    joined_values,
     rule_value,
 )
 
@@ -37,11 +36,8 @@ def _mapped_columns(
             rows += [{c: r.get(c, "") for c in columns} for r in source_rows]
             continue
         rules = {r.target: r for r in part.columns if r.target in columns}
-        lookups = {
-            t: family_wide(r, latest_engagement(r, tables), source_rows)
-            for t, r in rules.items()
-            if r.derive == "latest_engagement" and (r.derive_from or "") in tables
-        }
+        readable = [r for r in rules.values() if (r.derive_from or "") in tables]
+        lookups = joined_values(readable, tables, source_rows)
         for row in source_rows:
             record = {}
             for column in columns:

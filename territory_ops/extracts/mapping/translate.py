@@ -33,9 +33,7 @@ from territory_ops.extracts.mapping.source import (
     read_source,
 )
 from territory_ops.extracts.mapping.values import (
-    family_wide,
-    latest_engagement,
-    lookup,
+    joined_values,
     rule_value,
 )
 
@@ -141,15 +139,7 @@ def _build_output(
                     header.append(column)
         table = tables[part.source]
         rows_in = part_rows(part, table)
-        lookups = {
-            r.target: (
-                lookup(r, tables)[0]
-                if r.derive == "lookup"
-                else family_wide(r, latest_engagement(r, tables), rows_in)
-            )
-            for r in part.columns
-            if r.joins
-        }
+        lookups = joined_values(part.columns, tables, rows_in)
         for row in rows_in:
             record = {c: "" for c in header}
             for rule in part.columns:

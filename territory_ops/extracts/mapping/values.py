@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from territory_ops.extracts.mapping.model import ROW_NUMBER, ColumnRule
@@ -126,6 +127,22 @@ def family_wide(
         if key in best and (group not in family_best or best[key] > family_best[group]):
             family_best[group] = best[key]
     return {k: family_best[g][1] for k, g in group_of.items() if g in family_best}
+
+
+def joined_values(
+    rules: Iterable[ColumnRule], tables: dict[str, SourceTable], rows: list[SourceRow]
+) -> dict[str, dict[str, str]]:
+    """target column -> (key -> value) for the ``rules`` that read another source, as
+    :func:`rule_value` takes them (``rows``: the part's own rows, for family-wide values)."""
+    return {
+        r.target: (
+            lookup(r, tables)[0]
+            if r.derive == "lookup"
+            else family_wide(r, latest_engagement(r, tables), rows)
+        )
+        for r in rules
+        if r.joins
+    }
 
 
 def rule_value(rule: ColumnRule, row: SourceRow, lookups: dict[str, dict[str, str]]) -> str:
