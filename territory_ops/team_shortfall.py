@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-OVER_TOL = 1e-6  # hours: below this the team is not short
+OVER_TOL = 1e-6  # hours: below this a rep, or the team, is not over capacity
 
 
 def team_short(total_workload: float, active_capacity: np.ndarray) -> tuple[float, int] | None:

@@ -36,11 +36,10 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize import micro
 from territory_ops.optimize.instance import Instance
-from territory_ops.team_shortfall import team_short, team_short_text
+from territory_ops.team_shortfall import OVER_TOL, team_short, team_short_text
 
 RELIEF_MARGIN = 0.01  # extra share of capacity so a locked load or a lone family fits
 UTILISATION_BAND = 0.15  # +- share of the team's utilisation a short team's reps stay within
-OVER_TOL = 1e-6  # hours: below this a rep is not over capacity
 
 
 def relieve(inst: Instance, band: float = UTILISATION_BAND) -> bool:
