@@ -42,6 +42,7 @@ PROPOSAL_COLUMNS: dict[str, pl.DataType] = {
     "temporary_until": pl.Date(),
     "status": pl.String(),
     "superseded_by_run_id": pl.String(),
+    "effective_on": pl.Date(),  # set when approved; null takes effect at once
 }
 
 
@@ -168,6 +169,7 @@ def build_proposals(
         .otherwise(pl.col("reason")),
         status=pl.lit(ProposalStatus.OPEN),
         superseded_by_run_id=pl.lit(None, dtype=pl.String),
+        effective_on=pl.lit(None, dtype=pl.Date),
     )
     return frame.select(pl.col(name).cast(dtype) for name, dtype in PROPOSAL_COLUMNS.items()).sort(
         "account_id"

@@ -16,4 +16,7 @@ class ProposalStatus(StrEnum):
     APPROVED = "approved"  # a lock for later passes until written back
     REJECTED = "rejected"  # not proposed again unless its inputs change
     APPEALED = "appealed"  # a rep challenged it; held until RevOps decides
-    EXPORTED = "exported"  # written to a CRM import file
+    EXPORTED = "exported"  # written to a CRM import file; the next snapshot confirms it
+    APPLIED = "applied"  # pushed through the CRM's API; the next pull confirms it
+    CONFIRMED = "confirmed"  # a later snapshot shows the new owner: the change is done
+    REVERTED = "reverted"  # a later snapshot shows another owner: someone changed it back

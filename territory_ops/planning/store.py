@@ -83,8 +83,10 @@ DDL = (
         from_workload_before double, from_workload_after double,
         to_workload_before double, to_workload_after double,
         is_temporary boolean not null, temporary_until date, status varchar not null,
-        superseded_by_run_id varchar
+        superseded_by_run_id varchar, effective_on date
     )""",
+    # warehouses created before changes carried a date take effect at once
+    f"alter table {SCHEMA}.proposals add column if not exists effective_on date",
 )
 
 ASSIGNMENT_COLUMNS = (

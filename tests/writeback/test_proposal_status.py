@@ -37,5 +37,8 @@ def test_a_status_is_its_value() -> None:
         "rejected",
         "appealed",
         "exported",
+        "applied",
+        "confirmed",
+        "reverted",
     ]
     assert ProposalStatus("approved") is ProposalStatus.APPROVED
