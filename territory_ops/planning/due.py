@@ -140,7 +140,7 @@ select
 from plans.proposals p
 left join approvals a
     on a.proposal_id = p.proposal_id and a.run_id is not distinct from p.run_id and a.rn = 1
-where p.status = ?
+where list_contains(?, p.status)
 order by p.account_id, p.proposal_id
 """
 
@@ -165,10 +165,31 @@ def _empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
 
 def approved_changes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every approved, not yet delivered account change, with who approved it and when."""
+    return _changes(con, [ProposalStatus.APPROVED])
+
+
+def _changes(con: duckdb.DuckDBPyConnection, statuses: list[ProposalStatus]) -> pl.DataFrame:
     if not table_exists(con, "plans", "proposals") or not table_exists(con, "plans", "decisions"):
         return _empty(ACCOUNT_CHANGE_COLUMNS)
-    frame = query_frame(con, _APPROVED_SQL, [ProposalStatus.APPROVED])
+    frame = query_frame(con, _APPROVED_SQL, [list(statuses)])
     return frame.select(pl.col(c).cast(t) for c, t in ACCOUNT_CHANGE_COLUMNS.items())
+
+
+# approved, or on its way into the CRM or there: an owner change with a day it takes effect
+DATED_STATUSES = (
+    ProposalStatus.APPROVED,
+    ProposalStatus.EXPORTED,
+    ProposalStatus.APPLIED,
+    ProposalStatus.CONFIRMED,
+)
+
+
+def dated_changes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every account move decided for the CRM (approved, exported, applied, confirmed) with the
+    day it takes effect (``move_on``): who holds an account on which day, for pro-rated quotas.
+    """
+    frame = _changes(con, list(DATED_STATUSES)).with_columns(move_on=move_day())
+    return frame.select("account_id", "from_rep_id", "to_rep_id", "move_on", "proposal_id")
 
 
 def move_day() -> pl.Expr:
