@@ -196,3 +196,20 @@ def deal_transfers(
 
 def empty_transfers() -> pl.DataFrame:
     return pl.DataFrame(schema=TRANSFER_COLUMNS)
+
+
+def report_markdown(report: pl.DataFrame, limit: int = 40) -> str:
+    """The holdover report (``due.holdover_report``) as a Markdown table: deal, amount, stage,
+    held by, until."""
+    if report.is_empty():
+        return "No open deal is held by a previous owner."
+    lines = ["| deal | amount | stage | held by | until |", "|---|---:|---|---|---|"]
+    for row in report.head(limit).iter_rows(named=True):
+        name = row.get("opportunity_name") or row["opportunity_id"]
+        held_by = row.get("held_by_name") or row["held_by"]
+        until = row["until"].isoformat() if row["until"] else "it closes"
+        amount = f"{row['amount']:,.0f}" if row["amount"] is not None else ""
+        lines.append(f"| {name} | {amount} | {row['stage'] or ''} | {held_by} | {until} |")
+    if report.height > limit:
+        lines.append(f"| … {report.height - limit} more | | | | |")
+    return "\n".join(lines)
