@@ -105,7 +105,7 @@ _OPEN_DEALS_SQL = """
 select opportunity_id, account_id, owner_id, opportunity_name, stage_name, amount,
     cast(created_at as date) as created_at
 from intermediate.int_opportunities_reassigned
-where not is_closed and list_contains(?, account_id)
+where not is_closed and account_id in (select unnest(?::varchar[]))
 order by account_id, opportunity_id
 """
 

@@ -227,7 +227,7 @@ def _ledger_rows(con: duckdb.DuckDBPyConnection, ids: set[str]) -> pl.DataFrame:
     return query_frame(
         con,
         f"select {', '.join(_LEDGER_COLUMNS)} from plans.deal_transfers "
-        "where list_contains(?, transfer_id)",
+        "where transfer_id in (select unnest(?::varchar[]))",
         [sorted(ids)],
     )
 
@@ -237,19 +237,21 @@ def _retarget_earlier_holds(
 ) -> None:
     """A deal still held from an earlier move of an account goes to the account's new owner
     when its holdover ends (one delivered in this call went where its file row said)."""
-    for account_id, to_rep_id in accounts.select("account_id", "to_rep_id").iter_rows():
-        con.execute(
-            "update plans.deal_transfers set to_owner_id = ?, updated_at = ? "
-            "where account_id = ? and list_contains(?, status) "
-            "and not list_contains(?, transfer_id)",
-            [
-                to_rep_id,
-                now,
-                account_id,
-                [DealTransferStatus.PENDING, DealTransferStatus.FAILED],
-                sorted(delivered),
-            ],
-        )
+    if accounts.is_empty():
+        return
+    con.execute(
+        "update plans.deal_transfers t set to_owner_id = m.to_rep_id, updated_at = ? "
+        "from (select unnest(?::varchar[]) as account_id, unnest(?::varchar[]) as to_rep_id) m "
+        "where t.account_id = m.account_id and list_contains(?, t.status) "
+        "and t.transfer_id not in (select unnest(?::varchar[]))",
+        [
+            now,
+            accounts["account_id"].to_list(),
+            accounts["to_rep_id"].to_list(),
+            [DealTransferStatus.PENDING, DealTransferStatus.FAILED],
+            sorted(delivered),
+        ],
+    )
 
 
 def _insert_ledger(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, now: datetime) -> None:

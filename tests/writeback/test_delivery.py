@@ -100,3 +100,21 @@ def test_the_holdover_report_shows_approved_moves_before_delivery(book):  # noqa
     table = report_markdown(report)
     assert "| Renewal 2027 | 250,000 | Negotiation/Review | Rep R1 | 2027-03-02 |" in table
     assert report_markdown(report.head(0)) == "No open deal is held by a previous owner."
+
+
+def test_a_deal_still_held_goes_to_the_accounts_newest_owner(book, make, tmp_path):  # noqa: F811
+    from territory_ops.writeback.decisions import approve
+    from territory_ops.writeback.export import export_due
+    from territory_ops.writeback.proposal_rows import insert_proposals
+
+    con, _ = book
+    export_due(con, tmp_path, as_of=EFFECTIVE, now=datetime(2027, 1, 1, 8, 0))
+    # a month later the account moves on from R2 to R3; R1 still holds the late deal
+    onward = make([("001A1", "R2", "R3", "open")], run_id="run-micro-2", pass_kind="micro")
+    insert_proposals(con, onward)
+    approve(con, onward["proposal_id"].to_list(), by="Maria Chen", now=datetime(2027, 2, 1, 9))
+    export_due(con, tmp_path, as_of=date(2027, 2, 1), now=datetime(2027, 2, 1, 10, 0))
+    late = due_changes(con, HOLD_ENDS).opportunities
+    assert late.select("opportunity_id", "from_owner_id", "to_owner_id").rows() == [
+        ("006LATE", "R1", "R3")
+    ]
