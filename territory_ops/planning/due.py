@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 import duckdb
 import polars as pl
@@ -71,7 +72,7 @@ OPPORTUNITY_CHANGE_COLUMNS: dict[str, pl.DataType] = TRANSFER_COLUMNS
 DEAL_TRANSFERS = "plans.deal_transfers"
 
 
-class DealTransferStatus:
+class DealTransferStatus(StrEnum):
     PENDING = "pending"  # held (or not delivered yet): due on due_on
     EXPORTED = "exported"  # written to a CRM import file
     APPLIED = "applied"  # pushed through the CRM's API

@@ -39,8 +39,8 @@ from territory_ops.writeback.decisions import ensure_decisions_table, log_decisi
 
 # proposal status -> (audit-log action, deal-transfer status)
 DELIVERED: dict[ProposalStatus, tuple[str, str]] = {
-    ProposalStatus.EXPORTED: ("export", DealTransferStatus.EXPORTED),
-    ProposalStatus.APPLIED: ("apply", DealTransferStatus.APPLIED),
+    ProposalStatus.EXPORTED: ("export", DealTransferStatus.EXPORTED.value),
+    ProposalStatus.APPLIED: ("apply", DealTransferStatus.APPLIED.value),
 }
 
 _EVENTS_DDL = """
@@ -171,7 +171,7 @@ def mark_delivered(
         inserted = new.with_columns(
             status=pl.when(is_delivered)
             .then(pl.lit(deal_status))
-            .otherwise(pl.lit(DealTransferStatus.PENDING)),
+            .otherwise(pl.lit(DealTransferStatus.PENDING.value)),
             batch_id=pl.when(is_delivered).then(pl.lit(batch_id)).otherwise(None),
         )
         _insert_ledger(con, inserted, now)
@@ -215,7 +215,7 @@ def mark_deals_failed(
         for transfer_id, error in errors.items():
             _update_ledger(con, [transfer_id], DealTransferStatus.FAILED, batch_id, error, now)
         failed = known.with_columns(
-            status=pl.lit(DealTransferStatus.FAILED),
+            status=pl.lit(DealTransferStatus.FAILED.value),
             batch_id=pl.lit(batch_id),
             error=pl.col("transfer_id").replace_strict(dict(errors), return_dtype=pl.String),
         )
