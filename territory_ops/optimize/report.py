@@ -174,6 +174,28 @@ def band_out_of_reach_by_families(inst) -> bool:  # inst: Instance
     return bool((inst.fam_potential > limit + 1e-9).any())
 
 
+def proven_slack(
+    inst,  # Instance
+    slack: np.ndarray,
+    proven: bool,
+    core_fams: np.ndarray | None,
+) -> np.ndarray:
+    """The LP's band slack where it proves that no plan keeps every rep in band, else zeros.
+
+    A proof needs phase 1 at its optimum (``proven``: not a point the clock cut short) over
+    every family that may move. On a big book the LP holds a core and the rest stays where
+    the prices put it; a slack that LP needs says nothing of the whole book (a loaded 100k
+    pass blamed "eligibility, locks and capacity" for 145 reps on such a core)."""
+    none = np.zeros_like(slack)
+    if not proven or core_fams is None:
+        return none
+    outside = np.ones(inst.n_families, dtype=bool)
+    outside[core_fams] = False
+    if (inst.fam_lock_rep[outside] < 0).any():
+        return none
+    return slack
+
+
 def band_reasons(
     inst,  # Instance (imported lazily to keep this module independent of the model)
     rep_of_family: np.ndarray,
