@@ -266,8 +266,8 @@ def band_reasons(
             reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
         elif not reason:
             reason = (
-                "not reached within the time budget: the LP relaxation keeps it in band, the "
-                "search stopped before a whole-family plan did"
+                "not reached within the time budget: no check proves the band out of its "
+                "reach, and the search stopped before a whole-family plan brought it in"
             )
         out.append(
             {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}
