@@ -135,6 +135,7 @@ def improve(
             min(TRAVEL_TOTAL_SHARE * budget.work_scale, TRAVEL_MAX_TOTAL),
         )
     )
+    out_before = _reps_out(s)
     complete = (
         _band_completion(s, work)
         if terms.move_budget is None and ctx.options.core_limit < inst.n_families
@@ -147,7 +148,10 @@ def improve(
     if terms.move_budget is None:
         text += f"; {travel[0]} travel neighbourhoods, {travel[1]} improved"
     if complete[0]:
-        text += f"; band completion: {complete[0]} neighbourhoods, {complete[1]} improved"
+        text += (
+            f"; band completion: {complete[0]} neighbourhoods, {complete[1]} improved, reps "
+            f"out of band {out_before} -> {_reps_out(s)}"
+        )
     text += ")"
     ctx.say(f"{text} ({budget.elapsed():.1f}s)")
     return ExactResult(s.a, text, False, s.gap)
@@ -247,6 +251,11 @@ def _band_completion(s: _Search, work: float) -> tuple[int, int]:
             if after < before - 1e-9:  # a cost-only gain opens no new chance for the others
                 width[:] = 0
     return rounds, improved
+
+
+def _reps_out(s: _Search) -> int:
+    """Reps out of band or over capacity in the plan so far."""
+    return int((violations(s.inst, s.a, s.terms.lower, s.terms.upper) > 1e-9).sum())
 
 
 def _stalled(costs: list[float]) -> bool:
