@@ -11,6 +11,8 @@ import pytest
 from territory_ops.planning.tables import PlanningInput
 
 SNAPSHOT = date(2026, 7, 31)
+# pass settings that leave every proposal to a manager (no routing policy approvals)
+MANUAL = {"routing": {"auto_approve": []}}
 # (rep_id, name, lat, lon, status, leave_until)
 REPS = [
     ("R1", "Ana Alvarez", 40.71, -74.00, "active", None),

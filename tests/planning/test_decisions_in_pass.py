@@ -18,12 +18,12 @@ from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 from territory_ops.writeback.decisions import reject
 
-from .conftest import SNAPSHOT, make_accounts, make_reps, write_marts
+from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps, write_marts
 
 
 def one_pass(con, run_id: str, accounts, day):
     write_marts(con, accounts, make_reps(), day)
-    config = load_pass_config(overrides={"pass_kind": "refresh"})
+    config = load_pass_config(overrides={"pass_kind": "refresh", **MANUAL})
     staged = stage_plan(con, run_id, config)
     report_drift(con, run_id)
     return staged, propose_and_publish(con, run_id)
