@@ -29,6 +29,7 @@ from territory_ops.notify.blocks import (
 from territory_ops.notify.model import (
     ACTION_APPROVE,
     ACTION_APPROVE_ALL,
+    ACTION_EFFECTIVE_DATE,
     ACTION_OPEN_RUN,
     ACTION_REJECT,
 )
@@ -159,6 +160,12 @@ def _move_blocks(row: Mapping[str, Any]) -> list[dict[str, Any]]:
         "elements": [
             button("Approve", ACTION_APPROVE, pid, "primary"),
             button("Reject", ACTION_REJECT, pid, "danger"),
+            # empty = the default date for the pass kind and reason (config/passes.yaml)
+            {
+                "type": "datepicker",
+                "action_id": ACTION_EFFECTIVE_DATE,
+                "placeholder": {"type": "plain_text", "text": "Takes effect (default)"},
+            },
         ],
     }
     return [section, actions]
