@@ -115,9 +115,9 @@ def _decide(
     from territory_ops.planning.effective import effective_phrase
 
     for d in done:
-        lands = f", {effective_phrase(d.effective_on)}" if action == "approve" else ""
+        lands = f"; {effective_phrase(d.effective_on)}" if action == "approve" else ""
         typer.echo(
-            f"{d.proposal_id}: {d.status_before} -> {d.status_after} (by {d.decided_by}{lands})"
+            f"{d.proposal_id}: {d.status_before} -> {d.status_after} (by {d.decided_by}){lands}"
         )
     typer.echo(f"{len(done)} proposal(s) {done[0].status_after if done else action}.")
 
