@@ -7,33 +7,18 @@ is planned afresh — saying why — when its target goes on leave or its potent
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
-import pytest
 
 from territory_ops.planning import store
-from territory_ops.planning.config import load_pass_config
-from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 
-from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps, write_marts
+from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps, service_pass
 
 AUG, SEP = date(2026, 8, 31), date(2026, 9, 30)
 
 
 def one_pass(con, run_id: str, accounts, reps, day, **overrides):
-    write_marts(con, accounts, reps, day)
-    config = load_pass_config(overrides={"pass_kind": "micro", **MANUAL, **overrides})
-    staged = stage_plan(con, run_id, config)
-    report_drift(con, run_id)
-    return staged, propose_and_publish(con, run_id)
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
-        yield connection
+    return service_pass(con, run_id, accounts, reps, day, **{**MANUAL, **overrides})
 
 
 def _targets(published) -> dict[str, tuple[str, str]]:

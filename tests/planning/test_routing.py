@@ -5,41 +5,24 @@ reverse an automatic approval; an unknown kind in the policy fails before anythi
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from territory_ops.planning import store
 from territory_ops.planning.config import PassConfigError, load_pass_config
-from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 from territory_ops.writeback.decisions import decision_log, reverse
 
-from .conftest import SNAPSHOT, make_accounts, make_reps, write_marts
+from .conftest import SNAPSHOT, make_accounts, make_reps, service_pass
 
 AUG = date(2026, 8, 31)
-
-
-def one_pass(con, run_id: str, accounts, reps, day, **overrides):
-    write_marts(con, accounts, reps, day)
-    config = load_pass_config(overrides={"pass_kind": "micro", **overrides})
-    staged = stage_plan(con, run_id, config)
-    report_drift(con, run_id)
-    return staged, propose_and_publish(con, run_id)
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
-        yield connection
 
 
 def test_placements_and_covers_are_approved_by_the_policy_and_balance_moves_wait(con):
     reps = make_reps(R3=("on_leave", date(2026, 10, 1)))
     # A00 new, A05 owned by someone who is not a rep, R1 far above the band
     heavy = make_accounts({"A00": None, "A05": "R9"}, potential={"A04": 4e5, "A08": 4e5})
-    _, published = one_pass(con, "run-1", heavy, reps, SNAPSHOT, move_budget=2)
+    _, published = service_pass(con, "run-1", heavy, reps, SNAPSHOT, move_budget=2)
     rows = store.proposals(con).filter(pl.col("run_id") == "run-1")
     auto = rows.filter(pl.col("reason_code").is_in(["new", "orphaned", "cover"]))
     waiting = rows.filter(~pl.col("reason_code").is_in(["new", "orphaned", "cover"]))
@@ -60,7 +43,7 @@ def test_placements_and_covers_are_approved_by_the_policy_and_balance_moves_wait
 
 def test_a_manager_reverses_an_automatic_placement_and_the_next_pass_respects_it(con):
     new = make_accounts({"A00": None})
-    _, first = one_pass(con, "run-1", new, make_reps(), SNAPSHOT, pass_kind="refresh")
+    _, first = service_pass(con, "run-1", new, make_reps(), SNAPSHOT, pass_kind="refresh")
     (placed,) = first.proposals.filter(pl.col("account_id") == "A00").iter_rows(named=True)
     assert placed["status"] == "approved"
     (done,) = reverse(con, [placed["proposal_id"]], by="Maria", note="waits for the new hire")
@@ -68,7 +51,7 @@ def test_a_manager_reverses_an_automatic_placement_and_the_next_pass_respects_it
     actions = decision_log(con, placed["proposal_id"]).select("action", "decided_by").rows()
     assert actions == [("approve", "routing policy: placements"), ("reverse", "Maria")]
     # held as a rejection holds it: not placed, not proposed again while nothing changed
-    staged, again = one_pass(con, "run-2", new, make_reps(), AUG, pass_kind="refresh")
+    staged, again = service_pass(con, "run-2", new, make_reps(), AUG, pass_kind="refresh")
     assert "A00" not in again.proposals["account_id"].to_list()
     held = staged.plan.plan.filter(pl.col("account_id") == "A00").row(0, named=True)
     assert held["rep_id"] == "" and held["reason"].startswith("held: placement with")
@@ -76,7 +59,7 @@ def test_a_manager_reverses_an_automatic_placement_and_the_next_pass_respects_it
 
 def test_routing_waits_for_managers_when_it_names_no_kind(con):
     reps = make_reps(R2=("departed", None))
-    _, published = one_pass(
+    _, published = service_pass(
         con, "run-1", make_accounts(), reps, SNAPSHOT, routing={"auto_approve": []}
     )
     assert (published.proposals["status"] == "open").all()
