@@ -58,11 +58,19 @@ def drift() -> None:
 def plan_show() -> None:
     """The published plan: pass, snapshot, KPIs before -> after, certificate, out-of-band reps."""
     from territory_ops.planning import store
-    from territory_ops.planning.report import certificate_line, kpi_line, out_of_band_lines
+    from territory_ops.planning.due import due_changes
+    from territory_ops.planning.report import (
+        carry_line,
+        certificate_line,
+        kpi_line,
+        out_of_band_lines,
+        pending_lines,
+    )
 
     with read_only_warehouse_or_exit() as con:
         record = store.published_run(con)
         names = store.rep_names_of_run(con, record["run_id"]) if record else {}
+        later = due_changes(con, store.today()).later
     if record is None:
         typer.echo("No published plan yet: run a pass first.")
         raise typer.Exit(code=1)
@@ -77,5 +85,9 @@ def plan_show() -> None:
         typer.echo(f"  {line}")
     for line in out_of_band_lines(record["out_of_band_reps"], names):
         typer.echo(f"  {line}")
+    if carry_line(record["metrics"]):
+        typer.echo(carry_line(record["metrics"]))
+    for i, line in enumerate(pending_lines(later)):
+        typer.echo(line if i == 0 else f"  {line}")
     if record.get("map_html"):
         typer.echo(f"Map: {record['map_html']}")

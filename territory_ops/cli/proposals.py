@@ -1,10 +1,12 @@
-"""``territory-ops proposals list | approve | reject | appeal``: the proposed changes of the
-planning loop (plans.proposals) and the decisions on them (territory_ops.writeback.decisions).
-Decisions wait while a pass holds the warehouse instead of failing."""
+"""``territory-ops proposals list | approve | reject | appeal | reverse``: the proposed changes
+of the planning loop (plans.proposals) and the decisions on them
+(territory_ops.writeback.decisions). Decisions wait while a pass holds the warehouse instead
+of failing."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -43,12 +45,49 @@ def proposals_list(
         typer.echo(
             f"{p['proposal_id']}  {p['status']:<10} {p['pass_kind']:<7} {p['snapshot_date']}  "
             f"{p['account_id']} {p['account_name'] or ''}: {p['from_rep_id'] or '(none)'} -> "
-            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}"
+            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}{_standing(p)}"
         )
-    typer.echo(f"{frame.height} proposal(s).")
+    typer.echo(f"{frame.height} proposal(s).{_open_tally(frame)}")
 
 
-def _decide(action: str, ids: list[str], manager: str | None, by: str, note: str | None) -> None:
+def _standing(p: dict[str, Any]) -> str:
+    """Where an open or approved proposal stands: new, waiting since D, or when it lands."""
+    from territory_ops.planning.effective import effective_phrase
+
+    notes = []
+    if p["status"] == ProposalStatus.OPEN:
+        first = p.get("first_proposed_on") or p["snapshot_date"]
+        notes.append("new this pass" if first >= p["snapshot_date"] else f"waiting since {first}")
+    elif p["status"] == ProposalStatus.APPROVED:
+        notes.append(effective_phrase(p.get("effective_on")))
+    if p.get("revised_because"):
+        notes.append(f"revised: {p['revised_because']}")
+    return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _open_tally(frame: Any) -> str:
+    import polars as pl
+
+    open_ = frame.filter(pl.col("status") == ProposalStatus.OPEN)
+    if open_.is_empty():
+        return ""
+    first = pl.coalesce("first_proposed_on", "snapshot_date")
+    waiting = open_.filter(first < pl.col("snapshot_date"))
+    since = f" (oldest since {waiting.select(first.min()).item()})" if waiting.height else ""
+    return (
+        f" Open: {open_.height - waiting.height} new this pass, "
+        f"{waiting.height} still waiting{since}."
+    )
+
+
+def _decide(
+    action: str,
+    ids: list[str],
+    manager: str | None,
+    by: str,
+    note: str | None,
+    effective: str | None = None,
+) -> None:
     from territory_ops.notify.pass_digests import run_roster
     from territory_ops.writeback.decisions import (
         DecisionRefused,
@@ -58,6 +97,10 @@ def _decide(action: str, ids: list[str], manager: str | None, by: str, note: str
 
     if bool(ids) == bool(manager):
         raise typer.BadParameter("give --id (one or more) or --all-for-manager EMAIL, not both")
+    try:
+        day = date.fromisoformat(effective) if effective else None
+    except ValueError:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--effective") from None
     with writable_warehouse_or_exit() as con:
         try:
             if manager:
@@ -65,12 +108,17 @@ def _decide(action: str, ids: list[str], manager: str | None, by: str, note: str
                 if not ids:
                     typer.echo(f"No open proposals for the team of {manager}.")
                     return
-            done = decide(con, ids, action, by=by, note=note, channel="cli")
+            done = decide(con, ids, action, by=by, note=note, channel="cli", effective=day)
         except (DecisionRefused, ValueError) as err:
             typer.echo(f"Refused, nothing recorded: {err}", err=True)
             raise typer.Exit(code=1) from None
+    from territory_ops.planning.effective import effective_phrase
+
     for d in done:
-        typer.echo(f"{d.proposal_id}: {d.status_before} -> {d.status_after} (by {d.decided_by})")
+        lands = f"; {effective_phrase(d.effective_on)}" if action == "approve" else ""
+        typer.echo(
+            f"{d.proposal_id}: {d.status_before} -> {d.status_after} (by {d.decided_by}){lands}"
+        )
     typer.echo(f"{len(done)} proposal(s) {done[0].status_after if done else action}.")
 
 
@@ -84,10 +132,27 @@ _By = Annotated[str, typer.Option("--by", help="Who decides (kept in the audit l
 _Note = Annotated[str | None, typer.Option("--note", help="Why.")]
 
 
+_Effective = Annotated[
+    str | None,
+    typer.Option(
+        "--effective",
+        help="Day the changes take effect (YYYY-MM-DD); default by pass kind and reason "
+        "(config/passes.yaml effective_dates). Past dates: placements only.",
+    ),
+]
+
+
 @proposals_app.command("approve")
-def approve(by: _By, ids: _Ids = None, manager: _Manager = None, note: _Note = None) -> None:
-    """Approve proposals: they become locks for later passes and go to the next write-back."""
-    _decide("approve", ids or [], manager, by, note)
+def approve(
+    by: _By,
+    ids: _Ids = None,
+    manager: _Manager = None,
+    note: _Note = None,
+    effective: _Effective = None,
+) -> None:
+    """Approve proposals: they become locks for later passes and go to the write-back on
+    their effective date."""
+    _decide("approve", ids or [], manager, by, note, effective)
 
 
 @proposals_app.command("reject")
@@ -104,3 +169,14 @@ def appeal(
 ) -> None:
     """A rep's challenge: the change is held (not exported) until RevOps decides."""
     _decide("appeal", ids, None, by, reason)
+
+
+@proposals_app.command("reverse")
+def reverse(
+    ids: list[str] = typer.Option(..., "--id", help="Proposal id (repeat for several)."),
+    by: str = typer.Option(..., "--by", help="Who reverses (kept in the audit log)."),
+    note: str | None = typer.Option(None, "--note", help="Why."),
+) -> None:
+    """Take back an approval (the routing policy's or a manager's) until it is delivered to
+    the CRM: the proposal becomes rejected and the account is held as a rejection holds it."""
+    _decide("reverse", ids, None, by, note)

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -134,6 +134,11 @@ def apply_click(
             return ActionResult(403, "this message did not offer that proposal")
     action = _ACTIONS[click.action_id]
     who = click.slack_user_name or click.slack_user_id
+    picked = click.effective_on if click.action_id == ACTION_APPROVE else None
+    try:
+        effective = date.fromisoformat(picked) if picked else None
+    except ValueError:
+        return ActionResult(400, f"unreadable date {picked!r} in the date picker")
     try:
         decided = decide(
             con,
@@ -144,6 +149,7 @@ def apply_click(
             channel="slack",
             slack_user_id=click.slack_user_id,
             now=now or utc_now(),
+            effective=effective,
         )
     except DecisionRefused as err:
         log.info("decision refused: %s", err)

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from territory_ops.notify.blocks import MORE_TEXT, rep_label
-from territory_ops.notify.manager_blocks import manager_blocks
+from territory_ops.notify.manager_blocks import manager_blocks, new_and_waiting, waiting_since
 from territory_ops.notify.model import (
     MANAGER_DIGEST,
     Digest,
@@ -31,8 +31,11 @@ DEFAULT_TOP_MOVES = 12
 
 def _why_short(row: Mapping[str, Any]) -> str:
     if row["is_temporary"] and row["temporary_until"]:
-        return f"temporary cover until {row['temporary_until'].isoformat()}"
-    return escape(row["reason_code"])
+        why = f"temporary cover until {row['temporary_until'].isoformat()}"
+    else:
+        why = escape(row["reason_code"])
+    since = waiting_since(row)
+    return f"{why}; waiting since {since.isoformat()}" if since else why
 
 
 def _manager_text(
@@ -46,7 +49,7 @@ def _manager_text(
     n = moves.height
     lines = [
         f"{n} proposed territory change{'s' if n != 1 else ''} for your team "
-        f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass):"
+        f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass; {new_and_waiting(moves)}):"
     ]
     items = [
         f"• {escape(r['account_name'])}: {rep_label(r['from_rep_name'], r['from_rep_id'])} → "
@@ -66,12 +69,14 @@ def render_manager_digests(
     *,
     run_url: str | None = None,
     top_moves: int = DEFAULT_TOP_MOVES,
+    approved: pl.DataFrame | None = None,
 ) -> ManagerDigests:
     """One digest per manager whose reps gain or lose an account in the pass's open proposals.
 
     A proposal goes to the manager of ``to_rep_id`` and (when different) of ``from_rep_id``.
     Proposals whose reps have no reachable manager come back in ``unrouted`` for the RevOps
-    summary, never silently dropped.
+    summary, never silently dropped. ``approved``: changes the routing policy approved in the
+    pass; each digest lists its team's, with the day they take effect.
     """
     roster = normalize_roster(roster)
     moves = open_proposals(proposals)
@@ -95,8 +100,13 @@ def render_manager_digests(
         if mine.height == 0:
             continue
         text = _manager_text(manager, mine, snapshot, pass_kind, run_url)
+        auto = None
+        if approved is not None and approved.height:
+            auto = approved.filter(
+                pl.col("to_rep_id").is_in(ids) | pl.col("from_rep_id").is_in(ids)
+            )
         blocks = manager_blocks(
-            manager, team, mine, snapshot, pass_kind, run_id, run_url, top_moves, len(text)
+            manager, team, mine, snapshot, pass_kind, run_id, run_url, top_moves, len(text), auto
         )
         recipient = Recipient(
             key=f"manager:{manager['manager_id']}",

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from territory_ops.notify.model import ACTION_EFFECTIVE_DATE
+
 SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
 MAX_AGE_SECONDS = 300
 
@@ -107,6 +109,7 @@ class Interaction:
     message_ts: str | None
     manager_id: str | None = None  # "approve all" only
     run_id: str | None = None  # "approve all" only
+    effective_on: str | None = None  # YYYY-MM-DD picked beside the button, if any
 
 
 def parse_interaction(body: bytes | str) -> list[Interaction]:
@@ -123,6 +126,7 @@ def parse_interaction(body: bytes | str) -> list[Interaction]:
     ts = (payload.get("container") or {}).get("message_ts") or (payload.get("message") or {}).get(
         "ts"
     )
+    state = (payload.get("state") or {}).get("values") or {}
     out = []
     for action in payload.get("actions") or []:
         value = str(action.get("value", ""))
@@ -143,6 +147,15 @@ def parse_interaction(body: bytes | str) -> list[Interaction]:
                 message_ts=ts,
                 manager_id=manager_id,
                 run_id=run_id,
+                effective_on=_picked_date(state, str(action.get("block_id", ""))),
             )
         )
     return out
+
+
+def _picked_date(state: dict, block_id: str) -> str | None:
+    """The date chosen in the block's date picker when the button was clicked (Slack sends
+    the message's input state with every ``block_actions`` payload)."""
+    picker = (state.get(block_id) or {}).get(ACTION_EFFECTIVE_DATE) or {}
+    picked = picker.get("selected_date")
+    return str(picked) if picked else None

@@ -29,6 +29,7 @@ from territory_ops.notify.blocks import (
 from territory_ops.notify.model import (
     ACTION_APPROVE,
     ACTION_APPROVE_ALL,
+    ACTION_EFFECTIVE_DATE,
     ACTION_OPEN_RUN,
     ACTION_REJECT,
 )
@@ -47,6 +48,41 @@ from territory_ops.notify.text import (
 REASON_CHARS = 500  # one move's reason sentence(s) in its section
 _MORE_REPS = "…and {n} more reps — see the run"
 _MORE_COVERS = "…and {n} more covers — see the run"
+_MORE_APPROVED = "…and {n} more — `territory-ops proposals list --status approved`"
+
+
+def waiting_since(row: Mapping[str, Any]) -> date | None:
+    """The first snapshot of a proposal carried from earlier passes (None: new this pass)."""
+    first = row.get("first_proposed_on")
+    return first if first is not None and first < row["snapshot_date"] else None
+
+
+def new_and_waiting(moves: pl.DataFrame) -> str:
+    """``3 new this pass, 2 still waiting since 2026-07-31`` (the oldest first proposal)."""
+    if "first_proposed_on" not in moves.columns:
+        return f"{moves.height} new this pass"
+    carried = moves.filter(pl.col("first_proposed_on") < pl.col("snapshot_date"))
+    text = f"{moves.height - carried.height} new this pass"
+    if carried.height:
+        text += f", {carried.height} still waiting since {carried['first_proposed_on'].min()}"
+    return text
+
+
+def approved_lines(approved: pl.DataFrame) -> list[str]:
+    """One line per change the routing policy approved, with the day it takes effect."""
+    lines = []
+    for row in approved.sort(["effective_on", "account_name"], nulls_last=True).iter_rows(
+        named=True
+    ):
+        day = row["effective_on"]
+        when = f"takes effect on {day.isoformat()}" if day else "takes effect at once"
+        lines.append(
+            f"• *{escape(row['account_name'])}*: "
+            f"{rep_label(row['from_rep_name'], row['from_rep_id'])} → "
+            f"{rep_label(row['to_rep_name'], row['to_rep_id'])} · `{escape(row['reason_code'])}`"
+            f" · {when} (`{row['proposal_id']}`)"
+        )
+    return lines
 
 
 def _team_effect_lines(team: pl.DataFrame, moves: pl.DataFrame) -> list[str]:
@@ -99,6 +135,9 @@ def _move_text(row: Mapping[str, Any]) -> str:
     if row["is_temporary"]:
         until = row["temporary_until"].isoformat() if row["temporary_until"] else "open end"
         cover = f" · temporary cover until {until}"
+    since = waiting_since(row)
+    if since is not None:
+        cover += f" · waiting since {since.isoformat()}"
     head = (
         f"*{escape(row['account_name'])}* ({money(row['potential'])}, "
         f"{hours(row['workload_hours'])}) · `{escape(row['reason_code'])}`{cover}\n"
@@ -106,6 +145,8 @@ def _move_text(row: Mapping[str, Any]) -> str:
         f"{rep_label(row['to_rep_name'], row['to_rep_id'])}"
     )
     reason = shorten(escape(row["reason"] or ""), REASON_CHARS)
+    if row.get("revised_because"):
+        head += f"\n_Changed since the last pass: {escape(row['revised_because'])}_"
     return f"{head}\n{reason}" if reason else head
 
 
@@ -119,6 +160,12 @@ def _move_blocks(row: Mapping[str, Any]) -> list[dict[str, Any]]:
         "elements": [
             button("Approve", ACTION_APPROVE, pid, "primary"),
             button("Reject", ACTION_REJECT, pid, "danger"),
+            # empty = the default date for the pass kind and reason (config/passes.yaml)
+            {
+                "type": "datepicker",
+                "action_id": ACTION_EFFECTIVE_DATE,
+                "placeholder": {"type": "plain_text", "text": "Takes effect (default)"},
+            },
         ],
     }
     return [section, actions]
@@ -146,8 +193,10 @@ def manager_blocks(
     run_url: str | None,
     top_moves: int,
     text_chars: int,
+    approved: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """One manager's digest; ``text_chars`` is the fallback text's length (same size budget)."""
+    """One manager's digest; ``text_chars`` is the fallback text's length (same size budget);
+    ``approved``: the team's changes the routing policy approved in this pass."""
     n = moves.height
     n_cover = int(moves["is_temporary"].fill_null(False).sum())
     team_ids = set(team["rep_id"].to_list())
@@ -165,7 +214,8 @@ def manager_blocks(
             f"Hi {escape(manager['manager_name'] or manager['manager_email'] or '')}, the "
             f"{escape(pass_kind)} pass proposes *{n} {changes}* touching *{affected}* of your "
             f"reps ({plural(n - n_cover, 'reassignment')}, {plural(n_cover, 'temporary cover')}"
-            f"). Potential moving to your reps: {money(gained)}; away from them: {money(lost)} "
+            f"; {new_and_waiting(moves)}). Potential moving to your reps: {money(gained)}; "
+            f"away from them: {money(lost)} "
             f"(net {signed_money(gained - lost)}). "
             "Nothing changes in the CRM until a change is approved and exported."
         ),
@@ -182,6 +232,16 @@ def manager_blocks(
         head.append(
             section_block(
                 fit_lines(["*Temporary covers*", *covers], MAX_LIST_SECTION, _MORE_COVERS)
+            )
+        )
+    if approved is not None and approved.height:
+        title = (
+            "*Approved by the routing policy* — reverse one with "
+            "`territory-ops proposals reverse` until it is exported"
+        )
+        head.append(
+            section_block(
+                fit_lines([title, *approved_lines(approved)], MAX_LIST_SECTION, _MORE_APPROVED)
             )
         )
     head.append({"type": "divider"})

@@ -29,6 +29,8 @@ ACTION_APPROVE = "approve_proposal"
 ACTION_REJECT = "reject_proposal"
 ACTION_APPROVE_ALL = "approve_all_for_team"
 ACTION_OPEN_RUN = "open_run"
+# a move's date picker: its value is read from the message state when Approve is clicked
+ACTION_EFFECTIVE_DATE = "effective_date"
 
 ROSTER_REQUIRED = ("rep_id", "rep_name", "manager_id", "manager_email")
 ROSTER_OPTIONAL = ("manager_name", "manager_slack_user_id")

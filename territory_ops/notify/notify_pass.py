@@ -66,9 +66,15 @@ def notify_pass(
     snapshot_date: date | None = None,
     pass_kind: str | None = None,
     now: datetime | None = None,
+    approved: pl.DataFrame | None = None,
+    pending: pl.DataFrame | None = None,
 ) -> NotifyReport:
-    """Digests for every manager + the RevOps summary, through the outbox, delivered once."""
-    routed = render_manager_digests(proposals, roster, run_url=run_url)
+    """Digests for every manager + the RevOps summary, through the outbox, delivered once.
+
+    ``approved``: the pass's proposals the routing policy approved (listed with their dates in
+    the managers' digests and the summary); ``pending``: approved changes not yet in effect.
+    """
+    routed = render_manager_digests(proposals, roster, run_url=run_url, approved=approved)
     summary = render_revops_summary(
         proposals,
         channel=revops_channel,
@@ -80,6 +86,8 @@ def notify_pass(
         snapshot_date=snapshot_date,
         pass_kind=pass_kind,
         run_url=run_url,
+        approved=approved,
+        pending=pending,
     )
     digests: list[Digest] = [*routed.digests, summary]
     recorded = enqueue_digests(con, digests, now=now)

@@ -23,7 +23,10 @@ from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.planning import store
+from territory_ops.planning.audit import ensure_decisions_table
+from territory_ops.planning.due import due_changes
 from territory_ops.planning.report import kpi_labels
+from territory_ops.planning.routing import POLICY_CHANNEL
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 from territory_ops.writeback.decisions import open_appeals
@@ -90,6 +93,15 @@ def notify_run(
         "select * from plans.proposals where run_id = ? and status = ? order by proposal_id",
         [run_id, ProposalStatus.OPEN],
     )
+    ensure_decisions_table(con)
+    approved = query_frame(
+        con,
+        "select * from plans.proposals p where run_id = ? and status = ? and exists ("
+        "select 1 from plans.decisions d where d.proposal_id = p.proposal_id "
+        "and d.run_id = p.run_id and d.channel = ?) order by proposal_id",
+        [run_id, ProposalStatus.APPROVED, POLICY_CHANNEL],
+    )
+    pending = due_changes(con, record["snapshot_date"]).later
     oob = record.get("out_of_band_reps") or []
     return notify_pass(
         con,
@@ -105,6 +117,8 @@ def notify_run(
         snapshot_date=record["snapshot_date"],
         pass_kind=record["pass_kind"],
         now=now,
+        approved=approved,
+        pending=pending,
     )
 
 

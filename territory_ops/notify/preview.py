@@ -30,6 +30,10 @@ def digest_markdown(digest: Digest) -> str:
         elif kind == "divider":
             out += ["---", ""]
         elif kind == "actions":
-            labels = [f"`[ {e['text']['text']} ]`" for e in block["elements"]]
+            # buttons show their text, a date picker its placeholder
+            labels = [
+                f"`[ {(e.get('text') or e.get('placeholder') or {}).get('text', '')} ]`"
+                for e in block["elements"]
+            ]
             out += [" ".join(labels), ""]
     return "\n".join(out).rstrip() + "\n"

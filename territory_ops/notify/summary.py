@@ -19,6 +19,7 @@ from territory_ops.notify.blocks import (
     rep_label,
     section_block,
 )
+from territory_ops.notify.manager_blocks import approved_lines
 from territory_ops.notify.model import (
     REVOPS_SUMMARY,
     Digest,
@@ -80,6 +81,15 @@ def _appeal_lines(appeals: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def _pending_lines(pending: pl.DataFrame) -> list[str]:
+    rows = pending.sort(["effective_on", "account_id"], nulls_last=True)
+    return [
+        f"• {escape(r['account_name'] or r['account_id'])}: {r['from_rep_id'] or '(none)'} → "
+        f"{r['to_rep_id']}, takes effect on {r['effective_on']} (`{r['proposal_id']}`)"
+        for r in rows.iter_rows(named=True)
+    ]
+
+
 def _unrouted_lines(unrouted: pl.DataFrame) -> list[str]:
     return [
         f"• {escape(r['account_name'])}: {rep_label(r['from_rep_name'], r['from_rep_id'])} → "
@@ -101,6 +111,8 @@ def render_revops_summary(
     pass_kind: str | None = None,
     run_id: str | None = None,
     run_url: str | None = None,
+    approved: pl.DataFrame | None = None,
+    pending: pl.DataFrame | None = None,
 ) -> Digest:
     """The pass summary for the RevOps channel: KPIs before → after, proposals, exceptions.
 
@@ -110,6 +122,9 @@ def render_revops_summary(
     ``drift_flags``: ``{"flag", "message"?, "severity"?}``; ``appeals``: open appeals
     ``{"proposal_id", "account_name"?, "appealed_by"?, "reason"?}``. The pass comes from the
     proposals frame, or from the keyword arguments when the pass proposed nothing.
+    ``approved``: proposals the routing policy approved in this pass; ``pending``: approved
+    changes not yet in effect (``account_id, account_name, from_rep_id, to_rep_id,
+    effective_on, proposal_id``), each shown with its date.
     """
     open_moves = open_proposals(proposals)
     if open_moves.height:
@@ -139,6 +154,16 @@ def render_revops_summary(
         ("Drift flags", _flag_lines(drift_flags), "…and {n} more flags — see the run"),
         ("Open appeals (held until RevOps decides)", _appeal_lines(appeals), MORE_TEXT),
     ]
+    if approved is not None and approved.height:
+        sections.append(
+            (
+                f"Approved by the routing policy ({plural(approved.height, 'change')})",
+                approved_lines(approved),
+                MORE_TEXT,
+            )
+        )
+    if pending is not None and pending.height:
+        sections.append(("Approved, not yet in effect", _pending_lines(pending), MORE_TEXT))
     if unrouted is not None and unrouted.height:
         sections.append(
             (

@@ -48,3 +48,14 @@ def scheduled_pass(day: date, settings: ScheduleSettings) -> str | None:
     if day != first_business_day(day.year, day.month, holidays):
         return None
     return pass_kind_of_month(day.month)
+
+
+def next_month_start(day: date) -> date:
+    """The first day of the month after ``day``."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def next_quarter_start(day: date) -> date:
+    """The first day of the planning quarter after ``day``'s (quarters open with a full pass)."""
+    later = [m for m in FULL_PASS_MONTHS if m > day.month]
+    return date(day.year, later[0], 1) if later else date(day.year + 1, FULL_PASS_MONTHS[0], 1)

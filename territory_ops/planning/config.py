@@ -65,6 +65,40 @@ class GeographySettings:
     unlocated_accounts: str  # hold (unassigned, reported) | plan (no travel cost)
 
 
+@dataclass(frozen=True)
+class CarryOverSettings:
+    # an open proposal is carried to the next pass while its account's potential stays within
+    # this relative change (0.10 = +-10%) and nothing else it rests on changed
+    margin: float
+
+
+EFFECTIVE_RULES: tuple[str, ...] = ("at_once", "next_month", "next_quarter")
+
+
+@dataclass(frozen=True)
+class EffectiveDateSettings:
+    """When an approved change takes effect by default (``plans.proposals.effective_on``)."""
+
+    at_once: tuple[str, ...]  # proposal kinds effective on their pass's snapshot date
+    # every other kind, by the pass that proposed it: at_once | next_month | next_quarter
+    full: str
+    micro: str
+    refresh: str
+
+    def rule(self, pass_kind: str, reason_code: str) -> str:
+        if reason_code in self.at_once:
+            return "at_once"
+        return getattr(self, pass_kind) if pass_kind in PASS_KINDS else "at_once"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Which proposal kinds a named policy approves when a pass publishes."""
+
+    policy: str  # named on the audit log: decided_by "routing policy: <policy>"
+    auto_approve: tuple[str, ...]  # the other kinds wait for a manager
+
+
 GEO_FOREIGN_CHOICES: tuple[str, ...] = ("exclude", "plan")
 GEO_UNLOCATED_CHOICES: tuple[str, ...] = ("hold", "plan")
 
@@ -83,6 +117,10 @@ class PassConfig:
     # a run may plan foreign or unlocated accounts; planning_country is read from the file by
     # the translation that geocodes an export, before any run config exists
     geography: GeographySettings
+    carry_over: CarryOverSettings
+    # who approves what, and from when, is a policy of the deployment, not of one run
+    effective_dates: EffectiveDateSettings = field(metadata=NOT_PER_RUN)
+    routing: RoutingSettings = field(metadata=NOT_PER_RUN)
     # what a moved account's open deals do (planning/holdover.py): read by write-back and push
     holdovers: HoldoverPolicy = field(metadata=NOT_PER_RUN)
 
@@ -99,6 +137,8 @@ class PassConfig:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["schedule"]["extra_holidays"] = [d.isoformat() for d in self.schedule.extra_holidays]
+        out["effective_dates"]["at_once"] = list(self.effective_dates.at_once)
+        out["routing"]["auto_approve"] = list(self.routing.auto_approve)
         return out
 
 
@@ -138,6 +178,10 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
         return _number(key, value, allow_none=optional, integer=hint is int)
     if get_origin(hint) is tuple and get_args(hint)[0] is date:
         return tuple(_as_date(key, v) for v in (value or []))
+    if get_origin(hint) is tuple and get_args(hint)[0] is str:
+        if isinstance(value, str) or not isinstance(value, list | tuple | type(None)):
+            raise PassConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(str(v) for v in (value or []))
     if hint is str:
         return "" if value is None else str(value)
     raise TypeError(f"{key}: no reader for settings of type {hint!r}")  # a new field's type
@@ -229,6 +273,35 @@ def _problems(c: PassConfig, n_accounts: int | None) -> list[str]:
         out.append(f"schedule.hour: {c.schedule.hour} must lie in 0..23")
     out += _timezone_problems(c.schedule.timezone)
     out += _geography_problems(c.geography)
+    out += _loop_problems(c)
+    return out
+
+
+def _loop_problems(c: PassConfig) -> list[str]:
+    """Carry-over, effective-date and routing settings: kinds and rules must be known ones."""
+    from territory_ops.planning.kinds import PROPOSAL_KINDS
+
+    out = []
+    if not 0 <= c.carry_over.margin < 1:
+        out.append(f"carry_over.margin: {c.carry_over.margin} must be at least 0 and below 1")
+    kinds = ", ".join(PROPOSAL_KINDS)
+    for key, listed in (
+        ("effective_dates.at_once", c.effective_dates.at_once),
+        ("routing.auto_approve", c.routing.auto_approve),
+    ):
+        out += [
+            f"{key}: {k!r} is not a proposal kind ({kinds})"
+            for k in listed
+            if k not in PROPOSAL_KINDS
+        ]
+    for kind in PASS_KINDS:
+        rule = getattr(c.effective_dates, kind)
+        if rule not in EFFECTIVE_RULES:
+            out.append(
+                f"effective_dates.{kind}: {rule!r} is not one of {', '.join(EFFECTIVE_RULES)}"
+            )
+    if not c.routing.policy.strip():
+        out.append("routing.policy: needs a name (it signs the policy's approvals)")
     return out
 
 

@@ -43,6 +43,11 @@ PROPOSAL_COLUMNS: dict[str, pl.DataType] = {
     "status": pl.String(),
     "superseded_by_run_id": pl.String(),
     "effective_on": pl.Date(),  # set when approved; null takes effect at once
+    # the snapshot of the pass that first proposed this change; earlier than snapshot_date
+    # when a later pass carried it unchanged (same proposal_id)
+    "first_proposed_on": pl.Date(),
+    # set when an open proposal's grounds changed and the pass planned the account afresh
+    "revised_because": pl.String(),
 }
 
 
@@ -170,6 +175,8 @@ def build_proposals(
         status=pl.lit(ProposalStatus.OPEN),
         superseded_by_run_id=pl.lit(None, dtype=pl.String),
         effective_on=pl.lit(None, dtype=pl.Date),
+        first_proposed_on=pl.lit(snapshot_date, dtype=pl.Date),
+        revised_because=pl.lit(None, dtype=pl.String),
     )
     return frame.select(pl.col(name).cast(dtype) for name, dtype in PROPOSAL_COLUMNS.items()).sort(
         "account_id"

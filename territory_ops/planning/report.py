@@ -172,6 +172,34 @@ def rep_table_markdown(
     return "\n".join(lines)
 
 
+def carry_line(metrics: dict[str, Any]) -> str:
+    """Open proposals of the last pass: carried unchanged, revised, flip-flops ("" if none)."""
+    carried, revised = metrics.get("proposals_carried"), metrics.get("proposals_revised")
+    if not carried and not revised:
+        return ""
+    return (
+        f"Open proposals of the last pass: {carried or 0} still waiting with the same target, "
+        f"{revised or 0} planned afresh because their grounds changed; "
+        f"{metrics.get('flip_flops', 0)} flip-flop(s)."
+    )
+
+
+def pending_lines(later: pl.DataFrame | None, limit: int = 10) -> list[str]:
+    """Approved changes that are not effective yet, soonest first, each with its date."""
+    if later is None or later.is_empty():
+        return []
+    rows = later.sort(["effective_on", "account_id"], nulls_last=True)
+    lines = [f"{rows.height} approved change(s) not yet in effect (held as locks):"]
+    for r in rows.head(limit).iter_rows(named=True):
+        lines.append(
+            f"{r['account_id']} {r['account_name'] or ''}: {r['from_rep_id'] or '(none)'} → "
+            f"{r['to_rep_id']}, takes effect on {r['effective_on']} ({r['proposal_id']})"
+        )
+    if rows.height > limit:
+        lines.append(f"… and {rows.height - limit} more (territory-ops proposals list)")
+    return lines
+
+
 def _share(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -188,6 +216,7 @@ def plan_summary_markdown(
     proposals: pl.DataFrame | None = None,
     books: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     quotas: pl.DataFrame | None = None,
+    pending: pl.DataFrame | None = None,
 ) -> str:
     moves = metrics.get("budget_moves", metrics.get("moves", 0))
     forced = metrics.get("forced_moves", 0)
@@ -206,8 +235,12 @@ def plan_summary_markdown(
         parts[2:2] = ["", f"**{team_short[0].upper() + team_short[1:]}.**"]
     extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
     extra += [f"**Skill gap:** {gap}." for gap in metrics.get("skill_gaps") or []]
+    extra += [line for line in (carry_line(metrics),) if line]
     if extra:
         parts += ["", *extra]
+    waiting = pending_lines(pending)
+    if waiting:
+        parts += ["", f"#### {waiting[0]}", "", *(f"- {line}" for line in waiting[1:])]
     if proposals is not None:
         parts += ["", "#### Top moves", "", top_moves_markdown(proposals)]
     if books is not None:

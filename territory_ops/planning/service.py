@@ -4,7 +4,11 @@
    ``plans.assignments`` / KPI history (status ``staged``);
 2. :func:`report_drift`: flags against the previous snapshot -> ``plans.drift_flags``;
 3. :func:`propose_and_publish`: proposals of the staged plan, superseding the open ones, and
-   the run published, in one transaction.
+   the run published, in one transaction; then the routing policy approves the kinds it
+   covers (:mod:`territory_ops.planning.routing`).
+
+Open proposals of the last published pass that still stand are carried: locks to their
+target before the optimizer, republished under their first id (:mod:`territory_ops.planning.carry`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from territory_ops.forecast.plan_figures import plan_figures
 from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.geography import geo_held
 from territory_ops.planning import store
+from territory_ops.planning.carry import (
+    CarryOver,
+    carry_metrics,
+    carry_over,
+    continue_proposals,
+    with_carried_reasons,
+)
 from territory_ops.planning.config import (
     PassConfig,
     load_pass_config,
@@ -26,11 +37,14 @@ from territory_ops.planning.config import (
     validate_pass_config,
 )
 from territory_ops.planning.drift import drift_flags, summarize
+from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
 from territory_ops.planning.plan import PassPlan, run_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
+from territory_ops.planning.routing import route_proposals
+from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import PlanningInput, load_planning_input
 
 
@@ -50,16 +64,13 @@ def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) 
     data = load_planning_input(con)
     validate_pass_config(config, data.n_accounts)
     published = store.published_assignments(con)
+    locks, carry = _locks_and_carry(con, data, config)
     try:
-        plan = run_pass(
-            data,
-            config,
-            published,
-            locks=_decision_locks(con, data),
-            held=_held(con, data, config),
-        )
+        plan = run_pass(data, config, published, locks=locks, held=_held(con, data, config))
     except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    plan.plan = with_carried_reasons(plan.plan, carry)
+    plan.metrics.update(carry_metrics(plan.plan, carry))
     located = geo_held(data.accounts, "exclude", "hold")  # what the pass counts, either way
     for flag in ("foreign", "unlocated"):
         plan.metrics[f"geo_{flag}"] = int((located["geo_flag"] == flag).sum())
@@ -106,6 +117,15 @@ def _held(con: duckdb.DuckDBPyConnection, data: PlanningInput, config: PassConfi
 def _decision_locks(con: duckdb.DuckDBPyConnection, data: PlanningInput) -> pl.DataFrame:
     """Pins, approved changes and unchanged rejections the pass keeps (territory_ops.writeback)."""
     return decision_locks(con, data.accounts, data.reps, data.snapshot_date)
+
+
+def _locks_and_carry(
+    con: duckdb.DuckDBPyConnection, data: PlanningInput, config: PassConfig
+) -> tuple[pl.DataFrame, CarryOver]:
+    """Decision locks plus the locks of open proposals carried to their target."""
+    decided = _decision_locks(con, data)
+    carry = carry_over(con, data, config.carry_over.margin, decided)
+    return pl.concat([decided, carry.locks(decided)]).sort("account_id"), carry
 
 
 def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -208,13 +228,14 @@ def _plan_flags(
 
 @dataclass
 class Published:
-    proposals: pl.DataFrame
+    proposals: pl.DataFrame  # statuses as after routing (auto-approved ones are approved)
     superseded: int
     by_reason: dict[str, int]
     summary: str
     record: dict[str, Any]
     plan: pl.DataFrame
     data: PlanningInput
+    auto_approved: pl.DataFrame | None = None  # proposal_id, account_id, reason_code, effective_on
 
 
 def propose_and_publish(
@@ -249,9 +270,31 @@ def propose_and_publish(
         proposals=proposals,
         books=(before, after),
         quotas=suggest_quotas(plan, data.accounts, data.reps, as_of=data.snapshot_date),
+        pending=due_changes(con, data.snapshot_date).later,
     )
-    proposals = respect_decisions(con, proposals, _decision_locks(con, data))
+    locks, carry = _locks_and_carry(con, data, config)
+    proposals = continue_proposals(respect_decisions(con, proposals, locks), carry)
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)
+    routed = route_proposals(con, run_id, config.routing, config.effective_dates)
+    if not routed.is_empty():
+        approved = routed.select("proposal_id", _status=pl.lit(ProposalStatus.APPROVED.value))
+        dated = routed.select("proposal_id", _eff="effective_on")
+        proposals = (
+            proposals.join(approved, on="proposal_id", how="left")
+            .join(dated, on="proposal_id", how="left")
+            .with_columns(
+                status=pl.coalesce("_status", "status"),
+                effective_on=pl.coalesce("_eff", "effective_on"),
+            )
+            .select(proposals.columns)
+        )
     return Published(
-        proposals, superseded, proposals_by_reason(proposals), summary, record, plan, data
+        proposals,
+        superseded,
+        proposals_by_reason(proposals),
+        summary,
+        record,
+        plan,
+        data,
+        auto_approved=routed,
     )

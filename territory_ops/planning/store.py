@@ -83,10 +83,14 @@ DDL = (
         from_workload_before double, from_workload_after double,
         to_workload_before double, to_workload_after double,
         is_temporary boolean not null, temporary_until date, status varchar not null,
-        superseded_by_run_id varchar, effective_on date
+        superseded_by_run_id varchar, effective_on date, first_proposed_on date,
+        revised_because varchar
     )""",
     # warehouses created before changes carried a date take effect at once
     f"alter table {SCHEMA}.proposals add column if not exists effective_on date",
+    # ... and before open proposals were carried from pass to pass
+    f"alter table {SCHEMA}.proposals add column if not exists first_proposed_on date",
+    f"alter table {SCHEMA}.proposals add column if not exists revised_because varchar",
 )
 
 ASSIGNMENT_COLUMNS = (

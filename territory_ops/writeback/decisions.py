@@ -1,16 +1,25 @@
-"""Decisions on proposals: approve, reject, appeal — each one on the append-only audit log.
+"""Decisions on proposals: approve, reject, appeal, reverse — each one on the append-only
+audit log.
 
-``plans.decisions`` is only ever appended to (this module has no UPDATE or DELETE on it): who
-decided, when, what, why and through which channel (cli, slack, dagster, writeback). A decision
-also moves the proposal's ``status`` in ``plans.proposals``, in the same transaction.
+``plans.decisions`` is only ever appended to (:mod:`territory_ops.planning.audit`, no UPDATE or
+DELETE on it): who decided, when, what, why, through which channel (cli, slack, dagster,
+writeback, policy) and, for an approval, from when the change takes effect. A decision also
+moves the proposal's ``status`` in ``plans.proposals``, in the same transaction.
 
 What may be decided:
 
 | action  | from status    | to status | refused otherwise because                          |
 |---------|----------------|-----------|----------------------------------------------------|
-| approve | open, appealed | approved  | superseded, already decided, or exported           |
+| approve | open, appealed | approved  | superseded, already decided, exported or applied   |
 | reject  | open, appealed | rejected  | same                                               |
 | appeal  | open, approved | appealed  | rejected: nothing to appeal; exported: in the CRM  |
+| reverse | approved       | rejected  | not approved, or already delivered to the CRM      |
+
+``reverse`` takes back an approval — the routing policy's or a manager's — until the change is
+delivered; the account is then held as a rejection holds it. An approval carries
+``effective_on``: the approver's ``effective`` date, or the default for the pass kind and
+reason (:mod:`territory_ops.planning.effective`). A decision that would move an account the
+CRM deleted or merged since its pass (approve, appeal) is refused with that reason.
 
 A batch is all or nothing: when one id is refused, nothing is decided and the error lists
 every refused id with its reason.
@@ -20,55 +29,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 import duckdb
 import polars as pl
 
+from territory_ops.planning.audit import (
+    DecisionRefused,
+    ensure_decisions_table,
+    log_decisions,
+    set_status,
+)
+from territory_ops.planning.config import EffectiveDateSettings, load_pass_config
+from territory_ops.planning.effective import default_effective_on, past_date_refusal
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 
-Action = Literal["approve", "reject", "appeal", "export"]
-CHANNELS = ("cli", "slack", "dagster", "writeback")
+__all__ = [
+    "CHANNELS",
+    "Decision",
+    "DecisionRefused",
+    "decide",
+    "ensure_decisions_table",
+    "log_decisions",
+    "set_status",
+]
+
+Action = Literal["approve", "reject", "appeal", "reverse", "export"]
+CHANNELS = ("cli", "slack", "dagster", "writeback", "policy")
 _S = ProposalStatus
 _ALLOWED: dict[str, tuple[tuple[ProposalStatus, ...], ProposalStatus]] = {
     "approve": ((_S.OPEN, _S.APPEALED), _S.APPROVED),
     "reject": ((_S.OPEN, _S.APPEALED), _S.REJECTED),
     "appeal": ((_S.OPEN, _S.APPROVED), _S.APPEALED),
+    "reverse": ((_S.APPROVED,), _S.REJECTED),
 }
 # a proposal in one of these states can still be decided on (the row a repeated id means)
 _DECIDABLE = (_S.OPEN, _S.APPEALED, _S.APPROVED)
-
-_DDL = """
-create table if not exists plans.decisions (
-    decision_id bigint not null default nextval('plans.decision_seq'),
-    proposal_id varchar not null,
-    run_id varchar,
-    account_id varchar not null,
-    from_rep_id varchar,
-    to_rep_id varchar not null,
-    action varchar not null,
-    status_before varchar not null,
-    status_after varchar not null,
-    decided_by varchar not null,
-    decided_at timestamp not null,
-    note varchar,
-    channel varchar not null,
-    slack_user_id varchar
-)
-"""
-
-
-class DecisionRefused(ValueError):
-    """Nothing was decided; ``reasons`` maps each refused proposal id to why."""
-
-    def __init__(self, action: str, reasons: dict[str, str]) -> None:
-        self.reasons = reasons
-        lines = [f"  {pid}: {why}" for pid, why in reasons.items()]
-        super().__init__(
-            f"cannot {action} {len(reasons)} proposal(s); nothing was changed:\n" + "\n".join(lines)
-        )
+# decisions that carry a change towards the CRM: refused when its account is gone
+_MOVES_ACCOUNT = ("approve", "appeal")
 
 
 @dataclass(frozen=True)
@@ -79,20 +79,16 @@ class Decision:
     status_after: str
     decided_by: str
     decided_at: datetime
-
-
-def ensure_decisions_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists plans")
-    con.execute("create sequence if not exists plans.decision_seq start 1")
-    con.execute(_DDL)
+    effective_on: date | None = None
 
 
 def _current_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, dict]:
     """The row each id refers to: a decidable one if any, else the newest (ids repeat by pass)."""
     frame = query_frame(
         con,
-        "select proposal_id, run_id, account_id, from_rep_id, to_rep_id, to_rep_name, status, "
-        "superseded_by_run_id, created_at from plans.proposals "
+        "select proposal_id, run_id, pass_kind, snapshot_date, account_id, from_rep_id, "
+        "to_rep_id, to_rep_name, reason_code, status, superseded_by_run_id, created_at "
+        "from plans.proposals "
         "where list_contains(?, proposal_id) "
         "order by proposal_id, list_contains(?, status) desc, created_at desc, run_id",
         [list(ids), list(_DECIDABLE)],
@@ -121,10 +117,12 @@ def _refusal(con: duckdb.DuckDBPyConnection, action: str, row: dict | None) -> s
     if status == _S.SUPERSEDED:
         by = row["superseded_by_run_id"] or "a later pass"
         return f"superseded by run {by}; decide on that run's proposal instead"
-    if status == _S.EXPORTED:
-        return "already exported to the CRM; a change now needs a new proposal or a pin"
+    if status in (_S.EXPORTED, _S.APPLIED, _S.CONFIRMED):
+        return f"already {status} to the CRM; a change now needs a new proposal or a pin"
     if action == "appeal" and status == _S.REJECTED:
         return "was rejected; there is nothing to appeal"
+    if action == "reverse":
+        return f"is {status}, not approved; only an approval can be reversed"
     return f"already {status}{_last_decision(con, row['proposal_id'])}"
 
 
@@ -157,22 +155,96 @@ def _conflicts(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> dict[str
     return out
 
 
+def _gone_accounts(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> dict[str, str]:
+    """Proposal id -> why, for rows whose account the CRM merged or deleted since their pass:
+    merged = a non-surviving duplicate in ``intermediate.int_accounts_deduplicated``, deleted =
+    absent from the latest snapshot (``marts.account_profiles``)."""
+    accounts = sorted({r["account_id"] for r in rows})
+    merged: dict[str, str] = {}
+    if table_exists(con, "intermediate", "int_accounts_deduplicated"):
+        merged = dict(
+            con.execute(
+                "select account_id, surviving_account_id from "
+                "intermediate.int_accounts_deduplicated where list_contains(?, account_id) "
+                "and account_id <> surviving_account_id",
+                [accounts],
+            ).fetchall()
+        )
+    present: set[str] | None = None
+    snapshot = None
+    if table_exists(con, "marts", "account_profiles"):
+        present = {
+            r[0]
+            for r in con.execute(
+                "select account_id from marts.account_profiles where list_contains(?, account_id)",
+                [accounts],
+            ).fetchall()
+        }
+        snapshot = con.execute("select max(snapshot_date) from marts.account_profiles").fetchone()[
+            0
+        ]
+    out = {}
+    for row in rows:
+        account = row["account_id"]
+        if account in merged:
+            out[row["proposal_id"]] = (
+                f"account {account} was merged into {merged[account]} in the CRM since this "
+                "proposal; decide on a proposal for the surviving account"
+            )
+        elif present is not None and account not in present:
+            out[row["proposal_id"]] = (
+                f"account {account} was deleted in the CRM since this proposal (not in the "
+                f"snapshot of {snapshot})"
+            )
+    return out
+
+
+def _effective_dates(
+    rows: Sequence[dict],
+    effective: date | None,
+    rules: EffectiveDateSettings | None,
+    today: date,
+) -> tuple[list[date], dict[str, str]]:
+    """The date each approval takes effect, and the rows whose given date is refused."""
+    if effective is not None:
+        refused = {
+            r["proposal_id"]: why
+            for r in rows
+            if (why := past_date_refusal(r["reason_code"], effective, today))
+        }
+        return [effective] * len(rows), refused
+    rules = rules or load_pass_config().effective_dates
+    dates = [
+        default_effective_on(rules, r["pass_kind"], r["reason_code"], r["snapshot_date"])
+        for r in rows
+    ]
+    return dates, {}
+
+
 def decide(
     con: duckdb.DuckDBPyConnection,
     proposal_ids: Sequence[str],
-    action: Literal["approve", "reject", "appeal"],
+    action: Literal["approve", "reject", "appeal", "reverse"],
     *,
     by: str,
     note: str | None = None,
     channel: str = "cli",
     slack_user_id: str | None = None,
     now: datetime | None = None,
+    effective: date | None = None,
+    effective_rules: EffectiveDateSettings | None = None,
 ) -> list[Decision]:
-    """Apply one decision to every id (all or nothing) and log it; raises DecisionRefused."""
+    """Apply one decision to every id (all or nothing) and log it; raises DecisionRefused.
+
+    ``effective`` (approve only): the day the changes take effect instead of each one's
+    default (``effective_rules``, or ``effective_dates`` of config/passes.yaml).
+    """
     if action not in _ALLOWED:
-        raise ValueError(f"unknown action {action!r}; use approve, reject or appeal")
+        raise ValueError(f"unknown action {action!r}; use {', '.join(_ALLOWED)}")
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; use one of {', '.join(CHANNELS)}")
+    if effective is not None and action != "approve":
+        raise ValueError(f"an effective date is set by approving, not by {action}")
     if not by or not by.strip():
         raise ValueError("a decision needs who made it (--by)")
     ids = list(dict.fromkeys(proposal_ids))  # keep order, drop repeats
@@ -186,13 +258,18 @@ def decide(
     try:
         rows = _current_rows(con, ids)
         refused = {pid: why for pid in ids if (why := _refusal(con, action, rows.get(pid)))}
+        chosen = [rows[pid] for pid in ids if pid in rows]
+        if action in _MOVES_ACCOUNT and not refused:
+            refused = _gone_accounts(con, chosen)
+        dates: list[date | None] | None = None
         if action == "approve" and not refused:
-            refused = _conflicts(con, [rows[pid] for pid in ids])
+            dates, refused = _effective_dates(chosen, effective, effective_rules, now.date())
+            refused = refused or _conflicts(con, chosen)
+        elif action == "reverse":
+            dates = [None] * len(chosen)  # a reversed change takes effect never
         if refused:
             raise DecisionRefused(action, refused)
-        decisions = _apply(
-            con, [rows[pid] for pid in ids], action, by, note, channel, slack_user_id, now
-        )
+        decisions = _apply(con, chosen, action, by, note, channel, slack_user_id, now, dates)
         con.commit()
     except Exception:
         con.rollback()
@@ -209,80 +286,18 @@ def _apply(
     channel: str,
     slack_user_id: str | None,
     now: datetime,
+    dates: list[date | None] | None,
 ) -> list[Decision]:
     _, after = _ALLOWED[action]
-    set_status(con, rows, after)
-    log_decisions(con, rows, action, after, by, note, channel, slack_user_id, now)
-    return [Decision(r["proposal_id"], action, r["status"], after, by, now) for r in rows]
-
-
-def set_status(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], after: ProposalStatus) -> None:
-    """Move each row (proposal id + run id) from its current status to ``after``, in one go.
-
-    The current status is part of the match, so a concurrent decision on the same row makes
-    the counts differ and the whole batch is refused (rolled back by the caller).
-    """
-    changed = con.execute(
-        "update plans.proposals p set status = ? from (select unnest(?) as pid, "
-        "unnest(?) as rid, unnest(?) as st) t where p.proposal_id = t.pid "
-        "and p.run_id is not distinct from t.rid and p.status = t.st",
-        [
-            after,
-            [r["proposal_id"] for r in rows],
-            [r["run_id"] for r in rows],
-            [r["status"] for r in rows],
-        ],
-    ).fetchone()
-    if not changed or changed[0] != len(rows):
-        raise DecisionRefused(
-            after, {"*": f"{len(rows)} proposals expected, {changed and changed[0]} changed"}
-        )
-
-
-def log_decisions(
-    con: duckdb.DuckDBPyConnection,
-    rows: Sequence[dict],
-    action: str,
-    after: str,
-    by: str,
-    note: str | None,
-    channel: str,
-    slack_user_id: str | None,
-    now: datetime,
-) -> None:
-    """Append one line per row to ``plans.decisions`` (the only write this table ever sees)."""
-    frame = pl.DataFrame(
-        {
-            "proposal_id": [r["proposal_id"] for r in rows],
-            "run_id": [r["run_id"] for r in rows],
-            "account_id": [r["account_id"] for r in rows],
-            "from_rep_id": [r["from_rep_id"] for r in rows],
-            "to_rep_id": [r["to_rep_id"] for r in rows],
-            "status_before": [r["status"] for r in rows],
-        },
-        schema={
-            c: pl.Utf8
-            for c in (
-                "proposal_id",
-                "run_id",
-                "account_id",
-                "from_rep_id",
-                "to_rep_id",
-                "status_before",
-            )
-        },
+    set_status(con, rows, after, dates)
+    log_decisions(
+        con, rows, action, after, by, note, channel, slack_user_id, now, effective_on=dates
     )
-    con.register("_decisions_in", frame.to_arrow())
-    try:
-        con.execute(
-            "insert into plans.decisions (proposal_id, run_id, account_id, from_rep_id, "
-            "to_rep_id, action, status_before, status_after, decided_by, decided_at, note, "
-            "channel, slack_user_id) select proposal_id, run_id, account_id, from_rep_id, "
-            "to_rep_id, ?, status_before, ?, ?, ?, ?, ?, ? from _decisions_in",
-            [action, after, by, now, note, channel, slack_user_id],
-        )
-    finally:
-        con.unregister("_decisions_in")
+    days = dates or [None] * len(rows)
+    return [
+        Decision(r["proposal_id"], action, r["status"], after, by, now, day)
+        for r, day in zip(rows, days, strict=True)
+    ]
 
 
 def approve(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
@@ -295,6 +310,10 @@ def reject(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Dec
 
 def appeal(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
     return decide(con, ids, "appeal", **kw)
+
+
+def reverse(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:
+    return decide(con, ids, "reverse", **kw)
 
 
 def open_proposal_ids_for_manager(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -37,6 +38,9 @@ from territory_ops.writeback.decisions import (
 )
 from territory_ops.writeback.export import export_approved
 from territory_ops.writeback.proposal_rows import insert_proposals
+
+# approved full-pass moves take effect on the first day of the next quarter
+QUARTER = date(2027, 1, 1)
 
 SECRET = "audit-log-signing-secret-5a4b3c2d1e"
 
@@ -255,7 +259,7 @@ def test_every_decision_path_only_appends_to_the_audit_log(
     # the write-back logs one export per approved change; an exported change cannot be appealed
     def export() -> None:
         with duckdb.connect(str(path)) as con:
-            export_approved(con, tmp_path / "crm")
+            export_approved(con, tmp_path / "crm", as_of=QUARTER)
 
     exported = watch.step(export, 5)
     assert set(_column(exported, "action")) == {"export"}

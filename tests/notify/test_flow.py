@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from urllib.parse import urlencode
 
 import duckdb
@@ -24,6 +25,9 @@ from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.writeback.decisions import approve, decision_log
 from territory_ops.writeback.export import export_approved
 from territory_ops.writeback.proposal_rows import insert_proposals
+
+# approved full-pass moves take effect on the first day of the next quarter
+QUARTER = date(2027, 1, 1)
 
 SECRET = "signing-secret-for-tests-0123456789"
 
@@ -87,7 +91,7 @@ def test_click_to_crm_file(con, fake_slack, sample, tmp_path):
         ("approve", "slack", "U0OMAR")
     ]
 
-    result = export_approved(con, tmp_path / "crm")
+    result = export_approved(con, tmp_path / "crm", as_of=QUARTER)
     assert result.proposal_ids == click.proposal_ids
     (approved,) = proposals.filter(proposals["proposal_id"] == click.proposal_ids[0]).rows(
         named=True

@@ -70,6 +70,11 @@ def expected_managers(db: Path, run_id: str) -> set[str]:
     return {f"DU{m}" for (m,) in rows}
 
 
+def decision_log_of(db: Path) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql("select proposal_id, run_id, channel from plans.decisions").pl()
+
+
 def everything_written(home: Path, db: Path) -> str:
     """Every file under the home folder (event log, outbox, logs) and every warehouse value."""
     chunks = [p.read_bytes().decode("utf-8", "replace") for p in home.rglob("*") if p.is_file()]
@@ -161,13 +166,20 @@ def test_digests_decisions_and_writeback_through_the_job(
         (pl.col("run_id") == second.run_id) & (pl.col("account_id") == approved["account_id"])
     ).is_empty(), "an approved change is not proposed a second time"
 
-    # --- write-back: exactly the approved change, once ---------------------------------------
+    # --- write-back: the approved changes (the manager's and the routing policy's), once -----
+    policy = props.filter(pl.col("status") == "approved").join(
+        decision_log_of(settings.duckdb_path).filter(pl.col("channel") == "policy"),
+        on=["proposal_id", "run_id"],
+    )
     out = tmp_path / "crm"
     done = cli.invoke(app, ["writeback", "--out", str(out)])
     assert done.exit_code == 0, done.output
     [owner_csv] = list(out.glob("*/Account.csv"))
     rows = pl.read_csv(owner_csv, infer_schema_length=0)
-    assert rows.rows() == [(approved["account_id"], approved["to_rep_id"])]
+    expected = {(approved["account_id"], approved["to_rep_id"])} | set(
+        policy.select("account_id", "to_rep_id").iter_rows()
+    )
+    assert set(rows.rows()) == expected and rows.height == len(expected)
     assert cli.invoke(app, ["writeback", "--out", str(out)]).exit_code == 0
     assert len(list(out.glob("*/*.csv"))) == 3, "a second write-back exports nothing"
 

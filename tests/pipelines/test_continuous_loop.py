@@ -242,11 +242,20 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
         ]
     )
     assert not returns["is_temporary"].any()
+    # the routing policy approved placements, covers and hand-backs as each pass published;
+    # every other proposal waited for a manager and the next pass superseded (or carried) it
+    routed = ["new", "orphaned", "cover", "return"]
     for earlier, later in ((full.run_id, micro.run_id), (micro.run_id, refresh.run_id)):
         old = history.filter(pl.col("run_id") == earlier)
-        assert old.height > 0 and (old["status"] == "superseded").all()
-        assert (old["superseded_by_run_id"] == later).all()
-    assert (history.filter(pl.col("run_id") == refresh.run_id)["status"] == "open").all()
+        waited = old.filter(pl.col("status") != "approved")
+        assert waited.height > 0 and (waited["status"] == "superseded").all()
+        assert (waited["superseded_by_run_id"] == later).all()
+        assert old.filter(pl.col("status") == "approved")["reason_code"].is_in(routed).all()
+    latest = history.filter(pl.col("run_id") == refresh.run_id)
+    assert latest.filter(pl.col("status") != "open")["reason_code"].is_in(routed).all()
+    # an open proposal keeps its target while nothing it rests on changed
+    assert run2["metrics"]["flip_flops"] == 0 and run3["metrics"]["flip_flops"] == 0
+    assert run2["metrics"]["proposals_carried"] > 0
 
     # --- month 4: a broken snapshot; the scheduled pass is blocked --------------------------
     before = plans_state(settings)

@@ -11,6 +11,8 @@ import pytest
 from territory_ops.planning.tables import PlanningInput
 
 SNAPSHOT = date(2026, 7, 31)
+# pass settings that leave every proposal to a manager (no routing policy approvals)
+MANUAL = {"routing": {"auto_approve": []}}
 # (rep_id, name, lat, lon, status, leave_until)
 REPS = [
     ("R1", "Ana Alvarez", 40.71, -74.00, "active", None),
@@ -91,3 +93,23 @@ def write_marts(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl
         con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
         con.execute(f"create or replace table marts.{name} as select * from frame")
         con.unregister("frame")
+
+
+def service_pass(con: duckdb.DuckDBPyConnection, run_id: str, accounts, reps, day, **overrides):
+    """One pass through the planning service as the job runs it (stage -> drift -> publish)
+    on marts written as of ``day``; returns (staged, published)."""
+    from territory_ops.planning.config import load_pass_config
+    from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
+
+    write_marts(con, accounts, reps, day)
+    config = load_pass_config(overrides={"pass_kind": "micro", **overrides})
+    staged = stage_plan(con, run_id, config)
+    report_drift(con, run_id)
+    return staged, propose_and_publish(con, run_id)
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A warehouse file of its own."""
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        yield connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def _documented_defaults() -> dict[str, object]:
     for row in table.splitlines()[2:]:
         keys, defaults = row.split("|")[1:3]
         names = [k.strip(" `") for k in keys.split(",")]
-        values = [yaml.safe_load(v.strip(" `")) for v in defaults.split(",")]
+        values = [yaml.safe_load(v.strip(" `")) for v in re.split(r"`\s*,\s*`", defaults)]
         if len(values) == 1:
             values *= len(names)
         out.update(zip(names, values, strict=True))

@@ -7,32 +7,17 @@ Library level on the tiny hand-made book (tests/planning/conftest.py), in a real
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
-import pytest
 
 from territory_ops.planning import store
-from territory_ops.planning.config import load_pass_config
-from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 from territory_ops.writeback.decisions import reject
 
-from .conftest import SNAPSHOT, make_accounts, make_reps, write_marts
+from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps, service_pass
 
 
 def one_pass(con, run_id: str, accounts, day):
-    write_marts(con, accounts, make_reps(), day)
-    config = load_pass_config(overrides={"pass_kind": "refresh"})
-    staged = stage_plan(con, run_id, config)
-    report_drift(con, run_id)
-    return staged, propose_and_publish(con, run_id)
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
-        yield connection
+    return service_pass(con, run_id, accounts, make_reps(), day, pass_kind="refresh", **MANUAL)
 
 
 def test_a_rejected_placement_of_an_unowned_account_sticks_until_its_inputs_change(con):

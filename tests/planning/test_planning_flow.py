@@ -19,14 +19,14 @@ from territory_ops.planning.plan import run_pass
 from territory_ops.planning.proposals import PROPOSAL_COLUMNS, proposal_id
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 
-from .conftest import SNAPSHOT, make_accounts, make_input, make_reps, write_marts
+from .conftest import MANUAL, SNAPSHOT, make_accounts, make_input, make_reps, write_marts
 
 SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "proposals.md"
 
 
 def one_pass(con, run_id: str, accounts, reps, day, **overrides):
     write_marts(con, accounts, reps, day)
-    config = load_pass_config(overrides={"pass_kind": "micro", **overrides})
+    config = load_pass_config(overrides={"pass_kind": "micro", **MANUAL, **overrides})
     staged = stage_plan(con, run_id, config)
     drift = report_drift(con, run_id)
     published = propose_and_publish(con, run_id)

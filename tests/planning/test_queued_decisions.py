@@ -22,7 +22,7 @@ from territory_ops.planning import store
 from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
 
-from .conftest import SNAPSHOT, make_accounts, make_reps
+from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps
 
 NEXT = date(2026, 8, 31)
 
@@ -44,7 +44,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, day: date) -> None:
 
 def library_pass(con: duckdb.DuckDBPyConnection, run_id: str, day: date) -> None:
     write_marts(con, day)
-    stage_plan(con, run_id, load_pass_config(overrides={"pass_kind": "refresh"}))
+    stage_plan(con, run_id, load_pass_config(overrides={"pass_kind": "refresh", **MANUAL}))
     report_drift(con, run_id)
     propose_and_publish(con, run_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -11,6 +11,9 @@ from territory_ops.csv_safe import neutralize_formula
 from territory_ops.writeback.decisions import appeal, approve, decision_log, reject
 from territory_ops.writeback.export import WritebackError, export_approved
 from territory_ops.writeback.proposal_rows import insert_proposals
+
+# approved full-pass moves take effect on the first day of the next quarter
+QUARTER = date(2027, 1, 1)
 
 T0 = datetime(2026, 11, 2, 9, 30)
 T1 = datetime(2026, 11, 2, 18, 0)
@@ -30,7 +33,7 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
         "update plans.proposals set status = 'superseded' where proposal_id = ?", [ids["001A3"]]
     )
 
-    result = export_approved(con, tmp_path / "crm", by="RevOps Lee", now=T1)
+    result = export_approved(con, tmp_path / "crm", by="RevOps Lee", now=T1, as_of=QUARTER)
 
     assert result.rows == 2 and result.batch_id == "20261102T180000Z"
     assert result.folder == tmp_path / "crm" / "20261102T180000Z"
@@ -48,7 +51,8 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
         ("Account", "001A1", "R1", "R2"),
         ("Account", "001A2", "R1", "R3"),
     ]
-    assert {r["effective_on"] for r in log} == {"at once"}
+    # the default date of an approved full-pass move: the first day of the next quarter
+    assert {r["effective_on"] for r in log} == {QUARTER.isoformat()}
     assert {r["approved_by"] for r in log} == {"Maria Chen"}
     assert {r["approved_at"] for r in log} == {"2026-11-02T09:30:00Z"}
     assert log[0]["reason"] == "Brings the rep toward the band."
@@ -59,13 +63,13 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
     assert sorted(exports["proposal_id"]) == sorted([ids["001A1"], ids["001A2"]])
     assert set(exports["decided_by"]) == {"RevOps Lee"} and set(exports["channel"]) == {"writeback"}
 
-    again = export_approved(con, tmp_path / "crm", now=datetime(2026, 11, 3))
+    again = export_approved(con, tmp_path / "crm", now=datetime(2026, 11, 3), as_of=QUARTER)
     assert again.rows == 0 and again.owner_csv is None and again.folder is None
     assert [p.name for p in (tmp_path / "crm").iterdir()] == ["20261102T180000Z"]
 
     # RevOps approves the appeal: exported by the next write-back, and only that one
     approve(con, [ids["001A4"]], by="RevOps Lee", note="appeal dismissed", now=T1)
-    third = export_approved(con, tmp_path / "crm", now=datetime(2026, 11, 4))
+    third = export_approved(con, tmp_path / "crm", now=datetime(2026, 11, 4), as_of=QUARTER)
     assert third.proposal_ids == (ids["001A4"],)
     assert third.owner_csv.read_text().splitlines() == ["Id,OwnerId", "001A4,R1"]
 
@@ -73,7 +77,7 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
 def test_the_change_log_is_safe_to_open_in_a_spreadsheet(warehouse, tmp_path):
     con, ids = warehouse
     approve(con, list(ids.values()), by="=cmd|'/c calc'!A1", now=T0)
-    result = export_approved(con, tmp_path, now=T1)
+    result = export_approved(con, tmp_path, now=T1, as_of=QUARTER)
     log = _read(result.change_log_csv)
     names = {r["account_id"]: r["account_name"] for r in log}
     assert names["001A2"].startswith("'=HYPERLINK")
@@ -100,7 +104,7 @@ def test_conflicting_approvals_stop_the_export_before_anything_is_written(
     other = make([("001A1", "R1", "R5", "approved")], run_id="run-micro-1", pass_kind="micro")
     insert_proposals(con, other)
     with pytest.raises(WritebackError, match="more than one approved change.*001A1"):
-        export_approved(con, tmp_path / "out", now=T1)
+        export_approved(con, tmp_path / "out", now=T1, as_of=QUARTER)
     assert not (tmp_path / "out").exists()
     statuses = {s for (s,) in con.execute("select status from plans.proposals").fetchall()}
     assert "exported" not in statuses

@@ -42,7 +42,9 @@ def test_bad_pins_are_refused(con):
 def test_locks_combine_pins_approvals_and_exports_not_yet_in_the_crm(warehouse, tmp_path):
     con, ids = warehouse
     approve(con, [ids["001A1"], ids["001A2"]], by="Maria Chen", now=NOW)
-    export_approved(con, tmp_path, now=NOW)  # 001A1 -> R2 and 001A2 -> R3 exported
+    export_approved(
+        con, tmp_path, now=NOW, as_of=date(2027, 1, 1)
+    )  # 001A1 -> R2 and 001A2 -> R3 exported
     approve(con, [ids["001A3"], ids["001A4"]], by="Maria Chen", now=NOW)
     pin(con, "001A4", "R9", by="RevOps Lee", now=NOW)  # overrides the approval to R1
     pin(con, "001A7", "R5", by="RevOps Lee", now=NOW)
