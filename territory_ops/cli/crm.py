@@ -4,7 +4,6 @@ snapshot, push the approved changes that are due back into it, and say where bot
 
 from __future__ import annotations
 
-import csv
 import os
 from datetime import date
 from enum import StrEnum
@@ -81,30 +80,30 @@ def pull(
     feeds = {"intent_signals": intent_file, "firmographics_companies": firmographics_file}
     feeds = {name: path for name, path in feeds.items() if path is not None}
 
+    from territory_ops.crm.pull import pull_crm
     from territory_ops.crm.snapshot import CrmPullError
 
+    options = {"fields": fields, "bulk": bulk} if crm is Crm.salesforce else {}
     try:
-        if crm is Crm.salesforce:
-            from territory_ops.crm.salesforce import pull_salesforce
-
-            target = pull_salesforce(
-                out, snapshot, os.environ, fields=fields, feeds=feeds, bulk=bulk
-            )
-        else:
-            from territory_ops.crm.hubspot import pull_hubspot
-
-            target, _ = pull_hubspot(out, snapshot, os.environ, feeds=feeds)
+        pulled = pull_crm(
+            None,
+            crm.value,
+            out,
+            snapshot,
+            os.environ,
+            feeds=feeds,
+            keep_existing=False,
+            **options,
+        )
     except CrmPullError as err:
         name = "Salesforce" if crm is Crm.salesforce else "HubSpot"
         typer.echo(f"{name} pull stopped, no snapshot written: {err}", err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"{crm.value}: wrote snapshot {target}")
-    counts = {}
-    for sobject in ("Account", "User", "Opportunity"):
-        with (target / f"{sobject}.csv").open(encoding="utf-8", newline="") as handle:
-            counts[sobject] = sum(1 for _ in csv.reader(handle)) - 1  # a street may span lines
-        typer.echo(f"  {sobject}.csv: {counts[sobject]} row(s)")
-    _record_pull(crm.value, snapshot, str(target), counts)
+    assert pulled is not None  # keep_existing=False: a pull or an error
+    typer.echo(f"{crm.value}: wrote snapshot {pulled.folder}")
+    for sobject, rows in pulled.counts.items():
+        typer.echo(f"  {sobject}.csv: {rows} row(s)")
+    _record_pull(crm.value, snapshot, str(pulled.folder), pulled.counts)
 
 
 def _record_pull(crm: str, as_of: date, target: str, counts: dict[str, int]) -> None:
@@ -142,6 +141,7 @@ def push(
     """Send the approved changes due as of the date (account owners, deal owners as the
     holdover policy says); record per change applied, or the CRM's error (kept approved)."""
     from territory_ops.cli.common import writable_warehouse_or_exit
+    from territory_ops.crm.channels import push_channel
     from territory_ops.crm.errors import CrmPushError
     from territory_ops.crm.push import push_due
     from territory_ops.crm.summary import send_push_summary
@@ -152,7 +152,7 @@ def push(
     con = writable_warehouse_or_exit()
     try:
         try:
-            channel = _push_channel(crm)
+            channel = push_channel(crm.value, os.environ)
         except CrmPushError as err:
             typer.echo(f"{crm.value} push stopped, nothing sent: {err}", err=True)
             raise typer.Exit(code=1) from None
@@ -169,16 +169,6 @@ def push(
     if report.refused:
         typer.echo(f"{crm.value} push stopped: {report.refused}", err=True)
         raise typer.Exit(code=1)
-
-
-def _push_channel(crm: Crm):
-    if crm is Crm.salesforce:
-        from territory_ops.crm.salesforce_push import SalesforceBulkChannel
-
-        return SalesforceBulkChannel(os.environ)
-    from territory_ops.crm.hubspot_push import HubSpotBatchChannel
-
-    return HubSpotBatchChannel(os.environ)
 
 
 @crm_app.command("status")

@@ -5,8 +5,8 @@ per request. HubSpot answers 200 when every input was updated and 207 (multi-sta
 ``StandardError`` per problem — ``category`` (e.g. ``VALIDATION_ERROR``, ``OBJECT_NOT_FOUND``),
 ``message`` and ``context.ids`` naming the records — which become per-record failures; a 400
 for the whole batch fails each of its records with that error. 429 waits its ``Retry-After``
-and 5xx backs off (the pull's urllib3 retry, here also for POST: setting an owner twice
-lands the same owner).
+and 5xx backs off (the pull's urllib3 retry, here also for POST), but a request whose answer
+was lost is not sent again.
 
 A push that died with a batch in flight is recovered by reading those records' owners back
 (``batch/read``): the ones showing the owner we set are applied, the rest are sent again.
@@ -35,8 +35,9 @@ HUBSPOT_OBJECTS: dict[str, tuple[str, Any]] = {
     "Account": ("companies", companies),
     "Opportunity": ("deals", deals),
 }
-# Writes are retried like reads: an owner set twice is the same owner.
-WRITE_RETRY = RETRY.new(allowed_methods=None)
+# Writes are retried like reads on 429 / 5xx (HubSpot did nothing), but never after the
+# request went out and its answer was lost: recovery reads the owners back instead.
+WRITE_RETRY = RETRY.new(allowed_methods=None, read=0)
 
 
 class HubSpotBatchChannel:
