@@ -4,15 +4,17 @@ A change delivered to the CRM — ``applied`` through its API or ``exported`` to
 — is settled by the first snapshot that shows its account:
 
 * with the owner we set: ``confirmed`` (its lock ends; the account is the new owner's);
-* with another owner, in a snapshot taken after the day it was delivered: ``reverted`` —
+* with another owner, in a snapshot taken after it was delivered: ``reverted`` —
   someone changed it back in the CRM — and a drift flag ``reverted_in_crm`` names the
   account, the owner we set and the owner it has now (planning.drift.reverted_flags, from
   ``plans.confirmations``; the pass's drift report adds it).
 
-A snapshot from the day of the delivery or before cannot tell (the change may not have
-reached it), and an account the snapshot lacks or shows without an owner waits for the next
-one. The status change, its line on the audit log (``plans.decisions``, action ``confirm``
-or ``revert``) and a row in ``plans.confirmations`` are written in one transaction.
+A snapshot taken before the delivery cannot tell (the change had not reached it): when the
+snapshot was pulled through the API its pull time counts (``crm.pulls``), otherwise only a
+snapshot dated after the delivery day can revert. An account the snapshot lacks or shows
+without an owner waits for the next one. The status change, its line on the audit log
+(``plans.decisions``, action ``confirm`` or ``revert``) and a row in ``plans.confirmations``
+are written in one transaction.
 """
 
 from __future__ import annotations
@@ -80,13 +82,14 @@ def confirm_changes(
     reps: pl.DataFrame,
     snapshot_date: date,
     *,
+    taken_at: datetime | None = None,
     by: str = "territory-ops snapshot",
     now: datetime | None = None,
 ) -> Confirmation:
     """Settle delivered changes against a snapshot's owners (see module doc).
 
     ``accounts`` has ``account_id`` and ``current_rep_id`` (the snapshot's owner); ``reps``
-    ``rep_id`` and, where known, ``rep_name``.
+    ``rep_id`` and, where known, ``rep_name``; ``taken_at`` when the snapshot was pulled.
     """
     ensure_decisions_table(con)
     ensure_confirmations_table(con)
@@ -108,9 +111,12 @@ def confirm_changes(
             pl.col("shown_owner_id").is_not_null()
         )
         confirmed = seen.filter(pl.col("shown_owner_id") == pl.col("to_rep_id"))
-        # a snapshot from the delivery day or before may predate the change: it cannot revert
-        delivered_on = pl.col("delivered_at").dt.date()
-        later = pl.col("delivered_at").is_null() | (delivered_on < snapshot_date)
+        # a snapshot taken before the delivery predates the change: it cannot revert it
+        if taken_at is not None:
+            later = pl.col("delivered_at").is_null() | (pl.col("delivered_at") < taken_at)
+        else:
+            delivered_on = pl.col("delivered_at").dt.date()
+            later = pl.col("delivered_at").is_null() | (delivered_on < snapshot_date)
         reverted = seen.filter((pl.col("shown_owner_id") != pl.col("to_rep_id")) & later)
         for frame, status, action in (
             (confirmed, ProposalStatus.CONFIRMED, "confirm"),
@@ -133,7 +139,13 @@ def confirm_changes(
 def confirm_snapshot(con: duckdb.DuckDBPyConnection) -> Confirmation:
     """:func:`confirm_changes` against the snapshot the marts hold (what the pass plans)."""
     data = load_planning_input(con)
-    return confirm_changes(con, data.accounts, data.reps, data.snapshot_date)
+    taken_at = None
+    if table_exists(con, "crm", "pulls"):  # written by territory_ops.crm when it pulls
+        row = con.execute(
+            "select max(pulled_at) from crm.pulls where as_of = ?", [data.snapshot_date]
+        ).fetchone()
+        taken_at = row[0] if row else None
+    return confirm_changes(con, data.accounts, data.reps, data.snapshot_date, taken_at=taken_at)
 
 
 def _record(
