@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 
 from territory_ops.planning.drift import REVERTED_FLAG, reverted_flags
 from territory_ops.planning.locks import locks_for_pass
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame
 from territory_ops.writeback.confirm import confirm_changes
-from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
+from territory_ops.writeback.decisions import log_decisions, set_status
 
 from .push_fixtures import approved_moves, statuses
 
 DELIVERED_AT = datetime(2026, 12, 1, 9, 0)
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_decisions_table(connection)
-    yield connection
-    connection.close()
 
 
 def _deliver(con: duckdb.DuckDBPyConnection, accounts: list[str], how: ProposalStatus) -> None:

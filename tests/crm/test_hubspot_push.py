@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,7 +14,6 @@ from territory_ops.crm.hubspot import TOKEN_VAR, URL_VAR
 from territory_ops.crm.hubspot_push import HubSpotBatchChannel
 from territory_ops.crm.ledger import latest_errors
 from territory_ops.crm.push import push_due
-from territory_ops.writeback.decisions import ensure_decisions_table
 
 from .hubspot_standin import Company, HubSpotStandIn, Owner, Portal, running
 from .push_fixtures import approved_moves, statuses
@@ -37,14 +35,6 @@ def _portal() -> Portal:
             Owner("9003", "cy@example.com", archived=True),
         ],
     )
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_decisions_table(connection)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
