@@ -77,12 +77,12 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         from territory_ops.crm.errors import CrmError
+        from territory_ops.crm.ledger import record_pull
         from territory_ops.crm.pull import pull_crm
 
         day = _day(config.as_of)
-        try:
-            with warehouse.connect() as con:
-                pulled = pull_crm(con, crm, landing.path, day, os.environ)
+        try:  # the warehouse is not held while the CRM is read
+            pulled = pull_crm(crm, landing.path, day, os.environ)
         except CrmError as err:
             raise dg.Failure(
                 description=f"{crm} pull stopped, no snapshot written: {err}"
@@ -90,6 +90,8 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         if pulled is None:
             context.log.info(f"snapshot {day} is already in {landing.path}: kept as it is")
             return dg.MaterializeResult(metadata={"snapshot": day.isoformat(), "pulled": False})
+        with warehouse.connect() as con:
+            record_pull(con, crm, day, str(pulled.folder), pulled.counts)
         return dg.MaterializeResult(
             metadata={
                 "snapshot": day.isoformat(),

@@ -86,7 +86,6 @@ def pull(
     options = {"fields": fields, "bulk": bulk} if crm is Crm.salesforce else {}
     try:
         pulled = pull_crm(
-            None,
             crm.value,
             out,
             snapshot,
@@ -149,13 +148,13 @@ def push(
     from territory_ops.settings import Settings
 
     day = _as_of(as_of)
+    try:
+        channel = push_channel(crm.value, os.environ)
+    except CrmPushError as err:
+        typer.echo(f"{crm.value} push stopped, nothing sent: {err}", err=True)
+        raise typer.Exit(code=1) from None
     con = writable_warehouse_or_exit()
     try:
-        try:
-            channel = push_channel(crm.value, os.environ)
-        except CrmPushError as err:
-            typer.echo(f"{crm.value} push stopped, nothing sent: {err}", err=True)
-            raise typer.Exit(code=1) from None
         report = push_due(con, channel, day)
         for line in report.lines():
             typer.echo(line)

@@ -1,8 +1,9 @@
-"""One entry point for a pull from either CRM: the snapshot, its row counts, and its record.
+"""One entry point for a pull from either CRM: the snapshot and its rows per object.
 
-The command line and the Dagster pull asset both land a snapshot through :func:`pull_crm`,
-which writes ``crm.pulls`` (when a warehouse connection is given) so ``crm status`` can say
-when the last pull ran and how many records it brought.
+The command line and the Dagster pull asset both land a snapshot through :func:`pull_crm`
+and then record it (``territory_ops.crm.ledger.record_pull``) so ``crm status`` can say when
+the last pull ran and how many records it brought; the warehouse is not held while the CRM
+is read.
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-import duckdb
-
-from territory_ops.crm.ledger import record_pull
 
 OBJECTS = ("Account", "User", "Opportunity")
 
@@ -32,7 +29,6 @@ def _rows(path: Path) -> int:
 
 
 def pull_crm(
-    con: duckdb.DuckDBPyConnection | None,
     crm: str,
     out_dir: Path | str,
     as_of: date,
@@ -58,7 +54,4 @@ def pull_crm(
         from territory_ops.crm.hubspot import pull_hubspot
 
         folder, _ = pull_hubspot(out_dir, as_of, env, feeds=feeds)
-    pulled = Pulled(folder, {name: _rows(folder / f"{name}.csv") for name in OBJECTS})
-    if con is not None:
-        record_pull(con, crm, as_of, str(folder), pulled.counts)
-    return pulled
+    return Pulled(folder, {name: _rows(folder / f"{name}.csv") for name in OBJECTS})
