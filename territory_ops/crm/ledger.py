@@ -44,7 +44,8 @@ _DDL = (
         record_id varchar not null, owner_id varchar not null, proposal_id varchar,
         run_id varchar, outcome varchar not null, error_code varchar, error_message varchar,
         updated_at timestamp not null,
-        seq bigint not null default nextval('{SCHEMA}.push_record_seq'))""",
+        seq bigint not null default nextval('{SCHEMA}.push_record_seq'),
+        transfer_id varchar)""",
 )
 
 RECORD_COLUMNS: dict[str, pl.DataType] = {
@@ -53,6 +54,15 @@ RECORD_COLUMNS: dict[str, pl.DataType] = {
     "owner_id": pl.String(),
     "proposal_id": pl.String(),
     "run_id": pl.String(),
+}
+# what a job sends per record: the record, its new owner, and the change it delivers (the
+# account move's proposal, or the deal transfer of plans.deal_transfers)
+SEND_COLUMNS: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "owner_id": pl.String(),
+    "proposal_id": pl.String(),
+    "run_id": pl.String(),
+    "transfer_id": pl.String(),
 }
 OPEN_JOB_STATES = ("created", "uploaded")
 
@@ -126,15 +136,17 @@ def record_job(
             "created_at) values (?, ?, ?, ?, 'created', ?, ?)",
             [job_id, push_id, crm, sobject, records.height, now],
         )
-        frame = records.select("record_id", "owner_id", "proposal_id", "run_id").with_columns(
-            pl.col(c).cast(pl.String) for c in ("proposal_id", "run_id")
+        frame = records.select(
+            pl.col(c).cast(t) if c in records.columns else pl.lit(None, t).alias(c)
+            for c, t in SEND_COLUMNS.items()
         )
         con.register("_push_records_in", frame.to_arrow())
         try:
             con.execute(
                 f"insert into {SCHEMA}.push_records (job_id, crm, object, record_id, owner_id, "
-                "proposal_id, run_id, outcome, updated_at) select ?, ?, ?, record_id, owner_id, "
-                "proposal_id, run_id, 'sent', ? from _push_records_in",
+                "proposal_id, run_id, transfer_id, outcome, updated_at) select ?, ?, ?, "
+                "record_id, owner_id, proposal_id, run_id, transfer_id, 'sent', ? "
+                "from _push_records_in",
                 [job_id, crm, sobject, now],
             )
         finally:
@@ -201,8 +213,9 @@ def open_jobs(con: duckdb.DuckDBPyConnection, crm: str) -> pl.DataFrame:
 def job_records(con: duckdb.DuckDBPyConnection, job_id: str) -> pl.DataFrame:
     return query_frame(
         con,
-        f"select object, record_id, owner_id, proposal_id, run_id, outcome, error_code, "
-        f"error_message from {SCHEMA}.push_records where job_id = ? order by record_id",
+        f"select object, record_id, owner_id, proposal_id, run_id, transfer_id, outcome, "
+        f"error_code, error_message from {SCHEMA}.push_records where job_id = ? "
+        "order by record_id",
         [job_id],
     )
 

@@ -1,73 +1,100 @@
-"""Approved changes the CRM applied become ``applied``, with the CRM's job or request id.
+"""What the CRM took becomes ``applied``, through the one delivery step every channel ends with.
 
-A change is applied when the CRM took its account's new owner and every deal that follows
-it in the push (``crm.push_records``); until then it stays ``approved`` and the next push
-sends what is missing. The status moves and the audit line (``plans.decisions``, action
-``apply``, the job id as its note) are written in one transaction, so running the marking
-twice marks nothing twice. It reads the ledger rather than the answers in memory, so changes a
-push recovered from a job of an earlier, interrupted push are marked the same way.
+The CRM's answers are in ``crm.push_records``; this module turns them into deliveries with
+``territory_ops.writeback.delivery.mark_delivered`` (status ``applied``, the job or request id
+as the batch id): an account move once the CRM took its new owner, a deal transfer once the
+CRM took the deal's. A deal the CRM refused is ``failed`` in the deal ledger with its error
+(``mark_deals_failed``) and is offered again by ``due_changes``; a refused account move stays
+``approved`` (its error is in ``crm.push_records``).
+
+It reads the ledger rather than the answers in memory, and marks only what is still approved
+(account moves) or pending/failed (deals): so it is safe to run again, and it also marks what
+an earlier push recorded but died before marking.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 import duckdb
+import polars as pl
 
 from territory_ops.crm.ledger import SCHEMA, ensure_crm_schema
+from territory_ops.planning.due import (
+    ACCOUNT_CHANGE_COLUMNS,
+    OPPORTUNITY_CHANGE_COLUMNS,
+    DealTransferStatus,
+    due_changes,
+)
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
-from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
+from territory_ops.writeback.delivery import mark_deals_failed, mark_delivered
 
 CHANNEL = "crm"
 
-_APPLIED_SQL = f"""
-with latest as (
-    select *, row_number() over (partition by object, record_id, owner_id
-                                 order by seq desc) as rn
-    from {SCHEMA}.push_records where crm = ?
-)
-select p.proposal_id, p.run_id, p.account_id, p.from_rep_id, p.to_rep_id, p.status,
-    a.job_id
-from plans.proposals p
-join latest a
-    on a.rn = 1 and a.object = 'Account' and a.outcome = 'applied'
-    and a.proposal_id = p.proposal_id and a.run_id is not distinct from p.run_id
-    and a.record_id = p.account_id and a.owner_id = p.to_rep_id
-where p.status = ?
-    and not exists (
-        select 1 from latest o
-        where o.rn = 1 and o.object = 'Opportunity' and o.outcome <> 'applied'
-            and o.proposal_id = p.proposal_id and o.run_id is not distinct from p.run_id
-    )
-order by a.job_id, p.proposal_id
+_LATEST = f"""
+select * from {SCHEMA}.push_records where crm = ? and object = ?
+qualify row_number() over (partition by object, record_id, owner_id order by seq desc) = 1
 """
 
 
 def mark_applied(
-    con: duckdb.DuckDBPyConnection, crm: str, *, by: str, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    crm: str,
+    as_of: date,
+    *,
+    by: str,
+    failed_in_jobs: list[str] | tuple[str, ...] = (),
 ) -> list[dict]:
-    """Mark every approved change the CRM applied (per the ledger) ``applied``; the rows marked.
+    """Deliver what the CRM applied (see module doc); the account moves marked.
 
-    Each audit line's note is the CRM's job or request id that applied the account.
+    ``failed_in_jobs``: jobs of this push whose refused deals are recorded ``failed``.
     """
     ensure_crm_schema(con)
-    ensure_decisions_table(con)
     if not table_exists(con, "plans", "proposals"):
         return []
-    now = now or utc_now()
-    con.begin()
-    try:
-        rows = query_frame(con, _APPLIED_SQL, [crm, ProposalStatus.APPROVED]).to_dicts()
-        if rows:
-            set_status(con, rows, ProposalStatus.APPLIED)
-        for job_id in dict.fromkeys(r["job_id"] for r in rows):
-            batch = [r for r in rows if r["job_id"] == job_id]
-            log_decisions(
-                con, batch, "apply", ProposalStatus.APPLIED, by, job_id, CHANNEL, None, now
-            )
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
-    return rows
+    now = utc_now()
+    accounts = due_changes(con, as_of).accounts
+    taken = query_frame(
+        con,
+        f"select job_id, record_id as account_id, owner_id as to_rep_id, proposal_id, run_id "
+        f"from ({_LATEST}) where outcome = 'applied'",
+        [crm, "Account"],
+    )
+    moved = accounts.join(taken, on=["account_id", "to_rep_id", "proposal_id", "run_id"])
+    marked: list[dict] = []
+    for (job_id,), rows in moved.group_by(["job_id"], maintain_order=True):
+        rows = rows.drop("job_id")
+        empty = pl.DataFrame(schema=OPPORTUNITY_CHANGE_COLUMNS)
+        mark_delivered(con, rows, empty, ProposalStatus.APPLIED, job_id, by, CHANNEL, now)
+        marked += rows.to_dicts()
+    _deals(con, crm, by, list(failed_in_jobs))
+    return marked
+
+
+def _deals(con: duckdb.DuckDBPyConnection, crm: str, by: str, failed_in_jobs: list[str]) -> None:
+    if not table_exists(con, "plans", "deal_transfers"):
+        return
+    waiting = [DealTransferStatus.PENDING, DealTransferStatus.FAILED]
+    answers = query_frame(
+        con,
+        f"select r.job_id, r.transfer_id, r.outcome, r.error_code, r.error_message, t.status "
+        f"from ({_LATEST}) r join plans.deal_transfers t on t.transfer_id = r.transfer_id "
+        "where list_contains(?, t.status) and t.to_owner_id = r.owner_id",
+        [crm, "Opportunity", waiting],
+    )
+    now = utc_now()
+    applied = answers.filter(pl.col("outcome") == "applied")
+    for (job_id,), rows in applied.group_by(["job_id"], maintain_order=True):
+        no_moves = pl.DataFrame(schema=ACCOUNT_CHANGE_COLUMNS)
+        deals = rows.select("transfer_id")
+        mark_delivered(con, no_moves, deals, ProposalStatus.APPLIED, job_id, by, CHANNEL, now)
+    refused = answers.filter(
+        (pl.col("outcome") == "failed") & pl.col("job_id").is_in(failed_in_jobs)
+    )
+    for (job_id,), rows in refused.group_by(["job_id"], maintain_order=True):
+        errors = {
+            r["transfer_id"]: f"{r['error_code']}: {r['error_message']}"
+            for r in rows.iter_rows(named=True)
+        }
+        mark_deals_failed(con, errors, job_id, by, CHANNEL, now)

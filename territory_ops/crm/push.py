@@ -133,49 +133,40 @@ class PushReport:
         return out
 
 
-def records_to_send(con: duckdb.DuckDBPyConnection, crm: str, as_of: date) -> dict:
-    """``{object: frame(record_id, owner_id, proposal_id, run_id)}`` due and not yet applied,
-    and the number of changes left for later."""
+def records_to_send(con: duckdb.DuckDBPyConnection, crm: str, sobject: str, as_of: date):
+    """``(frame of SEND_COLUMNS, changes left for later)`` of ``sobject`` due as of the day.
+
+    Account moves still approved; deal transfers of moves already delivered (pending, failed
+    or with an ended holdover in the deal ledger) — a deal of a move still approved waits for
+    its account. Records the CRM already applied with the same owner are left out.
+    """
     due = due_changes(con, as_of)
-    frames = {
-        "Account": due.accounts.select(
+    if sobject == "Account":
+        frame = due.accounts.select(
             pl.col("account_id").alias("record_id"),
             pl.col("to_rep_id").alias("owner_id"),
             "proposal_id",
             "run_id",
-        ),
-        "Opportunity": due.opportunities.select(
+            pl.lit(None, pl.String).alias("transfer_id"),
+        )
+    else:
+        frame = due.opportunities.filter(
+            ~pl.col("proposal_id").is_in(due.accounts["proposal_id"].to_list())
+        ).select(
             pl.col("opportunity_id").alias("record_id"),
             pl.col("to_owner_id").alias("owner_id"),
             "proposal_id",
             pl.lit(None, pl.String).alias("run_id"),
-        ),
-    }
-    if "run_id" in due.opportunities.columns:  # the account move's pass, where given
-        frames["Opportunity"] = frames["Opportunity"].with_columns(
-            due.opportunities["run_id"].cast(pl.String)
+            "transfer_id",
         )
-    else:  # the deal follows its account's approved move: take that move's pass
-        frames["Opportunity"] = (
-            frames["Opportunity"]
-            .drop("run_id")
-            .join(
-                due.accounts.select("proposal_id", "run_id").unique("proposal_id"),
-                on="proposal_id",
-                how="left",
-            )
-        )
-    done = ledger.applied_records(con, crm)
-    out = {}
-    for sobject, frame in frames.items():
-        applied = done.filter(pl.col("object") == sobject).select("record_id", "owner_id")
-        out[sobject] = (
-            frame.with_columns(pl.col("record_id", "owner_id").cast(pl.String))
-            .filter(pl.col("record_id").is_not_null() & pl.col("owner_id").is_not_null())
-            .unique(["record_id", "owner_id"], keep="first", maintain_order=True)
-            .join(applied, on=["record_id", "owner_id"], how="anti")
-        )
-    return {"records": out, "later": due.later.height}
+    done = ledger.applied_records(con, crm).filter(pl.col("object") == sobject)
+    frame = (
+        frame.select(pl.col(c).cast(t) for c, t in ledger.SEND_COLUMNS.items())
+        .filter(pl.col("record_id").is_not_null() & pl.col("owner_id").is_not_null())
+        .unique(["record_id", "owner_id"], keep="first", maintain_order=True)
+        .join(done.select("record_id", "owner_id"), on=["record_id", "owner_id"], how="anti")
+    )
+    return frame, due.later.height
 
 
 def _outcome_rows(outcomes: list[Outcome]) -> list[dict]:
@@ -251,12 +242,17 @@ def push_due(
     outcome = "error"
     failures: list[dict] = []
     sobject, records = OBJECTS[0], pl.DataFrame()
+
+    def mark() -> None:
+        report.applied_changes += mark_applied(
+            con, channel.crm, as_of, by=by, failed_in_jobs=report.job_ids + report.recovered_jobs
+        )
+
     try:
         _recover(con, channel, report)
-        todo = records_to_send(con, channel.crm, as_of)
-        report.later = todo["later"]
-        for sobject in OBJECTS:
-            records = todo["records"][sobject]
+        mark()
+        for sobject in OBJECTS:  # a deal is sent once its account move is delivered
+            records, report.later = records_to_send(con, channel.crm, sobject, as_of)
             attempt = 0
             while records.height:
                 outcomes = _run_job(con, channel, push_id, sobject, records, report)
@@ -273,18 +269,19 @@ def push_due(
                 sleep(wait)
                 attempt += 1
                 records = records.filter(pl.col("record_id").is_in(list(locked)))
+            mark()
         outcome = "answered"
     except CrmPushError as err:
         report.refused, outcome = str(err), "refused"
         if isinstance(err, JobRefused):
             not_applied = [o for o in err.outcomes if o.outcome != "applied"]
             failures += _failure_rows(sobject, records, not_applied)
+        mark()
     finally:
         if failures:
             report.failures = pl.DataFrame(failures, schema=report.failures.schema)
         if outcome == "answered" and report.all_rejected:
             outcome = "rejected"
-        report.applied_changes = mark_applied(con, channel.crm, by=by)
         ledger.finish_push(
             con, push_id, len(report.applied_changes), report.failed, report.later, outcome
         )

@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -21,7 +20,6 @@ from territory_ops.crm.ledger import latest_errors
 from territory_ops.crm.push import push_due
 from territory_ops.crm.salesforce import RetryPolicy
 from territory_ops.crm.salesforce_push import SalesforceBulkChannel, parse_error
-from territory_ops.planning.due import OPPORTUNITY_CHANGE_COLUMNS, DueChanges, due_changes
 from territory_ops.settings import PROJECT_ROOT
 from territory_ops.writeback.decisions import ensure_decisions_table
 
@@ -237,46 +235,3 @@ def test_salesforce_error_texts_split_into_code_and_message() -> None:
         "Required fields are missing: [Name]",
     )
     assert parse_error("something odd") == ("UNKNOWN_ERROR", "something odd")
-
-
-def test_deal_owners_go_in_their_own_job_and_a_change_is_applied_with_all_its_deals(
-    salesforce: FakeSalesforce,
-    org: FakeOrg,
-    con: duckdb.DuckDBPyConnection,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    moves = _moves(org, 2)
-    ids = approved_moves(con, moves)
-    deals = [o for o in org.records["Opportunity"] if o["AccountId"] == moves[0][0]][:2]
-    assert deals, "the sample gives the first account open deals"
-    due = due_changes(con, TODAY)
-    opportunities = pl.DataFrame(
-        [
-            {
-                "opportunity_id": d["Id"],
-                "account_id": moves[0][0],
-                "proposal_id": ids[moves[0][0]],
-                "from_owner_id": moves[0][1],
-                "to_owner_id": moves[0][2],
-                "due_on": TODAY,
-                "rule": "moves with account",
-            }
-            for d in deals
-        ],
-        schema=OPPORTUNITY_CHANGE_COLUMNS,
-    )
-    # the holdover policy's deal changes (planning.due), as the push reads them
-    monkeypatch.setattr(
-        "territory_ops.crm.push.due_changes",
-        lambda _con, _day: DueChanges(due.as_of, due.accounts, opportunities, due.later),
-    )
-    org.reject_records[deals[0]["Id"]] = ("ENTITY_IS_LOCKED", "the deal is in approval")
-    first = _push(con)
-    assert statuses(con) == {moves[0][0]: "approved", moves[1][0]: "applied"}
-    assert first.failed_by_code() == {"ENTITY_IS_LOCKED": 1}
-    org.reject_records.clear()
-    second = _push(con)
-    assert second.sent == 1  # the deal alone: its account's owner is already in
-    assert set(statuses(con).values()) == {"applied"}
-    owners = {o["Id"]: o["OwnerId"] for o in org.records["Opportunity"]}
-    assert {owners[d["Id"]] for d in deals} == {moves[0][2]}
