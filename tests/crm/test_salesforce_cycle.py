@@ -125,6 +125,13 @@ def test_pull_pass_approve_push_pull_confirms_and_flags_a_revert_without_leaking
     assert _statuses(settings.duckdb_path)[rejected[1]] == "applied"
     applied = [record for obj, record, _ in org.applied if obj == "Account"]
     assert sorted(applied) == sorted(a for _, a, *_ in moves)  # each applied exactly once
+    # deals follow as the holdover policy says: exactly the deal ledger's applied transfers
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        transfers = con.execute(
+            "select opportunity_id, to_owner_id from plans.deal_transfers where status = 'applied'"
+        ).fetchall()
+    deals = [(record, owner) for obj, record, owner in org.applied if obj == "Opportunity"]
+    assert sorted(deals) == sorted(transfers) and len(set(deals)) == len(deals)
 
     # 5. someone changes one back in Salesforce; the next pull and pass settle them all
     account = next(a for a in org.records["Account"] if a["Id"] == reverted[1])
