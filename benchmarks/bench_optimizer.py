@@ -1,7 +1,7 @@
 """Optimizer benchmark: fresh books, tidy and messy, full + micro + two baselines.
 
     python -m benchmarks.bench_optimizer [--sizes small,large] [--seed N] [--workdir DIR]
-        [--kinds tidy,messy] [--no-baselines]
+        [--kinds tidy,messy] [--no-baselines] [--no-micro] [--tolerance T]
 
 The optimizer runs with no ``--time-limit`` (the default that fits the book is used and
 reported). A *messy* book (``make-instance --messy``) carries what real CRM books do:
@@ -13,7 +13,8 @@ the optimizer through the CLI, the baselines through ``python -m
 territory_ops.optimize.baselines``. Micro mode runs on a "next month" instance derived from
 the full plan: today's owners are the full plan, 2% of the active reps leave (their locks
 are dropped), potentials drift (x lognormal(0, 0.3)) and 3% of accounts are new.
-Prints a markdown table.
+Prints a markdown table, and per full plan how many reps are out of band for which reason
+(``--no-micro`` runs the full pass only; ``--tolerance`` sets the band, default 5%).
 """
 
 from __future__ import annotations
@@ -81,21 +82,43 @@ def _make(n: int, m: int, seed: int, folder: Path, messy: bool) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def _optimize(folder: Path, out: Path, seed: int, extra: list[str]) -> tuple[dict, float, float]:
+def _optimize(
+    folder: Path, out: Path, seed: int, extra: list[str], tolerance: float = 0.05
+) -> tuple[dict, float, float]:
     cmd = [PY, "-m", "territory_ops.cli", "optimize"]
     cmd += ["--accounts", str(folder / "accounts.csv"), "--reps", str(folder / "reps.csv")]
-    cmd += ["--tolerance", "0.05", "--seed", str(seed), "--out", str(out), *extra]
-    return _run(cmd)
+    cmd += ["--tolerance", str(tolerance), "--seed", str(seed), "--out", str(out)]
+    return _run([*cmd, *extra])
 
 
-def bench(size: str, seed: int, work: Path, kind: str, baselines: bool) -> list[dict]:
+def reasons_text(metrics: dict) -> str:
+    """How many reps are out of band for which reason (the reason's words before a colon)."""
+    counts: dict[str, int] = {}
+    for rep in metrics.get("out_of_band_reps", []):
+        key = str(rep["reason"]).split(":")[0]
+        counts[key] = counts.get(key, 0) + 1
+    return "; ".join(f"{n} {why}" for why, n in sorted(counts.items())) or "every rep in band"
+
+
+def bench(
+    size: str,
+    seed: int,
+    work: Path,
+    kind: str,
+    baselines: bool,
+    micro: bool = True,
+    tolerance: float = 0.05,
+) -> list[dict]:
     n, m, budgets = SIZES[size]
     label = f"{n}/{m} {kind} s{seed}"
     folder = work / f"{size}_{kind}_{seed}"
     _make(n, m, seed, folder, kind == "messy")
     rows = []
-    res, secs, rss = _optimize(folder, folder / "plan_full.csv", seed, ["--mode", "full"])
+    res, secs, rss = _optimize(
+        folder, folder / "plan_full.csv", seed, ["--mode", "full"], tolerance
+    )
     rows.append({"size": label, "method": "optimizer full", "wall_s": secs, "rss_gb": rss, **res})
+    print(f"{label} full, out of band: {reasons_text(res)}", file=sys.stderr, flush=True)
     for kind_b in ("greedy", "kmeans") if baselines else ():
         res, secs, rss = _run(
             [
@@ -111,6 +134,8 @@ def bench(size: str, seed: int, work: Path, kind: str, baselines: bool) -> list[
         rows.append(
             {"size": label, "method": f"baseline {kind_b}", "wall_s": secs, "rss_gb": rss, **res}
         )
+    if not micro:
+        return rows
     # micro: a tidy book's next month (from the full plan), or the messy book as it is
     book = folder
     if kind == "tidy":
@@ -124,6 +149,7 @@ def bench(size: str, seed: int, work: Path, kind: str, baselines: bool) -> list[
             book / f"plan_micro_{moves}.csv",
             seed,
             ["--mode", "micro", "--max-moves", str(moves)],
+            tolerance,
         )
         rows.append(
             {
@@ -181,11 +207,21 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/territory_bench")
     ap.add_argument("--kinds", default="tidy,messy")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--no-micro", action="store_true")
+    ap.add_argument("--tolerance", type=float, default=0.05)
     args = ap.parse_args()
     rows = []
     for size in args.sizes.split(","):
         for kind in args.kinds.split(","):
-            rows += bench(size, args.seed, Path(args.workdir), kind, not args.no_baselines)
+            rows += bench(
+                size,
+                args.seed,
+                Path(args.workdir),
+                kind,
+                not args.no_baselines,
+                not args.no_micro,
+                args.tolerance,
+            )
             print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
 

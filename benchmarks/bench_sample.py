@@ -1,10 +1,17 @@
-"""Time the sample generator at the size the issue asks for: 100k accounts, 300 reps, 1 month.
+"""Time the sample generator at the size the issue asks for: 100k accounts, 300 reps, 1 month;
+and measure the team's utilisation of the book it writes.
 
 Run from the project root::
 
     .venv/bin/python -m benchmarks.bench_sample [--accounts N --reps M --months K --out DIR]
+        [--as-of YYYY-MM-DD] [--utilisation-only DIR]
 
-Prints rows per file and wall-clock seconds (geography loading included: a cold process).
+Prints rows per file, wall-clock seconds (geography loading included: a cold process) and the
+last snapshot's team utilisation: total workload hours over the available reps' capacity hours,
+by the project's own rules (``territory_ops.scoring.workload`` on each account's segment and
+open opportunities, ``territory_ops.capacity.rep_capacity`` on the users and their deals),
+read straight from the landing files (before de-duplication, which merges ~1.5% of accounts).
+``--utilisation-only DIR`` measures an existing landing folder without generating.
 """
 
 from __future__ import annotations
@@ -16,7 +23,72 @@ import time
 from datetime import date
 from pathlib import Path
 
+import polars as pl
+
+from territory_ops.capacity.capacity import AVAILABLE_STATUSES, rep_capacity
+from territory_ops.dbt_vars import dbt_var
 from territory_ops.extracts.sample import generate_sample
+from territory_ops.scoring.config import WorkloadConfig
+from territory_ops.scoring.workload import workload_hours
+
+
+def team_utilisation(landing: Path) -> tuple[str, float, float, int]:
+    """(snapshot, workload hours, capacity hours, available reps) of the last snapshot."""
+    snap = max(p for p in landing.iterdir() if p.is_dir() and p.name[:1].isdigit())
+    as_of = date.fromisoformat(snap.name)
+    accounts = pl.read_csv(snap / "Account.csv", infer_schema=False)
+    opps = pl.read_csv(snap / "Opportunity.csv", infer_schema=False)
+    users = pl.read_csv(snap / "User.csv", infer_schema=False)
+    enterprise = float(dbt_var("enterprise_min_employees"))
+    mid_market = float(dbt_var("mid_market_min_employees"))
+    employees = pl.col("NumberOfEmployees").cast(pl.Float64)
+    open_deals = (
+        opps.filter(pl.col("IsClosed") == "false")
+        .group_by("AccountId")
+        .agg(open_opportunity_count=pl.len())
+        .rename({"AccountId": "account_id"})
+    )
+    books = accounts.select(
+        account_id="Id",
+        segment=pl.when(employees >= enterprise)
+        .then(pl.lit("enterprise"))
+        .when(employees >= mid_market)
+        .then(pl.lit("mid_market"))
+        .otherwise(pl.lit("smb")),
+    ).join(open_deals, on="account_id", how="left")
+    work = float(workload_hours(books, WorkloadConfig())["workload_hours"].sum())
+    stamp = pl.col("CreatedDate").str.to_datetime(time_zone=None, strict=False)
+    capacity = rep_capacity(
+        users.select(
+            user_id="Id",
+            sales_role="Sales_Role__c",
+            is_active=pl.col("IsActive") == "true",
+            segments="Segment__c",
+            planned_capacity_hours=pl.col("Capacity_Hours__c").cast(pl.Float64),
+            leave_until=pl.col("Leave_Until__c").str.to_date(),
+            created_at=stamp,
+            snapshot_date=pl.lit(as_of),
+        ),
+        opps.select(
+            owner_id="OwnerId",
+            amount=pl.col("Amount").cast(pl.Float64),
+            close_date=pl.col("CloseDate").str.to_date(),
+            is_closed=pl.col("IsClosed") == "true",
+            is_won=pl.col("IsWon") == "true",
+            created_at=stamp,
+        ),
+    ).filter(pl.col("status").is_in(AVAILABLE_STATUSES))
+    return snap.name, work, float(capacity["capacity_hours"].sum()), capacity.height
+
+
+def print_utilisation(landing: Path) -> None:
+    snap, work, cap, reps = team_utilisation(landing)
+    n_accounts = pl.scan_csv(landing / snap / "Account.csv").select(pl.len()).collect().item()
+    print(
+        f"utilisation ({snap}): {work:,.0f} h of workload on {cap:,.0f} h of {reps} available "
+        f"reps = {work / max(cap, 1e-9):.1%}; {work / n_accounts:.1f} h per account, "
+        f"{cap / max(reps, 1):,.0f} h per rep; 90% needs {work / 0.9 / max(reps, 1):,.0f} h per rep"
+    )
 
 
 def main() -> None:
@@ -25,23 +97,29 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--months", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 9, 30))
     parser.add_argument("--out", type=Path, default=None, help="keep the files here")
+    parser.add_argument("--utilisation-only", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
+    if args.utilisation_only is not None:
+        print_utilisation(args.utilisation_only)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch) / "landing"
         start = time.perf_counter()
         summary = generate_sample(
-            out, args.accounts, args.reps, args.months, args.seed, as_of=date(2026, 9, 30)
+            out, args.accounts, args.reps, args.months, args.seed, as_of=args.as_of
         )
         seconds = time.perf_counter() - start
-    print(
-        f"sample: {args.accounts:,} accounts, {args.reps} reps, {args.months} month(s), "
-        f"seed {args.seed}, {os.cpu_count()} CPU(s)"
-    )
-    for name, rows in summary.rows_per_file().items():
-        print(f"  {name:<20} {rows:>12,} rows")
-    print(f"  {'total':<20} {sum(summary.rows_per_file().values()):>12,} rows")
-    print(f"seconds: {seconds:.1f}")
+        print(
+            f"sample: {args.accounts:,} accounts, {args.reps} reps, {args.months} month(s), "
+            f"seed {args.seed}, {os.cpu_count()} CPU(s)"
+        )
+        for name, rows in summary.rows_per_file().items():
+            print(f"  {name:<20} {rows:>12,} rows")
+        print(f"  {'total':<20} {sum(summary.rows_per_file().values()):>12,} rows")
+        print(f"seconds: {seconds:.1f}")
+        print_utilisation(out)
 
 
 if __name__ == "__main__":

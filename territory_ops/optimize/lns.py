@@ -12,7 +12,13 @@ stay hard, so a neighbourhood never makes the plan worse). Two kinds of rounds:
   heavy family to whichever rep has room: on 5k books some 40 such moves cost 3-5% of travel,
   and these rounds win it back (the gap to the LP bound went from 2.6-5.0% to under 2%).
   Many small solves gain more than a few big ones; the rounds stop at a work limit or when
-  ``STALL_ROUNDS`` rounds in a row gained less than ``STALL_GAIN`` of the plan's cost.
+  ``STALL_ROUNDS`` rounds in a row gained less than ``STALL_GAIN`` of the plan's cost;
+* *band completion* (full mode, big books: prices fix the families outside the core): the
+  time the rounds above leave goes to the reps still out of band, each with its nearest reps
+  and, where that does not bring it closer, a neighbourhood twice as wide, until every rep is
+  in band, no rep's neighbourhood improves any more, or the budget ends. The band rounds'
+  fixed work let a 100k book end with a few dozen reps a fraction of a point out of band and
+  half its budget unused.
 
 The seed chooses among the ``WORST_CHOICE`` worst reps (families) which neighbourhood comes
 next.
@@ -46,6 +52,11 @@ STALL_GAIN = 1e-3  # ... less than this share of the plan's cost together (the l
 # 5k books gain 0.01% each; a 3k book settles after ~20 rounds instead of 30, 0.07% short)
 FAMILIES = 800  # free families per neighbourhood
 NEIGHBOUR_REPS = 5  # reps next to the centre rep that share its neighbourhood
+COMPLETION_WIDTHS = ((NEIGHBOUR_REPS, 300), (2 * NEIGHBOUR_REPS + 1, 600))
+# band completion: (reps next to the centre rep, free families) of a neighbourhood, tried in
+# this order; a wider one reaches reps with room beyond a ring of reps at the band's edge
+COMPLETION_ROUNDS_PER_REP = 8  # band completion: at most this many solves per rep out of band
+# when it starts (work limits bound it; the clock stops it early)
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
 
 
@@ -124,12 +135,23 @@ def improve(
             min(TRAVEL_TOTAL_SHARE * budget.work_scale, TRAVEL_MAX_TOTAL),
         )
     )
-    rounds = band[0] + travel[0]
+    out_before = _reps_out(s)
+    complete = (
+        _band_completion(s, work)
+        if terms.move_budget is None and ctx.options.core_limit < inst.n_families
+        else (0, 0)
+    )
+    rounds = band[0] + travel[0] + complete[0]
     if rounds == 0:
         return None
     text = f"LNS ({band[0]} band neighbourhoods, {band[1]} improved"
     if terms.move_budget is None:
         text += f"; {travel[0]} travel neighbourhoods, {travel[1]} improved"
+    if complete[0]:
+        text += (
+            f"; band completion: {complete[0]} neighbourhoods, {complete[1]} improved, reps "
+            f"out of band {out_before} -> {_reps_out(s)}"
+        )
     text += ")"
     ctx.say(f"{text} ({budget.elapsed():.1f}s)")
     return ExactResult(s.a, text, False, s.gap)
@@ -193,6 +215,49 @@ def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
     return rounds, improved
 
 
+def _band_completion(s: _Search, work: float) -> tuple[int, int]:
+    """The reps still out of band (or over capacity), worst first, until none is left.
+
+    A rep whose neighbourhood did not improve the plan is tried at the next width of
+    ``COMPLETION_WIDTHS``; after any improvement every rep may be tried again from the first
+    width. Stops when every rep is in band, every rep out has failed at every width since the
+    last improvement, ``COMPLETION_ROUNDS_PER_REP`` solves per rep out at the start are spent,
+    or the time budget ends (noted)."""
+    inst = s.inst
+    v = violations(inst, s.a, s.terms.lower, s.terms.upper)
+    cap_rounds = COMPLETION_ROUNDS_PER_REP * int((v > 1e-9).sum())
+    width = np.zeros(inst.n_reps, dtype=np.int64)  # next width to try, per rep
+    spent: list[float] = []
+    rounds = improved = 0
+    while rounds < cap_rounds:
+        v = violations(inst, s.a, s.terms.lower, s.terms.upper)
+        open_ = (v > 1e-9) & (width < len(COMPLETION_WIDTHS))
+        if not open_.any() or s.out_of_time():
+            break
+        bad = [int(r) for r in np.lexsort((np.arange(inst.n_reps), -v)) if open_[r]]
+        r = bad[int(s.rng.integers(0, min(WORST_CHOICE, len(bad))))]
+        n_reps, n_fams = COMPLETION_WIDTHS[int(width[r])]
+        width[r] += 1
+        lat, lon = inst.rep_lat[r], inst.rep_lon[r]
+        reps = _nearest_reps(inst, lat, lon, [r], n_reps)
+        sub = _neighbourhood(inst, s.a, lat, lon, s.free_mask, reps, n_fams)
+        if sub is None:
+            continue
+        rounds += 1
+        before = float(v.sum())
+        if s.solve(sub, work * n_fams / FAMILIES, spent):
+            improved += 1
+            after = float(violations(inst, s.a, s.terms.lower, s.terms.upper).sum())
+            if after < before - 1e-9:  # a cost-only gain opens no new chance for the others
+                width[:] = 0
+    return rounds, improved
+
+
+def _reps_out(s: _Search) -> int:
+    """Reps out of band or over capacity in the plan so far."""
+    return int((violations(s.inst, s.a, s.terms.lower, s.terms.upper) > 1e-9).sum())
+
+
 def _stalled(costs: list[float]) -> bool:
     """The last ``STALL_ROUNDS`` travel rounds gained less than ``STALL_GAIN`` of the cost."""
     if len(costs) <= STALL_ROUNDS:
@@ -226,14 +291,16 @@ def _better(inst: Instance, terms: Terms, new: np.ndarray, old: np.ndarray) -> b
     return abs(vn - vo) <= 1e-9 and float(cost[F, new].sum()) < float(cost[F, old].sum()) - 1e-9
 
 
-def _nearest_reps(inst: Instance, lat: float, lon: float, first: list[int]) -> np.ndarray:
-    """``first`` and the active reps nearest to (lat, lon): ``NEIGHBOUR_REPS + 1`` in all."""
+def _nearest_reps(
+    inst: Instance, lat: float, lon: float, first: list[int], others: int = NEIGHBOUR_REPS
+) -> np.ndarray:
+    """``first`` and the active reps nearest to (lat, lon): ``others + 1`` in all."""
     act = np.nonzero(inst.active)[0]
     d = haversine_km(lat, lon, inst.rep_lat[act], inst.rep_lon[act])
     near = act[np.lexsort((act, d))]
     reps = list(dict.fromkeys(first))
     for q in near:
-        if len(reps) > NEIGHBOUR_REPS:
+        if len(reps) > others:
             break
         if int(q) not in reps:
             reps.append(int(q))
@@ -247,8 +314,9 @@ def _neighbourhood(
     lon: float,
     free_mask: np.ndarray,
     reps: np.ndarray,
+    limit: int = FAMILIES,
 ) -> Sub | None:
-    """The free families on ``reps`` (at most ``FAMILIES``, nearest to (lat, lon) first), each
+    """The free families on ``reps`` (at most ``limit``, nearest to (lat, lon) first), each
     free to take any of its candidates among ``reps``."""
     hood = np.zeros(inst.n_reps, dtype=bool)
     hood[reps] = True
@@ -258,7 +326,7 @@ def _neighbourhood(
         return None
     root = inst.fam_root_account[fams]
     dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], lat, lon)
-    fams = np.sort(fams[np.lexsort((fams, dist))][:FAMILIES])
+    fams = np.sort(fams[np.lexsort((fams, dist))][:limit])
     ok = (inst.cand_rep[fams] >= 0) & hood[np.maximum(inst.cand_rep[fams], 0)]
     cols = [np.nonzero(row)[0] for row in ok]
     return Sub(fams, cols)

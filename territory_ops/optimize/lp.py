@@ -72,6 +72,9 @@ class LPSolution:
     slack: np.ndarray  # per rep, fraction of target
     overflow: np.ndarray | None = None  # per rep, capacity excess as a share of capacity
     model: LPModel | None = None  # the solved model (the certificate re-solves it for travel)
+    # the band slack is phase 1's optimum (not a point the clock cut short): a proof over the
+    # LP's families that the band needs it
+    slack_proven: bool = False
 
 
 def build_lp(
@@ -428,6 +431,7 @@ def solve_core_lp(
     if status == NOT_SOLVED:  # out of time: phase 1's point is feasible for phase 2 too
         sol = sol1
     sol.overflow = over_cap  # the room phase 1 proved necessary; rounding may use it all
+    sol.slack_proven = st1 == OPTIMAL
     if status in SOLVED:  # what phase 2 used, within the caps
         return sol, np.minimum(sol.slack * (1 + 1e-6) + 1e-7, cap)
     return sol, cap

@@ -174,6 +174,28 @@ def band_out_of_reach_by_families(inst) -> bool:  # inst: Instance
     return bool((inst.fam_potential > limit + 1e-9).any())
 
 
+def proven_slack(
+    inst,  # Instance
+    slack: np.ndarray,
+    proven: bool,
+    core_fams: np.ndarray | None,
+) -> np.ndarray:
+    """The LP's band slack where it proves that no plan keeps every rep in band, else zeros.
+
+    A proof needs phase 1 at its optimum (``proven``: not a point the clock cut short) over
+    every family that may move. On a big book the LP holds a core and the rest stays where
+    the prices put it; a slack that LP needs says nothing of the whole book (a loaded 100k
+    pass blamed "eligibility, locks and capacity" for 145 reps on such a core)."""
+    none = np.zeros_like(slack)
+    if not proven or core_fams is None:
+        return none
+    outside = np.ones(inst.n_families, dtype=bool)
+    outside[core_fams] = False
+    if (inst.fam_lock_rep[outside] < 0).any():
+        return none
+    return slack
+
+
 def band_reasons(
     inst,  # Instance (imported lazily to keep this module independent of the model)
     rep_of_family: np.ndarray,
@@ -244,8 +266,8 @@ def band_reasons(
             reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
         elif not reason:
             reason = (
-                "not reached within the time budget: the LP relaxation keeps it in band, the "
-                "search stopped before a whole-family plan did"
+                "not reached within the time budget: no check proves the band out of its "
+                "reach, and the search stopped before a whole-family plan brought it in"
             )
         out.append(
             {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}

@@ -19,6 +19,7 @@ from territory_ops.optimize.report import (
     check_plan,
     count_violations,
     plan_metrics,
+    proven_slack,
 )
 from territory_ops.optimize.solve import SolveOutcome
 from territory_ops.optimize.tables import Tables
@@ -116,6 +117,9 @@ def _metrics(
     m = plan_metrics(tables.accounts, tables.reps, new_rep_ids(inst, new_rep), inst.tolerance)
     before = np.bincount(cur[ca], weights=inst.potential[ca], minlength=inst.n_reps)
     before_ratio = before / np.maximum(inst.target, 1e-12)
+    # only an LP that proves it may say the band cannot hold
+    core_fams = out.lp_core.fams if out.lp_core is not None else None
+    slack = proven_slack(inst, slack, out.lp is not None and out.lp.slack_proven, core_fams)
     oob = band_reasons(
         inst, fam_rep, slack, mode, max_moves, before_ratio, proven=bool(stats.get("optimal"))
     )
