@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines import (
+    crm,
     dbt,
     ingest,
     jobs,
@@ -26,10 +27,16 @@ defs = dg.Definitions(
         dbt.dbt_mart_assets,
         *planning.planning_assets,
         *notify.notify_assets,
+        *crm.crm_assets,  # only when a CRM is configured
     ],
     asset_checks=quality.quality_checks,
-    jobs=[jobs.territory_pass_job, notify.decide_proposals, scenarios.scenario_comparison],
-    schedules=schedules.pass_schedules,
+    jobs=[
+        jobs.territory_pass_job,
+        notify.decide_proposals,
+        scenarios.scenario_comparison,
+        *crm.crm_jobs,
+    ],
+    schedules=[*schedules.pass_schedules, *crm.crm_schedules],
     sensors=[sensors.new_snapshot_sensor],
     resources={**default_resources(), **notify.notify_resources()},
 )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines import crm
 from pipelines.alerts import AlertSink
 from pipelines.resources import LandingResource, WarehouseResource
 from territory_ops.extracts.errors import ExtractError
@@ -29,6 +30,7 @@ def build_raw_extract_asset(spec: ExtractSpec) -> dg.AssetsDefinition:
         kinds={"csv", "duckdb"},
         description=f"{spec.description} Landed as text from every snapshot's {spec.file_name}.",
         pool="duckdb_writer",
+        deps=crm.pull_deps,  # a configured CRM is pulled first
     )
     def _raw_extract(
         context: dg.AssetExecutionContext,

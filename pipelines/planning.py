@@ -33,6 +33,7 @@ from territory_ops.planning.service import (
     stage_plan,
 )
 from territory_ops.warehouse import utc_now
+from territory_ops.writeback.confirm import confirm_snapshot
 
 PLANNING_GROUP = "planning"
 MART_DEPS = [
@@ -111,6 +112,7 @@ def territory_plan(
             clicks = drain_queued_clicks(
                 con, queued_click_sender(slack), slack.outbox_path / "queue"
             )
+            confirm_snapshot(con)  # settles changes delivered to the CRM before locks are read
             staged = stage_plan(con, context.run_id, settings)
     except PlanningError as err:
         raise dg.Failure(description=str(err)) from err

@@ -1,9 +1,9 @@
 """``territory-ops crm``: pull a CRM's accounts, users and opportunities into a landing
-snapshot (territory_ops.crm)."""
+snapshot, push the approved changes that are due back into it, and say where both stand
+(territory_ops.crm)."""
 
 from __future__ import annotations
 
-import csv
 import os
 from datetime import date
 from enum import StrEnum
@@ -80,25 +80,109 @@ def pull(
     feeds = {"intent_signals": intent_file, "firmographics_companies": firmographics_file}
     feeds = {name: path for name, path in feeds.items() if path is not None}
 
+    from territory_ops.crm.pull import pull_crm
     from territory_ops.crm.snapshot import CrmPullError
 
+    options = {"fields": fields, "bulk": bulk} if crm is Crm.salesforce else {}
     try:
-        if crm is Crm.salesforce:
-            from territory_ops.crm.salesforce import pull_salesforce
-
-            target = pull_salesforce(
-                out, snapshot, os.environ, fields=fields, feeds=feeds, bulk=bulk
-            )
-        else:
-            from territory_ops.crm.hubspot import pull_hubspot
-
-            target, _ = pull_hubspot(out, snapshot, os.environ, feeds=feeds)
+        pulled = pull_crm(
+            crm.value,
+            out,
+            snapshot,
+            os.environ,
+            feeds=feeds,
+            keep_existing=False,
+            **options,
+        )
     except CrmPullError as err:
         name = "Salesforce" if crm is Crm.salesforce else "HubSpot"
         typer.echo(f"{name} pull stopped, no snapshot written: {err}", err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"{crm.value}: wrote snapshot {target}")
-    for spec_file in ("Account.csv", "User.csv", "Opportunity.csv"):
-        with (target / spec_file).open(encoding="utf-8", newline="") as handle:
-            rows = sum(1 for _ in csv.reader(handle)) - 1  # a street may span lines
-        typer.echo(f"  {spec_file}: {rows} row(s)")
+    assert pulled is not None  # keep_existing=False: a pull or an error
+    typer.echo(f"{crm.value}: wrote snapshot {pulled.folder}")
+    for sobject, rows in pulled.counts.items():
+        typer.echo(f"  {sobject}.csv: {rows} row(s)")
+    _record_pull(crm.value, snapshot, str(pulled.folder), pulled.counts)
+
+
+def _record_pull(crm: str, as_of: date, target: str, counts: dict[str, int]) -> None:
+    """The pull in ``crm.pulls`` for ``crm status``; a busy warehouse only costs the record."""
+    from territory_ops.crm.ledger import record_pull
+    from territory_ops.settings import Settings
+    from territory_ops.warehouse import WarehouseBusy, connect_when_free
+
+    path = Settings.from_env().duckdb_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with connect_when_free(path, timeout_s=60.0) as con:
+            record_pull(con, crm, as_of, target, counts)
+    except WarehouseBusy as err:
+        typer.echo(f"(the pull is not in crm status: {err})", err=True)
+
+
+def _as_of(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {value!r}", param_hint="--as-of") from None
+
+
+@crm_app.command("push")
+def push(
+    crm: Crm = typer.Option(..., "--crm", help="Which CRM to write."),  # noqa: B008
+    as_of: str | None = typer.Option(
+        None, "--as-of", metavar="YYYY-MM-DD", help="Send what is due on this day (default: today)."
+    ),
+    revops_channel: str = typer.Option(
+        "#revops", "--revops-channel", help="Where the push's summary goes."
+    ),
+) -> None:
+    """Send the approved changes due as of the date (account owners, deal owners as the
+    holdover policy says); record per change applied, or the CRM's error (kept approved)."""
+    from territory_ops.cli.common import writable_warehouse_or_exit
+    from territory_ops.crm.channels import push_channel
+    from territory_ops.crm.errors import CrmPushError
+    from territory_ops.crm.push import push_due
+    from territory_ops.crm.summary import send_push_summary
+    from territory_ops.notify.sender import sender_from_env
+    from territory_ops.settings import Settings
+
+    day = _as_of(as_of)
+    try:
+        channel = push_channel(crm.value, os.environ)
+    except CrmPushError as err:
+        typer.echo(f"{crm.value} push stopped, nothing sent: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    con = writable_warehouse_or_exit()
+    try:
+        report = push_due(con, channel, day)
+        for line in report.lines():
+            typer.echo(line)
+        if report.anything_happened:
+            sender = sender_from_env(Settings.from_env().outbox_dir)
+            send_push_summary(con, report, sender, channel=revops_channel, refused=report.refused)
+        else:
+            typer.echo(f"nothing due as of {day} that the CRM does not have already")
+    finally:
+        con.close()
+    if report.refused:
+        typer.echo(f"{crm.value} push stopped: {report.refused}", err=True)
+        raise typer.Exit(code=1)
+
+
+@crm_app.command("status")
+def status(
+    crm: Crm = typer.Option(..., "--crm", help="Which CRM."),  # noqa: B008
+) -> None:
+    """The last pull and push, and what is pending, applied, failed, confirmed or reverted
+    (from the warehouse alone; the CRM is not asked)."""
+    from territory_ops.cli.common import read_only_warehouse_or_exit
+    from territory_ops.crm.status import crm_status
+
+    con = read_only_warehouse_or_exit()
+    try:
+        lines = crm_status(con, crm.value, date.today())
+    finally:
+        con.close()
+    for line in lines:
+        typer.echo(line)

@@ -5,11 +5,11 @@ ingest, the quality gate and dbt read it unchanged. It appears whole or not at a
 is written into a hidden sibling folder that is renamed to ``<as_of>/`` at the end, so a sensor
 watching the landing folder never sees half a pull.
 
-Credentials come from the environment only (``SALESFORCE_INSTANCE_URL``,
-``SALESFORCE_ACCESS_TOKEN``, optional ``SALESFORCE_API_VERSION``) and are never logged or
-written. Before reading an object the pull asks the org to describe it: a field the org lacks
-(often a field the integration user cannot see) stops the pull by name, unless the
-configuration declares it absent.
+Credentials come from the environment only (an access token, or the JWT bearer flow:
+territory_ops.crm.salesforce_auth) and are never logged or written. Before reading an
+object the pull asks the org to describe it: a field the org lacks (often a field the
+integration user cannot see) stops the pull by name, unless the configuration declares it
+absent.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
+from territory_ops.crm.salesforce_auth import Credentials, SalesforceAuthError
 from territory_ops.crm.snapshot import (
     CrmPullError,
     checked_feeds,
@@ -100,26 +101,6 @@ class RetryPolicy:
         return min(self.first_wait_s * 2**attempt, self.max_wait_s)
 
 
-@dataclass(frozen=True)
-class Credentials:
-    instance_url: str
-    access_token: str = field(repr=False)  # never in a repr, a log line or a traceback
-    api_version: str | None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Credentials:
-        url = env.get("SALESFORCE_INSTANCE_URL", "").strip()
-        token = env.get("SALESFORCE_ACCESS_TOKEN", "").strip()
-        if not url:
-            raise SalesforcePullError("SALESFORCE_INSTANCE_URL is not set")
-        if not token:
-            raise SalesforcePullError(
-                "SALESFORCE_ACCESS_TOKEN is not set (the JWT bearer flow is not supported yet)"
-            )
-        version = env.get("SALESFORCE_API_VERSION", "").strip().removeprefix("v") or None
-        return cls(url.rstrip("/"), token, version)
-
-
 class _TimeoutSession(requests.Session):
     """A requests session whose every call has a timeout unless the caller gives one."""
 
@@ -139,7 +120,7 @@ class _Session:
         self._env = env
         self._retry = retry
         self._reauthenticated = False
-        self.creds = Credentials.from_env(env)
+        self.creds = _credentials(env, retry)
         self.version = self.creds.api_version or self._newest_version()
         self.sf = self._connect()
 
@@ -170,17 +151,18 @@ class _Session:
             try:
                 return fn()
             except SalesforceExpiredSession:
+                jwt = self.creds.from_jwt
+                what = "a new JWT bearer token" if jwt else "re-reading SALESFORCE_ACCESS_TOKEN"
                 if self._reauthenticated:
                     raise SalesforcePullError(
-                        "Salesforce refused the session again after re-reading "
-                        "SALESFORCE_ACCESS_TOKEN (INVALID_SESSION_ID): set a fresh access token"
+                        f"Salesforce refused the session again after {what} "
+                        "(INVALID_SESSION_ID): set a fresh access token or check the JWT settings"
                     ) from None
-                # With an access token from the environment, re-authenticating means reading
-                # the variable again (a scheduler may have refreshed it); the JWT flow would
-                # mint a new token here.
-                log.warning("Salesforce session expired; re-reading SALESFORCE_ACCESS_TOKEN")
+                # An access token from the environment is read again (a scheduler may have
+                # refreshed it); the JWT bearer flow mints a new one.
+                log.warning("Salesforce session expired; re-authenticating with %s", what)
                 self._reauthenticated = True
-                self.creds = Credentials.from_env(self._env)
+                self.creds = _credentials(self._env, self._retry)
                 self.sf = self._connect()
             except requests.exceptions.SSLError:
                 raise SalesforcePullError(
@@ -238,7 +220,17 @@ def _worth_retrying(error: Exception) -> bool:
         return True
     if isinstance(error, SalesforceRefusedRequest):
         return "REQUEST_LIMIT_EXCEEDED" in _error_codes(error)
-    return isinstance(error, SalesforceGeneralError) and error.status >= 500
+    # 429: a gateway's or the org's concurrent-request limit, answered before any work
+    return isinstance(error, SalesforceGeneralError) and (
+        error.status >= 500 or error.status == 429
+    )
+
+
+def _credentials(env: Mapping[str, str], retry: RetryPolicy) -> Credentials:
+    try:
+        return Credentials.from_env(env, retry.timeout_s)
+    except SalesforceAuthError as err:
+        raise SalesforcePullError(str(err)) from None
 
 
 def _error_codes(error: SalesforceError) -> list[str]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
+from territory_ops.crm.errors import CrmError
 from territory_ops.extracts.errors import ExtractError
 from territory_ops.extracts.file_checks import check_required_columns, check_utf8, read_header
 from territory_ops.extracts.landing import ABSENT_MARKER
@@ -26,7 +27,7 @@ from territory_ops.extracts.spec import FIRMOGRAPHICS, INTENT, ExtractSpec
 OTHER_FEEDS: tuple[ExtractSpec, ...] = (INTENT, FIRMOGRAPHICS)
 
 
-class CrmPullError(RuntimeError):
+class CrmPullError(CrmError):
     """A pull that cannot finish; the message names the object and field where one is at fault."""
 
 

@@ -291,3 +291,31 @@ def summarize(flags: pl.DataFrame, scope: str, limit: int = 6) -> str:
     ).sort(["p", "mag"], descending=[False, True])
     examples = "; ".join(ordered["detail"].head(limit).to_list())
     return f"{head}. {examples}"[:1000]
+
+
+REVERTED_FLAG = "reverted_in_crm"
+
+
+def reverted_flags(confirmations: pl.DataFrame, snapshot_date) -> pl.DataFrame:
+    """One account flag per delivered change the snapshot shows reverted in the CRM.
+
+    ``confirmations`` are ``plans.confirmations`` rows (territory_ops.writeback.confirm):
+    the account, the owner we set and the owner the CRM shows now.
+    """
+    rows = []
+    for r in confirmations.iter_rows(named=True):
+        account = r["account_name"] or r["account_id"]
+        rows.append(
+            {"snapshot_date": snapshot_date}
+            | _flag(
+                "account",
+                REVERTED_FLAG,
+                r["account_id"],
+                r["account_name"],
+                f"reverted in CRM: {account} ({r['account_id']}) — we set "
+                f"{_who(r['set_owner_id'], r['set_owner_name'])}, it now has "
+                f"{_who(r['shown_owner_id'], r['shown_owner_name'])}",
+                1.0,
+            )
+        )
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA)

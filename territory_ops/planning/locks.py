@@ -6,7 +6,8 @@ to) a given rep (:func:`locks_for_pass`), with where the lock comes from:
 1. ``pin`` — an active manual pin (``plans.pin_events``, written by
    :mod:`territory_ops.writeback.pins`);
 2. ``approved`` — an approved change not yet exported (a later pass must not undo it);
-3. ``exported`` — an exported change the CRM snapshot does not show yet.
+3. ``exported`` / ``applied`` — a change delivered to the CRM (import file or API) that the
+   CRM snapshot does not show yet.
 
 A pin wins over an approval for the same account (it is the more explicit override); the
 conflict is reported in ``note`` so RevOps can see it.
@@ -53,9 +54,14 @@ LOCK_SCHEMA = {
     "note": pl.Utf8,
 }
 # a change in these states holds its account where the change put it
-_LOCKING = (ProposalStatus.APPROVED, ProposalStatus.EXPORTED)
+_LOCKING = (ProposalStatus.APPROVED, ProposalStatus.EXPORTED, ProposalStatus.APPLIED)
 # a change in these states is not proposed again
-_DECIDED = (ProposalStatus.APPROVED, ProposalStatus.EXPORTED, ProposalStatus.APPEALED)
+_DECIDED = (
+    ProposalStatus.APPROVED,
+    ProposalStatus.EXPORTED,
+    ProposalStatus.APPLIED,
+    ProposalStatus.APPEALED,
+)
 
 
 def ensure_pins_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -94,7 +100,7 @@ def _proposal_locks(
     ).with_columns(pl.lit(None, dtype=pl.Utf8).alias("note"))
     approved = latest.filter(pl.col("source") == ProposalStatus.APPROVED)
     exported = latest.filter(
-        (pl.col("source") == ProposalStatus.EXPORTED)
+        pl.col("source").is_in([ProposalStatus.EXPORTED, ProposalStatus.APPLIED])
         & ~pl.col("account_id").is_in(approved["account_id"])
     )
     if current_owners is None:

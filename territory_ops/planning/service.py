@@ -36,7 +36,7 @@ from territory_ops.planning.config import (
     merge_pass_config,
     validate_pass_config,
 )
-from territory_ops.planning.drift import drift_flags, summarize
+from territory_ops.planning.drift import drift_flags, reverted_flags, summarize
 from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
@@ -46,6 +46,7 @@ from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.routing import route_proposals
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import PlanningInput, load_planning_input
+from territory_ops.warehouse import query_frame, table_exists
 
 
 class PlanningError(RuntimeError):
@@ -164,11 +165,28 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     unlocated = geo_held(data.accounts, "plan", "hold").height
     held = config.geography.unlocated_accounts == "hold"
     flags = pl.concat(
-        [flags, _plan_flags(record, data.snapshot_date, flags.schema, unlocated, held)]
+        [
+            flags,
+            _plan_flags(record, data.snapshot_date, flags.schema, unlocated, held),
+            _reverted_in_crm(con, data.snapshot_date).cast(flags.schema),
+        ]
     )
     store.record_drift(con, run_id, flags)
     summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
     return DriftReport(flags, kpis, summaries, previous is not None)
+
+
+def _reverted_in_crm(con: duckdb.DuckDBPyConnection, snapshot) -> pl.DataFrame:
+    """Changes delivered to the CRM that this snapshot shows with another owner."""
+    if not table_exists(con, "plans", "confirmations"):
+        return reverted_flags(pl.DataFrame(), snapshot)
+    rows = query_frame(
+        con,
+        "select * from plans.confirmations where outcome = 'reverted' and snapshot_date = ? "
+        "order by account_id",
+        [snapshot],
+    )
+    return reverted_flags(rows, snapshot)
 
 
 def _plan_flags(

@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from territory_ops.crm.salesforce import READ_COLUMNS
 from territory_ops.extracts.sample import generate_sample
+from territory_ops.writeback.decisions import ensure_decisions_table
 from tests.crm.fake_salesforce import FakeOrg, FakeSalesforce
 
 SAMPLE_AS_OF = date(2026, 11, 30)
@@ -62,3 +64,12 @@ def salesforce(
         monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", org.token)
         monkeypatch.delenv("SALESFORCE_API_VERSION", raising=False)
         yield server
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh warehouse with the decisions log, for proposals to approve and push."""
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_decisions_table(connection)
+    yield connection
+    connection.close()

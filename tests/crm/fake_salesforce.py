@@ -1,9 +1,14 @@
 """A loopback HTTPS stand-in for the Salesforce REST API, written from its documentation.
 
-It serves what the connector reads: the API versions list, ``sobjects/<Object>/describe``
-and SOQL ``query`` with ``nextRecordsUrl`` paging, and answers errors the way Salesforce
-does (a JSON array of ``{"message", "errorCode"}``). Tests fill its in-memory org and flip
-switches to make it fail once (503, an expired session) or lack a field.
+It serves what the connector reads and writes: the API versions list,
+``sobjects/<Object>/describe``, SOQL ``query`` with ``nextRecordsUrl`` paging, Bulk API 2.0
+query jobs, Bulk API 2.0 ingest jobs (create, upload, close, poll, ``successfulResults`` /
+``failedResults`` / ``unprocessedrecords``) and the OAuth 2.0 JWT bearer token endpoint (the
+assertion's signature checked with the connected app's public key). Errors come the way
+Salesforce sends them (a JSON array of ``{"message", "errorCode"}``). Tests fill its in-memory
+org and flip switches to make it fail (429 / 503, an expired session, records rejected with a
+given error code, a job that ends ``Failed``, a connection dropped after the upload). A
+successful update job changes the records' owners, so the next pull shows them.
 
 simple-salesforce always speaks ``https://``, so the server holds a self-signed certificate
 made at test time; clients trust it through ``REQUESTS_CA_BUNDLE``.
@@ -17,6 +22,7 @@ import io
 import ipaddress
 import json
 import re
+import socket
 import ssl
 import sys
 import threading
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -89,6 +96,23 @@ class FakeOrg:
     query_rejects: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     bulk_pages: int = 0
+    fail_429_times: int = 0
+    # ingest jobs: record id -> (errorCode, message) for records an update job rejects
+    reject_records: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lock_times: dict[str, int] = field(default_factory=dict)  # UNABLE_TO_LOCK_ROW n times
+    fail_job: str | None = None  # the next closed job ends Failed with this message
+    drop_after_upload: bool = False  # the next upload is stored, its answer never sent
+    hold_upload: threading.Event | None = None  # uploads wait for this before answering
+    upload_arrived: threading.Event = field(default_factory=threading.Event)
+    in_progress_polls: int = 0  # a closed job answers InProgress this many polls first
+    uploads: int = 0
+    applied: list[tuple[str, str, str]] = field(default_factory=list)  # (object, Id, OwnerId)
+    ingest_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # JWT bearer flow: the connected app, its user and the public key its assertions verify with
+    consumer_key: str = "3MVG9stand-in-consumer-key"
+    username: str = "integration@example.com"
+    jwt_public_key: bytes | None = None
+    tokens_minted: int = 0
     _jobs: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     _cursors: dict[str, tuple[str, list[dict[str, Any]], int]] = field(default_factory=dict)
 
@@ -116,15 +140,148 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         pass
 
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         url = urlsplit(self.path)
         self.server.org.requests.append(f"POST {url.path}")
+        if url.path == "/services/oauth2/token":
+            return self._token(parse_qs(self._body().decode()))
         if self._refused():
             return
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        body = json.loads(self._body() or b"{}")
         if re.fullmatch(r"/services/data/v[\d.]+/jobs/query/?", url.path):
             return self._create_query_job(body)
+        if re.fullmatch(r"/services/data/v[\d.]+/jobs/ingest/?", url.path):
+            return self._create_ingest_job(body)
         return self._error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def do_PUT(self) -> None:  # noqa: N802 - http.server's name
+        url = urlsplit(self.path)
+        org = self.server.org
+        org.requests.append(f"PUT {url.path}")
+        if self._refused():
+            return
+        data = self._body()
+        match = re.fullmatch(r"/services/data/v[\d.]+/jobs/ingest/(\w+)/batches/?", url.path)
+        job = org.ingest_jobs.get(match.group(1)) if match else None
+        if job is None:
+            return self._error(404, "NOT_FOUND", "The requested resource does not exist")
+        if job["state"] != "Open" or job["data"] is not None:
+            return self._error(400, "INVALIDJOBSTATE", "Job is not open for uploads")
+        job["data"] = data.decode("utf-8")
+        org.uploads += 1
+        org.upload_arrived.set()
+        if org.hold_upload is not None:
+            org.hold_upload.wait(30)
+        if org.drop_after_upload:
+            org.drop_after_upload = False
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)  # the data is in; the answer never comes
+            return
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PATCH(self) -> None:  # noqa: N802 - http.server's name
+        url = urlsplit(self.path)
+        org = self.server.org
+        org.requests.append(f"PATCH {url.path}")
+        if self._refused():
+            return
+        body = json.loads(self._body() or b"{}")
+        match = re.fullmatch(r"/services/data/v[\d.]+/jobs/ingest/(\w+)/?", url.path)
+        job = org.ingest_jobs.get(match.group(1)) if match else None
+        if job is None:
+            return self._error(404, "NOT_FOUND", "The requested resource does not exist")
+        if job["state"] != "Open":
+            return self._error(400, "INVALIDJOBSTATE", f"Job is already {job['state']}")
+        if body.get("state") == "Aborted":
+            job["state"] = "Aborted"
+        elif body.get("state") == "UploadComplete":
+            _process(org, job)
+        else:
+            return self._error(400, "INVALIDJOBSTATE", f"cannot set state {body.get('state')}")
+        self._json(200, _job_info(job))
+
+    def _token(self, form: dict[str, list[str]]) -> None:
+        """OAuth 2.0 JWT bearer: the assertion is checked as Salesforce checks it."""
+        org = self.server.org
+        grant = form.get("grant_type", [""])[0]
+        if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" or org.jwt_public_key is None:
+            return self._oauth_error("unsupported_grant_type", "grant type not supported")
+        try:
+            claims = jwt.decode(
+                form.get("assertion", [""])[0],
+                org.jwt_public_key,
+                algorithms=["RS256"],
+                audience=self.server.login_url,
+                issuer=org.consumer_key,
+                options={"require": ["exp", "iss", "sub", "aud"]},
+            )
+        except jwt.PyJWTError as err:
+            return self._oauth_error("invalid_grant", f"invalid assertion: {type(err).__name__}")
+        if claims["sub"] != org.username:
+            return self._oauth_error("invalid_grant", "user hasn't approved this consumer")
+        org.tokens_minted += 1
+        self._json(
+            200,
+            {
+                "access_token": org.token,
+                "scope": "api",
+                "instance_url": self.server.login_url,
+                "id": f"{self.server.login_url}/id/00D/005",
+                "token_type": "Bearer",
+            },
+        )
+
+    def _oauth_error(self, error: str, description: str) -> None:
+        self._json(400, {"error": error, "error_description": description})
+
+    def _create_ingest_job(self, body: dict[str, Any]) -> None:
+        org = self.server.org
+        sobject = str(body.get("object", ""))
+        if body.get("operation") != "update" or sobject not in org.records:
+            return self._error(400, "INVALIDJOB", f"cannot {body.get('operation')} {sobject}")
+        job_id = f"750{uuid.uuid4().hex[:15]}"
+        org.ingest_jobs[job_id] = {
+            "id": job_id,
+            "object": sobject,
+            "state": "Open",
+            "data": None,
+            "results": {"successfulResults": [], "failedResults": [], "unprocessedrecords": []},
+            "error": None,
+            "polls": 0,
+        }
+        self._json(200, {**_job_info(org.ingest_jobs[job_id]), "contentUrl": f"jobs/{job_id}"})
+
+    def _ingest_get(self, job_id: str, results: str | None) -> None:
+        org = self.server.org
+        job = org.ingest_jobs.get(job_id)
+        if job is None:
+            return self._error(404, "NOT_FOUND", f"no job {job_id}")
+        if results is None:
+            if job["state"] == "JobComplete" and job["polls"] < org.in_progress_polls:
+                job["polls"] += 1
+                return self._json(200, {**_job_info(job), "state": "InProgress"})
+            return self._json(200, _job_info(job))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            {
+                "successfulResults": ["sf__Id", "sf__Created", "Id", "OwnerId"],
+                "failedResults": ["sf__Id", "sf__Error", "Id", "OwnerId"],
+                "unprocessedrecords": ["Id", "OwnerId"],
+            }[results]
+        )
+        writer.writerows(job["results"][results])
+        body = out.getvalue().encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _refused(self) -> bool:
         """Answer the switched-on failures (and a wrong token); True when one was sent."""
@@ -134,6 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif org.expire_session_times > 0:
             org.expire_session_times -= 1
             self._error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        elif org.fail_429_times > 0:
+            org.fail_429_times -= 1
+            self._error(429, "REQUEST_LIMIT_EXCEEDED", "Too many concurrent requests")
         elif org.fail_503_times > 0:
             org.fail_503_times -= 1
             self._error(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable")
@@ -158,6 +318,13 @@ class _Handler(BaseHTTPRequestHandler):
         if org.stall_s:
             stall, org.stall_s = org.stall_s, 0.0
             time.sleep(stall)
+        match = re.fullmatch(
+            r"/services/data/v[\d.]+/jobs/ingest/(\w+)(?:/(?P<results>successfulResults|"
+            r"failedResults|unprocessedrecords))?/?",
+            url.path,
+        )
+        if match:
+            return self._ingest_get(match.group(1), match.group("results"))
         match = re.fullmatch(
             r"/services/data/v[\d.]+/jobs/query/(\w+)(?P<results>/results)?", url.path
         )
@@ -287,9 +454,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def _job_info(job: dict[str, Any]) -> dict[str, Any]:
+    results = job["results"]
+    return {
+        "id": job["id"],
+        "operation": "update",
+        "object": job["object"],
+        "state": job["state"],
+        "numberRecordsProcessed": len(results["successfulResults"]) + len(results["failedResults"]),
+        "numberRecordsFailed": len(results["failedResults"]),
+        **({"errorMessage": job["error"]} if job["error"] else {}),
+    }
+
+
+def _process(org: FakeOrg, job: dict[str, Any]) -> None:
+    """Close a job and run it at once: owners change for the records Salesforce accepts."""
+    rows = list(csv.DictReader(io.StringIO(job["data"] or "")))
+    results = job["results"]
+    if job["data"] is None:
+        job["state"], job["error"] = "Failed", "InvalidBatch : No data was uploaded for the job"
+        return
+    if org.fail_job is not None:
+        job["state"], job["error"], org.fail_job = "Failed", org.fail_job, None
+        results["unprocessedrecords"] = [[r["Id"], r["OwnerId"]] for r in rows]
+        return
+    by_id = {r["Id"]: r for r in org.records[job["object"]]}
+    users = {u["Id"]: u for u in org.records.get("User", [])}
+    for row in rows:
+        record_id, owner = row["Id"], row["OwnerId"]
+        error = org.reject_records.get(record_id)
+        if org.lock_times.get(record_id, 0) > 0:
+            org.lock_times[record_id] -= 1
+            error = ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
+        elif record_id not in by_id:
+            error = ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        elif owner in users and users[owner].get("IsActive") is False:
+            error = ("INACTIVE_OWNER_OR_USER", "operation performed with inactive user")
+        if error:
+            results["failedResults"].append([record_id, f"{error[0]}:{error[1]}:--", *row.values()])
+            continue
+        by_id[record_id]["OwnerId"] = owner
+        org.applied.append((job["object"], record_id, owner))
+        results["successfulResults"].append([record_id, "false", record_id, owner])
+    job["state"] = "JobComplete"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     org: FakeOrg
+    login_url: str
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out and left (the stall switch) is expected; anything else is not.
@@ -308,6 +521,7 @@ class FakeSalesforce:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert_path, key_path)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server.login_url = self.url  # the org's login and instance URL are the same
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -1,14 +1,19 @@
 """A loopback stand-in for HubSpot's CRM v3 API: companies, owners and deals, as the docs show them.
 
-Only what the pull reads: ``GET /crm/v3/objects/companies`` and ``/deals`` (``properties``,
-``associations``, ``limit``, ``after`` paging through ``paging.next.after``), ``GET
-/crm/v3/owners/`` (teams, ``archived``), bearer-token auth and HubSpot's JSON error body.
-``fail_next`` queues one-off failures (a 429 with ``Retry-After``, a 502) to test retries.
+What the connector reads and writes: ``GET /crm/v3/objects/companies`` and ``/deals``
+(``properties``, ``associations``, ``limit``, ``after`` paging through ``paging.next.after``),
+``GET /crm/v3/owners/`` (teams, ``archived``), ``POST .../batch/update`` (200 when every input
+was updated, 207 with a ``StandardError`` per problem — ``category``, ``message``,
+``context.ids``) and ``POST .../batch/read``, bearer-token auth and HubSpot's JSON error body.
+``fail_next`` queues one-off failures (a 429 with ``Retry-After``, a 502) to test retries;
+``Portal.reject`` makes given records fail an update with a given category. An update changes
+the owner the next read shows.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -63,6 +68,10 @@ class Portal:
     deals: list[Deal] = field(default_factory=list)
     # properties HubSpot knows for each object (an unknown requested property is left out)
     known_properties: dict[str, set[str]] = field(default_factory=dict)
+    # record id -> (category, message): a batch update fails that record (207)
+    reject: dict[str, tuple[str, str]] = field(default_factory=dict)
+    updates: list[tuple[str, str, str]] = field(default_factory=list)  # (object, id, owner)
+    drop_after_update: bool = False  # the next update is applied, its answer never sent
 
 
 class HubSpotStandIn:
@@ -156,6 +165,81 @@ def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(200, _page(records, query))
 
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or "{}")
+            failure = standin.take_failure()
+            if failure is not None:
+                self._error(failure.status, "Injected failure", failure.category, failure.headers)
+                return
+            if self.headers.get("Authorization") != f"Bearer {standin.portal.token}":
+                self._error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+                return
+            parts = url.path.rstrip("/").split("/")  # /crm/v3/objects/<obj>/batch/<verb>
+            if len(parts) != 7 or parts[4] not in ("companies", "deals") or parts[5] != "batch":
+                self._error(404, f"Unknown path {url.path}", "OBJECT_NOT_FOUND")
+                return
+            obj, verb = parts[4], parts[6]
+            records = {
+                r.id: r
+                for r in (standin.portal.companies if obj == "companies" else standin.portal.deals)
+            }
+            if verb == "read":
+                wanted = body.get("properties") or []
+                found = [
+                    _record(i, {p: records[i].properties.get(p) for p in wanted})
+                    for i in (x["id"] for x in body.get("inputs", []))
+                    if i in records
+                ]
+                self._send(200, {"status": "COMPLETE", "results": found, **_times()})
+                return
+            if verb != "update":
+                self._error(404, f"Unknown path {url.path}", "OBJECT_NOT_FOUND")
+                return
+            self._update(obj, records, body.get("inputs", []))
+
+        def _update(self, obj: str, records: dict[str, Any], inputs: list[dict]) -> None:
+            portal = standin.portal
+            owners = {o.id: o for o in portal.owners}
+            results, errors = [], []
+            for item in inputs:
+                record_id, props = str(item.get("id")), item.get("properties") or {}
+                owner = props.get("hubspot_owner_id")
+                if record_id not in records:
+                    errors.append(
+                        _standard_error(
+                            "OBJECT_NOT_FOUND",
+                            f"Could not get some {obj} objects, they may be deleted or not "
+                            "exist. Check that ids are valid.",
+                            record_id,
+                        )
+                    )
+                elif record_id in portal.reject:
+                    errors.append(_standard_error(*portal.reject[record_id], record_id))
+                elif owner is not None and (owner not in owners or owners[owner].archived):
+                    errors.append(
+                        _standard_error(
+                            "VALIDATION_ERROR",
+                            f'Property values were not valid: [{{"isValid":false,"message":'
+                            f'"{owner} is not a valid owner id","error":"INVALID_OWNER_ID",'
+                            f'"name":"hubspot_owner_id"}}]',
+                            record_id,
+                        )
+                    )
+                else:
+                    records[record_id].properties.update(props)
+                    portal.updates.append((obj, record_id, str(owner)))
+                    results.append(_record(record_id, dict(records[record_id].properties)))
+            if portal.drop_after_update:
+                portal.drop_after_update = False
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            answer: dict[str, Any] = {"status": "COMPLETE", "results": results, **_times()}
+            if errors:
+                answer |= {"numErrors": len(errors), "errors": errors}
+            self._send(207 if errors else 200, answer)
+
         def _error(
             self, status: int, message: str, category: str, headers: dict[str, str] | None = None
         ) -> None:
@@ -179,6 +263,20 @@ def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _times() -> dict[str, str]:
+    return {"startedAt": STAMP, "completedAt": STAMP}
+
+
+def _standard_error(category: str, message: str, record_id: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"ids": [record_id]},
+        "errors": [],
+    }
 
 
 def _page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
