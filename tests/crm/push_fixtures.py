@@ -48,10 +48,11 @@ def approved_moves(
     insert_proposals(con, frame)
     ids = dict(zip(frame["account_id"], frame["proposal_id"], strict=True))
     approve(con, list(ids.values()), by="revops@example.com", channel="cli")
-    for account, day in (effective_on or {}).items():
-        con.execute(
-            "update plans.proposals set effective_on = ? where proposal_id = ?", [day, ids[account]]
-        )
+    # an approval's default date depends on the pass kind; these moves are due at once
+    # unless the test dates them
+    for account, pid in ids.items():
+        day = (effective_on or {}).get(account)
+        con.execute("update plans.proposals set effective_on = ? where proposal_id = ?", [day, pid])
     return ids
 
 

@@ -26,6 +26,8 @@ from tests.conftest import use_home
 from .hubspot_standin import Company, Owner, Portal, running
 
 TOKEN = "pat-na1-cycle-secret-4242"
+# a full pass's balance moves take effect on the first day of the next quarter
+DUE_DAY = "2027-01-01"
 
 
 def _portal() -> Portal:
@@ -96,10 +98,10 @@ def test_pull_approve_push_pull_confirms_and_flags_a_revert(
         _cli("proposals", "approve", *ids, "--by", "revops@example.com")
 
         hubspot.portal.reject["202"] = ("VALIDATION_ERROR", "Property values were not valid")
-        first = _cli("crm", "push", "--crm", "hubspot", "--as-of", "2026-12-01")
+        first = _cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY)
         assert "applied: 3 change(s)" in first and "VALIDATION_ERROR × 1" in first
         hubspot.portal.reject.clear()
-        second = _cli("crm", "push", "--crm", "hubspot", "--as-of", "2026-12-01")
+        second = _cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY)
         assert "applied: 1 change(s)" in second
         assert sorted(r for _, r, _ in hubspot.portal.updates) == ["201", "202", "203", "204"]
 

@@ -26,6 +26,8 @@ from tests.conftest import use_home
 from .fake_salesforce import FakeOrg, FakeSalesforce
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crm_cycle")]
+# a full pass's balance moves take effect on the first day of the next quarter
+DUE_DAY = "2027-01-01"
 
 
 def _jwt_settings(org: FakeOrg, server: FakeSalesforce, folder: Path, mp: pytest.MonkeyPatch):
@@ -110,21 +112,32 @@ def test_pull_pass_approve_push_pull_confirms_and_flags_a_revert_without_leaking
     # 3. RevOps approves them all
     ids = [arg for pid, *_ in moves for arg in ("--id", pid)]
     outputs.append(_cli("proposals", "approve", *ids, "--by", "revops@example.com"))
+    # beside them, the routing policy approved the pass's placements, covers and hand-backs
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        due = [
+            row[0]
+            for row in con.execute(
+                "select account_id from plans.proposals where status = 'approved' "
+                "and coalesce(effective_on, date '1900-01-01') <= cast(? as date)",
+                [DUE_DAY],
+            ).fetchall()
+        ]
+    assert set(due) >= {a for _, a, *_ in moves}
 
     # 4. the push: one record rejected by the org stays approved with its error
     rejected, reverted = moves[0], moves[1]
     org.reject_records[rejected[1]] = ("INACTIVE_OWNER_OR_USER", "operation with inactive user")
-    push = _cli("crm", "push", "--crm", "salesforce", "--as-of", "2026-12-01")
+    push = _cli("crm", "push", "--crm", "salesforce", "--as-of", DUE_DAY)
     outputs.append(push)
     assert "INACTIVE_OWNER_OR_USER × 1" in push
     statuses = _statuses(settings.duckdb_path)
     assert statuses[rejected[1]] == "approved"
     assert {statuses[a] for _, a, *_ in moves[1:]} == {"applied"}
     org.reject_records.clear()
-    outputs.append(_cli("crm", "push", "--crm", "salesforce", "--as-of", "2026-12-01"))
+    outputs.append(_cli("crm", "push", "--crm", "salesforce", "--as-of", DUE_DAY))
     assert _statuses(settings.duckdb_path)[rejected[1]] == "applied"
     applied = [record for obj, record, _ in org.applied if obj == "Account"]
-    assert sorted(applied) == sorted(a for _, a, *_ in moves)  # each applied exactly once
+    assert sorted(applied) == sorted(due)  # each applied exactly once
     # deals follow as the holdover policy says: exactly the deal ledger's applied transfers
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         transfers = con.execute(
@@ -154,7 +167,7 @@ def test_pull_pass_approve_push_pull_confirms_and_flags_a_revert_without_leaking
     status = _cli("crm", "status", "--crm", "salesforce")
     outputs.append(status)
     assert "snapshot 2026-12-02" in status
-    assert f"confirmed by a later snapshot: {len(moves) - 1}" in status
+    assert f"confirmed by a later snapshot: {len(due) - 1}" in status
     assert "reverted in the CRM: 1" in status
 
     # 6. nothing the run wrote holds the access token or the private key
