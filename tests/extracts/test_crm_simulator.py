@@ -198,3 +198,19 @@ def test_bad_batches_and_folders_are_refused_before_anything_changes(
         apply_writeback(out, landing / "not-a-date")
     with pytest.raises(SimulatorError, match="does not exist"):
         apply_writeback(tmp_path / "missing", landing / JUNE)
+
+
+def test_cli_applies_and_reports_gone_records(landing: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from territory_ops.cli.app import app
+
+    out = tmp_path / "writeback"
+    _batch(out, "20260701T080000Z", [("A1", "R9"), ("A3", "R7")])
+    args = ["sample", "apply-writeback", "--writeback", str(out), "--snapshot", str(landing / JULY)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 owner(s) set, 1 record(s) gone (A3)" in result.output
+    assert _owners(landing / JULY)["A1"] == "R9"
+    bad = CliRunner().invoke(app, [*args[:-1], str(landing / "nope")])
+    assert bad.exit_code == 1
