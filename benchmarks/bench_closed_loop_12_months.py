@@ -93,7 +93,7 @@ class Decisions:
     refused: list[str] = field(default_factory=list)
 
 
-# --- where the territory job, the warehouse and the write-back are reached -------------------- --
+# --- where the territory job, the warehouse and the write-back are reached ---------------------
 
 
 def use_home(home: Path) -> None:
@@ -121,28 +121,29 @@ def run_pass(landing: Path, day: date, kind: str, time_limit: float | None = Non
 
 def cli(args: list[str]) -> int:
     """One ``territory-ops`` command in this process; its exit code."""
-    import click
+    import typer
 
     from territory_ops.cli.app import app
 
     try:
-        app(args, standalone_mode=False)
-    except click.exceptions.Exit as done:
+        code = app(args, standalone_mode=False)
+    except typer.Exit as done:
         return int(done.exit_code)
-    return 0
+    return int(code or 0)
 
 
 def write_back(out: Path, as_of: date) -> list[Path]:
     """``territory-ops writeback --out OUT --as-of DATE``; the batch folders it wrote."""
-    import click
+    import inspect
 
+    from territory_ops.cli.decisions import writeback
     from territory_ops.extracts.sample.crm_simulator import BATCH_NAME
 
     out.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in out.iterdir()}
-    try:
+    if "as_of" in inspect.signature(writeback).parameters:
         code = cli(["writeback", "--out", str(out), "--as-of", as_of.isoformat()])
-    except click.exceptions.NoSuchOption:
+    else:
         code = _write_back_flat(out)
     if code not in (0,):
         raise RuntimeError(f"territory-ops writeback exited with {code}")
@@ -403,7 +404,7 @@ def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
         )
     with connect() as con:
         row.holdovers = deals_in_holdover(con, day)
-    row.changed_share = len(arm.changed) / max(row.accounts, 1)
+    row.changed_share = len(arm.changed) / row.accounts if row.accounts else 0.0
     row.seconds = time.perf_counter() - started
     return row
 
@@ -561,7 +562,11 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_closed_loop_"))
     arms = tuple(a for a in args.arms.split(",") if a)
 
+    done: list[MonthRow] = []
+
     def show(row: MonthRow) -> None:
+        done.append(row)  # the table so far, in case a long run is stopped
+        (work / "table_so_far.md").write_text(markdown(done) + "\n")
         print(
             f"{row.arm} month {row.month}: {row.seconds:.0f} s, in band {_pct(row.in_band)}, "
             f"CV {_num(row.potential_cv)}, proposals {row.new}/{row.waiting}",

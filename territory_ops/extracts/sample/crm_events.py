@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, parse_snapshot_dir
+from territory_ops.extracts.spec import ACCOUNTS, LATE_STAGES, OPPORTUNITIES, parse_snapshot_dir
 from territory_ops.files import replaced_atomically
 
 DELETED_PER_MONTH = 0.003  # share of accounts deleted each month
@@ -47,6 +47,30 @@ def _duplicates(landing: Path) -> dict[str, str]:
     return dict(zip(frame["account_id"], frame["is_duplicate_of"], strict=True))
 
 
+def _busy_roots(accounts: pl.DataFrame, deals: pl.DataFrame) -> set[str]:
+    """Family roots with a locked account or an open deal anywhere in the family.
+
+    Joining two families whose locks sit with different reps breaks a hard rule no plan can
+    keep (a family has one owner, a locked account keeps its owner) and the pass stops; open
+    deals may reach a locking stage before the family's move is approved. Acquisitions here
+    join quiet families only.
+    """
+    parent = dict(zip(accounts["Id"], accounts["ParentId"], strict=True))
+
+    def root(account: str) -> str:
+        seen = 0
+        while parent.get(account) and seen < 10:
+            account, seen = parent[account], seen + 1
+        return account
+
+    open_deals = deals.filter(pl.col("IsClosed") != "true")
+    locked = set(accounts.filter(pl.col("Territory_Lock__c") == "true")["Id"].to_list())
+    locked |= set(open_deals["AccountId"].to_list())
+    late = open_deals.filter(pl.col("StageName").is_in(list(LATE_STAGES)))
+    locked |= set(late["AccountId"].to_list())
+    return {root(a) for a in locked}
+
+
 def plan_events(landing: Path, seed: int) -> CrmEvents:
     """Draw the events from the snapshots as written (nothing is changed)."""
     days = sorted(d for p in landing.iterdir() if (d := parse_snapshot_dir(p.name)))
@@ -73,8 +97,9 @@ def plan_events(landing: Path, seed: int) -> CrmEvents:
         n_merge = rng.binomial(len(open_dups), MERGED_PER_MONTH)
         for dup in rng.choice(open_dups, size=min(n_merge, len(open_dups)), replace=False):
             merged[str(dup)] = (duplicates[str(dup)], day.isoformat())
+        busy = _busy_roots(alive, _read(landing / day.isoformat() / OPPORTUNITIES.file_name))
         roots = sorted(
-            parents - set(alive.filter(pl.col("ParentId").is_not_null())["Id"].to_list())
+            parents - set(alive.filter(pl.col("ParentId").is_not_null())["Id"].to_list()) - busy
         )
         roots = [r for r in roots if r not in acquired and r not in deleted]
         for _ in range(min(rng.poisson(ACQUISITIONS_PER_MONTH), len(roots) // 2)):
