@@ -28,6 +28,8 @@ changed owner, flip-flops, deals in holdover. Prints a markdown table and writes
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -49,7 +51,7 @@ ARM_LABELS = {
 }
 # placements of new and orphaned accounts, leave covers and hand-backs: a plan must make them
 FORCED_REASONS = frozenset({"new", "orphaned", "cover", "return"})
-WRITEBACK_BY = "territory-ops writeback"
+ROWS_FILE = "rows.json"  # every month's row so far, for --combine and for a stopped run
 
 
 @dataclass
@@ -488,16 +490,17 @@ def _num(v: float | int | None, fmt: str = "{:.3f}") -> str:
 
 def markdown(rows: list[MonthRow]) -> str:
     head = (
-        "| arm | month | pass | reps in band | potential CV | workload CV | without active "
-        "owner | proposals new / waiting | forced / discretionary | routed / approved / "
-        "rejected / appealed | owner changes imported (discretionary) | changed owner so far "
-        "| flip-flops | deals in holdover | run |"
+        "| arm | month | pass | reps in band: CRM / plan | potential CV: CRM / plan | workload "
+        "CV | without active owner | proposals new / waiting | forced / discretionary | routed "
+        "/ approved / rejected / appealed | owner changes imported (discretionary) | changed "
+        "owner so far | flip-flops | deals in holdover | run |"
     )
     lines = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
-            f"| {r.arm} | {r.month} | {r.pass_kind} | {_pct(r.in_band)} | "
-            f"{_num(r.potential_cv)} | {_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} | "
+            f"| {r.arm} | {r.month} | {r.pass_kind} | {_pct(r.in_band)} / "
+            f"{_pct(r.plan_in_band)} | {_num(r.potential_cv)} / {_num(r.plan_potential_cv)} | "
+            f"{_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} | "
             f"{r.new:,} / {r.waiting:,} | {r.forced:,} / {r.discretionary:,} | "
             f"{r.routed:,} / {r.approved:,} / {r.rejected:,} / {r.appealed:,} | "
             f"{r.imported:,} ({r.discretionary_moves:,}) | {_pct(r.changed_share)} | "
@@ -522,6 +525,10 @@ def chart(rows: list[MonthRow], path: Path, title: str) -> Path:
         style = {"color": colors.get(arm), "marker": "o", "linewidth": 2.2, "markersize": 4}
         band_ax.plot(months, [100 * (r.in_band or 0) for r in mine], label=ARM_LABELS[arm], **style)
         cv_ax.plot(months, [r.potential_cv or 0 for r in mine], label=ARM_LABELS[arm], **style)
+        if arm != "none":  # the plan each pass published (nobody acts on the none arm's)
+            plan = {"color": colors.get(arm), "linestyle": "--", "linewidth": 1.2, "alpha": 0.8}
+            band_ax.plot(months, [100 * (r.plan_in_band or 0) for r in mine], **plan)
+            cv_ax.plot(months, [r.plan_potential_cv or 0 for r in mine], **plan)
     band_ax.axhline(95, color="#1b7837", linestyle=":", linewidth=1)
     band_ax.text(1, 96, "target 95%", color="#1b7837", fontsize=8)
     band_ax.set(title="Reps within ±10% of their potential target", ylabel="% of active reps")
@@ -531,10 +538,11 @@ def chart(rows: list[MonthRow], path: Path, title: str) -> Path:
     cv_ax.set(title="Spread of potential between reps (CV)", ylabel="coefficient of variation")
     cv_ax.set_ylim(bottom=0)
     for ax in (band_ax, cv_ax):
-        ax.set_xlabel("month (the CRM as each monthly snapshot lands)")
+        ax.set_xlabel("month (solid: the CRM as the month's snapshot lands)")
         ax.set_xticks(sorted({r.month for r in rows}))
         ax.grid(alpha=0.25)
         ax.spines[["top", "right"]].set_visible(False)
+    band_ax.plot([], [], color="#444444", linestyle="--", linewidth=1.2, label="its published plan")
     band_ax.legend(loc="lower left", frameon=False, fontsize=9)
     fig.suptitle(title, fontsize=12, fontweight="bold")
     fig.tight_layout()
@@ -554,19 +562,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=None, help="solver seconds per pass")
     parser.add_argument("--out", type=Path, default=Path("docs/img/closed_loop_12_months.png"))
     parser.add_argument("--work", type=Path, default=None, help="keep the runs here")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="only report: merge the rows.json of earlier runs (e.g. one arm per process)",
+    )
     return parser.parse_args(argv)
+
+
+def load_rows(works: list[Path]) -> list[MonthRow]:
+    rows = [MonthRow(**r) for w in works for r in json.loads((w / ROWS_FILE).read_text())]
+    return sorted(rows, key=lambda r: (ARMS.index(r.arm), r.month))
 
 
 def main() -> None:
     args = parse_args()
+    title = f"{args.months} months, {args.accounts:,} accounts, {args.reps} reps (seed {args.seed})"
+    if args.combine:
+        rows = load_rows(args.combine)
+        print(markdown(rows))
+        print(f"\nChart: {chart(rows, args.out, title)}")
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_closed_loop_"))
     arms = tuple(a for a in args.arms.split(",") if a)
 
     done: list[MonthRow] = []
 
     def show(row: MonthRow) -> None:
-        done.append(row)  # the table so far, in case a long run is stopped
-        (work / "table_so_far.md").write_text(markdown(done) + "\n")
+        done.append(row)
+        rows_json = json.dumps([dataclasses.asdict(r) for r in done], indent=1)
+        (work / ROWS_FILE).write_text(rows_json + "\n")
         print(
             f"{row.arm} month {row.month}: {row.seconds:.0f} s, in band {_pct(row.in_band)}, "
             f"CV {_num(row.potential_cv)}, proposals {row.new}/{row.waiting}",
@@ -583,7 +610,6 @@ def main() -> None:
         time_limit=args.time_limit,
         progress=show,
     )
-    title = f"{args.months} months, {args.accounts:,} accounts, {args.reps} reps (seed {args.seed})"
     print()
     print(markdown(rows))
     print(f"\nChart: {chart(rows, args.out, title)}")
