@@ -518,7 +518,7 @@ def chart(rows: list[MonthRow], path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     colors = {"loop": "#1b7837", "annual": "#e08214", "none": "#8c8c8c"}
-    fig, (band_ax, cv_ax) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    fig, (band_ax, cv_ax) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110)
     for arm in dict.fromkeys(r.arm for r in rows):
         mine = [r for r in rows if r.arm == arm and r.in_band is not None]
         months = [r.month for r in mine]
@@ -543,9 +543,10 @@ def chart(rows: list[MonthRow], path: Path, title: str) -> Path:
         ax.grid(alpha=0.25)
         ax.spines[["top", "right"]].set_visible(False)
     band_ax.plot([], [], color="#444444", linestyle="--", linewidth=1.2, label="its published plan")
-    band_ax.legend(loc="lower left", frameon=False, fontsize=9)
+    handles, labels = band_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, fontsize=9)
     fig.suptitle(title, fontsize=12, fontweight="bold")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
