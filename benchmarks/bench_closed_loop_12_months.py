@@ -307,21 +307,13 @@ def proposal_figures(con, run_id: str, snapshot: date) -> dict[str, int | None]:
 
 
 def deals_in_holdover(con, as_of: date) -> int | None:
-    """Open deals still held by a moved account's previous owner on ``as_of`` (the holdover
-    report's table, where the warehouse has one)."""
-    from territory_ops.warehouse import table_exists
-
-    if not table_exists(con, "plans", "holdovers"):
+    """Open deals a moved account's previous owner still holds on ``as_of`` (the holdover
+    report of the proposed_changes metadata); None where the warehouse keeps no holdovers."""
+    try:
+        from territory_ops.planning.due import holdover_report
+    except ImportError:  # a write-back without a holdover policy
         return None
-    columns = {r[0] for r in con.execute("describe plans.holdovers").fetchall()}
-    until = next((c for c in ("held_until", "until", "holdover_until") if c in columns), None)
-    if until is None:
-        return None
-    row = con.execute(
-        f"select count(*) from plans.holdovers where {until} > ?",  # noqa: S608 (known column)
-        [as_of],
-    ).fetchone()
-    return int(row[0]) if row else None
+    return holdover_report(con, as_of).height
 
 
 def _imported_ids(batches: list[Path]) -> tuple[set[str], int]:
@@ -334,6 +326,8 @@ def _imported_ids(batches: list[Path]) -> tuple[set[str], int]:
         log = batch / "change_log.csv"
         if log.is_file():
             frame = pl.read_csv(log, infer_schema=False)
+            if "object" in frame.columns:  # the log lists deals beside their account
+                frame = frame.filter(pl.col("object") == "Account")
             if "reason_code" in frame.columns:
                 discretionary += frame.filter(
                     ~pl.col("reason_code").is_in(list(FORCED_REASONS))
