@@ -408,14 +408,16 @@ def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
 # --- the sample's months -------------------------------------------------------------------------
 
 
-def prepare_sample(work: Path, accounts: int, reps: int, months: int, seed: int) -> Path:
+def prepare_sample(
+    work: Path, accounts: int, reps: int, months: int, seed: int, acquisitions: float = 0.0
+) -> Path:
     """The generated months plus the CRM events the generator does not write."""
     from territory_ops.extracts.sample import generate_sample
     from territory_ops.extracts.sample.crm_events import apply_crm_events
 
     source = work / "generated"
     generate_sample(source, accounts=accounts, reps=reps, months=months, seed=seed, as_of=AS_OF)
-    apply_crm_events(source, seed=seed)
+    apply_crm_events(source, seed=seed, acquisitions_per_month=acquisitions)
     return source
 
 
@@ -457,9 +459,10 @@ def run_benchmark(
     seed: int,
     arms: tuple[str, ...] = ARMS,
     time_limit: float | None = None,
+    acquisitions: float = 0.0,
     progress: Callable[[MonthRow], None] | None = None,
 ) -> list[MonthRow]:
-    source = prepare_sample(work, accounts, reps, months, seed)
+    source = prepare_sample(work, accounts, reps, months, seed, acquisitions)
     snapshots = sorted(date.fromisoformat(p.name) for p in source.glob("20*-*-*"))
     rows: list[MonthRow] = []
     for arm in make_arms(work, source, arms, seed, time_limit):
@@ -555,6 +558,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated: loop,annual,none")
     parser.add_argument("--time-limit", type=float, default=None, help="solver seconds per pass")
+    parser.add_argument(
+        "--acquisitions",
+        type=float,
+        default=0.0,
+        help="families acquired by another per month (on average); a family joined to one "
+        "whose locked accounts sit with another rep stops the pass (no plan can keep both rules)",
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/img/closed_loop_12_months.png"))
     parser.add_argument("--work", type=Path, default=None, help="keep the runs here")
     parser.add_argument(
@@ -603,6 +613,7 @@ def main() -> None:
         seed=args.seed,
         arms=arms,
         time_limit=args.time_limit,
+        acquisitions=args.acquisitions,
         progress=show,
     )
     print()

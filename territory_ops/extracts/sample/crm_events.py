@@ -71,7 +71,9 @@ def _busy_roots(accounts: pl.DataFrame, deals: pl.DataFrame) -> set[str]:
     return {root(a) for a in locked}
 
 
-def plan_events(landing: Path, seed: int) -> CrmEvents:
+def plan_events(
+    landing: Path, seed: int, acquisitions_per_month: float = ACQUISITIONS_PER_MONTH
+) -> CrmEvents:
     """Draw the events from the snapshots as written (nothing is changed)."""
     days = sorted(d for p in landing.iterdir() if (d := parse_snapshot_dir(p.name)))
     rng = np.random.default_rng([seed, 9001])
@@ -102,7 +104,7 @@ def plan_events(landing: Path, seed: int) -> CrmEvents:
             parents - set(alive.filter(pl.col("ParentId").is_not_null())["Id"].to_list()) - busy
         )
         roots = [r for r in roots if r not in acquired and r not in deleted]
-        for _ in range(min(rng.poisson(ACQUISITIONS_PER_MONTH), len(roots) // 2)):
+        for _ in range(min(rng.poisson(acquisitions_per_month), len(roots) // 2)):
             target, buyer = rng.choice(roots, size=2, replace=False)
             if str(target) in acquired or str(buyer) in acquired:
                 continue
@@ -110,9 +112,11 @@ def plan_events(landing: Path, seed: int) -> CrmEvents:
     return CrmEvents(deleted, merged, acquired)
 
 
-def apply_crm_events(landing: Path, seed: int) -> CrmEvents:
+def apply_crm_events(
+    landing: Path, seed: int, acquisitions_per_month: float = ACQUISITIONS_PER_MONTH
+) -> CrmEvents:
     """Delete, merge and re-parent accounts in every snapshot from each event's month on."""
-    events = plan_events(landing, seed)
+    events = plan_events(landing, seed, acquisitions_per_month)
     for folder in sorted(p for p in landing.iterdir() if parse_snapshot_dir(p.name)):
         day = folder.name
         gone = {a for a, d in events.deleted.items() if d <= day}
