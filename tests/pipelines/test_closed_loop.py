@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from benchmarks.bench_closed_loop_12_months import Arm, approve_all_per_manager, run_month
+from territory_ops.warehouse import query_frame
 from tests.conftest import use_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_closed_loop")]
@@ -52,6 +53,15 @@ def loop(tmp_path_factory: pytest.TempPathFactory):
     return rows, batches, snapshots, arm.home
 
 
+def _owners_of(con: duckdb.DuckDBPyConnection, snapshot: date) -> pl.DataFrame:
+    """Each account's CRM owner in the snapshot as the job ingested it."""
+    return query_frame(
+        con,
+        "select account_id, current_rep_id from plans.snapshot_accounts where snapshot_date = ?",
+        [snapshot],
+    )
+
+
 def test_every_month_plans_and_writes_back(loop) -> None:
     rows, batches, _, _ = loop
     assert [r.ok for r in rows] == [True] * MONTHS, rows
@@ -70,11 +80,7 @@ def test_the_next_months_ingested_owners_are_the_exported_ones(loop) -> None:
             exported = pl.concat(
                 [pl.read_csv(b / "Account.csv", infer_schema=False) for b in batches[k]]
             ).unique("Id", keep="last")
-            ingested = con.execute(
-                "select account_id, current_rep_id from plans.snapshot_accounts "
-                "where snapshot_date = ?",
-                [snapshots[k + 1]],
-            ).pl()
+            ingested = _owners_of(con, snapshots[k + 1])
             joined = exported.join(ingested, left_on="Id", right_on="account_id")
             assert joined.height == exported.height - rows[k + 1].gone
             assert joined.filter(pl.col("OwnerId") != pl.col("current_rep_id")).is_empty()
@@ -82,11 +88,7 @@ def test_the_next_months_ingested_owners_are_the_exported_ones(loop) -> None:
         later = {r["Id"] for b in batches[1] for r in pl.read_csv(b / "Account.csv").to_dicts()}
         first = pl.concat([pl.read_csv(b / "Account.csv", infer_schema=False) for b in batches[0]])
         kept = first.filter(~pl.col("Id").is_in(list(later)))
-        month3 = con.execute(
-            "select account_id, current_rep_id from plans.snapshot_accounts "
-            "where snapshot_date = ?",
-            [snapshots[2]],
-        ).pl()
+        month3 = _owners_of(con, snapshots[2])
         carried = kept.join(month3, left_on="Id", right_on="account_id")
         assert carried.height > 0
         assert carried.filter(pl.col("OwnerId") != pl.col("current_rep_id")).is_empty()
