@@ -23,6 +23,8 @@ from territory_ops.planning.config import (
     merge_pass_config,
     per_run_fields,
 )
+from territory_ops.planning.due import holdover_report
+from territory_ops.planning.holdover import report_markdown
 from territory_ops.planning.report import KPI_FORMATS
 from territory_ops.planning.service import (
     PlanningError,
@@ -31,6 +33,7 @@ from territory_ops.planning.service import (
     stage_plan,
 )
 from territory_ops.planning.trend_chart import trend_markdown
+from territory_ops.warehouse import utc_now
 
 PLANNING_GROUP = "planning"
 MART_DEPS = [
@@ -270,6 +273,7 @@ def proposed_changes(
         context.log.warning(f"territory map not drawn: {err}")
     with warehouse.connect() as con:
         published = propose_and_publish(con, context.run_id, map_html)
+        held = holdover_report(con, utc_now().date())  # open deals old owners keep for now
     context.log.info(
         f"published run {context.run_id}: {published.proposals.height} proposal(s), "
         f"{published.superseded} superseded"
@@ -288,6 +292,8 @@ def proposed_changes(
                 f"reason_{code}": dg.MetadataValue.int(n) for code, n in published.by_reason.items()
             },
             "map_html": map_html or "not drawn",
+            "deals_in_holdover": dg.MetadataValue.int(held.height),
+            "holdover_report": dg.MetadataValue.md(report_markdown(held)),
             "summary": dg.MetadataValue.md(summary),
         }
     )

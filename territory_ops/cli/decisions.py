@@ -47,18 +47,35 @@ def pin(
 
 @commands.command()
 def writeback(
-    out: Path = typer.Option(Path("writeback"), "--out", help="Folder for the CSV files."),
+    out: Path = typer.Option(Path("writeback"), "--out", help="Folder for the batch folders."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Export what is due on this day (YYYY-MM-DD; default today, UTC)."
+    ),
     by: str = typer.Option("territory-ops writeback", "--by", help="Who exports."),
 ) -> None:
-    """Approved, not yet exported changes as a Data Loader CSV (Id,OwnerId) + change log."""
-    from territory_ops.writeback.export import WritebackError, export_approved
+    """Approved changes due as of a day, as OUT/<batch>/Account.csv and Opportunity.csv
+    (Id,OwnerId) + change_log.csv; open deals follow the holdover policy."""
+    from territory_ops.planning.config import PassConfigError
+    from territory_ops.planning.due import holdover_policy
+    from territory_ops.writeback.export import WritebackError, export_due
 
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from None
+    try:
+        policy = holdover_policy()
+    except PassConfigError as err:
+        typer.echo(f"Nothing exported: {err}", err=True)
+        raise typer.Exit(code=2) from None
     with writable_warehouse_or_exit() as con:
         try:
-            result = export_approved(con, out, by=by)
+            result = export_due(con, out, as_of=day, by=by, policy=policy)
         except WritebackError as err:
             typer.echo(f"Nothing exported: {err}", err=True)
             raise typer.Exit(code=1) from None
+    for folder in result.set_aside:
+        typer.echo(f"Set aside {folder}: an export that never committed (its changes went again).")
     typer.echo(result.summary())
 
 

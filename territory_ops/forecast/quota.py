@@ -20,8 +20,9 @@ target_weight share) on today's books vs the suggested quotas on the proposed bo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,93 @@ DEFAULT_RAMP_MONTHS = 6  # a quota ramps over a sales cycle; capacity (3 months)
 @dataclass(frozen=True)
 class Ramp:
     months: int = DEFAULT_RAMP_MONTHS
+
+
+@dataclass(frozen=True)
+class QuotaPeriod:
+    start: date
+    end: date  # inclusive
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"quota period ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @classmethod
+    def quarter_of(cls, day: date) -> QuotaPeriod:
+        """The calendar quarter holding ``day`` (the planning calendar's quarters)."""
+        first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+        return cls(first, following - timedelta(days=1))
+
+    @classmethod
+    def parse(cls, text: str) -> QuotaPeriod:
+        """``2027Q1`` or ``2027-01-01:2027-03-31``."""
+        quarter = re.fullmatch(r"(\d{4})-?Q([1-4])", text.strip(), flags=re.IGNORECASE)
+        if quarter:
+            year, q = int(quarter[1]), int(quarter[2])
+            return cls.quarter_of(date(year, 3 * q - 2, 1))
+        try:
+            start, end = (date.fromisoformat(p.strip()) for p in text.split(":"))
+        except ValueError:
+            raise ValueError(f"{text!r}: use a quarter (2027Q1) or START:END dates") from None
+        return cls(start, end)
+
+
+def held_days(
+    plan: pl.DataFrame, changes: pl.DataFrame | None, period: QuotaPeriod
+) -> pl.DataFrame:
+    """Days each rep holds each account within ``period``: ``account_id, rep_id, days``.
+
+    ``plan``: account_id, rep_id (the owner at the period's end); ``changes``: account_id,
+    from_rep_id, to_rep_id, move_on (the day the move takes effect). See the module doc.
+    """
+    end_owner = plan.select("account_id", "rep_id")
+    if changes is None or changes.is_empty():
+        return end_owner.with_columns(days=pl.lit(period.days, pl.Int64))
+    stop = period.end + timedelta(days=1)
+    dated = changes.filter(pl.col("move_on").is_not_null()).sort("account_id", "move_on")
+    by_account: dict[str, list[tuple[date, str | None]]] = {}
+    for account, frm, day in dated.select("account_id", "from_rep_id", "move_on").iter_rows():
+        by_account.setdefault(account, []).append((min(max(day, period.start), stop), frm))
+    rows: list[tuple[str, str | None, int]] = []
+    for account, rep in end_owner.iter_rows():
+        start = period.start
+        for day, frm in by_account.get(account, []):
+            rows.append((account, frm, (day - start).days))
+            start = day
+        rows.append((account, rep, (stop - start).days))
+    frame = pl.DataFrame(
+        rows, schema={"account_id": pl.String, "rep_id": pl.String, "days": pl.Int64}, orient="row"
+    )
+    return (
+        frame.filter(pl.col("days") > 0)
+        .group_by("account_id", "rep_id", maintain_order=True)
+        .agg(pl.col("days").sum())
+    )
+
+
+def _pro_rated(
+    owners: pl.DataFrame, changes: pl.DataFrame | None, period: QuotaPeriod
+) -> pl.DataFrame:
+    """``owners`` (one row per account, its planned rep) as one row per account and rep that
+    held it in the period, potential and workload weighted by the share of days."""
+    days = held_days(owners.select("account_id", "rep_id"), changes, period)
+    share = pl.col("days") / period.days
+    return (
+        owners.rename({"rep_id": "planned_rep_id"})
+        .join(days, on="account_id", how="inner")
+        .with_columns(
+            pl.col("potential") * share,
+            pl.col("workload_hours") * share,
+            share=share,
+            planned=pl.col("rep_id") == pl.col("planned_rep_id"),
+        )
+        .drop("planned_rep_id", "days")
+    )
 
 
 def _owners(plan_or_assignments: Any, accounts: pl.DataFrame) -> pl.DataFrame:
@@ -60,10 +148,17 @@ def _tenure(reps: pl.DataFrame, as_of: date | None) -> pl.Expr:
 
 
 def _books(owners: pl.DataFrame) -> pl.DataFrame:
+    if "share" not in owners.columns:
+        owners = owners.with_columns(share=pl.lit(1.0), planned=pl.lit(True))
     return (
         owners.filter(pl.col("rep_id").is_not_null() & (pl.col("rep_id") != ""))
         .group_by("rep_id")
-        .agg(pl.col("potential").sum(), pl.col("workload_hours").sum(), accounts=pl.len())
+        .agg(
+            pl.col("potential").sum(),
+            pl.col("workload_hours").sum(),
+            accounts=pl.col("planned").sum().cast(pl.UInt32),
+            accounts_prorated=pl.col("share").sum(),
+        )
     )
 
 
@@ -83,19 +178,26 @@ def suggest_quotas(
     ramp: Ramp | None = Ramp(),
     cap: float | None = 1.0,
     as_of: date | None = None,
+    period: QuotaPeriod | None = None,
+    changes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per active rep: potential, ramp and capacity factors, quota, alignment before/after.
 
     ``plan_or_assignments``: a plan frame (account_id, rep_id), a ``PlanResult``/``PassPlan``
     (its ``.plan``), or ``None`` for today's books. ``company_target`` defaults to the total
     potential (quota = potential-share of the whole book). ``ramp=None`` / ``cap=None``
-    switch the factors off.
+    switch the factors off. ``period`` pro-rates the planned books by the days each rep holds
+    each account in it, from the dated owner ``changes`` (account_id, from_rep_id, to_rep_id,
+    move_on); ``accounts_prorated`` is the rep's account-periods held.
     """
     total_pot = float(accounts["potential"].sum())
     target = float(company_target) if company_target is not None else total_pot
     if target < 0:
         raise ValueError(f"company_target must be >= 0, got {target}")
-    after = _books(_owners(plan_or_assignments, accounts))
+    planned = _owners(plan_or_assignments, accounts)
+    if period is not None:
+        planned = _pro_rated(planned, changes, period)
+    after = _books(planned)
     before = _books(_owners(None, accounts)).select(
         "rep_id", potential_before="potential", accounts_before="accounts"
     )
@@ -118,6 +220,7 @@ def suggest_quotas(
         .join(before, on="rep_id", how="left")
         .with_columns(pl.col("potential", "workload_hours", "potential_before").fill_null(0.0))
         .with_columns(pl.col("accounts", "accounts_before").fill_null(0))
+        .with_columns(pl.col("accounts_prorated").fill_null(0.0))
     )
     months = ramp.months if ramp is not None else None
     frame = frame.with_columns(
@@ -143,10 +246,13 @@ def suggest_quotas(
         quota_before_basis=pl.lit(CURRENT_QUOTA if CURRENT_QUOTA in reps.columns else "flat"),
         quota_before=pl.col("quota_before").fill_null(target * pl.col("target_weight") / weight),
     )
-    return frame.with_columns(
+    frame = frame.with_columns(
         _alignment("quota", "potential", target, total_pot).alias("alignment"),
         _alignment("quota_before", "potential_before", target, total_pot).alias("alignment_before"),
-    ).sort("rep_id")
+    )
+    if period is not None:
+        frame = frame.with_columns(period_start=pl.lit(period.start), period_end=pl.lit(period.end))
+    return frame.sort("rep_id")
 
 
 def _alignment(quota: str, potential: str, target: float, total: float) -> pl.Expr:
@@ -215,6 +321,9 @@ EXPORT_COLUMNS = (
     "alignment",
     "quota_before",
     "alignment_before",
+    "accounts_prorated",
+    "period_start",
+    "period_end",
 )
 
 
@@ -225,4 +334,5 @@ def export_frame(quotas: pl.DataFrame) -> pl.DataFrame:
         pl.col("quota", "quota_before", "potential").round(0),
         pl.col("workload_hours", "capacity_hours").round(1),
         pl.col("ramp_factor", "capacity_factor", "alignment", "alignment_before").round(3),
+        pl.col("accounts_prorated").round(2),
     )

@@ -20,6 +20,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from territory_ops.planning.holdover import HoldoverPolicy
 from territory_ops.settings import PASSES_YAML
 
 PASS_KINDS: tuple[str, ...] = ("full", "micro", "refresh")
@@ -82,6 +83,8 @@ class PassConfig:
     # a run may plan foreign or unlocated accounts; planning_country is read from the file by
     # the translation that geocodes an export, before any run config exists
     geography: GeographySettings
+    # what a moved account's open deals do (planning/holdover.py): read by write-back and push
+    holdovers: HoldoverPolicy = field(metadata=NOT_PER_RUN)
 
     def effective_move_budget(self, n_accounts: int) -> int:
         """Moves of accounts whose owner is active that this pass may make (full: all)."""
@@ -162,7 +165,13 @@ def _read(cls: type, raw: Any, base: Any | None, prefix: str) -> Any:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         hint = hints[key]
-        if is_dataclass(hint):
+        reader = getattr(hint, "from_config", None)
+        if reader is not None:  # a section that validates itself (holdovers)
+            try:
+                values[key] = reader(value, f"{prefix}{key}")
+            except ValueError as err:
+                raise PassConfigError(str(err)) from None
+        elif is_dataclass(hint):
             inner = None if base is None else getattr(base, key)
             if value is None and inner is not None:
                 values[key] = inner  # an override's null section keeps the base's

@@ -165,11 +165,11 @@ def test_digests_decisions_and_writeback_through_the_job(
     out = tmp_path / "crm"
     done = cli.invoke(app, ["writeback", "--out", str(out)])
     assert done.exit_code == 0, done.output
-    [owner_csv] = list(out.glob("account_owner_updates_*.csv"))
+    [owner_csv] = list(out.glob("*/Account.csv"))
     rows = pl.read_csv(owner_csv, infer_schema_length=0)
     assert rows.rows() == [(approved["account_id"], approved["to_rep_id"])]
     assert cli.invoke(app, ["writeback", "--out", str(out)]).exit_code == 0
-    assert len(list(out.glob("*.csv"))) == 2, "a second write-back exports nothing"
+    assert len(list(out.glob("*/*.csv"))) == 3, "a second write-back exports nothing"
 
     # --- no secret anywhere the runs wrote ----------------------------------------------------
     written = everything_written(home, settings.duckdb_path)

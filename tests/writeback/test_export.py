@@ -33,14 +33,22 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
     result = export_approved(con, tmp_path / "crm", by="RevOps Lee", now=T1)
 
     assert result.rows == 2 and result.batch_id == "20261102T180000Z"
-    assert result.owner_csv.name == "account_owner_updates_20261102T180000Z.csv"
+    assert result.folder == tmp_path / "crm" / "20261102T180000Z"
+    assert sorted(p.name for p in result.folder.iterdir()) == [
+        "Account.csv",
+        "Opportunity.csv",
+        "change_log.csv",
+    ]
     owner = result.owner_csv.read_text(encoding="utf-8").splitlines()
     assert owner == ["Id,OwnerId", "001A1,R2", "001A2,R3"]
+    # no deals table in this warehouse: no opportunity changes
+    assert result.opportunity_csv.read_text().splitlines() == ["Id,OwnerId"]
     log = _read(result.change_log_csv)
-    assert [(r["account_id"], r["from_rep_id"], r["to_rep_id"]) for r in log] == [
-        ("001A1", "R1", "R2"),
-        ("001A2", "R1", "R3"),
+    assert [(r["object"], r["account_id"], r["from_rep_id"], r["to_rep_id"]) for r in log] == [
+        ("Account", "001A1", "R1", "R2"),
+        ("Account", "001A2", "R1", "R3"),
     ]
+    assert {r["effective_on"] for r in log} == {"at once"}
     assert {r["approved_by"] for r in log} == {"Maria Chen"}
     assert {r["approved_at"] for r in log} == {"2026-11-02T09:30:00Z"}
     assert log[0]["reason"] == "Brings the rep toward the band."
@@ -52,8 +60,8 @@ def test_exports_exactly_the_approved_changes_once(warehouse, tmp_path):
     assert set(exports["decided_by"]) == {"RevOps Lee"} and set(exports["channel"]) == {"writeback"}
 
     again = export_approved(con, tmp_path / "crm", now=datetime(2026, 11, 3))
-    assert again.rows == 0 and again.owner_csv is None
-    assert len(list((tmp_path / "crm").glob("*.csv"))) == 2
+    assert again.rows == 0 and again.owner_csv is None and again.folder is None
+    assert [p.name for p in (tmp_path / "crm").iterdir()] == ["20261102T180000Z"]
 
     # RevOps approves the appeal: exported by the next write-back, and only that one
     approve(con, [ids["001A4"]], by="RevOps Lee", note="appeal dismissed", now=T1)
