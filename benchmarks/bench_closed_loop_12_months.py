@@ -136,38 +136,16 @@ def cli(args: list[str]) -> int:
 
 def write_back(out: Path, as_of: date) -> list[Path]:
     """``territory-ops writeback --out OUT --as-of DATE``; the batch folders it wrote."""
-    import inspect
-
-    from territory_ops.cli.decisions import writeback
     from territory_ops.extracts.sample.crm_simulator import BATCH_NAME
 
     out.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in out.iterdir()}
-    if "as_of" in inspect.signature(writeback).parameters:
-        code = cli(["writeback", "--out", str(out), "--as-of", as_of.isoformat()])
-    else:
-        code = _write_back_flat(out)
-    if code not in (0,):
+    code = cli(["writeback", "--out", str(out), "--as-of", as_of.isoformat()])
+    if code != 0:
         raise RuntimeError(f"territory-ops writeback exited with {code}")
     return sorted(
         p for p in out.iterdir() if p.name not in before and p.is_dir() and BATCH_NAME.match(p.name)
     )
-
-
-def _write_back_flat(out: Path) -> int:
-    """A write-back without dates writes ``account_owner_updates_<batch>.csv`` beside its log:
-    the same changes, moved into the batch folder the CRM simulator reads."""
-    flat = out / "_flat"
-    code = cli(["writeback", "--out", str(flat)])
-    for owners in sorted(flat.glob("account_owner_updates_*.csv")):
-        batch = owners.stem.removeprefix("account_owner_updates_")
-        folder = out / batch
-        folder.mkdir()
-        owners.rename(folder / "Account.csv")
-        log = flat / f"change_log_{batch}.csv"
-        if log.exists():
-            log.rename(folder / "change_log.csv")
-    return code
 
 
 def connect():
