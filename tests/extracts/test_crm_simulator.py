@@ -54,6 +54,14 @@ def _owners(folder: Path, name: str = "Account.csv") -> dict[str, str | None]:
     return dict(zip(frame["Id"], frame["OwnerId"], strict=True))
 
 
+def _imported_in_june(landing: Path, tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    """A write-back folder whose one batch is imported into June; the folder."""
+    out = tmp_path / "writeback"
+    _batch(out, "20260601T080000Z", rows)
+    apply_writeback(out, landing / JUNE)
+    return out
+
+
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
     """Three months as a generator writes them: A1 owned by R1 throughout; A2 unassigned in May,
@@ -111,18 +119,14 @@ def test_a_placement_wins_over_the_months_own_assignment_of_the_same_account(
 def test_the_months_own_change_goes_through_where_no_import_touched_the_record(
     landing: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "writeback"
-    _batch(out, "20260601T080000Z", [("A1", "R9")])
-    apply_writeback(out, landing / JUNE)
+    _imported_in_june(landing, tmp_path, [("A1", "R9")])
     assert _owners(landing / JUNE)["A2"] == "R3"
 
 
 def test_owners_carry_into_later_months_and_gone_records_are_reported(
     landing: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "writeback"
-    _batch(out, "20260601T080000Z", [("A1", "R9")])
-    apply_writeback(out, landing / JUNE)
+    out = _imported_in_june(landing, tmp_path, [("A1", "R9")])
     _batch(out, "20260701T080000Z", [("A3", "R7"), ("A2", "R8")])
     july = apply_writeback(out, landing / JULY)
     assert july.previous is not None and july.previous.isoformat() == JUNE
@@ -141,9 +145,7 @@ def test_owners_carry_into_later_months_and_gone_records_are_reported(
 
 
 def test_applying_again_is_idempotent(landing: Path, tmp_path: Path) -> None:
-    out = tmp_path / "writeback"
-    _batch(out, "20260601T080000Z", [("A1", "R9")])
-    apply_writeback(out, landing / JUNE)
+    out = _imported_in_june(landing, tmp_path, [("A1", "R9")])
     first = (landing / JUNE / "Account.csv").read_bytes()
     again = apply_writeback(out, landing / JUNE)
     assert again.new_batches == ()
@@ -173,9 +175,7 @@ def test_a_later_batch_wins_and_the_write_back_folder_may_go_away(
 
 
 def test_no_batch_still_carries_the_previous_months_owners(landing: Path, tmp_path: Path) -> None:
-    out = tmp_path / "writeback"
-    _batch(out, "20260601T080000Z", [("A1", "R9")])
-    apply_writeback(out, landing / JUNE)
+    _imported_in_june(landing, tmp_path, [("A1", "R9")])
     empty = tmp_path / "nothing"
     empty.mkdir()
     july = apply_writeback(empty, landing / JULY)
