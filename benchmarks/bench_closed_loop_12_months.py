@@ -6,7 +6,7 @@
 A sample of ``--months`` monthly snapshots (the generator's drift: a rep leaves, one is hired
 and one goes on leave every month — about a third of a 40-rep team a year; accounts grow,
 shrink and arrive) plus CRM events the generator does not write (accounts deleted, duplicates
-merged, a few families acquired by another), then three arms over the same months, each with
+merged; with ``--acquisitions``, families acquired by another), then three arms over the same months, each with
 its own warehouse and CRM, each month through the real territory job (the job runner the CLI
 uses):
 
