@@ -6,9 +6,9 @@
 A sample of ``--months`` monthly snapshots (the generator's drift: a rep leaves, one is hired
 and one goes on leave every month — about a third of a 40-rep team a year; accounts grow,
 shrink and arrive) plus CRM events the generator does not write (accounts deleted, duplicates
-merged; with ``--acquisitions``, families acquired by another), then three arms over the same months, each with
-its own warehouse and CRM, each month through the real territory job (the job runner the CLI
-uses):
+merged; with ``--acquisitions``, families acquired by another), then three arms over the
+same months, each with its own warehouse and CRM, each month through the real territory job
+(the job runner the CLI uses):
 
 * ``loop``: a full pass in month 1, a micro pass every later month; the routing policy
   approves what it may, each manager decides the rest of their team's proposals with a seeded
@@ -565,6 +565,11 @@ def main() -> None:
     title = f"{args.months} months, {args.accounts:,} accounts, {args.reps} reps (seed {args.seed})"
     if args.combine:
         rows = load_rows(args.combine)
+        measured = min(max(r.month for r in rows if r.arm == a) for a in {r.arm for r in rows})
+        if measured < args.months:  # arms stopped early: say how far all of them got
+            title = title.replace(
+                f"{args.months} months", f"first {measured} of {args.months} months"
+            )
         print(markdown(rows))
         print(f"\nChart: {chart(rows, args.out, title)}")
         return
