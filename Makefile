@@ -24,22 +24,22 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 setup: $(VENV)/.synced
 
-# A full pass over the first sample month, then a micro pass over each later month (the
-# schedule's rhythm, replayed with --as-of); then where to look.
+# The closed loop over three sample months (the schedule's rhythm, replayed with --as-of): a
+# full pass over the first month, then each month: routing policy + every manager approving
+# their team, write-back, the sample's CRM importing it into the next month, a micro pass.
+# Starts from an empty warehouse so earlier demos' decisions stay out; then where to look.
 DEMO_MONTHS := 2026-08-31 2026-09-30 2026-10-31
 demo: setup
-	rm -rf var/demo_landing
+	rm -rf var/demo_landing var/demo_writeback var/territory.duckdb var/territory.duckdb.wal
 	$(RUN) territory-ops sample --accounts 3000 --reps 40 --months 3 --seed 7 --as-of 2026-10-31 --out var/demo_landing
-	$(RUN) territory-ops run --landing var/demo_landing --pass full --as-of $(firstword $(DEMO_MONTHS))
-	for month in $(wordlist 2,9,$(DEMO_MONTHS)); do \
-		$(RUN) territory-ops run --landing var/demo_landing --pass micro --as-of $$month || exit 1; \
-	done
+	$(RUN) python -m scripts.demo_closed_loop --landing var/demo_landing --writeback var/demo_writeback $(DEMO_MONTHS)
 	$(RUN) territory-ops plan show
 	$(RUN) territory-ops drift
 	$(RUN) territory-ops scenarios run scenarios/*.yaml --out var/scenarios --time-limit 15 --hire-time-limit 15
 	@echo ""
 	@echo "Where to look:"
 	@echo "  proposals:       $(RUN) territory-ops proposals list --status open   (history: plans.proposals in var/territory.duckdb)"
+	@echo "  write-back:      $(CURDIR)/var/demo_writeback/<batch>/ (imported into the next month: var/demo_landing/_crm_simulator/ledger.json)"
 	@echo "  Dagster UI:      make ui -> Assets -> territory_plan / drift_report / proposed_changes"
 	@echo "  scenarios:       $(CURDIR)/var/scenarios/report.html"
 	@echo "  band x budget:   $(RUN) territory-ops scenarios sweep"

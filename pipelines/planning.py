@@ -32,6 +32,7 @@ from territory_ops.planning.service import (
     report_drift,
     stage_plan,
 )
+from territory_ops.planning.trend_chart import trend_markdown
 from territory_ops.warehouse import utc_now
 from territory_ops.writeback.confirm import confirm_snapshot
 
@@ -193,6 +194,7 @@ def drift_report(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         report = report_drift(con, context.run_id)
+        trend = trend_markdown(con)
     flags = report.flags
     counts = dict(flags.group_by("flag").len().sort("flag").iter_rows()) if flags.height else {}
     checks = []
@@ -219,6 +221,7 @@ def drift_report(
             "summary": dg.MetadataValue.md(
                 "\n\n".join(f"**{s}**: {line}" for s, line in report.summaries.items())
             ),
+            **({"kpi_trend": dg.MetadataValue.md(trend)} if trend else {}),
         },
         check_results=checks,
     )

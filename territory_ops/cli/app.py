@@ -35,7 +35,6 @@ app = typer.Typer(
 
 # Top-level commands, in the order --help lists them.
 for group in (
-    sample.commands,  # sample
     optimize.commands,  # optimize, make-instance
     run.commands,  # run
     planning.commands,  # export, drift
@@ -48,6 +47,7 @@ for group in (
 ):
     app.add_typer(group)
 
+app.add_typer(sample.sample_app, name="sample")
 app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(planning.plan_app, name="plan")
 app.add_typer(mapping.mapping_app, name="mapping")

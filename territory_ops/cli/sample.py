@@ -6,13 +6,16 @@ from pathlib import Path
 
 import typer
 
-commands = typer.Typer()
+# `territory-ops sample [options]` writes a sample; `territory-ops sample apply-writeback` is
+# the sample's CRM importing a write-back
+sample_app = typer.Typer(invoke_without_command=True)
 
 SAMPLE_OUT = Path("landing")
 
 
-@commands.command()
+@sample_app.callback()
 def sample(
+    ctx: typer.Context,
     accounts: int = typer.Option(
         5000, "--accounts", min=100, help="Accounts in the last snapshot."
     ),
@@ -30,6 +33,8 @@ def sample(
     ),
 ) -> None:
     """Write deterministic, realistic sample extracts (one folder per month end) plus _truth/."""
+    if ctx.invoked_subcommand:
+        return
     from datetime import date
 
     from rich.console import Console
@@ -72,3 +77,30 @@ def sample(
         f"stay in User.csv as inactive), {summary.managers:,} managers."
     )
     console.print(f"Truth for evaluation only (never ingested): {summary.truth_dir}")
+
+
+@sample_app.command("apply-writeback")
+def apply_writeback(
+    writeback: Path = typer.Option(
+        ..., "--writeback", help="Write-back folder (batch folders <YYYYMMDDTHHMMSSZ>/)."
+    ),
+    snapshot: Path = typer.Option(
+        ..., "--snapshot", help="The next month's snapshot folder, LANDING/<YYYY-MM-DD>."
+    ),
+) -> None:
+    """Import write-back batches into a sample snapshot, as the CRM would before its next export.
+
+    Owners set by earlier imports carry forward; records deleted or merged since are listed.
+    Run it before that month is ingested; running it again changes nothing.
+    """
+    from territory_ops.extracts.sample.crm_simulator import SimulatorError
+    from territory_ops.extracts.sample.crm_simulator import apply_writeback as apply
+
+    try:
+        result = apply(writeback, snapshot)
+    except SimulatorError as err:
+        typer.echo(f"Nothing applied: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(result.summary())
+    if result.elsewhere:
+        typer.echo(f"Already imported into another snapshot: {', '.join(result.elsewhere)}")

@@ -1,0 +1,130 @@
+"""The demo's closed loop: what is decided in one month is in the CRM the next.
+
+    python -m scripts.demo_closed_loop --landing var/demo_landing --writeback var/demo_writeback \\
+        2026-08-31 2026-09-30 2026-10-31
+
+For each month, as the schedule would: the CRM's import of last month's write-back lands in the
+month's snapshot (the sample's CRM simulator, ``territory-ops sample apply-writeback``), the
+territory job plans it (``territory-ops run --as-of``: a full pass the first month, micro
+passes after), the routing policy approves what it may and each manager approves the rest of
+their team's proposals, and ``territory-ops writeback --as-of <next month end>`` writes what
+is due by then. A table at the end shows whether the months converge.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks.bench_closed_loop_12_months import (
+    _pct,
+    approve_all_per_manager,
+    cli,
+    connect,
+    proposal_figures,
+    routed_by_policy,
+    write_back,
+)
+
+
+def _latest_run(con) -> dict:
+    from territory_ops.planning import store
+
+    row = con.execute("select run_id from plans.runs order by created_at desc limit 1").fetchone()
+    record = store.run_record(con, row[0]) if row else None
+    if record is None:
+        raise SystemExit("the pass made no plan: see its output above")
+    return record
+
+
+def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
+    """The loop over ``months``; one summary row per month."""
+    rows: list[dict] = []
+    for k, day in enumerate(months):
+        print(f"\n=== {day.isoformat()} ===", flush=True)
+        imported = gone = 0
+        if k:
+            from territory_ops.extracts.sample.crm_simulator import apply_writeback
+
+            result = apply_writeback(writeback, landing / day.isoformat())
+            print(result.summary(), flush=True)
+            imported, gone = result.objects["Account.csv"].applied, result.gone
+        kind = "full" if k == 0 else "micro"
+        run = ["run", "--landing", str(landing), "--pass", kind, "--as-of", day.isoformat()]
+        if cli(run) != 0:
+            raise SystemExit(f"the {kind} pass on {day} failed")
+        with connect() as con:
+            record = _latest_run(con)
+            figures = proposal_figures(con, record["run_id"], day)
+            routed = routed_by_policy(con, record["run_id"])
+            decided = approve_all_per_manager(con, k + 1)
+        print(
+            f"Routing policy approved {routed}; managers approved {decided.approved} "
+            f"({len(decided.refused)} refused).",
+            flush=True,
+        )
+        written = 0
+        if k + 1 < len(months):
+            batches = write_back(writeback, months[k + 1])
+            written = sum(
+                pl.read_csv(b / "Account.csv", infer_schema=False).height for b in batches
+            )
+        before, after = record["kpis_before"] or {}, record["kpis_after"] or {}
+        rows.append(
+            {
+                "month": day.isoformat(),
+                "pass": kind,
+                "imported": imported,
+                "gone": gone,
+                "new": figures["new"],
+                "waiting": figures["waiting"],
+                "forced": figures["forced"],
+                "discretionary": figures["discretionary"],
+                "moves": record["moves"],
+                "written": written,
+                "unowned": before.get("unowned_accounts"),
+                "in_band": before.get("share_in_band"),
+                "plan_in_band": after.get("share_in_band"),
+                "cv": before.get("potential_cv"),
+                "plan_cv": after.get("potential_cv"),
+            }
+        )
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    lines = [
+        "| month | pass | imported from last month | proposals new / still waiting | "
+        "forced / discretionary | plan moves | without active owner | reps in band (CRM -> "
+        "plan) | potential CV (CRM -> plan) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        gone = f" ({r['gone']} gone)" if r["gone"] else ""
+        lines.append(
+            f"| {r['month']} | {r['pass']} | {r['imported']:,}{gone} | {r['new']:,} / "
+            f"{r['waiting']:,} | {r['forced']:,} / {r['discretionary']:,} | {r['moves']:,} | "
+            f"{r['unowned']:,} | {_pct(r['in_band'])} -> {_pct(r['plan_in_band'])} | "
+            f"{r['cv']:.3f} -> {r['plan_cv']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--landing", type=Path, required=True)
+    parser.add_argument("--writeback", type=Path, required=True)
+    parser.add_argument("months", nargs="+", type=date.fromisoformat)
+    args = parser.parse_args()
+    rows = run_demo(args.landing, args.writeback, sorted(args.months))
+    print("\nThe closed loop, month by month (CRM = the snapshot as it landed, with last")
+    print("month's write-back imported; forced = placements of new and orphaned accounts,")
+    print("leave covers and hand-backs):\n")
+    print(summary(rows))
+
+
+if __name__ == "__main__":
+    main()
