@@ -36,7 +36,7 @@ OPTS = OptimizeOptions(regional_min_accounts=0, region_reps=12, seed=0)
 
 @pytest.fixture(scope="module")
 def book() -> tuple[pl.DataFrame, pl.DataFrame]:
-    return generate_instance(1500, 38, seed=5)
+    return generate_instance(3000, 38, seed=5)
 
 
 @pytest.fixture(scope="module")

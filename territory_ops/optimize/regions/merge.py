@@ -47,7 +47,8 @@ from territory_ops.optimize.repair import band_local_search
 from territory_ops.optimize.result import Certificate, PlanResult, assemble, plan_reps
 from territory_ops.optimize.solve import SolveOutcome
 
-MERGE_SHARE = 0.4  # of the whole book's default time limit: the merge's safety stop
+MERGE_SHARE = 1.0  # of the whole book's default time limit: the merge's safety stop (its work
+# limits decide: a busy machine must not cut the reconciliation short)
 
 
 def merge_regions(

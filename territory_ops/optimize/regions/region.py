@@ -52,14 +52,20 @@ def solve_region(path_in: str | Path, path_out: str | Path, options: OptimizeOpt
     """Plan the region in ``path_in`` (a directory :func:`.split.split_book` wrote) and write
     ``plan.parquet`` and ``result.json`` to ``path_out``; returns ``path_out``.
 
-    ``options`` are the pass's; the region's tolerance comes from its input. Any failure is
-    a :class:`RegionSolveError` naming the region."""
+    ``options`` are the pass's; the region's tolerance comes from its input, and so does its
+    time limit unless ``options.time_limit`` sets one (each region gets it whole). Any
+    failure is a :class:`RegionSolveError` naming the region."""
     src, dst = Path(path_in), Path(path_out)
     name = src.name
     try:
         meta = read_json(src / REGION_META)
         name = str(meta["region"])
-        opts = replace(options, tolerance=float(meta["tolerance"]), regional_min_accounts=None)
+        opts = replace(
+            options,
+            tolerance=float(meta["tolerance"]),
+            regional_min_accounts=None,
+            time_limit=options.time_limit or float(meta["default_time_limit_s"]),
+        )
         if opts.progress is not None:
             say = opts.progress
             opts = replace(opts, progress=lambda msg: say(f"{name}: {msg}"))

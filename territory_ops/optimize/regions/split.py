@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from territory_ops.geography import haversine_km
+from territory_ops.optimize.budget import default_time_limit
 from territory_ops.optimize.build import build_instance
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS, Instance
 from territory_ops.optimize.options import OptimizeOptions
@@ -269,7 +270,10 @@ def write_split(split: Split, out: Path) -> list[Path]:
     acc_region = split.fam_region[inst.family_of]
     acc_border = split.border[inst.family_of]
     book = out / BOOK_DIR
-    write_book(book, acc, reps, tables.travel)
+    # the book as it came: locks on departed owners are released (and reported) again when
+    # it is read, so the merge reports what the direct path would
+    released = pl.col("account_id").is_in(tables.released_locks)
+    write_book(book, acc.with_columns(pl.col("locked") | released), reps, tables.travel)
     write_parquet(
         book / SPLIT,
         pl.DataFrame(
@@ -312,6 +316,9 @@ def write_split(split: Split, out: Path) -> list[Path]:
                 "band_nested": bool(split.nested[k]),
                 "accounts": a_df.height,
                 "active_reps": int(r_df["active"].sum()),
+                # the safety stop of a region's solve: the whole book's default budget (its
+                # work limits, sized by the region, decide; a busy machine must not cut it)
+                "default_time_limit_s": default_time_limit(acc.height),
             },
         )
         paths.append(d)
