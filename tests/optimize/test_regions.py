@@ -25,10 +25,10 @@ from territory_ops.optimize.regions import (
     split_book,
 )
 from territory_ops.optimize.regions.allocate import region_tolerance
-from territory_ops.optimize.regions.files import ACCOUNTS, PLAN, REPS, SPLIT
+from territory_ops.optimize.regions.files import ACCOUNTS, PLAN, REPS, SPLIT, TRAVEL, read_book
 from territory_ops.optimize.regions.split import book_instance, plan_split, rep_segments
 from territory_ops.optimize.report import check_plan
-from territory_ops.optimize.synthetic_books import generate_instance
+from territory_ops.optimize.synthetic_books import generate_instance, travel_matrix
 from territory_ops.optimize.tables import load_tables
 
 OPTS = OptimizeOptions(regional_min_accounts=0, region_reps=12, seed=0)
@@ -191,3 +191,21 @@ def test_a_failing_region_solve_is_named(book, tmp_path):
     shutil.rmtree(broken)
     with pytest.raises(RegionSolveError, match="region r01"):
         solve_region(Path(broken), tmp_path / "plan", OPTS)
+
+
+def test_a_travel_matrix_goes_with_each_region_for_its_own_pairs(tmp_path):
+    accounts, reps = generate_instance(400, 30, seed=2)
+    matrix = travel_matrix(accounts, reps, seed=2)
+    opts = replace(OPTS, region_reps=10)
+    inputs = split_book((accounts, reps, matrix), opts, tmp_path)
+    assert len(inputs) == 3
+    total = 0
+    for p in inputs:
+        pairs = pl.read_parquet(p / TRAVEL)
+        accs = set(pl.read_parquet(p / ACCOUNTS)["account_id"])
+        mine = set(pl.read_parquet(p / REPS)["rep_id"])
+        assert set(pairs["account_id"]) == accs and set(pairs["rep_id"]) == mine
+        total += pairs.height
+        assert read_book(p).travel is not None  # the region reads as a book with a matrix
+    assert 0 < total < matrix.height
+    assert pl.read_parquet(book_dir(tmp_path) / TRAVEL).height == matrix.height
