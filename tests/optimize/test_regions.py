@@ -26,6 +26,7 @@ from territory_ops.optimize.regions import (
 )
 from territory_ops.optimize.regions.allocate import region_tolerance
 from territory_ops.optimize.regions.files import ACCOUNTS, PLAN, REPS, SPLIT, TRAVEL, read_book
+from territory_ops.optimize.regions.merge import _nearest_rep_bound
 from territory_ops.optimize.regions.split import book_instance, plan_split, rep_segments
 from territory_ops.optimize.report import check_plan
 from territory_ops.optimize.synthetic_books import generate_instance, travel_matrix
@@ -209,3 +210,15 @@ def test_a_travel_matrix_goes_with_each_region_for_its_own_pairs(tmp_path):
         assert read_book(p).travel is not None  # the region reads as a book with a matrix
     assert 0 < total < matrix.height
     assert pl.read_parquet(book_dir(tmp_path) / TRAVEL).height == matrix.height
+
+
+def test_the_fallback_bound_is_below_every_plan(book):
+    inst = book_instance(load_tables(*book), OPTS)
+    rng = np.random.default_rng(0)
+    valid = inst.cand_rep >= 0
+    F = np.arange(inst.n_families)
+    for _ in range(3):
+        cols = np.array([rng.choice(np.nonzero(row)[0]) for row in valid])
+        bound, method = _nearest_rep_bound(inst, inst.cand_rep[F, cols], "cut short")
+        assert 0 < bound <= inst.cand_travel[F, cols].sum() + 1e-6
+        assert "zero prices" in method

@@ -20,6 +20,8 @@ regions' own bounds is not a bound for the book: each holds only for the familie
 allocation gave its region; a plan that draws the borders elsewhere may travel less.) On
 small books the bound is the exact LP relaxation over every eligible rep instead. As on the
 direct path, the band the bound covers is widened to where the plan keeps a rep outside.
+Where the ascent stops (the clock) before any positive value, the dual at zero prices is
+reported instead (each family's travel to its nearest eligible rep: weak, always valid).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ import polars as pl
 from territory_ops.optimize import capacity, lns
 from territory_ops.optimize.budget import Budget, default_time_limit, work_scale
 from territory_ops.optimize.candidates import add_candidates
-from territory_ops.optimize.certificate import reserve_seconds, travel_bound
+from territory_ops.optimize.certificate import band_kept, reserve_seconds, travel_bound
 from territory_ops.optimize.context import SolveContext, Terms, candidate_costs, quiet
 from territory_ops.optimize.instance import Instance
-from territory_ops.optimize.lagrange import Prices
+from territory_ops.optimize.lagrange import Prices, bound_over_all_eligible
 from territory_ops.optimize.options import OptimizeOptions
 from territory_ops.optimize.regions.files import SPLIT, SPLIT_META, read_book, read_json
 from territory_ops.optimize.regions.region import RegionSolveError, prices_array, read_plan
@@ -86,9 +88,12 @@ def merge_regions(
     terms = Terms(candidate_costs(inst), inst.lower, inst.upper)
     a, recon = _reconcile(ctx, terms, a, border)
     slack = np.zeros(inst.n_reps)
+    plan_rep = plan_reps(inst, a)
     bound, method = travel_bound(
-        ctx, slack, _book_prices(inst, [r for _, r in plans]), None, plan_rep=plan_reps(inst, a)
+        ctx, slack, _book_prices(inst, [r for _, r in plans]), None, plan_rep=plan_rep
     )
+    if not bound > 0:
+        bound, method = _nearest_rep_bound(inst, plan_rep, method)
     stats: dict[str, object] = {
         "repair_method": "regions + " + recon["method"],
         "lp_band_slack_max": max(
@@ -197,6 +202,20 @@ def _reconcile(
         "hard_row_excess_after": round(key[0], 9),
         "seconds": round(time.perf_counter() - t0, 2),
     }
+
+
+def _nearest_rep_bound(inst: Instance, plan_rep: np.ndarray, method: str) -> tuple[float, str]:
+    """The dual at zero prices: every family at its nearest eligible rep (a lock at its rep),
+    band and capacity ignored. Weak but always valid, for when the ascent was cut short
+    before it reached a positive value (a busy machine)."""
+    lower, upper, _ = band_kept(inst, plan_rep, inst.lower, inst.upper)
+    R = inst.n_reps
+    zero = Prices(*(np.zeros(R) for _ in range(4)), 1.0, 1.0, 1.0, 1.0)
+    bound = bound_over_all_eligible(inst, zero, lower, upper)
+    return bound, (
+        "nearest eligible rep per family (the Lagrangian dual at zero prices; the ascent "
+        f"stopped before a positive bound: {method})"
+    )
 
 
 def _book_prices(inst: Instance, results: list[dict]) -> Prices | None:
