@@ -28,9 +28,14 @@ from ortools.linear_solver import pywraplp
 
 from territory_ops.optimize.status import SOLVED, status_name
 
-DEVIATION_WEIGHT = 1e4  # per region target of |P_k - T_k|, in mean border-family costs
-SLACK_WEIGHT = 1e6  # per unit (share of the row's right-hand side) of a broken row
-TIME_LIMIT_S = 60.0  # a safety stop: the LP has one column per border family and region
+# per region target of |P_k - T_k|, in mean border-family costs per border family: one
+# point of target weighs as much as every border family's travel together (a weight not
+# scaled by the border's size let a 100k book's regions sit at 0.91 and 1.06 of their
+# targets, where the border had the potential to even them)
+DEVIATION_WEIGHT = 100.0
+SLACK_WEIGHT = 1e4  # per unit (share of the row's right-hand side) of a broken row, likewise
+TIME_LIMIT_S = 600.0  # a safety stop only (a cut point would make the split depend on the
+# machine's load): the LP has one column per border family and region, ~200k at 100k
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def allocate(data: AllocationInput) -> Allocation:
             fixed_only[data.fixed_region[f], seg_index[s]] += p[f]
     costs = [c for f in border for c in data.border_cost[f]]
     cost_scale = max(float(np.mean(np.abs(costs))), 1e-9)
+    size = float(len(border))  # the weights grow with the border (see DEVIATION_WEIGHT)
     objective = solver.Objective()
     objective.SetMinimization()
 
@@ -99,7 +105,7 @@ def allocate(data: AllocationInput) -> Allocation:
         row = solver.Constraint(lb, ub, name)
         e = solver.NumVar(0.0, inf, "e_" + name)
         row.SetCoefficient(e, sign)
-        objective.SetCoefficient(e, SLACK_WEIGHT / max(scale, 1e-9))
+        objective.SetCoefficient(e, SLACK_WEIGHT * size / max(scale, 1e-9))
         slacks.append((name, e, scale))
         return row
 
@@ -116,8 +122,8 @@ def allocate(data: AllocationInput) -> Allocation:
         dn = solver.NumVar(0.0, inf, f"dm{k}")
         row.SetCoefficient(up, -1.0)
         row.SetCoefficient(dn, 1.0)
-        objective.SetCoefficient(up, DEVIATION_WEIGHT / max(T[k], 1e-9))
-        objective.SetCoefficient(dn, DEVIATION_WEIGHT / max(T[k], 1e-9))
+        objective.SetCoefficient(up, DEVIATION_WEIGHT * size / max(T[k], 1e-9))
+        objective.SetCoefficient(dn, DEVIATION_WEIGHT * size / max(T[k], 1e-9))
         pot_rows.append(row)
         cap = float(data.region_capacity[k])
         work_rows.append(slack_row(-inf, cap - fixed_work[k], cap, f"capacity r{k}", -1.0))

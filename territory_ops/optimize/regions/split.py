@@ -45,9 +45,10 @@ from territory_ops.optimize.regions.files import (
 from territory_ops.optimize.regions.switch import region_count
 from territory_ops.optimize.tables import Tables, load_tables
 
-BORDER_REACH = 8  # a family's cheapest eligible reps that decide whether it is on a border
-# (3 left the allocation too little to share: on a 3k book two regions held 15% more than
-# their reps' targets, more enterprise potential than their enterprise reps' band)
+BORDER_REACH = 18  # a family's cheapest eligible reps that decide whether it is on a border
+# (what a big book keeps as candidates: 16 + current owners). Fewer left the allocation too
+# little to share: with 3 two regions of a 3k book held 15% more than their reps' targets;
+# with 8, two regions of a 100k book held 0.91 and 1.05; with 18 every region is within 0.03%
 BOOK_DIR = "book"
 REGIONS_DIR = "regions"
 
