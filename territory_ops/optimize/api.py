@@ -7,6 +7,10 @@
 3. the certificate (:mod:`.certificate`): a lower bound on travel and the gap to it;
 4. plan rows with reason codes, metrics, rep summary (:mod:`.result`).
 
+Big books take the regional path (:mod:`.regions`: split, allocate, solve each region,
+reconcile the borders) instead of one solve; which path ran and why is in the metrics
+(``solve_path``, ``solve_path_reason``). Steps 1-4 are :func:`.direct.solve_direct`.
+
 It always hands back a plan unless a rule no plan can keep is broken (a family no active
 rep may own, a lock against its family: :class:`HardRuleInfeasible`), or ``strict`` asks
 for an error on a capacity shortfall / a move budget too small for inherited violations.
@@ -18,15 +22,11 @@ from pathlib import Path
 
 import polars as pl
 
-from territory_ops.optimize import capacity
-from territory_ops.optimize.budget import Budget, default_time_limit, work_scale
-from territory_ops.optimize.build import build_instance
-from territory_ops.optimize.certificate import reserve_seconds, travel_bound
-from territory_ops.optimize.context import SolveContext, quiet
-from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
+from territory_ops.optimize.budget import Budget
+from territory_ops.optimize.direct import solve_direct
 from territory_ops.optimize.options import OptimizeOptions
-from territory_ops.optimize.result import Certificate, PlanResult, assemble, plan_reps
-from territory_ops.optimize.solve import solve
+from territory_ops.optimize.regions import choose_path, solve_regional
+from territory_ops.optimize.result import PlanResult
 from territory_ops.optimize.tables import load_tables
 
 __all__ = ["OptimizeOptions", "PlanResult", "optimize"]
@@ -42,44 +42,10 @@ def optimize(
     if opts.mode not in ("full", "micro"):
         raise ValueError(f"mode must be 'full' or 'micro', got {opts.mode!r}")
     budget = Budget(limit=float("inf"))
-    say = opts.progress or quiet
     tables = load_tables(accounts, reps, travel_matrix)
-    limit = opts.time_limit
-    if limit is None:
-        limit = default_time_limit(tables.accounts.height)
-    budget.limit = float(limit)
-    budget.work_scale = work_scale(tables.accounts.height)
-    say(f"time limit {budget.limit:.0f}s" + " (default for this size)" * (opts.time_limit is None))
-    weights = opts.weights or (FULL_WEIGHTS if opts.mode == "full" else MICRO_WEIGHTS)
-    inst = build_instance(
-        tables,
-        opts.tolerance,
-        weights,
-        candidates=opts.candidates,
-        max_accounts_per_rep=opts.max_accounts_per_rep,
-        fallback_kmh=opts.matrix_fallback_kmh,
-        strict=opts.strict,
-    )
-    say(
-        f"instance: {len(inst.account_ids)} accounts in {inst.n_families} families, "
-        f"{int(inst.active.sum())} active reps, {inst.cand_rep.shape[1]} candidates per family"
-    )
-    if capacity.relieve(inst, opts.utilisation_band):
-        for finding in inst.capacity_findings:
-            say(f"capacity shortfall: {finding}")
-    budget.reserve(reserve_seconds(budget.limit))
-    ctx = SolveContext(inst, opts, budget, say)
-    out = solve(ctx)
-    prices = out.stats.get("prices")
-    planning_lp = (out.lp, out.lp_core) if out.lp is not None and out.lp_core else None
-    bound, method = travel_bound(
-        ctx,
-        out.slack,
-        prices,  # type: ignore[arg-type]
-        planning_lp,
-        # the bound covers the band the plan keeps: no negative gap
-        plan_rep=plan_reps(inst, out.assignment),
-    )
-    result = assemble(ctx, tables, out, Certificate(bound, method))
-    say(f"done in {budget.elapsed():.1f}s")
+    path = choose_path(tables, opts)
+    if path.regional:
+        return solve_regional(tables, opts, path)
+    result = solve_direct(tables, opts, budget).result
+    result.metrics.update(path.metrics())
     return result

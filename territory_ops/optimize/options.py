@@ -35,3 +35,9 @@ class OptimizeOptions:
     # a team short of capacity as a whole: every rep within this share of the team's
     # utilisation (a band, not an exact even spread, so reps keep the accounts near them)
     utilisation_band: float = UTILISATION_BAND
+    # regional decomposition (:mod:`.regions`): a full pass over at least this many accounts
+    # is split into regions of about ``region_reps`` active reps, each solved on its own and
+    # reconciled at the borders; smaller books (and micro passes) are solved in one piece.
+    # None: never split; 0: always (when there are reps for two regions)
+    regional_min_accounts: int | None = 200_000
+    region_reps: int = 100
