@@ -21,6 +21,10 @@ from pipelines.alerts import LocalAlertSink
 from territory_ops.extracts.mapping import mapped_landing
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
+# Every step that writes the DuckDB warehouse is in this pool; the instance allows it one slot
+# (DuckDB has one writing process), so the other steps of a pass run beside the writer.
+WAREHOUSE_POOL = "duckdb_writer"
+
 
 @cache
 def dbt_project() -> DbtProject:

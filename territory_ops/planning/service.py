@@ -18,6 +18,7 @@ import polars as pl
 from territory_ops.forecast.plan_figures import plan_figures
 from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.geography import geo_held
+from territory_ops.optimize import PlanResult, optimize
 from territory_ops.planning import store
 from territory_ops.planning.config import (
     PassConfig,
@@ -28,7 +29,7 @@ from territory_ops.planning.config import (
 from territory_ops.planning.drift import drift_flags, summarize
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
-from territory_ops.planning.plan import PassPlan, run_pass
+from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.tables import PlanningInput, load_planning_input
@@ -47,18 +48,48 @@ class StagedPlan:
 
 
 def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) -> StagedPlan:
+    data, inputs = prepare_stage(con, config)
+    try:
+        result = optimize(inputs.accounts, inputs.reps, inputs.options)
+    except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
+        raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    return finish_stage(con, run_id, config, data, inputs, result)
+
+
+def prepare_stage(
+    con: duckdb.DuckDBPyConnection, config: PassConfig
+) -> tuple[PlanningInput, PassInputs]:
+    """The snapshot a pass plans and what its optimizer is handed (the warehouse is read,
+    not written); :func:`finish_stage` stages the plan solved from them."""
     data = load_planning_input(con)
     validate_pass_config(config, data.n_accounts)
     published = store.published_assignments(con)
     try:
-        plan = run_pass(
+        inputs = prepare_pass(
             data,
             config,
             published,
             locks=_decision_locks(con, data),
             held=_held(con, data, config),
         )
-    except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
+    except Exception as err:  # hard-rule errors, bad input
+        raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    return data, inputs
+
+
+def finish_stage(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    config: PassConfig,
+    data: PlanningInput,
+    inputs: PassInputs,
+    result: PlanResult,
+) -> StagedPlan:
+    """Stage the plan the optimizer solved from ``inputs``: ``plans.runs`` /
+    ``plans.assignments`` / KPI history, status ``staged``."""
+    try:
+        plan = finish_pass(data, config, inputs, result)
+    except Exception as err:
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
     located = geo_held(data.accounts, "exclude", "hold")  # what the pass counts, either way
     for flag in ("foreign", "unlocated"):
