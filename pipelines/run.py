@@ -23,6 +23,7 @@ import dagster as dg
 if TYPE_CHECKING:
     from dagster._core.execution.execution_result import ExecutionResult
 
+from pipelines.instance import open_instance
 from territory_ops.pass_outcome import CheckOutcome, PassOutcome, StepOutcome
 from territory_ops.settings import Settings, ensure_dagster_home
 
@@ -113,11 +114,10 @@ def run_territory_pass(
     log_path = settings.home / "logs" / f"territory_pass-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        open_instance(dagster_home) as instance,
         log_path.open("w", encoding="utf-8") as log,
         stdout_to(log),
     ):
-        check_instance(instance)
         result = dg.execute_job(
             dg.reconstructable(territory_pass_job),
             instance=instance,
@@ -142,20 +142,6 @@ def stdout_to(log: TextIO) -> Iterator[None]:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
-
-
-def check_instance(instance: dg.DagsterInstance) -> None:
-    """Give the warehouse writers' pool its one slot where the instance sets no limit (an
-    instance made before pools were configured, or a team's without ``concurrency:``)."""
-    from pipelines.resources import WAREHOUSE_POOL
-
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return
-    if instance.get_concurrency_config().pool_config.default_pool_limit is not None:
-        return
-    if WAREHOUSE_POOL not in {p.name for p in storage.get_pool_limits()}:
-        storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
 
 
 def validate_pass_settings(landing: Path, pass_settings: dict | None) -> None:
