@@ -110,13 +110,14 @@ def run_territory_pass(
     settings = settings or Settings.from_env()
     validate_pass_settings(landing, pass_settings)
     dagster_home = ensure_dagster_home(settings)
-    # dbt writes its progress to stdout: keep it in a log file, not on the user's screen.
+    # dbt writes its progress to stdout and each step process its start to stderr: keep them
+    # in a log file, not on the user's screen (the outcome says what happened).
     log_path = settings.home / "logs" / f"territory_pass-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         open_instance(dagster_home) as instance,
         log_path.open("w", encoding="utf-8") as log,
-        stdout_to(log),
+        output_to(log),
     ):
         result = dg.execute_job(
             dg.reconstructable(territory_pass_job),
@@ -129,19 +130,23 @@ def run_territory_pass(
 
 
 @contextmanager
-def stdout_to(log: TextIO) -> Iterator[None]:
-    """Standard output into ``log`` for this process and the step processes it starts (they
-    inherit the file descriptor, not ``sys.stdout``)."""
+def output_to(log: TextIO) -> Iterator[None]:
+    """Standard output and error into ``log`` for this process and the step processes it
+    starts (they inherit the file descriptors, not ``sys.stdout``)."""
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(log.fileno(), 1)
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    for fd in saved:
+        os.dup2(log.fileno(), fd)
     try:
         with redirect_stdout(log):
             yield
     finally:
         sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        sys.stderr.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def validate_pass_settings(landing: Path, pass_settings: dict | None) -> None:

@@ -68,10 +68,12 @@ def test_the_documented_run_config_fits_the_job_on_the_default_executor():
 
 
 @pytest.mark.parametrize(("name", "heading"), [("k8s", "### Kubernetes"), ("celery", "### Celery")])
-def test_moving_to_several_machines_is_configuration(name, heading):
+def test_moving_to_several_machines_is_configuration(name, heading, monkeypatch):
     """The same assets on the k8s or celery executor take the run config docs/deploy.md shows
     (only where that integration is installed)."""
     pytest.importorskip({"k8s": "dagster_k8s", "celery": "dagster_celery"}[name])
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")  # read by run config
+    monkeypatch.setenv("CELERY_BACKEND_URL", "redis://127.0.0.1:6379/1")
     from pipelines.definitions import defs
 
     job = dg.Definitions(

@@ -312,7 +312,11 @@ def test_cli_and_daemon_runs_land_in_a_team_instance_on_postgres(
         with dg.DagsterInstance.from_config(str(home)) as instance:
             record = instance.get_run_record_by_id(decide_id)
             # queued by the webserver, dequeued and launched by the daemon
-            kinds = {e.event_type_value for e in instance.all_logs(decide_id) if e.dagster_event}
+            kinds = {
+                e.dagster_event.event_type_value
+                for e in instance.all_logs(decide_id)
+                if e.dagster_event
+            }
         assert {"RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_START", "RUN_SUCCESS"} <= kinds
         assert record.dagster_run.is_success
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
