@@ -317,7 +317,8 @@ def test_cli_and_daemon_runs_land_in_a_team_instance_on_postgres(
                 for e in instance.all_logs(decide_id)
                 if e.dagster_event
             }
-        assert {"RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_START", "RUN_SUCCESS"} <= kinds
+        run_events = ("RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_START", "RUN_SUCCESS")
+        assert {dg.DagsterEventType[name].value for name in run_events} <= kinds
         assert record.dagster_run.is_success
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
             (decided,) = con.execute(
