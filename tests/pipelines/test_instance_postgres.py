@@ -311,13 +311,13 @@ def test_cli_and_daemon_runs_land_in_a_team_instance_on_postgres(
         assert status[decide_id] == (DECIDE_JOB, "SUCCESS"), logs[2].read_text()[-3000:]
         with dg.DagsterInstance.from_config(str(home)) as instance:
             record = instance.get_run_record_by_id(decide_id)
-            # queued by the webserver, dequeued and launched by the daemon
+            # queued by the webserver; only the daemon's run queue starts a queued run
             kinds = {
                 e.dagster_event.event_type_value
                 for e in instance.all_logs(decide_id)
                 if e.dagster_event
             }
-        run_events = ("RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_START", "RUN_SUCCESS")
+        run_events = ("RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS")
         assert {dg.DagsterEventType[name].value for name in run_events} <= kinds
         assert record.dagster_run.is_success
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
