@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.notify import SlackResource, queued_click_sender
-from pipelines.resources import WarehouseResource
+from pipelines.resources import WAREHOUSE_POOL, WarehouseResource
 from territory_ops.notify.actions import drain_queued_clicks
 from territory_ops.planning import store
 from territory_ops.planning.config import (
@@ -25,13 +25,9 @@ from territory_ops.planning.config import (
 )
 from territory_ops.planning.due import holdover_report
 from territory_ops.planning.holdover import report_markdown
+from territory_ops.planning.pass_files import solve_part, stage_pass_files, write_pass_inputs
 from territory_ops.planning.report import KPI_FORMATS
-from territory_ops.planning.service import (
-    PlanningError,
-    propose_and_publish,
-    report_drift,
-    stage_plan,
-)
+from territory_ops.planning.service import PlanningError, propose_and_publish, report_drift
 from territory_ops.planning.trend_chart import trend_markdown
 from territory_ops.warehouse import utc_now
 from territory_ops.writeback.confirm import confirm_snapshot
@@ -87,25 +83,24 @@ def kpi_metadata(kpis: dict[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-@dg.asset(
-    key="territory_plan",
-    group_name=PLANNING_GROUP,
-    kinds={"python", "duckdb"},
-    deps=MART_DEPS,
-    pool="duckdb_writer",
-    description=(
-        "A plan for the snapshot (OR-Tools optimizer in process) for the run's pass kind: "
-        "full, micro or refresh. Kept in plans.runs / plans.assignments with its KPIs, "
-        "settings and certificate; published only when proposed_changes completes."
-    ),
+# The plan is three kinds of step that hand each other files (territory_ops.planning.pass_files):
+# only the first and the last touch the warehouse (the one-writer pool); the solves between
+# them run side by side on the multiprocess executor, or on other machines, one per part.
+@dg.op(
+    ins={key.path[-1]: dg.In(dg.Nothing) for key in MART_DEPS},
+    out={"parts": dg.DynamicOut(str), "prepared": dg.Out(dict)},
+    pool=WAREHOUSE_POOL,
+    tags={"kind": "duckdb"},
 )
-def territory_plan(
-    context: dg.AssetExecutionContext,
+def plan_inputs(
+    context: dg.OpExecutionContext,
     config: PassRunConfig,
     warehouse: WarehouseResource,
     slack: SlackResource,
-) -> dg.MaterializeResult:
+):
+    """Decide queued Slack clicks, then write what the pass plans to the run's folder."""
     settings = config.to_pass_config()
+    folder = pass_folder(warehouse, context.run_id)
     try:
         with warehouse.connect() as con:
             # Clicks queued while the warehouse was busy decide the proposals they were made
@@ -114,10 +109,48 @@ def territory_plan(
                 con, queued_click_sender(slack), slack.outbox_path / "queue"
             )
             confirm_snapshot(con)  # settles changes delivered to the CRM before locks are read
-            staged = stage_plan(con, context.run_id, settings)
+            prepared = write_pass_inputs(con, settings, folder)
+    except PlanningError as err:
+        raise dg.Failure(description=str(err)) from err
+    for click in clicks:
+        context.log.info(f"queued Slack decision: {click.message}")
+    context.log.info(
+        f"{settings.pass_kind} pass on {prepared.snapshot_date}: {prepared.n_accounts} "
+        f"accounts in {len(prepared.parts)} part(s), files in {folder}"
+    )
+    for part in prepared.parts:
+        yield dg.DynamicOutput(part, mapping_key=part, output_name="parts")
+    applied = sum(len(c.decided) for c in clicks)
+    yield dg.Output({"folder": str(folder), "queued_decisions_applied": applied}, "prepared")
+
+
+@dg.op(tags={"kind": "ortools"})
+def solve_part_op(context: dg.OpExecutionContext, part: str, warehouse: WarehouseResource) -> str:
+    """One part of the book solved from its files; its plan written beside them."""
+    folder = pass_folder(warehouse, context.run_id)
+    try:
+        out = solve_part(folder, part)
+    except Exception as err:  # the pass fails with the part named; nothing is staged
+        raise dg.Failure(description=f"part {part!r} of the pass: {err}") from err
+    context.log.info(f"part {part!r} solved: {out}")
+    return part
+
+
+@dg.op(pool=WAREHOUSE_POOL, tags={"kind": "duckdb"})
+def stage_plan_op(
+    context: dg.OpExecutionContext,
+    parts: list[str],
+    prepared: dict,
+    warehouse: WarehouseResource,
+) -> dg.Output:
+    """The parts' plans merged and staged in plans.runs / plans.assignments."""
+    try:
+        with warehouse.connect() as con:
+            staged = stage_pass_files(con, context.run_id, Path(prepared["folder"]), sorted(parts))
     except PlanningError as err:
         raise dg.Failure(description=str(err)) from err
     plan = staged.plan
+    settings = staged.config
     m = plan.metrics
     context.log.info(
         f"{plan.pass_kind} plan for {plan.snapshot_date}: {m.get('changed')} changes, "
@@ -126,12 +159,12 @@ def territory_plan(
     )
     for warning in plan.warnings:
         context.log.warning(warning)
-    for click in clicks:
-        context.log.info(f"queued Slack decision: {click.message}")
-    return dg.MaterializeResult(
+    return dg.Output(
+        None,
         metadata={
             "pass_kind": plan.pass_kind,
-            "queued_decisions_applied": dg.MetadataValue.int(sum(len(c.decided) for c in clicks)),
+            "queued_decisions_applied": dg.MetadataValue.int(prepared["queued_decisions_applied"]),
+            "parts": dg.MetadataValue.int(len(parts)),
             "snapshot_date": plan.snapshot_date.isoformat(),
             "dagster/row_count": plan.plan.height,
             "changed": dg.MetadataValue.int(int(plan.plan["changed"].sum())),
@@ -159,8 +192,39 @@ def territory_plan(
             **kpi_metadata(plan.kpis_after, "after_"),
             "summary": dg.MetadataValue.md(staged.summary),
             "settings": dg.MetadataValue.json(settings.as_dict()),
-        }
+        },
     )
+
+
+def pass_folder(warehouse: WarehouseResource, run_id: str) -> Path:
+    """Where a run's plan steps exchange files: beside the warehouse (a shared volume when
+    the steps run on several machines)."""
+    return Path(warehouse.database).parent / "passes" / run_id
+
+
+@dg.graph_asset(
+    key="territory_plan",
+    group_name=PLANNING_GROUP,
+    kinds={"python", "duckdb"},
+    ins={key.path[-1]: dg.AssetIn(key=key, dagster_type=dg.Nothing) for key in MART_DEPS},
+    config=dg.ConfigMapping(
+        config_fn=lambda settings: {"plan_inputs": {"config": settings}},
+        config_schema=PassRunConfig.to_fields_dict(),
+    ),
+    description=(
+        "A plan for the snapshot (OR-Tools optimizer) for the run's pass kind: full, micro or "
+        "refresh. Inputs are written to files, each part of the book is solved in its own "
+        "step, and the plan is kept in plans.runs / plans.assignments with its KPIs, settings "
+        "and certificate; published only when proposed_changes completes."
+    ),
+)
+def territory_plan(account_profiles, rep_roster, current_assignments):
+    parts, prepared = plan_inputs(
+        account_profiles=account_profiles,
+        rep_roster=rep_roster,
+        current_assignments=current_assignments,
+    )
+    return stage_plan_op(parts.map(solve_part_op).collect(), prepared)
 
 
 DRIFT_CHECKS = {
@@ -179,7 +243,7 @@ DRIFT_CHECKS = {
     group_name=PLANNING_GROUP,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey("territory_plan")],
-    pool="duckdb_writer",
+    pool=WAREHOUSE_POOL,
     check_specs=[
         dg.AssetCheckSpec(name, asset="drift_report", description=desc, blocking=False)
         for name, (_, desc) in DRIFT_CHECKS.items()
@@ -254,7 +318,7 @@ def write_plan_map(
     group_name=PLANNING_GROUP,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey("drift_report")],
-    pool="duckdb_writer",
+    pool=WAREHOUSE_POOL,
     description=(
         "One proposal per change of the plan (plans.proposals): reason, effect on both reps, "
         "status. Publishing supersedes the previous open proposals; nothing is deleted and "

@@ -177,6 +177,7 @@ def mart_quality_gate(
         for table, key in QUARANTINE_MODELS.items()
     ],
     name="quarantine_counts",
+    pool="duckdb_writer",  # a reading process cannot open the file while another writes it
 )
 def quarantine_counts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     from territory_ops.quality.quarantine import quarantine_counts as counts

@@ -21,6 +21,11 @@ from pipelines.alerts import LocalAlertSink
 from territory_ops.extracts.mapping import mapped_landing
 from territory_ops.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
+# Every step that opens the DuckDB warehouse is in this pool, which the instance gives one slot:
+# DuckDB has one writing process, and a reading process cannot open the file while another
+# writes it. Steps that work on files only (the plan's solves) run beside them.
+WAREHOUSE_POOL = "duckdb_writer"
+
 
 @cache
 def dbt_project() -> DbtProject:

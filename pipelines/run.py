@@ -1,17 +1,29 @@
-"""Run the territory pass job in process, on the project's Dagster instance.
+"""Run the territory pass job on the project's Dagster instance, on the job's own executor.
 
 This is what ``territory-ops run`` calls: the very job the schedule and sensor start, so the
 command line never becomes a second pipeline. Runs show up in the Dagster UI. The CLI finds
 :func:`run_territory_pass` through the ``territory_ops.job_runner`` entry point
 (pyproject.toml), so the library never imports this package.
+
+The job is handed over reconstructable (``dg.execute_job``), so its executor starts each step
+in a process of its own, as a daemon-launched run does; the process count defaults to the
+usable cores (``TERRITORY_OPS_MAX_CONCURRENT`` sets it).
 """
 
-from contextlib import redirect_stdout
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import dagster as dg
 
+if TYPE_CHECKING:
+    from dagster._core.execution.execution_result import ExecutionResult
+
+from pipelines.instance import open_instance
 from territory_ops.pass_outcome import CheckOutcome, PassOutcome, StepOutcome
 from territory_ops.settings import Settings, ensure_dagster_home
 
@@ -25,6 +37,38 @@ def run_tags(tags: dict[str, str] | None = None) -> dict[str, str]:
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
     return {REPOSITORY_LABEL_TAG: REPOSITORY_LABEL, **(tags or {})}
+
+
+def territory_pass_job() -> dg.JobDefinition:
+    """The pass job as the definitions resolve it; each step process rebuilds it from here."""
+    from pipelines.definitions import defs
+    from pipelines.jobs import TERRITORY_PASS_JOB
+
+    return defs.resolve_job_def(TERRITORY_PASS_JOB)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def execution_config(settings: Settings) -> dict:
+    """The multiprocess executor's config: one step process per usable core unless told, and
+    step processes forked from a server that has the definitions loaded already (a spawned
+    process would import Dagster, dbt's manifest and the optimizer again for every step)."""
+    if settings.executor != "multiprocess":
+        return {}
+    return {
+        "execution": {
+            "config": {
+                "max_concurrent": settings.max_concurrent or usable_cores(),
+                "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}},
+            }
+        }
+    }
 
 
 def run_config_for(
@@ -54,7 +98,7 @@ def run_config_for(
     }
     if pass_settings:
         config["ops"] = {"territory_plan": {"config": dict(pass_settings)}}
-    return config
+    return {**config, **execution_config(settings)}
 
 
 def run_territory_pass(
@@ -66,25 +110,43 @@ def run_territory_pass(
     settings = settings or Settings.from_env()
     validate_pass_settings(landing, pass_settings)
     dagster_home = ensure_dagster_home(settings)
-    from pipelines.definitions import defs
-    from pipelines.jobs import TERRITORY_PASS_JOB
-
-    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
-    # dbt writes its progress to stdout: keep it in a log file, not on the user's screen.
+    # dbt writes its progress to stdout and each step process its start to stderr: keep them
+    # in a log file, not on the user's screen (the outcome says what happened).
     log_path = settings.home / "logs" / f"territory_pass-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        open_instance(dagster_home) as instance,
         log_path.open("w", encoding="utf-8") as log,
-        redirect_stdout(log),
+        output_to(log),
     ):
-        result = job.execute_in_process(
-            run_config=run_config_for(landing, settings, pass_settings=pass_settings),
+        result = dg.execute_job(
+            dg.reconstructable(territory_pass_job),
             instance=instance,
+            run_config=run_config_for(landing, settings, pass_settings=pass_settings),
             tags=run_tags(tags),
             raise_on_error=False,
         )
-    return _outcome(result, log_path)
+        return _outcome(result, log_path)
+
+
+@contextmanager
+def output_to(log: TextIO) -> Iterator[None]:
+    """Standard output and error into ``log`` for this process and the step processes it
+    starts (they inherit the file descriptors, not ``sys.stdout``)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    for fd in saved:
+        os.dup2(log.fileno(), fd)
+    try:
+        with redirect_stdout(log):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def validate_pass_settings(landing: Path, pass_settings: dict | None) -> None:
@@ -96,7 +158,7 @@ def validate_pass_settings(landing: Path, pass_settings: dict | None) -> None:
     validate_pass_config(config, newest_account_count(landing))
 
 
-def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
+def _outcome(result: "ExecutionResult", log_path: Path) -> PassOutcome:
     steps: list[StepOutcome] = []
     for event in result.all_events:
         if event.event_type_value == "STEP_SUCCESS":
@@ -110,10 +172,15 @@ def _outcome(result: dg.ExecuteInProcessResult, log_path: Path) -> PassOutcome:
             steps.append(StepOutcome(event.step_key or "", "failure", message))
         elif event.event_type_value == "STEP_SKIPPED":
             steps.append(StepOutcome(event.step_key or "", "skipped"))
-    # Steps downstream of a failure never start (the executor emits no event for them).
-    seen = {s.step for s in steps}
+    # Steps downstream of a failure never start (the executor emits no event for them); a
+    # graph-backed asset's steps are "node.op" (mapped ones "node.op[part]"), and the node is
+    # reported by name when none of them ran.
+    named = {s.step for s in steps}
+    ran = {s.step.split(".")[0] for s in steps if s.status in ("success", "failure")}
     steps += [
-        StepOutcome(node.name, "not_run") for node in result.job_def.nodes if node.name not in seen
+        StepOutcome(node.name, "not_run")
+        for node in result.job_def.nodes
+        if node.name not in named and node.name not in ran
     ]
     failures = [s for s in steps if s.status == "failure"]
     checks = [

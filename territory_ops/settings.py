@@ -31,6 +31,10 @@ class Settings:
     archive_dir: Path
     outbox_dir: Path
     landing_dir: Path
+    # how the pass job runs its steps (pipelines/jobs.py): multiprocess here, k8s or celery on
+    # several machines; and how many step processes at once (0: one per usable core)
+    executor: str = "multiprocess"
+    max_concurrent: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +48,8 @@ class Settings:
             archive_dir=(home / "archive").resolve(),
             outbox_dir=(home / "outbox").resolve(),
             landing_dir=Path(os.environ.get("TERRITORY_OPS_LANDING", home / "landing")).resolve(),
+            executor=os.environ.get("TERRITORY_OPS_EXECUTOR", "multiprocess"),
+            max_concurrent=int(os.environ.get("TERRITORY_OPS_MAX_CONCURRENT", "0") or 0),
         )
 
 
@@ -62,6 +68,10 @@ DAGSTER_YAML = """\
 # Written by territory-ops: a local instance under the project folder, no telemetry.
 telemetry:
   enabled: false
+# DuckDB has one writing process: the pool of the steps that write it gets one slot.
+concurrency:
+  pools:
+    default_limit: 1
 """
 
 

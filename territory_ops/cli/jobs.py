@@ -32,6 +32,11 @@ class JobRunnerMissing(RuntimeError):
     """No installed package provides the job runner (the project is not installed)."""
 
 
+class InstanceUnreachable(RuntimeError):
+    """The Dagster instance the run would land in cannot be opened (its database is down or
+    misconfigured); the message names the setting."""
+
+
 def find_job_runner(name: str = TERRITORY_PASS) -> JobRunner:
     """The runner registered under ``name`` in the ``territory_ops.job_runner`` group."""
     found = entry_points(group=JOB_RUNNER_GROUP, name=name)

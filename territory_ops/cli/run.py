@@ -36,7 +36,7 @@ def run(
 
     from rich.console import Console
 
-    from territory_ops.cli.jobs import JobRunnerMissing, find_job_runner
+    from territory_ops.cli.jobs import InstanceUnreachable, JobRunnerMissing, find_job_runner
     from territory_ops.planning.config import PassConfigError
     from territory_ops.settings import Settings, disable_telemetry
 
@@ -54,7 +54,7 @@ def run(
     with console.status(f"Running the territory pass over {landing} ..."):
         try:
             outcome = find_job_runner()(landing, settings, overrides)
-        except JobRunnerMissing as exc:
+        except (JobRunnerMissing, InstanceUnreachable) as exc:
             console.print(f"[red]Cannot run the pass[/red]: {exc}")
             raise typer.Exit(code=2) from exc
         except PassConfigError as exc:

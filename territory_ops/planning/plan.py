@@ -19,7 +19,7 @@ import polars as pl
 
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.extracts.industries import skill_gaps
-from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, optimize
+from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, PlanResult, optimize
 from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
 from territory_ops.planning.config import PassConfig
 from territory_ops.planning.kpis import rep_books, team_kpis
@@ -196,6 +196,23 @@ def uncovered_accounts(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFra
     )
 
 
+@dataclass
+class PassInputs:
+    """What the optimizer is handed for a pass, and what reading its plan back needs.
+
+    Kept apart from the solve so the solve can run in another process or on another machine
+    (the pass job's steps exchange these as files: :mod:`territory_ops.planning.pass_files`).
+    """
+
+    accounts: pl.DataFrame  # the optimizer's accounts (locks applied, covers to hand back)
+    reps: pl.DataFrame  # REP_COLUMNS
+    options: OptimizeOptions
+    returns: pl.DataFrame  # account_id, cover_rep_id, covered_rep_id
+    uncovered: pl.DataFrame  # accounts no active rep may own, and why
+    held: pl.DataFrame  # unowned accounts kept unassigned, and why
+    released: pl.DataFrame  # locks released because the locked owner may not own them
+
+
 def run_pass(
     data: PlanningInput,
     config: PassConfig,
@@ -205,6 +222,19 @@ def run_pass(
 ) -> PassPlan:
     """Plan ``data`` with the settings of ``config``; ``published`` = the last published plan;
     ``held`` = unowned accounts kept unassigned (account_id, reason: a rejected placement)."""
+    inputs = prepare_pass(data, config, published, locks, held)
+    result = optimize(inputs.accounts, inputs.reps, inputs.options)
+    return finish_pass(data, config, inputs, result)
+
+
+def prepare_pass(
+    data: PlanningInput,
+    config: PassConfig,
+    published: pl.DataFrame | None = None,
+    locks: pl.DataFrame | None = None,
+    held: pl.DataFrame | None = None,
+) -> PassInputs:
+    """Everything :func:`run_pass` decides before the optimizer runs."""
     options = optimizer_options(config, data.n_accounts)
     returns = _ownable(returning_covers(published, data.reps), data.accounts, data.reps)
     uncovered = uncovered_accounts(data.accounts, data.reps)
@@ -217,11 +247,29 @@ def run_pass(
     plannable = plannable.with_columns(
         locked=pl.col("locked") & ~pl.col("account_id").is_in(released["account_id"].to_list())
     )
-    result = optimize(
-        _optimizer_accounts(plannable, data.reps, returns),
-        data.reps.select(REP_COLUMNS),
-        options,
+    return PassInputs(
+        accounts=_optimizer_accounts(plannable, data.reps, returns),
+        reps=data.reps.select(REP_COLUMNS),
+        options=options,
+        returns=returns,
+        uncovered=uncovered,
+        held=held,
+        released=released,
     )
+
+
+def finish_pass(
+    data: PlanningInput, config: PassConfig, inputs: PassInputs, result: PlanResult
+) -> PassPlan:
+    """The pass's plan from the optimizer's ``result`` on ``inputs``: covers, held and
+    uncovered accounts, KPIs before and after, forced moves."""
+    returns, uncovered, held, released = (
+        inputs.returns,
+        inputs.uncovered,
+        inputs.held,
+        inputs.released,
+    )
+    options = inputs.options
     plan = _with_uncovered(result.plan, data.accounts, uncovered)
     plan = _annotate(_with_held(plan, held), data, returns)
     accounts_after = data.accounts.join(

@@ -22,6 +22,7 @@ import polars as pl
 from territory_ops.forecast.plan_figures import plan_figures
 from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.geography import geo_held
+from territory_ops.optimize import PlanResult, optimize
 from territory_ops.planning import store
 from territory_ops.planning.carry import (
     CarryOver,
@@ -40,7 +41,7 @@ from territory_ops.planning.drift import drift_flags, reverted_flags, summarize
 from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
-from territory_ops.planning.plan import PassPlan, run_pass
+from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
 from territory_ops.planning.routing import route_proposals
@@ -62,13 +63,45 @@ class StagedPlan:
 
 
 def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) -> StagedPlan:
+    data, inputs, carry = prepare_stage(con, config)
+    try:
+        result = optimize(inputs.accounts, inputs.reps, inputs.options)
+    except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
+        raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    return finish_stage(con, run_id, config, data, inputs, result, carry)
+
+
+def prepare_stage(
+    con: duckdb.DuckDBPyConnection, config: PassConfig
+) -> tuple[PlanningInput, PassInputs, CarryOver]:
+    """The snapshot a pass plans, what its optimizer is handed and the open proposals it
+    carries (the warehouse is read, not written); :func:`finish_stage` stages the plan
+    solved from them."""
     data = load_planning_input(con)
     validate_pass_config(config, data.n_accounts)
     published = store.published_assignments(con)
     locks, carry = _locks_and_carry(con, data, config)
     try:
-        plan = run_pass(data, config, published, locks=locks, held=_held(con, data, config))
-    except Exception as err:  # optimizer: hard-rule errors, timeouts, bad input
+        inputs = prepare_pass(data, config, published, locks=locks, held=_held(con, data, config))
+    except Exception as err:  # hard-rule errors, bad input
+        raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
+    return data, inputs, carry
+
+
+def finish_stage(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    config: PassConfig,
+    data: PlanningInput,
+    inputs: PassInputs,
+    result: PlanResult,
+    carry: CarryOver,
+) -> StagedPlan:
+    """Stage the plan the optimizer solved from ``inputs``: ``plans.runs`` /
+    ``plans.assignments`` / KPI history, status ``staged``."""
+    try:
+        plan = finish_pass(data, config, inputs, result)
+    except Exception as err:
         raise PlanningError(f"{config.pass_kind} pass on {data.snapshot_date}: {err}") from err
     plan.plan = with_carried_reasons(plan.plan, carry)
     plan.metrics.update(carry_metrics(plan.plan, carry))

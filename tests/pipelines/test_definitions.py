@@ -57,9 +57,9 @@ def test_dbt_tests_are_asset_checks_on_their_models():
     assert ("rep_roster", "unique_rep_roster_rep_id") in check_keys
 
 
-def test_the_pass_job_runs_in_process_and_a_schedule_runs_it_unattended():
+def test_the_pass_job_runs_its_steps_in_processes_and_a_schedule_runs_it_unattended():
     job = defs.resolve_job_def(TERRITORY_PASS_JOB)
-    assert job.executor_def.name == "in_process"
+    assert job.executor_def.name == "multiprocess"
     for name in ("quarterly_full_pass", "monthly_micro_pass"):
         schedule = defs.resolve_schedule_def(name)
         assert schedule.job_name == TERRITORY_PASS_JOB
