@@ -72,6 +72,14 @@ class CarryOverSettings:
     margin: float
 
 
+@dataclass(frozen=True)
+class RegionSettings:
+    # a book with at least this many accounts is split into regions of about
+    # ``reps_per_region`` active reps, each solved in its own step (null: never split)
+    min_accounts: int | None
+    reps_per_region: int
+
+
 EFFECTIVE_RULES: tuple[str, ...] = ("at_once", "next_month", "next_quarter")
 
 
@@ -118,6 +126,7 @@ class PassConfig:
     # the translation that geocodes an export, before any run config exists
     geography: GeographySettings
     carry_over: CarryOverSettings
+    regions: RegionSettings
     # who approves what, and from when, is a policy of the deployment, not of one run
     effective_dates: EffectiveDateSettings = field(metadata=NOT_PER_RUN)
     routing: RoutingSettings = field(metadata=NOT_PER_RUN)
@@ -282,6 +291,10 @@ def _loop_problems(c: PassConfig) -> list[str]:
     from territory_ops.planning.kinds import PROPOSAL_KINDS
 
     out = []
+    if c.regions.min_accounts is not None and c.regions.min_accounts < 1:
+        out.append(f"regions.min_accounts: {c.regions.min_accounts} must be at least 1 or null")
+    if c.regions.reps_per_region < 2:
+        out.append(f"regions.reps_per_region: {c.regions.reps_per_region} must be at least 2")
     if not 0 <= c.carry_over.margin < 1:
         out.append(f"carry_over.margin: {c.carry_over.margin} must be at least 0 and below 1")
     kinds = ", ".join(PROPOSAL_KINDS)

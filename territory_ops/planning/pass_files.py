@@ -11,10 +11,12 @@ other processes (or, with a shared volume, on other machines) while one process 
 3. :func:`stage_pass_files` (writes the warehouse): the parts' plans merged and staged as
    :func:`territory_ops.planning.service.stage_plan` stages them.
 
-The parts are the seam of a regional solve: today a pass is one part, the whole book
-(:data:`WHOLE_BOOK`), solved by the optimizer's single entry point. A split into regions
-returns one part per region from :func:`split_parts`, solves each in :func:`solve_part` and
-merges them in :func:`merge_parts`; the steps around them stay as they are.
+The parts: a small book is one part, the whole book (:data:`WHOLE_BOOK`), solved by the
+optimizer's single entry point. A book the optimizer's size switch sends down the regional path
+(:func:`territory_ops.optimize.regions.choose_path`) is split into one part per region; each
+is solved on its own (:func:`~territory_ops.optimize.regions.solve_region`) and the merge
+reconciles the border (:func:`~territory_ops.optimize.regions.merge_regions`). The steps
+around them stay as they are.
 
 Frames travel as Parquet; the settings, the optimizer's options and its metrics as pickles
 (steps of one run share one version of this code, and a pickle keeps every value exactly).
@@ -33,6 +35,14 @@ import duckdb
 import polars as pl
 
 from territory_ops.optimize import PlanResult, optimize
+from territory_ops.optimize.regions import (
+    book_dir,
+    choose_path,
+    merge_regions,
+    solve_region,
+    split_book,
+)
+from territory_ops.optimize.tables import load_tables
 from territory_ops.planning.config import PassConfig
 from territory_ops.planning.plan import PassInputs
 from territory_ops.planning.service import StagedPlan, finish_stage, prepare_stage
@@ -44,6 +54,8 @@ PLANS_DIR = "plans"
 SETTINGS_FILE = "pass.pkl"
 OPTIONS_FILE = "options.pkl"
 RESULT_FILE = "result.pkl"
+REGIONS_DIR = "regions"
+PATH_FILE = "path.pkl"  # the size switch's choice, for the merge's report
 # PlanningInput's and PassInputs' frames, by file name
 SNAPSHOT_FRAMES = ("accounts", "reps", "merged")
 KEPT_FRAMES = ("returns", "uncovered", "held", "released")
@@ -79,14 +91,24 @@ def write_pass_inputs(
     whole.mkdir(parents=True)
     inputs.accounts.write_parquet(whole / "accounts.parquet")
     inputs.reps.write_parquet(whole / "reps.parquet")
-    _dump(whole / OPTIONS_FILE, replace(inputs.options, progress=None))
-    parts = split_parts(folder)
+    options = replace(inputs.options, progress=None)
+    _dump(whole / OPTIONS_FILE, options)
+    parts = split_parts(folder, inputs.accounts, inputs.reps, options)
     return PreparedPass(folder, parts, data.snapshot_date, data.n_accounts)
 
 
-def split_parts(folder: Path) -> list[str]:
-    """The parts a pass's book is solved in (folders under ``folder/parts``): the whole book."""
-    return [WHOLE_BOOK]
+def split_parts(
+    folder: Path, accounts: pl.DataFrame, reps: pl.DataFrame, options: Any
+) -> list[str]:
+    """The parts a pass's book is solved in: the whole book, or one per region when the
+    optimizer's size switch sends the book down the regional path."""
+    tables = load_tables(accounts, reps, None)
+    path = choose_path(tables, options)
+    _dump(folder / PATH_FILE, path)
+    if not path.regional:
+        return [WHOLE_BOOK]
+    regions = split_book(tables, options, folder / REGIONS_DIR)
+    return [region.name for region in regions]
 
 
 def part_folder(folder: Path, part: str) -> Path:
@@ -100,7 +122,11 @@ def plan_folder(folder: Path, part: str) -> Path:
 def solve_part(folder: Path, part: str) -> Path:
     """Solve one part from its input files; its plan is written to ``plan_folder``."""
     path_in, path_out = part_folder(folder, part), plan_folder(folder, part)
-    options = _load(path_in / OPTIONS_FILE)
+    options = _load(part_folder(folder, WHOLE_BOOK) / OPTIONS_FILE)
+    if part != WHOLE_BOOK:  # a region: its inputs are the split's
+        if path_out.exists():
+            shutil.rmtree(path_out)
+        return solve_region(folder / REGIONS_DIR / part, path_out, options)
     result = optimize(path_in / "accounts.parquet", path_in / "reps.parquet", options)
     if path_out.exists():
         shutil.rmtree(path_out)
@@ -112,10 +138,16 @@ def solve_part(folder: Path, part: str) -> Path:
 
 
 def merge_parts(folder: Path, parts: list[str]) -> PlanResult:
-    """The pass's one plan from its parts' plans (one part: its plan as it is)."""
-    if parts != [WHOLE_BOOK]:
-        raise ValueError(f"no merge for the parts {parts}: a pass is solved as {WHOLE_BOOK!r}")
-    return _read_plan(plan_folder(folder, WHOLE_BOOK))
+    """The pass's one plan from its parts' plans: the whole book's as it is, or the regions'
+    merged with the border reconciled."""
+    if parts == [WHOLE_BOOK]:
+        return _read_plan(plan_folder(folder, WHOLE_BOOK))
+    if WHOLE_BOOK in parts:
+        raise ValueError(f"parts {parts} mix the whole book with regions")
+    options = _load(part_folder(folder, WHOLE_BOOK) / OPTIONS_FILE)
+    plans = [plan_folder(folder, part) for part in parts]
+    regions = book_dir(folder / REGIONS_DIR)
+    return merge_regions(plans, regions, options, path=_load(folder / PATH_FILE))
 
 
 def stage_pass_files(

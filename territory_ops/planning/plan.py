@@ -67,6 +67,8 @@ def optimizer_options(config: PassConfig, n_accounts: int) -> OptimizeOptions:
         time_limit=config.time_limit,  # None: the optimizer picks a time limit that fits
         seed=config.seed,
         weights=weights,
+        regional_min_accounts=config.regions.min_accounts,
+        region_reps=config.regions.reps_per_region,
     )
 
 
