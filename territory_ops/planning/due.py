@@ -41,26 +41,29 @@ from territory_ops.planning.holdover import (
     deal_transfers,
     empty_transfers,
 )
+from territory_ops.planning.proposals import PROPOSAL_COLUMNS
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 
+# a proposal's own columns, as plans.proposals types them, plus who approved it and when
 ACCOUNT_CHANGE_COLUMNS: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(),
-    "run_id": pl.String(),
-    "account_id": pl.String(),
-    "account_name": pl.String(),
-    "from_rep_id": pl.String(),
-    "from_rep_name": pl.String(),
-    "to_rep_id": pl.String(),
-    "to_rep_name": pl.String(),
-    "reason_code": pl.String(),
-    "reason": pl.String(),
-    "is_temporary": pl.Boolean(),
-    "temporary_until": pl.Date(),
-    "effective_on": pl.Date(),
-    "approved_by": pl.String(),
-    "approved_at": pl.Datetime("us"),
-}
+    name: PROPOSAL_COLUMNS[name]
+    for name in (
+        "proposal_id",
+        "run_id",
+        "account_id",
+        "account_name",
+        "from_rep_id",
+        "from_rep_name",
+        "to_rep_id",
+        "to_rep_name",
+        "reason_code",
+        "reason",
+        "is_temporary",
+        "temporary_until",
+        "effective_on",
+    )
+} | {"approved_by": pl.String(), "approved_at": pl.Datetime("us")}
 
 # opportunity_id, account_id, proposal_id (the account move the deal follows), from_owner_id,
 # to_owner_id, due_on, rule ("moves with account" | "holdover ended"), then transfer_id (the
