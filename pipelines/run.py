@@ -40,11 +40,15 @@ def run_tags(tags: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def territory_pass_job() -> dg.JobDefinition:
-    """The pass job as the definitions resolve it; each step process rebuilds it from here."""
+    """The pass job as the definitions resolve it, on the executor the environment names now
+    (``TERRITORY_OPS_EXECUTOR``, read per run rather than once per import); each step process
+    rebuilds it from here with the same environment."""
     from pipelines.definitions import defs
-    from pipelines.jobs import TERRITORY_PASS_JOB
+    from pipelines.jobs import TERRITORY_PASS_JOB, pass_executor
 
-    return defs.resolve_job_def(TERRITORY_PASS_JOB)
+    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    wanted = pass_executor(Settings.from_env().executor)
+    return job if job.executor_def is wanted else job.with_executor_def(wanted)
 
 
 def usable_cores() -> int:

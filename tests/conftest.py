@@ -13,6 +13,10 @@ import pytest
 from territory_ops.settings import Settings, disable_telemetry
 
 disable_telemetry()
+# Whole-job tests run the pass in one process: on two cores, a process per step costs more than
+# it saves on the test books. The tests of the executor, the regional steps and the team
+# instance ask for the multiprocess executor (the product's default) themselves.
+os.environ.setdefault("TERRITORY_OPS_EXECUTOR", "in_process")
 
 SAMPLE_AS_OF = date(2026, 10, 31)
 REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -40,6 +40,7 @@ def test_the_executor_is_a_setting_and_a_missing_one_is_named():
 
 
 def test_the_cli_sizes_the_step_processes_to_the_cores_unless_told(settings):
+    settings = type(settings)(**{**vars(settings), "executor": "multiprocess"})
     config = execution_config(settings)["execution"]["config"]
     assert config["max_concurrent"] == usable_cores() >= 1
     assert config["start_method"]["forkserver"]["preload_modules"] == ["pipelines.definitions"]
@@ -58,12 +59,13 @@ def run_config_blocks(heading: str) -> list[dict]:
     return [yaml.safe_load(b) for b in blocks if b.lstrip().startswith("execution:")]
 
 
-def test_the_documented_run_config_fits_the_job_on_the_default_executor():
-    from pipelines.definitions import defs
-    from pipelines.jobs import TERRITORY_PASS_JOB
+def test_the_documented_run_config_fits_the_job_on_the_default_executor(monkeypatch):
+    from pipelines.run import territory_pass_job
 
+    monkeypatch.delenv("TERRITORY_OPS_EXECUTOR")  # the product's default, not the tests'
     (config,) = run_config_blocks("## How a pass runs its steps")
-    job = defs.resolve_job_def(TERRITORY_PASS_JOB)
+    job = territory_pass_job()
+    assert job.executor_def is dg.multiprocess_executor
     assert dg.validate_run_config(job, config)
 
 

@@ -225,6 +225,7 @@ def test_cli_and_daemon_runs_land_in_a_team_instance_on_postgres(
     from pipelines.run import territory_pass_job
     from territory_ops.cli import app
 
+    monkeypatch.setenv("TERRITORY_OPS_EXECUTOR", "multiprocess")
     settings = use_home(monkeypatch, tmp_path / "home")
     home = team_home(settings, postgres, monkeypatch)
     landing = tmp_path / "landing"  # not the home's landing folder: the sensor stays idle
