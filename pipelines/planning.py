@@ -65,7 +65,9 @@ class PassRunConfig(run_config_class(PassConfig, DEFAULTS, "PassSettingsConfig")
     """Pass settings of one run (defaults: config/passes.yaml, docs/planning.md)."""
 
     def to_pass_config(self) -> PassConfig:
-        return merge_pass_config(DEFAULTS, self.model_dump())
+        # the file is read per run: the deployment's own settings (routing, effective dates,
+        # holdovers, which no run config carries) follow an edit without a redeploy
+        return merge_pass_config(load_pass_config(), self.model_dump())
 
 
 def kpi_metadata(kpis: dict[str, Any], prefix: str) -> dict[str, Any]:

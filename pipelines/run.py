@@ -39,16 +39,37 @@ def run_tags(tags: dict[str, str] | None = None) -> dict[str, str]:
     return {REPOSITORY_LABEL_TAG: REPOSITORY_LABEL, **(tags or {})}
 
 
-def territory_pass_job() -> dg.JobDefinition:
-    """The pass job as the definitions resolve it, on the executor the environment names now
-    (``TERRITORY_OPS_EXECUTOR``, read per run rather than once per import); each step process
-    rebuilds it from here with the same environment."""
+def _pass_job_on(executor: str) -> dg.JobDefinition:
     from pipelines.definitions import defs
     from pipelines.jobs import TERRITORY_PASS_JOB, pass_executor
 
     job = defs.resolve_job_def(TERRITORY_PASS_JOB)
-    wanted = pass_executor(Settings.from_env().executor)
+    wanted = pass_executor(executor)
     return job if job.executor_def is wanted else job.with_executor_def(wanted)
+
+
+def territory_pass_job() -> dg.JobDefinition:
+    """The pass job as the definitions resolve it, on the executor the environment names
+    (``TERRITORY_OPS_EXECUTOR``); each step process rebuilds it from here."""
+    return _pass_job_on(Settings.from_env().executor)
+
+
+# Dagster keeps a reconstructable job's definition once per process: one target per executor,
+# so a process may run the pass in process and step by step without mixing the two up.
+def territory_pass_job_in_process() -> dg.JobDefinition:
+    return _pass_job_on("in_process")
+
+
+def territory_pass_job_multiprocess() -> dg.JobDefinition:
+    return _pass_job_on("multiprocess")
+
+
+def _reconstructable_pass_job(executor: str):
+    target = {
+        "in_process": territory_pass_job_in_process,
+        "multiprocess": territory_pass_job_multiprocess,
+    }.get(executor, territory_pass_job)
+    return dg.reconstructable(target)
 
 
 def usable_cores() -> int:
@@ -124,7 +145,7 @@ def run_territory_pass(
         output_to(log),
     ):
         result = dg.execute_job(
-            dg.reconstructable(territory_pass_job),
+            _reconstructable_pass_job(settings.executor),
             instance=instance,
             run_config=run_config_for(landing, settings, pass_settings=pass_settings),
             tags=run_tags(tags),

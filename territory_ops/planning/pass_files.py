@@ -56,6 +56,7 @@ OPTIONS_FILE = "options.pkl"
 RESULT_FILE = "result.pkl"
 REGIONS_DIR = "regions"
 PATH_FILE = "path.pkl"  # the size switch's choice, for the merge's report
+REGION_INPUTS_FILE = "region_inputs.pkl"  # region name -> the input folder the split wrote
 # PlanningInput's and PassInputs' frames, by file name
 SNAPSHOT_FRAMES = ("accounts", "reps", "merged")
 KEPT_FRAMES = ("returns", "uncovered", "held", "released")
@@ -108,6 +109,7 @@ def split_parts(
     if not path.regional:
         return [WHOLE_BOOK]
     regions = split_book(tables, options, folder / REGIONS_DIR)
+    _dump(folder / REGION_INPUTS_FILE, {region.name: str(region) for region in regions})
     return [region.name for region in regions]
 
 
@@ -126,7 +128,8 @@ def solve_part(folder: Path, part: str) -> Path:
     if part != WHOLE_BOOK:  # a region: its inputs are the split's
         if path_out.exists():
             shutil.rmtree(path_out)
-        return solve_region(folder / REGIONS_DIR / part, path_out, options)
+        inputs = _load(folder / REGION_INPUTS_FILE)
+        return solve_region(Path(inputs[part]), path_out, options)
     result = optimize(path_in / "accounts.parquet", path_in / "reps.parquet", options)
     if path_out.exists():
         shutil.rmtree(path_out)

@@ -28,6 +28,7 @@ from territory_ops.notify.sender import SlackDigestSender
 from territory_ops.planning import store
 from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
+from territory_ops.settings import PASSES_YAML
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster_runs")]
 
@@ -124,6 +125,17 @@ def outbox_status(database: Path) -> dict[str, int]:
 
 
 def test_outage_then_recovery_delivers_every_digest_once(tmp_path, monkeypatch, fake_slack):
+    # a deployment whose managers place new accounts themselves: every placement waits for a
+    # decision, so it is in a manager's digest (the default routing policy approves them)
+    passes = tmp_path / "passes.yaml"
+    passes.write_text(
+        PASSES_YAML.read_text(encoding="utf-8").replace(
+            "auto_approve: [new, orphaned, cover, return]", "auto_approve: []"
+        ),
+        encoding="utf-8",
+    )
+    assert "auto_approve: []" in passes.read_text(encoding="utf-8")
+    monkeypatch.setattr("territory_ops.planning.config.PASSES_YAML", passes)
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
     fake_slack.users["maya@example.com"] = "UMAYA"  # Noah has his Slack id in the roster

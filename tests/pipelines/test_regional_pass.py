@@ -26,14 +26,14 @@ def test_a_book_split_into_regions_is_planned_step_by_step_and_keeps_every_rule(
     monkeypatch.setenv("TERRITORY_OPS_EXECUTOR", "multiprocess")
     settings = use_home(monkeypatch, tmp_path / "home")
     copy_accepted_home(settings, tmp_path / "landing")
-    # the demo book is small: lower the switch so it goes down the regional path
+    # the test book is small (400 accounts, 14 reps): lower the switch so it goes regional
     outcome = run_territory_pass(
         tmp_path / "landing",
         settings,
         {
             "pass_kind": "full",
             "time_limit": 60,
-            "regions": {"min_accounts": 1000, "reps_per_region": 12},
+            "regions": {"min_accounts": 100, "reps_per_region": 4},
         },
     )
     assert outcome.success, outcome.failures
