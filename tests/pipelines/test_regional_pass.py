@@ -33,7 +33,7 @@ def test_a_book_split_into_regions_is_planned_step_by_step_and_keeps_every_rule(
         {
             "pass_kind": "full",
             "time_limit": 60,
-            "regions": {"min_accounts": 100, "reps_per_region": 4},
+            "regions": {"min_accounts": 100, "reps_per_region": 3},
         },
     )
     assert outcome.success, outcome.failures
