@@ -28,7 +28,11 @@ from territory_ops.notify.sender import (
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.settings import Settings
 from territory_ops.warehouse import connect_when_free
-from territory_ops.writeback.decisions import DecisionRefused, decide, open_proposal_ids_for_manager
+from territory_ops.writeback.decisions import (
+    DecisionRefused,
+    decide_as,
+    open_proposal_ids_for_manager,
+)
 
 NOTIFY_GROUP = "notify"
 DECIDE_JOB = "decide_proposals"
@@ -222,7 +226,7 @@ def decide_op(
         if not ids:
             raise dg.Failure(description=f"manager {config.manager} has no open proposals")
         try:
-            done = decide(
+            done = decide_as(
                 con, ids, config.decision, by=config.by, note=config.note or None, channel="dagster"
             )
         except (DecisionRefused, ValueError) as err:

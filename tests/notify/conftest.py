@@ -76,6 +76,11 @@ class FakeSlack:
             self.messages[(p["channel"], ts)] = {"text": p["text"], "blocks": p.get("blocks")}
             p["_ok"] = True
             return {"ok": True, "channel": p["channel"], "ts": ts}
+        if method == "chat.postEphemeral":
+            if not p.get("text") or not p.get("user"):
+                return {"ok": False, "error": "no_text"}
+            p["_ok"] = True
+            return {"ok": True, "message_ts": "1700000000.999000"}
         if method == "chat.update":
             key = (p.get("channel"), p.get("ts"))
             if key not in self.messages:
