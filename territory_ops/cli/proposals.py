@@ -1,6 +1,6 @@
-"""``territory-ops proposals list | approve | reject | appeal | reverse | escalate``: the proposed changes
-of the planning loop (plans.proposals) and the decisions on them
-(territory_ops.writeback.decisions). Decisions wait while a pass holds the warehouse instead
+"""``territory-ops proposals list | approve | reject | appeal | reverse | escalate``: the
+proposed changes of the planning loop (plans.proposals) and the decisions on them
+(territory_ops.writeback.decisions, within the org chart's decision rights). Decisions wait while a pass holds the warehouse instead
 of failing."""
 
 from __future__ import annotations
@@ -132,8 +132,10 @@ def _decide(
         )
     final = [d for d in done if not d.waiting_for]
     waiting = len(done) - len(final)
-    tally = f"{len(final)} proposal(s) {final[0].status_after if final else action}."
-    typer.echo(tally + (f" {waiting} waiting for the other team's manager." if waiting else ""))
+    tally = [f"{len(final)} proposal(s) {final[0].status_after}."] if final else []
+    if waiting:
+        tally.append(f"{waiting} approved for one team, waiting for the other's manager.")
+    typer.echo(" ".join(tally))
 
 
 # the options approve and reject share

@@ -162,18 +162,21 @@ def who_may_decide(
     common manager), or RevOps' — for the sides still ``pending`` (default: all)."""
     pending = list(sides.managers) if pending is None else list(pending)
     parts = []
+    named: set[str] = set()
     for side in pending:
         people = side_deciders(chart, sides.managers[side], levels.get(side, 0))
+        named |= set(people)
         if not people:
             parts.append(f"RevOps ({_SIDE_WORDS[side]}: no manager in the org chart)")
             continue
         names = " or ".join(_label(chart, u) for u in people)
         parts.append(f"{names} ({_SIDE_WORDS[side]})" if side != BOTH else names)
     text = " and ".join(parts)
-    named = {u for s in pending for u in side_deciders(chart, sides.managers[s], levels.get(s, 0))}
     if sides.cross_team and sides.lowest_common and sides.lowest_common not in named:
         text += f", or {_label(chart, sides.lowest_common)} (their lowest common manager)"
-    return f"{text}, or RevOps" if text else "RevOps"
+    if not named:  # every pending side is RevOps's already
+        return text or "RevOps"
+    return f"{text}, or RevOps"
 
 
 def judge(
@@ -206,7 +209,7 @@ def judge(
             + who_may_decide(chart, sides, levels),
         )
     whole = set(mine) == set(sides.managers)
-    as_ = BOTH if whole or mine == [BOTH] else mine[0]
+    as_ = BOTH if (whole and sides.cross_team) or mine == [BOTH] else mine[0]
     if action != "approve":
         return Verdict(True, as_)  # a rejection (or taking back an approval) by either side
     pending = [s for s in sides.managers if s not in done]
