@@ -37,6 +37,7 @@ from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import WarehouseBusy, utc_now
 from territory_ops.writeback.decisions import (
     DecisionRefused,
+    DecisionRights,
     NoDecisionRight,
     decide,
     decision_rights,
@@ -135,9 +136,7 @@ def apply_click(
     action = _ACTIONS[click.action_id]
     who = click.slack_user_name or click.slack_user_id
     try:
-        rights = decision_rights(
-            con, by=_dm_recipient(click, recipient_key) or who, slack_user_id=click.slack_user_id
-        )
+        rights = _click_rights(con, click, recipient_key)
     except NoDecisionRight as err:
         return _no_right(click, sender, err)
     if click.action_id == ACTION_APPROVE_ALL:
@@ -172,7 +171,7 @@ def apply_click(
     except DecisionRefused as err:
         log.info("decision refused: %s", err)
         return ActionResult(200, str(err))
-    _refresh_message(con, click, sender, offered, text, json.loads(blocks_json))
+    _refresh_message(con, click, sender, offered, text, json.loads(blocks_json), rights)
     done = ", ".join(
         d.proposal_id + (f" (waiting for {d.waiting_for})" if d.waiting_for else "")
         for d in decided
@@ -182,16 +181,24 @@ def apply_click(
     )
 
 
-def _dm_recipient(click: Interaction, recipient_key: str) -> str | None:
-    """The manager a direct message went to: in a DM (channel id ``D…``) only its recipient
-    can click, so the click is theirs even when the org chart lacks their Slack id."""
-    if (
-        click.channel_id
-        and click.channel_id.startswith("D")
-        and recipient_key.startswith("manager:")
-    ):
-        return recipient_key.split(":", 1)[1]
-    return None
+def _click_rights(
+    con: duckdb.DuckDBPyConnection, click: Interaction, recipient_key: str
+) -> DecisionRights:
+    """Whose click this is: the org chart user (or RevOps) with the clicking Slack id; else,
+    in a direct message (channel id ``D…``, where only its recipient can click), the manager
+    it went to, unless the chart gives that manager another Slack id. Raises
+    NoDecisionRight when neither fits."""
+    try:
+        return decision_rights(con, slack_user_id=click.slack_user_id)
+    except NoDecisionRight:
+        in_dm = bool(click.channel_id and click.channel_id.startswith("D"))
+        if not (in_dm and recipient_key.startswith("manager:")):
+            raise
+    rights = decision_rights(con, by=recipient_key.split(":", 1)[1])
+    known = rights.actor.user_id and rights.chart.node(rights.actor.user_id).slack_user_id
+    if known and known != click.slack_user_id:
+        return decision_rights(con, slack_user_id=click.slack_user_id)  # raises: not them
+    return rights
 
 
 def _no_right(
@@ -216,8 +223,10 @@ def _refresh_message(
     offered: list[str],
     text: str,
     blocks: list,
+    rights: DecisionRights | None = None,
 ) -> None:
-    """Show every decision made on this message's proposals (from the audit log)."""
+    """Show every decision made on this message's proposals (from the audit log); "approve
+    all" goes when nothing is left that the clicking manager still has to approve."""
     if sender is None or not click.channel_id or not click.message_ts:
         return
     rows = con.execute(
@@ -233,7 +242,10 @@ def _refresh_message(
         + (f"; {_waiting(note)}" if before == after and action == "approve" else "")
         for pid, action, by, at, before, after, note in rows
     }
-    all_decided = not _open_ids(con, offered)
+    still_open = _open_ids(con, offered)
+    if rights is not None and still_open:
+        still_open = not_yet_approved_by(con, still_open, rights)
+    all_decided = not still_open
     try:
         sender.update(
             click.channel_id,

@@ -71,7 +71,7 @@ def render_reminders(
             {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}},
             {
                 "type": "actions",
-                "block_id": f"escalated:{esc.proposal_id}",
+                "block_id": f"decide:{esc.proposal_id}",  # a click marks it decided
                 "elements": [
                     {
                         "type": "button",
