@@ -1,7 +1,7 @@
 """``territory-ops proposals list | approve | reject | appeal | reverse | escalate``: the
 proposed changes of the planning loop (plans.proposals) and the decisions on them
-(territory_ops.writeback.decisions, within the org chart's decision rights). Decisions wait while a pass holds the warehouse instead
-of failing."""
+(territory_ops.writeback.decisions, within the org chart's decision rights). Decisions wait
+while a pass holds the warehouse instead of failing."""
 
 from __future__ import annotations
 
