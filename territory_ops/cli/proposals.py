@@ -28,9 +28,11 @@ def proposals_list(
     import sys
 
     from territory_ops.planning import store
+    from territory_ops.planning.audit import open_round
 
     with read_only_warehouse_or_exit() as con:
         frame = store.proposals(con, status=status, rep=rep)
+        firsts = open_round(con, frame["proposal_id"].to_list()) if frame.height else {}
     if fmt == "csv":
         from territory_ops.csv_safe import neutralize_frame
 
@@ -45,19 +47,26 @@ def proposals_list(
         typer.echo(
             f"{p['proposal_id']}  {p['status']:<10} {p['pass_kind']:<7} {p['snapshot_date']}  "
             f"{p['account_id']} {p['account_name'] or ''}: {p['from_rep_id'] or '(none)'} -> "
-            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}{_standing(p)}"
+            f"{p['to_rep_id']}  [{p['reason_code']}] {why}{temp}"
+            f"{_standing(p, firsts.get(p['proposal_id'], []))}"
         )
     typer.echo(f"{frame.height} proposal(s).{_open_tally(frame)}")
 
 
-def _standing(p: dict[str, Any]) -> str:
-    """Where an open or approved proposal stands: new, waiting since D, or when it lands."""
+def _standing(p: dict[str, Any], round_rows: list[dict] | None = None) -> str:
+    """Where an open or approved proposal stands: new, waiting since D, approved by one team
+    and waiting for the other, escalated, or when it lands."""
     from territory_ops.planning.effective import effective_phrase
 
     notes = []
     if p["status"] == ProposalStatus.OPEN:
         first = p.get("first_proposed_on") or p["snapshot_date"]
         notes.append("new this pass" if first >= p["snapshot_date"] else f"waiting since {first}")
+        for row in round_rows or []:
+            if row["action"] == "approve":
+                notes.append(f"approved by {row['decided_by']} ({row['decided_as']} team)")
+            elif row["action"] == "escalate":
+                notes.append(f"escalated on {row['decided_at']:%Y-%m-%d}")
     elif p["status"] == ProposalStatus.APPROVED:
         notes.append(effective_phrase(p.get("effective_on")))
     if p.get("revised_because"):

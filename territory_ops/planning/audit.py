@@ -146,8 +146,13 @@ def open_round(
     """Per proposal id, the log rows since its status last changed that left the status as it
     was — a first approval of a move between teams (``approve``, waiting for the other side)
     and escalations (``escalate``) — oldest first. A proposal id keeps its log across the
-    passes that carry it over."""
-    ensure_decisions_table(con)
+    passes that carry it over. Reads only (an empty answer before the log exists)."""
+    exists = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'plans' "
+        "and table_name = 'decisions' and column_name = 'decided_as'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
     rows = con.execute(
         "with moved as (select proposal_id, max(decision_id) as last_move from plans.decisions "
         "where list_contains(?, proposal_id) and status_before <> status_after "

@@ -226,3 +226,23 @@ def judge(
         )
     side = next(s for s in mine if s in pending)
     return Verdict(True, side, final=False, waiting_for=who_may_decide(chart, sides, levels, left))
+
+
+def deciders_now(
+    chart: OrgChart, row: Mapping, round_rows: Sequence[Mapping] = ()
+) -> tuple[str, ...]:
+    """The org chart users who may now move an open proposal on (approve a side still waiting,
+    or decide the whole as the lowest common manager), sorted; RevOps aside. For digests and
+    roll-ups: "moves waiting for you"."""
+    sides = proposal_sides(chart, row["from_rep_id"], row["to_rep_id"])
+    levels = escalation_levels(round_rows)
+    done = approved_sides(round_rows)
+    out = {
+        u
+        for s, m in sides.managers.items()
+        if s not in done
+        for u in side_deciders(chart, m, levels[s])
+    }
+    if sides.cross_team and sides.lowest_common:
+        out.add(sides.lowest_common)
+    return tuple(sorted(out))

@@ -280,3 +280,19 @@ def test_cli_approve_waits_for_the_other_manager_and_escalate_runs(con, org, mon
     up = runner.invoke(app, ["proposals", "escalate", "--as-of", "2026-11-06"])
     assert up.exit_code == 0, up.output
     assert f"{org['A1']}: waiting since 2026-11-01; escalated to D1" in up.output
+    listed = runner.invoke(app, ["proposals", "list", "--status", "open"])
+    line = next(x for x in listed.output.splitlines() if x.startswith(org["A2"]))
+    assert "approved by maria@example.com (losing team); escalated on 2026-11-06" in line
+
+
+def test_who_may_move_an_open_proposal_on(con, org):
+    from territory_ops.planning.audit import open_round
+    from territory_ops.planning.rights import deciders_now
+
+    chart = load_org_chart(con)
+    row = {"from_rep_id": "R1", "to_rep_id": "R4"}
+    assert deciders_now(chart, row) == ("M1", "M3", "V1")
+    _decide(con, [org["A3"]], "approve", "maria@example.com")
+    escalate(con, chart, SETTINGS, date(2026, 11, 6))
+    rounds = open_round(con, [org["A3"]])[org["A3"]]
+    assert deciders_now(chart, row, rounds) == ("D2", "M3", "V1")
