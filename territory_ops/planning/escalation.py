@@ -31,7 +31,7 @@ from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists
 
 ESCALATION_BY = "escalation policy"
-ESCALATION_CHANNEL = "policy"
+ESCALATION_CHANNEL = "escalation"  # not "policy": that marks the routing policy's approvals
 
 
 @dataclass(frozen=True)

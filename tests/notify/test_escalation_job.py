@@ -48,6 +48,7 @@ def test_the_job_escalates_once_and_reminds_the_director(tmp_path, sample, monke
         ).fetchall()
     assert log["action"].to_list() == ["escalate"] * 3
     assert set(log["decided_by"]) == {"escalation policy"}
+    assert set(log["channel"]) == {"escalation"}  # never read as the routing policy's
     assert outbox == [("escalation_reminder", "manager:D1", "sent")] * 3
     texts = [
         json.loads(p.read_text())["text"] for p in (tmp_path / "outbox" / "slack").glob("*.json")
