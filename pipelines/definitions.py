@@ -33,10 +33,11 @@ defs = dg.Definitions(
     jobs=[
         jobs.territory_pass_job,
         notify.decide_proposals,
+        notify.escalate_proposals,
         scenarios.scenario_comparison,
         *crm.crm_jobs,
     ],
-    schedules=[*schedules.pass_schedules, *crm.crm_schedules],
+    schedules=[*schedules.pass_schedules, *crm.crm_schedules, *notify.notify_schedules],
     sensors=[sensors.new_snapshot_sensor],
     resources={**default_resources(), **notify.notify_resources()},
 )

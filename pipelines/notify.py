@@ -1,4 +1,5 @@
-"""Slack in the pipeline: the resource, the ``manager_digests`` step, the ``decide_proposals`` job.
+"""Slack in the pipeline: the resource, the ``manager_digests`` step, the ``decide_proposals`` job
+and the daily ``escalate_proposals`` job (undecided proposals one level up, with reminders).
 
 ``manager_digests`` runs after ``proposed_changes`` in the same territory job: one digest per
 manager with proposals and one RevOps summary, recorded in the outbox (``notify.outbox``) and
@@ -26,9 +27,14 @@ from territory_ops.notify.sender import (
     slack_sender_from_env,
 )
 from territory_ops.notify.summary import render_alert_digest
+from territory_ops.planning.config import load_pass_config
 from territory_ops.settings import Settings
 from territory_ops.warehouse import connect_when_free
-from territory_ops.writeback.decisions import DecisionRefused, decide, open_proposal_ids_for_manager
+from territory_ops.writeback.decisions import (
+    DecisionRefused,
+    decide_as,
+    open_proposal_ids_for_manager,
+)
 
 NOTIFY_GROUP = "notify"
 DECIDE_JOB = "decide_proposals"
@@ -222,7 +228,7 @@ def decide_op(
         if not ids:
             raise dg.Failure(description=f"manager {config.manager} has no open proposals")
         try:
-            done = decide(
+            done = decide_as(
                 con, ids, config.decision, by=config.by, note=config.note or None, channel="dagster"
             )
         except (DecisionRefused, ValueError) as err:
@@ -241,3 +247,85 @@ def decide_op(
 @dg.job(name=DECIDE_JOB, description="Approve, reject or appeal proposals from run config.")
 def decide_proposals() -> None:
     decide_op()
+
+
+# --- escalation of undecided proposals -------------------------------------------------------
+
+ESCALATE_JOB = "escalate_proposals"
+
+
+class EscalateConfig(dg.Config):
+    """The day to escalate for (YYYY-MM-DD); empty: today, UTC."""
+
+    as_of: str = ""
+
+
+@dg.op(
+    description=(
+        "Send open proposals nobody decided for decisions.escalate_after_days days one level up "
+        "the manager chain (an audit-log row each) with one reminder per escalation."
+    )
+)
+def escalate_op(
+    context: dg.OpExecutionContext,
+    config: EscalateConfig,
+    warehouse: WarehouseResource,
+    slack: SlackResource,
+) -> dg.Output:
+    from datetime import date
+
+    from territory_ops.notify.escalation import escalate_and_remind
+    from territory_ops.planning.config import load_pass_config
+    from territory_ops.warehouse import utc_now
+
+    settings = load_pass_config().decisions
+    day = date.fromisoformat(config.as_of) if config.as_of else utc_now().date()
+    try:
+        sender = slack.sender()
+    except DeliveryError as err:  # misconfigured Slack: reminders still go to the folder
+        context.log.warning(f"Slack unavailable ({err}); writing reminders to the outbox folder")
+        sender = OutboxDigestSender(slack.outbox_path)
+    with connect_when_free(warehouse.database) as con:
+        report = escalate_and_remind(
+            con, sender, settings, as_of=day, revops_channel=slack.revops_channel
+        )
+    context.log.info(report.summary())
+    return dg.Output(
+        len(report.escalations),
+        metadata={
+            "escalated": dg.MetadataValue.int(len(report.escalations)),
+            "reminders": dg.MetadataValue.int(report.reminders),
+            "ids": ", ".join(e.proposal_id for e in report.escalations[:50]),
+        },
+    )
+
+
+@dg.job(name=ESCALATE_JOB, description="Escalate undecided proposals one level up, with reminders.")
+def escalate_proposals() -> None:
+    escalate_op()
+
+
+def _escalation_schedule() -> dg.ScheduleDefinition:
+    settings = load_pass_config().schedule
+
+    @dg.schedule(
+        name="daily_escalation",
+        job=escalate_proposals,
+        cron_schedule=f"0 {settings.hour} * * *",
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every day: undecided proposals go one level up after escalate_after_days.",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        if load_pass_config().decisions.escalate_after_days is None:
+            return dg.SkipReason("escalation is off (decisions.escalate_after_days: null)")
+        day = context.scheduled_execution_time.date().isoformat()
+        return dg.RunRequest(
+            run_key=f"escalate-{day}",
+            run_config={"ops": {"escalate_op": {"config": {"as_of": day}}}},
+        )
+
+    return _schedule
+
+
+notify_schedules = [_escalation_schedule()]

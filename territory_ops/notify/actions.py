@@ -4,7 +4,10 @@
 Slack. It refuses anything unsigned, forged, stale or replayed before touching the warehouse;
 accepts clicks only on a digest this app sent (found in ``notify.outbox`` by channel + ts) and
 only for proposals that message offered; records the decision as made by the clicking Slack
-user (channel ``slack``); and updates the message so it shows what was decided. When the
+user (channel ``slack``) within that user's decision rights (the org chart's Slack id, or the
+manager a direct message went to; :mod:`territory_ops.planning.rights`); and updates the
+message so it shows what was decided. A click by someone without the right changes nothing:
+the user alone gets a reply (``chat.postEphemeral``) saying who may decide. When the
 warehouse is held by a running pass for longer than the wait, the verified click is queued in a
 file and applied by ``drain_queued_clicks`` later — never lost. The HTTP server around it
 (``territory-ops serve-actions``) is separate.
@@ -32,7 +35,14 @@ from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL, ACTIO
 from territory_ops.notify.sender import DeliveryError, DigestSender
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import WarehouseBusy, utc_now
-from territory_ops.writeback.decisions import DecisionRefused, decide
+from territory_ops.writeback.decisions import (
+    DecisionRefused,
+    DecisionRights,
+    NoDecisionRight,
+    decide,
+    decision_rights,
+    not_yet_approved_by,
+)
 
 log = logging.getLogger(__name__)
 QUEUE_FILE = "queued_clicks.jsonl"
@@ -123,8 +133,14 @@ def apply_click(
         return ActionResult(403, "this message is not a digest this app sent")
     recipient_key, offered, text, blocks_json = row
     offered = list(offered or [])
+    action = _ACTIONS[click.action_id]
+    who = click.slack_user_name or click.slack_user_id
+    try:
+        rights = _click_rights(con, click, recipient_key)
+    except NoDecisionRight as err:
+        return _no_right(click, sender, err)
     if click.action_id == ACTION_APPROVE_ALL:
-        ids = _open_ids(con, offered)
+        ids = not_yet_approved_by(con, _open_ids(con, offered), rights)
         if not ids:
             return ActionResult(200, "every change in this message is already decided")
     else:
@@ -132,8 +148,6 @@ def apply_click(
         if not ids or not set(ids) <= set(offered):
             log.warning("click for proposals not in message to %s refused", recipient_key)
             return ActionResult(403, "this message did not offer that proposal")
-    action = _ACTIONS[click.action_id]
-    who = click.slack_user_name or click.slack_user_id
     picked = click.effective_on if click.action_id == ACTION_APPROVE else None
     try:
         effective = date.fromisoformat(picked) if picked else None
@@ -150,15 +164,56 @@ def apply_click(
             slack_user_id=click.slack_user_id,
             now=now or utc_now(),
             effective=effective,
+            rights=rights,
         )
+    except NoDecisionRight as err:
+        return _no_right(click, sender, err)
     except DecisionRefused as err:
         log.info("decision refused: %s", err)
         return ActionResult(200, str(err))
-    _refresh_message(con, click, sender, offered, text, json.loads(blocks_json))
-    done = ", ".join(d.proposal_id for d in decided)
+    _refresh_message(con, click, sender, offered, text, json.loads(blocks_json), rights)
+    done = ", ".join(
+        d.proposal_id + (f" (waiting for {d.waiting_for})" if d.waiting_for else "")
+        for d in decided
+    )
     return ActionResult(
         200, f"{_PAST[action]} by {who}: {done}", tuple(d.proposal_id for d in decided)
     )
+
+
+def _click_rights(
+    con: duckdb.DuckDBPyConnection, click: Interaction, recipient_key: str
+) -> DecisionRights:
+    """Whose click this is: the org chart user (or RevOps) with the clicking Slack id; else,
+    in a direct message (channel id ``D…``, where only its recipient can click), the manager
+    it went to, unless the chart gives that manager another Slack id. Raises
+    NoDecisionRight when neither fits."""
+    try:
+        return decision_rights(con, slack_user_id=click.slack_user_id)
+    except NoDecisionRight:
+        in_dm = bool(click.channel_id and click.channel_id.startswith("D"))
+        if not (in_dm and recipient_key.startswith("manager:")):
+            raise
+    rights = decision_rights(con, by=recipient_key.split(":", 1)[1])
+    known = rights.actor.user_id and rights.chart.node(rights.actor.user_id).slack_user_id
+    if known and known != click.slack_user_id:
+        return decision_rights(con, slack_user_id=click.slack_user_id)  # raises: not them
+    return rights
+
+
+def _no_right(
+    click: Interaction, sender: DigestSender | None, err: DecisionRefused
+) -> ActionResult:
+    """Nothing changes; the clicking user alone is told why and who may decide."""
+    reasons = "; ".join(err.reasons.values())
+    reply = f"Nothing was changed: {reasons}"
+    log.info("click without the right by %s: %s", click.slack_user_id, reasons)
+    if sender is not None and click.channel_id:
+        try:
+            sender.tell(click.channel_id, click.slack_user_id, reply)
+        except DeliveryError as failed:
+            log.warning("could not reply to the click: %s", sender.scrub(str(failed)))
+    return ActionResult(200, reply)  # answered: Slack shows no error, the reply says why
 
 
 def _refresh_message(
@@ -168,22 +223,29 @@ def _refresh_message(
     offered: list[str],
     text: str,
     blocks: list,
+    rights: DecisionRights | None = None,
 ) -> None:
-    """Show every decision made on this message's proposals (from the audit log)."""
+    """Show every decision made on this message's proposals (from the audit log); "approve
+    all" goes when nothing is left that the clicking manager still has to approve."""
     if sender is None or not click.channel_id or not click.message_ts:
         return
     rows = con.execute(
-        "select proposal_id, action, decided_by, decided_at from plans.decisions "
-        "where list_contains(?, proposal_id) and action <> 'export' "
+        "select proposal_id, action, decided_by, decided_at, status_before, status_after, note "
+        "from plans.decisions where list_contains(?, proposal_id) "
+        "and action not in ('export', 'escalate') "
         "qualify row_number() over (partition by proposal_id "
         "order by decided_at desc, decision_id desc) = 1",
         [offered],
     ).fetchall()
     outcomes = {
         pid: f"{_PAST.get(action, action)} by {by}, {at:%Y-%m-%d %H:%M} UTC"
-        for pid, action, by, at in rows
+        + (f"; {_waiting(note)}" if before == after and action == "approve" else "")
+        for pid, action, by, at, before, after, note in rows
     }
-    all_decided = not _open_ids(con, offered)
+    still_open = _open_ids(con, offered)
+    if rights is not None and still_open:
+        still_open = not_yet_approved_by(con, still_open, rights)
+    all_decided = not still_open
     try:
         sender.update(
             click.channel_id,
@@ -193,6 +255,12 @@ def _refresh_message(
         )
     except DeliveryError as err:  # the decision stands; the message just stays as it was
         log.warning("could not update the digest message: %s", sender.scrub(str(err)))
+
+
+def _waiting(note: str | None) -> str:
+    """ "waiting for …" from a first approval's note."""
+    text = note or ""
+    return text[text.find("waiting for") :] if "waiting for" in text else "waiting"
 
 
 def queue_click(queue_dir: Path, click: Interaction, now: datetime | None = None) -> Path:

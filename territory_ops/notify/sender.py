@@ -97,6 +97,11 @@ class DigestSender(ABC):
     ) -> Receipt:
         """Replace a delivered message (e.g. after a decision). Raises DeliveryError."""
 
+    def tell(self, channel: str, user: str, text: str) -> None:
+        """A reply only ``user`` sees in ``channel`` (e.g. why a click changed nothing);
+        without Slack there is no one to show it to."""
+        return None
+
     def scrub(self, text: str) -> str:
         return scrub_secrets(text)
 
@@ -200,6 +205,9 @@ class SlackDigestSender(DigestSender):
     ) -> Receipt:
         updated = self._call("chat_update", channel=channel, ts=ts, text=text, blocks=list(blocks))
         return Receipt("slack", updated["channel"], updated["ts"])
+
+    def tell(self, channel: str, user: str, text: str) -> None:
+        self._call("chat_postEphemeral", channel=channel, user=user, text=text)
 
 
 class OutboxDigestSender(DigestSender):

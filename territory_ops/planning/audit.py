@@ -32,11 +32,16 @@ create table if not exists plans.decisions (
     note varchar,
     channel varchar not null,
     slack_user_id varchar,
-    effective_on date
+    effective_on date,
+    decided_as varchar
 )
 """
-# logs written before approvals carried a date: their changes took effect at once
-_MIGRATIONS = ("alter table plans.decisions add column if not exists effective_on date",)
+# logs written before approvals carried a date: their changes took effect at once; before
+# decision rights, no row said by which right (losing / gaining team, both, revops) it decided
+_MIGRATIONS = (
+    "alter table plans.decisions add column if not exists effective_on date",
+    "alter table plans.decisions add column if not exists decided_as varchar",
+)
 
 
 def ensure_decisions_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -101,8 +106,12 @@ def log_decisions(
     slack_user_id: str | None,
     now: datetime,
     effective_on: Sequence[date | None] | None = None,
+    decided_as: Sequence[str | None] | None = None,
 ) -> None:
-    """Append one line per row to ``plans.decisions`` (the only write this table ever sees)."""
+    """Append one line per row to ``plans.decisions`` (the only write this table ever sees).
+
+    ``decided_as`` (one per row): the right a person decided by — ``losing`` / ``gaining``
+    (one team's side of a move between teams), ``both`` (the whole move) or ``revops``."""
     text = ("proposal_id", "run_id", "account_id", "from_rep_id", "to_rep_id", "status_before")
     frame = pl.DataFrame(
         {
@@ -113,18 +122,51 @@ def log_decisions(
             "to_rep_id": [r["to_rep_id"] for r in rows],
             "status_before": [r["status"] for r in rows],
             "effective_on": list(effective_on) if effective_on is not None else [None] * len(rows),
+            "decided_as": list(decided_as) if decided_as is not None else [None] * len(rows),
         },
-        schema={**{c: pl.Utf8 for c in text}, "effective_on": pl.Date},
+        schema={**{c: pl.Utf8 for c in text}, "effective_on": pl.Date, "decided_as": pl.Utf8},
     )
     con.register("_decisions_in", frame.to_arrow())
     try:
         con.execute(
             "insert into plans.decisions (proposal_id, run_id, account_id, from_rep_id, "
             "to_rep_id, action, status_before, status_after, decided_by, decided_at, note, "
-            "channel, slack_user_id, effective_on) select proposal_id, run_id, account_id, "
-            "from_rep_id, to_rep_id, ?, status_before, ?, ?, ?, ?, ?, ?, effective_on "
-            "from _decisions_in",
+            "channel, slack_user_id, effective_on, decided_as) select proposal_id, run_id, "
+            "account_id, from_rep_id, to_rep_id, ?, status_before, ?, ?, ?, ?, ?, ?, "
+            "effective_on, decided_as from _decisions_in",
             [action, after, by, now, note, channel, slack_user_id],
         )
     finally:
         con.unregister("_decisions_in")
+
+
+def open_round(
+    con: duckdb.DuckDBPyConnection, proposal_ids: Sequence[str]
+) -> dict[str, list[dict]]:
+    """Per proposal id, the log rows since its status last changed that left the status as it
+    was — a first approval of a move between teams (``approve``, waiting for the other side)
+    and escalations (``escalate``) — oldest first. A proposal id keeps its log across the
+    passes that carry it over. Reads only (an empty answer before the log exists)."""
+    exists = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'plans' "
+        "and table_name = 'decisions' and column_name = 'decided_as'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = con.execute(
+        "with moved as (select proposal_id, max(decision_id) as last_move from plans.decisions "
+        "where list_contains(?, proposal_id) and status_before <> status_after "
+        "group by proposal_id) "
+        "select d.proposal_id, d.action, d.decided_as, d.decided_by, d.decided_at, d.note "
+        "from plans.decisions d left join moved m on m.proposal_id = d.proposal_id "
+        "where list_contains(?, d.proposal_id) and d.status_before = d.status_after "
+        "and d.action in ('approve', 'escalate') and d.decision_id > coalesce(m.last_move, 0) "
+        "order by d.proposal_id, d.decision_id",
+        [list(proposal_ids), list(proposal_ids)],
+    ).fetchall()
+    out: dict[str, list[dict]] = {}
+    for pid, action, side, by, at, note in rows:
+        out.setdefault(pid, []).append(
+            {"action": action, "decided_as": side, "decided_by": by, "decided_at": at, "note": note}
+        )
+    return out

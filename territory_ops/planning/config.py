@@ -107,6 +107,17 @@ class RoutingSettings:
     auto_approve: tuple[str, ...]  # the other kinds wait for a manager
 
 
+@dataclass(frozen=True)
+class DecisionSettings:
+    """Who decides a proposal, and when an undecided one goes up (planning/rights.py)."""
+
+    # an open proposal nobody decided for this many days goes one level up the manager chain
+    # (with a reminder), and again after as many days more; null = never escalated
+    escalate_after_days: int | None
+    # people who may decide any proposal: e-mails, CRM user ids or Slack user ids
+    revops: tuple[str, ...]
+
+
 GEO_FOREIGN_CHOICES: tuple[str, ...] = ("exclude", "plan")
 GEO_UNLOCATED_CHOICES: tuple[str, ...] = ("hold", "plan")
 
@@ -132,6 +143,8 @@ class PassConfig:
     routing: RoutingSettings = field(metadata=NOT_PER_RUN)
     # what a moved account's open deals do (planning/holdover.py): read by write-back and push
     holdovers: HoldoverPolicy = field(metadata=NOT_PER_RUN)
+    # decision rights and escalation: a policy of the deployment, read where people decide
+    decisions: DecisionSettings = field(metadata=NOT_PER_RUN)
 
     def effective_move_budget(self, n_accounts: int) -> int:
         """Moves of accounts whose owner is active that this pass may make (full: all)."""
@@ -148,6 +161,7 @@ class PassConfig:
         out["schedule"]["extra_holidays"] = [d.isoformat() for d in self.schedule.extra_holidays]
         out["effective_dates"]["at_once"] = list(self.effective_dates.at_once)
         out["routing"]["auto_approve"] = list(self.routing.auto_approve)
+        out["decisions"]["revops"] = list(self.decisions.revops)
         return out
 
 
@@ -315,6 +329,14 @@ def _loop_problems(c: PassConfig) -> list[str]:
             )
     if not c.routing.policy.strip():
         out.append("routing.policy: needs a name (it signs the policy's approvals)")
+    days = c.decisions.escalate_after_days
+    if days is not None and days < 1:
+        out.append(f"decisions.escalate_after_days: {days} must be at least 1 (null = never)")
+    out += [
+        f"decisions.revops: {who!r} is blank; name an e-mail, user id or Slack id"
+        for who in c.decisions.revops
+        if not who.strip()
+    ]
     return out
 
 

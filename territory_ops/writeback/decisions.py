@@ -23,6 +23,14 @@ CRM deleted or merged since its pass (approve, appeal) is refused with that reas
 
 A batch is all or nothing: when one id is refused, nothing is decided and the error lists
 every refused id with its reason.
+
+Who may decide (:mod:`territory_ops.planning.rights`): every path a person decides through —
+the CLI, a Slack click, the ``decide_proposals`` job — goes through :func:`decide_as`, which
+finds the person in the org chart (or the RevOps list, ``decisions.revops``) and refuses what
+they have no right to, naming who may decide. A move between two teams approved by one side
+stays ``open`` with that approval logged (status before = after, ``decided_as`` = the side)
+until the other side, their lowest common manager or RevOps approves. :func:`decide` without
+``rights`` records a decision its caller has already authorised (the library, benchmarks).
 """
 
 from __future__ import annotations
@@ -35,14 +43,22 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from territory_ops.org import OrgChart
 from territory_ops.planning.audit import (
     DecisionRefused,
     ensure_decisions_table,
     log_decisions,
+    open_round,
     set_status,
 )
-from territory_ops.planning.config import EffectiveDateSettings, load_pass_config
+from territory_ops.planning.config import (
+    DecisionSettings,
+    EffectiveDateSettings,
+    load_pass_config,
+)
 from territory_ops.planning.effective import default_effective_on, past_date_refusal
+from territory_ops.planning.org import load_org_chart
+from territory_ops.planning.rights import Actor, Verdict, judge, resolve_actor
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 
@@ -50,7 +66,9 @@ __all__ = [
     "CHANNELS",
     "Decision",
     "DecisionRefused",
+    "DecisionRights",
     "decide",
+    "decide_as",
     "ensure_decisions_table",
     "log_decisions",
     "set_status",
@@ -80,6 +98,20 @@ class Decision:
     decided_by: str
     decided_at: datetime
     effective_on: date | None = None
+    decided_as: str | None = None  # the right it was decided by (planning/rights.py)
+    waiting_for: str | None = None  # a first approval: who must still approve
+
+
+@dataclass(frozen=True)
+class DecisionRights:
+    """Whose decision this is, checked against the org chart (planning/rights.py)."""
+
+    chart: OrgChart
+    actor: Actor
+
+
+class NoDecisionRight(DecisionRefused):
+    """The person may not decide (some of) these proposals; ``reasons`` name who may."""
 
 
 def _current_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, dict]:
@@ -233,11 +265,14 @@ def decide(
     now: datetime | None = None,
     effective: date | None = None,
     effective_rules: EffectiveDateSettings | None = None,
+    rights: DecisionRights | None = None,
 ) -> list[Decision]:
     """Apply one decision to every id (all or nothing) and log it; raises DecisionRefused.
 
     ``effective`` (approve only): the day the changes take effect instead of each one's
     default (``effective_rules``, or ``effective_dates`` of config/passes.yaml).
+    ``rights``: check each id against the actor's decision rights (NoDecisionRight when one
+    is refused); a first approval of a move between teams is logged and leaves it open.
     """
     if action not in _ALLOWED:
         raise ValueError(f"unknown action {action!r}; use {', '.join(_ALLOWED)}")
@@ -269,12 +304,35 @@ def decide(
             dates = [None] * len(chosen)  # a reversed change takes effect never
         if refused:
             raise DecisionRefused(action, refused)
-        decisions = _apply(con, chosen, action, by, note, channel, slack_user_id, now, dates)
+        verdicts = _verdicts(con, chosen, action, rights)
+        denied = {pid: v.reason or "no right" for pid, v in verdicts.items() if not v.allowed}
+        if denied:
+            raise NoDecisionRight(action, denied)
+        decisions = _apply(
+            con, chosen, action, by, note, channel, slack_user_id, now, dates, verdicts
+        )
         con.commit()
     except Exception:
         con.rollback()
         raise
     return decisions
+
+
+def _verdicts(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[dict],
+    action: str,
+    rights: DecisionRights | None,
+) -> dict[str, Verdict]:
+    if rights is None:
+        return {}
+    rounds = open_round(con, [r["proposal_id"] for r in rows])
+    return {
+        r["proposal_id"]: judge(
+            rights.chart, rights.actor, r, action, rounds.get(r["proposal_id"], [])
+        )
+        for r in rows
+    }
 
 
 def _apply(
@@ -287,17 +345,126 @@ def _apply(
     slack_user_id: str | None,
     now: datetime,
     dates: list[date | None] | None,
+    verdicts: dict[str, Verdict] | None = None,
 ) -> list[Decision]:
     _, after = _ALLOWED[action]
-    set_status(con, rows, after, dates)
-    log_decisions(
-        con, rows, action, after, by, note, channel, slack_user_id, now, effective_on=dates
-    )
+    verdicts = verdicts or {}
     days = dates or [None] * len(rows)
-    return [
-        Decision(r["proposal_id"], action, r["status"], after, by, now, day)
-        for r, day in zip(rows, days, strict=True)
-    ]
+    final = [(r, d) for r, d in zip(rows, days, strict=True) if _final(verdicts, r)]
+    first = [r for r in rows if not _final(verdicts, r)]
+    out: dict[str, Decision] = {}
+    if final:
+        frows = [r for r, _ in final]
+        fdates = [d for _, d in final] if dates is not None else None
+        sides = [_side(verdicts, r) for r in frows]
+        set_status(con, frows, after, fdates)
+        log_decisions(
+            con, frows, action, after, by, note, channel, slack_user_id, now, fdates, sides
+        )
+        for r, day in final:
+            side = _side(verdicts, r)
+            out[r["proposal_id"]] = Decision(
+                r["proposal_id"], action, r["status"], after, by, now, day, side
+            )
+    if first:  # a first approval of a move between teams: logged, the proposal stays open
+        set_status(con, first, ProposalStatus(first[0]["status"]))  # the concurrency check
+        for r in first:
+            verdict = verdicts[r["proposal_id"]]
+            waiting = f"waiting for {verdict.waiting_for}"
+            log_decisions(
+                con,
+                [r],
+                action,
+                r["status"],
+                by,
+                f"{note}; {waiting}" if note else waiting,
+                channel,
+                slack_user_id,
+                now,
+                None,
+                [verdict.decided_as],
+            )
+            out[r["proposal_id"]] = Decision(
+                r["proposal_id"],
+                action,
+                r["status"],
+                r["status"],
+                by,
+                now,
+                None,
+                verdict.decided_as,
+                verdict.waiting_for,
+            )
+    return [out[r["proposal_id"]] for r in rows]
+
+
+def _final(verdicts: dict[str, Verdict], row: dict) -> bool:
+    verdict = verdicts.get(row["proposal_id"])
+    return verdict is None or verdict.final
+
+
+def _side(verdicts: dict[str, Verdict], row: dict) -> str | None:
+    verdict = verdicts.get(row["proposal_id"])
+    return verdict.decided_as if verdict is not None else None
+
+
+def decision_rights(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: str | None = None,
+    slack_user_id: str | None = None,
+    settings: DecisionSettings | None = None,
+    chart: OrgChart | None = None,
+) -> DecisionRights:
+    """The actor's rights from the warehouse's org chart and the RevOps list; raises
+    NoDecisionRight when neither knows them."""
+    settings = settings or load_pass_config().decisions
+    chart = chart if chart is not None else load_org_chart(con)
+    actor = resolve_actor(chart, settings.revops, by=by, slack_user_id=slack_user_id)
+    if actor is None:
+        who = by or slack_user_id or "(nobody)"
+        if slack_user_id and by and by != slack_user_id:
+            who = f"{by} (Slack user {slack_user_id})"
+        raise NoDecisionRight(
+            "decide",
+            {
+                "*": f"{who} is neither a manager in the org chart nor RevOps "
+                "(decisions.revops in config/passes.yaml); give your e-mail or CRM user id"
+            },
+        )
+    return DecisionRights(chart, actor)
+
+
+def not_yet_approved_by(
+    con: duckdb.DuckDBPyConnection, ids: Sequence[str], rights: DecisionRights
+) -> list[str]:
+    """``ids`` without those whose side the actor has approved already ("approve all" again
+    after a first approval of a move between teams waits for the other side)."""
+    rows = _current_rows(con, ids)
+    verdicts = _verdicts(con, [rows[i] for i in ids if i in rows], "approve", rights)
+    return [i for i in ids if not (i in verdicts and verdicts[i].already)]
+
+
+def decide_as(
+    con: duckdb.DuckDBPyConnection,
+    proposal_ids: Sequence[str],
+    action: Literal["approve", "reject", "appeal", "reverse"],
+    *,
+    by: str,
+    slack_user_id: str | None = None,
+    settings: DecisionSettings | None = None,
+    chart: OrgChart | None = None,
+    **kw,
+) -> list[Decision]:
+    """:func:`decide` by a person, within their decision rights (an appeal is anyone's)."""
+    rights = None
+    if action != "appeal":
+        rights = decision_rights(
+            con, by=by, slack_user_id=slack_user_id, settings=settings, chart=chart
+        )
+    return decide(
+        con, proposal_ids, action, by=by, slack_user_id=slack_user_id, rights=rights, **kw
+    )
 
 
 def approve(con: duckdb.DuckDBPyConnection, ids: Sequence[str], **kw) -> list[Decision]:

@@ -76,6 +76,11 @@ class FakeSlack:
             self.messages[(p["channel"], ts)] = {"text": p["text"], "blocks": p.get("blocks")}
             p["_ok"] = True
             return {"ok": True, "channel": p["channel"], "ts": ts}
+        if method == "chat.postEphemeral":
+            if not p.get("text") or not p.get("user"):
+                return {"ok": False, "error": "no_text"}
+            p["_ok"] = True
+            return {"ok": True, "message_ts": "1700000000.999000"}
         if method == "chat.update":
             key = (p.get("channel"), p.get("ts"))
             if key not in self.messages:
@@ -158,6 +163,9 @@ MANAGERS = {
     "M2": ("Omar Haddad", "omar.haddad@example.com", "U0OMAR"),
 }
 SLACK_USERS = {"maria.chen@example.com": "U0MARIA"}
+# the org chart above the roster: director Dana over both managers; Cara (a rep) has a Slack id
+DIRECTOR = ("D1", "Dana Reyes", "dana.reyes@example.com", "U0DANA")
+REP_SLACK = {"R3": "U0CARA"}
 SNAPSHOT = date(2026, 11, 1)
 RUN_ID = "5f1e0c7a-2b9d-4c1e-9a55-0f3c2d1b7e11"
 RUN_URL = f"http://dagster.example.com/runs/{RUN_ID}"
@@ -238,6 +246,25 @@ def make_proposals(
     return proposals_frame(rows)
 
 
+def write_org_chart(con) -> None:
+    """``marts.org_chart`` for the sample: reps, their managers and the director over them."""
+    rows = [
+        (rep_id, name, f"{rep_id.lower()}@example.com", mgr, "rep", REP_SLACK.get(rep_id))
+        for rep_id, name, mgr in REPS
+    ]
+    rows += [(m, n, e, DIRECTOR[0], "manager", s) for m, (n, e, s) in MANAGERS.items()]
+    rows.append((*DIRECTOR[:3], None, "manager", DIRECTOR[3]))
+    frame = pl.DataFrame(
+        rows,
+        schema=["user_id", "user_name", "email", "manager_id", "sales_role", "slack_user_id"],
+        orient="row",
+    ).with_columns(is_active=pl.lit(True))
+    con.execute("create schema if not exists marts")
+    con.register("_org", frame.to_arrow())
+    con.execute("create or replace table marts.org_chart as select * from _org")
+    con.unregister("_org")
+
+
 @pytest.fixture
 def sample() -> SimpleNamespace:
     """Sample data and constants for tests (conftest modules cannot be imported directly)."""
@@ -249,4 +276,5 @@ def sample() -> SimpleNamespace:
         snapshot=SNAPSHOT,
         token=TOKEN,
         slack_users=dict(SLACK_USERS),
+        write_org_chart=write_org_chart,
     )

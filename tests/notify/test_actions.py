@@ -34,6 +34,7 @@ def world(tmp_path, fake_slack, sample):
     con = duckdb.connect(str(path))
     proposals = sample.proposals()
     insert_proposals(con, proposals)
+    sample.write_org_chart(con)
     enqueue_digests(con, render_manager_digests(proposals, sample.roster).digests)
     sender = SlackDigestSender(sample.token, fake_slack.url, backoff_factor=0.01)
     assert len(deliver_pending(con, sender).sent) == 2
@@ -52,18 +53,26 @@ def world(tmp_path, fake_slack, sample):
             "ts": ts,
             "message": message,
             "guard": ReplayGuard(),
+            # Omar's proposals: a move within his team, and two to or from Maria's
+            "within": _pid(proposals, "R5", "R4"),
+            "to_maria": _pid(proposals, "R4", "R3"),
         },
     )
+
+
+def _pid(proposals, frm, to) -> str:
+    rows = proposals.filter((proposals["from_rep_id"] == frm) & (proposals["to_rep_id"] == to))
+    return rows["proposal_id"][0]
 
 
 def _buttons(message):
     return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
-def _body(world, button, *, ts=None) -> str:
+def _body(world, button, *, ts=None, user=("U0OMAR", "omar.haddad")) -> str:
     payload = {
         "type": "block_actions",
-        "user": {"id": "U0OMAR", "username": "omar.haddad"},
+        "user": {"id": user[0], "username": user[1]},
         "channel": {"id": world.channel},
         "container": {"type": "message", "message_ts": ts or world.ts},
         "actions": [dict(button, action_ts=f"{time.time():.6f}")],
@@ -89,8 +98,14 @@ def _log(world):
         return decision_log(con)
 
 
+def _button(world, pid, action="approve_proposal"):
+    return next(
+        b for b in _buttons(world.message) if b.get("value") == pid and b["action_id"] == action
+    )
+
+
 def test_approve_click_is_recorded_and_the_message_updated(world):
-    approve_first = _buttons(world.message)[0]
+    approve_first = _button(world, world.within)
     result = _post(world, _body(world, approve_first))
     assert result.status == 200 and result.decided == (approve_first["value"],)
     log = _log(world)
@@ -112,11 +127,87 @@ def test_approve_all_takes_what_is_still_open(world):
     (approve_all,) = [b for b in buttons if b["action_id"] == "approve_all_for_team"]
     result = _post(world, _body(world, approve_all))
     assert result.status == 200 and len(result.decided) == 2
-    actions = sorted(_log(world)["action"].to_list())
-    assert actions == ["approve", "approve", "reject"]
+    log = _log(world)
+    assert sorted(log.select("action", "status_after").rows()) == [
+        ("approve", "approved"),  # within Omar's team
+        ("approve", "open"),  # from Maria's team: waits for her
+        ("reject", "rejected"),  # a rejection by either side rejects
+    ]
     final = world.slack.messages[(world.channel, world.ts)]["blocks"]
     assert not [b for b in final if b["type"] == "actions"]
-    assert "Every proposed change in this message has been decided." in json.dumps(final)
+    text = json.dumps(final)
+    assert "Every proposed change in this message has been decided." in text
+    assert "waiting for Maria Chen (losing team), or Dana Reyes" in text
+    # approve all again: nothing left for Omar
+    again = _post(world, _body(world, approve_all))
+    assert again.message == "every change in this message is already decided"
+
+
+def _maria_click(world, pid) -> str:
+    (channel, ts), message = next(
+        (k, m) for k, m in world.slack.messages.items() if k[0] == "DU0MARIA"
+    )
+    button = next(
+        b
+        for blk in message["blocks"]
+        if blk["type"] == "actions"
+        for b in blk["elements"]
+        if b.get("value") == pid and b["action_id"] == "approve_proposal"
+    )
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0MARIA", "username": "maria.chen"},
+        "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": ts},
+        "actions": [dict(button, action_ts=f"{time.time():.6f}")],
+        "trigger_id": next(_TRIGGERS),
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _status(world, pid):
+    with duckdb.connect(str(world.path)) as con:
+        return con.execute(
+            "select status from plans.proposals where proposal_id = ?", [pid]
+        ).fetchone()[0]
+
+
+def test_a_move_between_teams_is_approved_in_slack_by_both_managers(world):
+    pid = world.to_maria
+    first = _post(world, _body(world, _button(world, pid)))
+    assert first.status == 200 and "waiting for Maria Chen (gaining team)" in first.message
+    assert _status(world, pid) == "open"
+    # Maria's id is not in the org chart: her direct message tells who clicked
+    second = _post(world, _maria_click(world, pid))
+    assert second.status == 200 and second.decided == (pid,), second.message
+    assert _status(world, pid) == "approved"
+    assert _log(world).select(
+        "decided_by", "slack_user_id", "decided_as", "status_after"
+    ).rows() == [
+        ("omar.haddad", "U0OMAR", "losing", "open"),
+        ("maria.chen", "U0MARIA", "gaining", "approved"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("user", "why"),
+    [
+        ("U0CARA", "Cara Diaz may not decide this change; it is decided by Omar Haddad, or RevOps"),
+        ("U0NOBODY", "U0NOBODY is neither a manager in the org chart nor RevOps"),
+    ],
+)
+def test_a_click_without_the_right_changes_nothing_and_is_answered(world, user, why):
+    button = _button(world, world.within)
+    body = _body(world, button, user=(user, user.lower()))
+    before = json.dumps(world.slack.messages[(world.channel, world.ts)])
+    result = _post(world, body)
+    assert result.status == 200 and result.decided == ()
+    assert why in result.message and result.message.startswith("Nothing was changed: ")
+    assert _log(world).is_empty() and _status(world, world.within) == "open"
+    assert json.dumps(world.slack.messages[(world.channel, world.ts)]) == before
+    (reply,) = [p for m, p in world.slack.calls if m == "chat.postEphemeral"]
+    assert (reply["channel"], reply["user"]) == (world.channel, user)
+    assert why in reply["text"]
 
 
 @pytest.mark.parametrize("attack", ["forged", "stale", "unsigned", "replayed"])
@@ -141,7 +232,7 @@ def test_bad_requests_change_nothing(world, attack, caplog):
 
 
 def test_clicks_on_unknown_messages_or_foreign_proposals_are_refused(world, sample):
-    approve_first = _buttons(world.message)[0]
+    approve_first = _button(world, world.within)
     unknown = _post(world, _body(world, approve_first, ts="1700000000.999999"))
     assert unknown.status == 403
     foreign = dict(approve_first, value="P-ffffffffffff")
@@ -159,7 +250,7 @@ def test_a_click_while_a_pass_holds_the_warehouse_is_queued_then_applied(world, 
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        approve_first = _buttons(world.message)[0]
+        approve_first = _button(world, world.within)
         result = _post(world, _body(world, approve_first), queue_dir=tmp_path / "q", wait=0.3)
         assert result.status == 200 and "queued" in result.message
     finally:

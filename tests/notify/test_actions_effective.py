@@ -47,7 +47,8 @@ def _effective(w, pid: str):
 
 def test_approve_with_a_picked_date_and_picking_alone_decides_nothing(world):  # noqa: F811
     elements = _buttons(world.message)
-    approve, picker = elements[0], next(e for e in elements if e["type"] == "datepicker")
+    approve = next(e for e in elements if e.get("value") == world.within)
+    picker = next(e for e in elements if e["type"] == "datepicker")
     alone = _post(world, _click(world, picker, "2099-03-01"))
     assert alone.status == 200 and alone.message == "nothing to decide"
     assert _log(world).is_empty()
@@ -60,7 +61,7 @@ def test_approve_with_a_picked_date_and_picking_alone_decides_nothing(world):  #
 
 
 def test_approve_without_a_pick_takes_the_default_date(world):  # noqa: F811
-    approve = _buttons(world.message)[0]
+    approve = next(e for e in _buttons(world.message) if e.get("value") == world.within)
     result = _post(world, _click(world, approve))
     assert result.status == 200
     status, effective, kind, code, snapshot = _effective(world, approve["value"])

@@ -129,6 +129,7 @@ def test_every_decision_path_only_appends_to_the_audit_log(
     pid = proposals["proposal_id"].to_list()
     with duckdb.connect(str(path)) as con:
         insert_proposals(con, proposals)
+        sample.write_org_chart(con)
         enqueue_digests(con, render_manager_digests(proposals, sample.roster).digests)
         sender = SlackDigestSender(sample.token, fake_slack.url, backoff_factor=0.01)
         assert len(deliver_pending(con, sender).sent) == 2
@@ -184,7 +185,11 @@ def test_every_decision_path_only_appends_to_the_audit_log(
             run_config={
                 "ops": {
                     "decide_op": {
-                        "config": {"decision": "approve", "by": "RevOps Lee", "ids": [pid[5]]}
+                        "config": {
+                            "decision": "approve",
+                            "by": "revops@example.com",
+                            "ids": [pid[5]],
+                        }
                     }
                 },
                 "resources": {
@@ -201,7 +206,8 @@ def test_every_decision_path_only_appends_to_the_audit_log(
     [row] = watch.step(dagster_settles, 1)
     assert _column([row], "channel") == ["dagster"] and _status(path, pid[5]) == "approved"
 
-    # signed Slack clicks on Omar's digest: one Approve, then "approve all" for the rest
+    # signed Slack clicks on Omar's digest: one Approve, then "approve all" for the rest (the
+    # moves to or from Maria's team wait for her)
     guard = ReplayGuard()
     buttons = [e for b in omar_message["blocks"] if b["type"] == "actions" for e in b["elements"]]
     clicks = iter(range(100))
@@ -243,8 +249,11 @@ def test_every_decision_path_only_appends_to_the_audit_log(
             drain_queued_clicks(con, sender, queue)
 
     queue_click(queue, queued(pid[3]))
-    [row] = watch.step(drain, 1)
-    assert _column([row], "proposal_id") == [pid[3]]
+    queue_click(queue, queued(pid[1]))  # Maria's side of two moves Omar approved
+    queue_click(queue, queued(pid[4]))
+    rows = watch.step(drain, 3)
+    assert _column(rows, "proposal_id") == [pid[3], pid[1], pid[4]]
+    assert _column(rows, "status_after") == ["approved"] * 3
 
     # a late click: the next pass superseded the proposal before the queue was drained
     queue_click(queue, queued(pid[7]))
@@ -269,5 +278,5 @@ def test_every_decision_path_only_appends_to_the_audit_log(
     watch.step(refused(appeal, [pid[2]], "already exported", by="Rep Eve"), 0)
     watch.step(export, 0)  # nothing left to export: nothing logged
 
-    assert _column(watch.rows, "action").count("approve") == 7
-    assert len(watch.rows) == 16
+    assert _column(watch.rows, "action").count("approve") == 9
+    assert len(watch.rows) == 18

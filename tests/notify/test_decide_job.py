@@ -41,10 +41,11 @@ def test_decide_job_records_decisions_and_refuses_twice(tmp_path, sample):
     proposals = sample.proposals()
     with duckdb.connect(str(db)) as con:
         insert_proposals(con, proposals)
-    first = proposals["proposal_id"][0]
+        sample.write_org_chart(con)
+    first = proposals["proposal_id"][0]  # within Maria's team
     done = run_decide(db, tmp_path, decision="approve", by="Maria Chen", note="ok", ids=[first])
     assert done.success
-    again = run_decide(db, tmp_path, decision="reject", by="Omar", ids=[first])
+    again = run_decide(db, tmp_path, decision="reject", by="omar.haddad@example.com", ids=[first])
     assert not again.success
     [failure] = [e for e in again.all_events if e.event_type_value == "STEP_FAILURE"]
     assert (
@@ -55,3 +56,20 @@ def test_decide_job_records_decisions_and_refuses_twice(tmp_path, sample):
     assert log.select("proposal_id", "action", "decided_by", "channel").rows() == [
         (first, "approve", "Maria Chen", "dagster")
     ]
+
+
+def test_decide_job_refuses_who_has_no_right(tmp_path, sample):
+    db = tmp_path / "w.duckdb"
+    proposals = sample.proposals()
+    with duckdb.connect(str(db)) as con:
+        insert_proposals(con, proposals)
+        sample.write_org_chart(con)
+    first = proposals["proposal_id"][0]  # within Maria's team
+    done = run_decide(db, tmp_path, decision="approve", by="omar.haddad@example.com", ids=[first])
+    assert not done.success
+    [failure] = [e for e in done.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "it is decided by Maria Chen, or RevOps" in (
+        failure.step_failure_data.user_failure_data.description
+    )
+    with duckdb.connect(str(db)) as con:
+        assert decision_log(con).is_empty()

@@ -135,12 +135,24 @@ def test_digests_decisions_and_writeback_through_the_job(
     # --- decisions on the command line --------------------------------------------------------
     cli = CliRunner()
     ok = cli.invoke(
-        app, ["proposals", "approve", "--id", approved_id, "--by", "Maria", "--note", "agreed"]
+        app,
+        [
+            "proposals",
+            "approve",
+            "--id",
+            approved_id,
+            "--by",
+            "revops@example.com",
+            "--note",
+            "agreed",
+        ],
     )
     assert ok.exit_code == 0, ok.output
-    no = cli.invoke(app, ["proposals", "reject", "--id", rejected_id, "--by", "Omar"])
+    no = cli.invoke(app, ["proposals", "reject", "--id", rejected_id, "--by", "revops@example.com"])
     assert no.exit_code == 0, no.output
-    twice = cli.invoke(app, ["proposals", "reject", "--id", approved_id, "--by", "Omar"])
+    twice = cli.invoke(
+        app, ["proposals", "reject", "--id", approved_id, "--by", "revops@example.com"]
+    )
     assert twice.exit_code == 1 and "approved" in twice.output
 
     # --- pass 2, same snapshot: nothing posted anew, decisions respected ---------------------

@@ -45,6 +45,7 @@ def endpoint(tmp_path, fake_slack, sample):
     with duckdb.connect(str(db)) as con:
         proposals = sample.proposals()
         insert_proposals(con, proposals)
+        sample.write_org_chart(con)
         enqueue_digests(con, render_manager_digests(proposals, sample.roster).digests)
         sender = SlackDigestSender(sample.token, fake_slack.url, backoff_factor=0.01)
         assert len(deliver_pending(con, sender).sent) == 2

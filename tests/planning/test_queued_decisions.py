@@ -34,7 +34,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, day: date) -> None:
         manager_id=pl.lit("M1"),
         manager_name=pl.lit("Maya Manager"),
         manager_email=pl.lit("maya@example.com"),
-        manager_slack_user_id=pl.lit(None, dtype=pl.String),
+        manager_slack_user_id=pl.lit("UMAYA"),  # her clicks are hers (decision rights)
     )
     for name, frame in (("account_profiles", make_accounts({"A00": None})), ("rep_roster", reps)):
         con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())

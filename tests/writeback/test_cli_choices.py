@@ -49,10 +49,10 @@ def test_proposals_list_filters_by_a_known_status(warehouse, make, monkeypatch):
     assert "1 proposal(s)." in rejected.output and "001A6" in rejected.output
 
     approved = runner.invoke(
-        app, ["proposals", "approve", "--id", ids["001A1"], "--by", "lead@example.com"]
+        app, ["proposals", "approve", "--id", ids["001A1"], "--by", "revops@example.com"]
     )
     assert approved.exit_code == 0, approved.output
-    assert f"{ids['001A1']}: open -> approved (by lead@example.com)" in approved.output
+    assert f"{ids['001A1']}: open -> approved (by revops@example.com)" in approved.output
 
     listed = runner.invoke(app, ["proposals", "list", "--status", "open", "--format", "csv"])
     assert listed.exit_code == 0, listed.output

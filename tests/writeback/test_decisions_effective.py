@@ -158,7 +158,7 @@ def test_cli_approves_with_a_date_and_reverses(con, tmp_path, monkeypatch):
     con.close()
     monkeypatch.setenv("TERRITORY_OPS_DUCKDB", path)
     runner = CliRunner()
-    args = ["proposals", "approve", "--id", ids["A1"], "--by", "Maria"]
+    args = ["proposals", "approve", "--id", ids["A1"], "--by", "revops@example.com"]
     bad = runner.invoke(app, [*args, "--effective", "2027-13-01"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
     done = runner.invoke(app, [*args, "--effective", "2099-01-01"])
@@ -166,5 +166,7 @@ def test_cli_approves_with_a_date_and_reverses(con, tmp_path, monkeypatch):
     assert "takes effect on 2099-01-01" in done.output
     listed = runner.invoke(app, ["proposals", "list", "--status", "approved"])
     assert "takes effect on 2099-01-01" in listed.output
-    back = runner.invoke(app, ["proposals", "reverse", "--id", ids["A1"], "--by", "Maria"])
+    back = runner.invoke(
+        app, ["proposals", "reverse", "--id", ids["A1"], "--by", "revops@example.com"]
+    )
     assert back.exit_code == 0 and "approved -> rejected" in back.output
