@@ -2,7 +2,8 @@
 
 It gathers what :func:`territory_ops.notify.notify_pass.notify_pass` needs from the run's rows
 (``plans.proposals``, ``plans.runs``, ``plans.drift_flags``), the roster (``marts.rep_roster``
-with each manager's name, e-mail and Slack id) and the open appeals, applies the
+with each manager's name, e-mail and Slack id), the sales organisation (``marts.org_chart``)
+with each rep's balance before → after for the roll-ups, and the open appeals, applies the
 Slack clicks queued while the pass held the warehouse, then renders, records and delivers.
 """
 
@@ -20,14 +21,19 @@ from territory_ops.notify.actions import drain_queued_clicks
 from territory_ops.notify.model import normalize_roster
 from territory_ops.notify.notify_pass import NotifyReport, notify_pass
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
+from territory_ops.notify.rollup_digests import rep_balance
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
 from territory_ops.planning.due import due_changes
+from territory_ops.planning.kpis import rep_books
+from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.report import kpi_labels
 from territory_ops.planning.routing import POLICY_CHANNEL
+from territory_ops.planning.service import config_of_run
 from territory_ops.planning.status import ProposalStatus
+from territory_ops.planning.tables import load_planning_input
 from territory_ops.warehouse import query_frame, table_exists
 from territory_ops.writeback.decisions import open_appeals
 
@@ -67,6 +73,38 @@ def _drift(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
         {"flag": f, "message": d, "severity": "warning"}
         for f, d in flags.select("flag", "detail").head(MAX_DRIFT_LINES).iter_rows()
     ]
+
+
+def run_balances(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame | None:
+    """Each active rep's balance in today's CRM and in the run's plan, for the pass's band
+    (None when the run has no plan rows to compare, e.g. a warehouse without the marts)."""
+    plan = store.assignments(con, run_id)
+    if plan.height == 0 or not table_exists(con, "marts", "account_profiles"):
+        return None
+    _, config = config_of_run(con, run_id)
+    data = load_planning_input(con)
+    planned = data.accounts.join(
+        plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
+    )
+    before = rep_books(data.accounts, data.reps, "current_rep_id", config.tolerance)
+    after = rep_books(planned, data.reps, "planned_rep_id", config.tolerance)
+    return rep_balance(before, after)
+
+
+def appeals_with_reps(
+    con: duckdb.DuckDBPyConnection, appeals: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The open appeals with their proposal's reps, so each shows in its region's roll-up."""
+    ids = [a["proposal_id"] for a in appeals]
+    if not ids:
+        return appeals
+    rows = con.execute(
+        "select proposal_id, any_value(from_rep_id), any_value(to_rep_id) from plans.proposals "
+        "where list_contains(?, proposal_id) group by proposal_id",
+        [ids],
+    ).fetchall()
+    reps = {pid: {"from_rep_id": f, "to_rep_id": t} for pid, f, t in rows}
+    return [reps.get(a["proposal_id"], {}) | a for a in appeals]
 
 
 def notify_run(
@@ -113,12 +151,14 @@ def notify_run(
         kpis=run_kpis(record),
         out_of_band=[r for r in oob if isinstance(r, dict)],
         drift_flags=_drift(con, run_id),
-        appeals=open_appeals(con),
+        appeals=appeals_with_reps(con, open_appeals(con)),
         snapshot_date=record["snapshot_date"],
         pass_kind=record["pass_kind"],
         now=now,
         approved=approved,
         pending=pending,
+        chart=load_org_chart(con),
+        balances=run_balances(con, run_id),
     )
 
 

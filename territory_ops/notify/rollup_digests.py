@@ -1,0 +1,531 @@
+"""Digests above the first line: one roll-up per pass for every director or VP, and per region
+for RevOps.
+
+First-line managers get their team's digest (:mod:`territory_ops.notify.digest`). A manager
+with first-line managers under them (a second-line manager, a director, a VP) gets ONE roll-up
+per pass instead of a copy of every team's digest: each unit's balance before → after (a
+first-line team, or a sub-region for a VP), the moves into and out of their region, the moves
+between two of their teams that wait for them (they are the lowest common manager of the two
+teams, so they may decide them alone; the buttons are the same as in a team digest), and the
+open appeals in their region. RevOps gets the same roll-up for each top-level region, without
+buttons (RevOps decides from the CLI or the summary).
+
+The org comes from :class:`territory_ops.org.OrgChart`; the balance figures per rep from the
+books before (today's CRM) and after (the plan), see :func:`rep_balance`. Messages stay within
+Slack's limits: lists are fitted by whole lines with "and N more", moves fill what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from territory_ops.formatting import money, percent
+from territory_ops.notify.blocks import (
+    context_block,
+    header_block,
+    pass_line,
+    plural,
+    rep_label,
+    section_block,
+)
+from territory_ops.notify.manager_blocks import approve_all_button, fill_moves, link_button
+from territory_ops.notify.model import (
+    REGION_ROLLUP,
+    ROLLUP_DIGEST,
+    Digest,
+    Recipient,
+    one_pass,
+    open_proposals,
+)
+from territory_ops.notify.text import MAX_FALLBACK_TEXT, MAX_LIST_SECTION, escape, fit_lines
+from territory_ops.org import OrgChart
+
+DEFAULT_TOP_MOVES = 12
+MAX_TEAMS_NAMED = 8  # in the opening sentence; the balance section lists every unit it can
+MOVE_LIST_CHARS = 1000  # moves in / out / between teams, each section
+APPEAL_LIST_CHARS = 800
+BALANCE_COLUMNS = (
+    "rep_id",
+    "potential_before",
+    "potential_after",
+    "target",
+    "in_band_before",
+    "in_band_after",
+)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A set of reps' book before → after: how many are in band, potential against target."""
+
+    reps: int
+    in_band_before: int
+    in_band_after: int
+    potential_before: float
+    potential_after: float
+    target: float
+
+    def line(self) -> str:
+        ratio = ""
+        if self.target > 0:
+            ratio = (
+                f" · potential {percent(self.potential_before / self.target)} → "
+                f"{percent(self.potential_after / self.target)} of target "
+                f"({money(self.potential_before)} → {money(self.potential_after)} "
+                f"vs {money(self.target)})"
+            )
+        return (
+            f"{self.in_band_before} → {self.in_band_after} of {plural(self.reps, 'rep')} "
+            f"in band{ratio}"
+        )
+
+
+@dataclass(frozen=True)
+class RollupDigests:
+    digests: tuple[Digest, ...]
+    # directors/VPs whose region had something this pass but who have no e-mail or Slack id
+    unreachable: tuple[str, ...] = ()
+
+
+def rep_balance(books_before: pl.DataFrame, books_after: pl.DataFrame) -> pl.DataFrame:
+    """Per active rep: potential before → after, target, in band before → after.
+
+    ``books_*``: :func:`territory_ops.planning.kpis.rep_books` of today's owners and of the
+    plan (``rep_id, active, potential, target, in_band``), both for the pass's band.
+    """
+    cols = ("rep_id", "active", "potential", "target", "in_band")
+    before = books_before.select(cols).filter(pl.col("active"))
+    after = books_after.select("rep_id", "potential", "in_band")
+    return before.join(after, on="rep_id", how="left", suffix="_after").select(
+        pl.col("rep_id").cast(pl.Utf8),
+        pl.col("potential").alias("potential_before"),
+        pl.col("potential_after").fill_null(0.0),
+        pl.col("target"),
+        pl.col("in_band").alias("in_band_before"),
+        pl.col("in_band_after").fill_null(False),
+    )
+
+
+def balance_of(balances: pl.DataFrame, reps: Iterable[str]) -> Balance | None:
+    """The balance of ``reps`` (those of them active in the books); None when none is."""
+    rows = balances.filter(pl.col("rep_id").is_in(list(reps)))
+    if rows.height == 0:
+        return None
+    return Balance(
+        reps=rows.height,
+        in_band_before=int(rows["in_band_before"].sum()),
+        in_band_after=int(rows["in_band_after"].sum()),
+        potential_before=float(rows["potential_before"].sum()),
+        potential_after=float(rows["potential_after"].sum()),
+        target=float(rows["target"].sum()),
+    )
+
+
+# --- the org as the digests see it ----------------------------------------------------------
+
+
+def senior_managers(chart: OrgChart) -> tuple[str, ...]:
+    """Managers with at least one first-line manager under them (directors, VPs), by id."""
+    out: set[str] = set()
+    for manager in chart.first_line_managers():
+        out.update(chart.chain(manager))
+    return tuple(sorted(out))
+
+
+def top_regions(chart: OrgChart) -> tuple[str, ...]:
+    """Top-level nodes with a hierarchy under them: one RevOps roll-up each. A flat
+    organisation (first-line managers at the top) has none; the RevOps summary covers it."""
+    seniors = set(senior_managers(chart))
+    return tuple(r for r in chart.roots() if r in seniors)
+
+
+def _name(chart: OrgChart, user_id: str | None) -> str:
+    if user_id is None or user_id not in chart:
+        return user_id or "no manager"
+    return chart.node(user_id).label
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """What a node's balance section lists: a team, a sub-region, or the node's own reps."""
+
+    label: str
+    balance: Balance | None
+    teams: tuple[str, ...]  # first-line managers in the unit (named in the opening)
+
+
+def _units(chart: OrgChart, node: str, balances: pl.DataFrame | None) -> list[_Unit]:
+    firsts = set(chart.first_line_managers())
+    seniors = set(senior_managers(chart))
+    units: list[_Unit] = []
+    own = [r for r in chart.reports(node) if r not in firsts and r not in seniors]
+    if node in firsts and own:
+        units.append(
+            _Unit(
+                "Your direct reports",
+                balance_of(balances, own) if balances is not None else None,
+                (node,),
+            )
+        )
+    for report in chart.reports(node):
+        if report in seniors:
+            teams = tuple(m for m in chart.under(report) if m in firsts)
+            if report in firsts:
+                teams = (report, *teams)
+            label = f"{escape(_name(chart, report))}'s region ({plural(len(teams), 'team')})"
+            reps = chart.under(report)
+        elif report in firsts:
+            teams = (report,)
+            label = f"{escape(_name(chart, report))}'s team"
+            reps = chart.reports(report)
+        else:
+            continue
+        balance = balance_of(balances, reps) if balances is not None else None
+        units.append(_Unit(label, balance, teams))
+    return sorted(units, key=lambda u: (u.label != "Your direct reports", u.label))
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """A region's open proposals, sorted by what the roll-up does with them."""
+
+    touching: pl.DataFrame  # every move with one end in the region
+    within_team: pl.DataFrame
+    waiting: pl.DataFrame  # between two teams whose lowest common manager is the node
+    between_below: pl.DataFrame  # between two teams, decided lower down
+    moving_in: pl.DataFrame
+    moving_out: pl.DataFrame
+
+
+def _with_teams(chart: OrgChart, moves: pl.DataFrame) -> pl.DataFrame:
+    """The moves with each side's first-line manager (``from_team``, ``to_team``)."""
+    teams = {u: chart.manager_of(u) for u in chart.user_ids}
+    return moves.with_columns(
+        pl.col(f"{side}_rep_id")
+        .cast(pl.Utf8)
+        .replace_strict(teams, default=None, return_dtype=pl.Utf8)
+        .alias(f"{side}_team")
+        for side in ("from", "to")
+    )
+
+
+def _classify(chart: OrgChart, node: str, moves: pl.DataFrame) -> _Moves:
+    """``moves`` carry ``from_team``/``to_team`` (:func:`_with_teams`)."""
+    region = list(chart.under(node))
+    inside_from = pl.col("from_rep_id").is_in(region).fill_null(False)
+    inside_to = pl.col("to_rep_id").is_in(region).fill_null(False)
+    touching = moves.filter(inside_from | inside_to)
+    both = touching.filter(inside_from & inside_to)
+    same = pl.col("from_team") == pl.col("to_team")
+    between = both.filter(~same.fill_null(False))
+    deciders = [
+        chart.lowest_common_manager(a, b) if a is not None and b is not None else None
+        for a, b in between.select("from_team", "to_team").rows()
+    ]
+    between = between.with_columns(pl.Series("decider", deciders, dtype=pl.Utf8))
+    return _Moves(
+        touching=touching,
+        within_team=both.filter(same.fill_null(False)),
+        waiting=between.filter(pl.col("decider") == node),
+        between_below=between.filter(pl.col("decider").ne_missing(node)),
+        moving_in=touching.filter(inside_to & ~inside_from),
+        moving_out=touching.filter(inside_from & ~inside_to),
+    )
+
+
+def _rep_side(chart: OrgChart, name: Any, rep_id: Any, team: Any) -> str:
+    label = rep_label(name, rep_id)
+    return f"{label} ({escape(_name(chart, team))}'s team)" if team else label
+
+
+def _move_lines(chart: OrgChart, moves: pl.DataFrame, decider: bool = False) -> list[str]:
+    lines = []
+    for r in moves.iter_rows(named=True):
+        line = (
+            f"• *{escape(r['account_name'])}* ({money(r['potential'])}): "
+            f"{_rep_side(chart, r['from_rep_name'], r['from_rep_id'], r['from_team'])} → "
+            f"{_rep_side(chart, r['to_rep_name'], r['to_rep_id'], r['to_team'])} · "
+            f"`{escape(r['reason_code'])}`"
+        )
+        if decider:
+            who = escape(_name(chart, r["decider"])) if r["decider"] else "RevOps"
+            line += f" · {who} decides (or both team managers)"
+        lines.append(line)
+    return lines
+
+
+def _region_appeals(
+    appeals: Sequence[Mapping[str, Any]], region: set[str]
+) -> list[Mapping[str, Any]]:
+    return [a for a in appeals if a.get("from_rep_id") in region or a.get("to_rep_id") in region]
+
+
+def _appeal_lines(appeals: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [
+        f"• {escape(a.get('account_name') or a.get('proposal_id'))} "
+        f"(`{escape(a.get('proposal_id'))}`), appealed by {escape(a.get('appealed_by') or '?')}"
+        + (f": {escape(a['reason'])}" if a.get("reason") else "")
+        for a in appeals
+    ]
+
+
+def _teams_named(units: Sequence[_Unit], chart: OrgChart) -> str:
+    names = [escape(_name(chart, t)) for u in units for t in u.teams]
+    shown = names[:MAX_TEAMS_NAMED]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pass:
+    snapshot: date
+    kind: str
+    run_id: str | None
+    run_url: str | None
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """Who the roll-up speaks to: the manager ("you", "your") or RevOps (the region's head)."""
+
+    you: str
+    your: str
+
+
+_MANAGER = _Voice("you", "your")
+
+
+def _opening(chart: OrgChart, units: Sequence[_Unit], m: _Moves, n_appeals: int, v: _Voice) -> str:
+    n_teams = sum(len(u.teams) for u in units)
+    return (
+        f"*{plural(m.touching.height, 'proposed change')}* touch {v.your} region "
+        f"({plural(n_teams, 'team')}: {_teams_named(units, chart)}): "
+        f"{m.within_team.height} within a team (its manager decides), "
+        f"*{m.waiting.height} between {v.your} teams waiting for {v.you}*, "
+        f"{m.between_below.height} between teams decided below {v.you}, "
+        f"{m.moving_in.height} into {v.your} region, {m.moving_out.height} out of it; "
+        f"{plural(n_appeals, 'open appeal')}."
+    )
+
+
+def _list_sections(
+    chart: OrgChart,
+    units: Sequence[_Unit],
+    m: _Moves,
+    appeals: Sequence[Mapping[str, Any]],
+    v: _Voice,
+    *,
+    between_all: bool,
+) -> list[dict[str, Any]]:
+    blocks = []
+    lines = [f"• *{u.label}*: {u.balance.line()}" for u in units if u.balance is not None]
+    if lines:
+        title = "*Balance per team, CRM today → plan* (reps in band, potential vs target)"
+        blocks.append(
+            section_block(
+                fit_lines([title, *lines], MAX_LIST_SECTION, "…and {n} more teams — see the run")
+            )
+        )
+    lists = [
+        (f"Moves into {v.your} region", _move_lines(chart, m.moving_in)),
+        (f"Moves out of {v.your} region", _move_lines(chart, m.moving_out)),
+    ]
+    if between_all:
+        between = pl.concat([m.waiting, m.between_below], how="diagonal_relaxed")
+        lists.append(("Moves between teams", _move_lines(chart, between, decider=True)))
+    for title, items in lists:
+        if items:
+            text = fit_lines([f"*{title}*", *items], MOVE_LIST_CHARS, "…and {n} more — see the run")
+            blocks.append(section_block(text))
+    if appeals:
+        title = f"*Open appeals in {v.your} region* (held until RevOps decides)"
+        text = fit_lines(
+            [title, *_appeal_lines(appeals)], APPEAL_LIST_CHARS, "…and {n} more — see the run"
+        )
+        blocks.append(section_block(text))
+    return blocks
+
+
+def _fallback(header: str, opening: str, p: _Pass, footer: str) -> str:
+    plain = opening.replace("*", "")
+    text = f"{header} (snapshot {p.snapshot.isoformat()}, {escape(p.kind)} pass). {plain}"
+    tail = f" {footer}" + (f" Run: {p.run_url}" if p.run_url else "")
+    room = MAX_FALLBACK_TEXT - len(tail)
+    if len(text) > room:
+        text = text[: room - 1].rsplit(" ", 1)[0] + "…"
+    return text + tail
+
+
+def _manager_digest(
+    chart: OrgChart,
+    node: str,
+    m: _Moves,
+    units: Sequence[_Unit],
+    appeals: Sequence[Mapping[str, Any]],
+    p: _Pass,
+    top_moves: int,
+) -> Digest:
+    person = chart.node(node)
+    n_wait = m.waiting.height
+    header = f"Your region: {plural(m.touching.height, 'proposed change')}"
+    if n_wait:
+        header += f", {n_wait} waiting for you"
+    opening = _opening(chart, units, m, len(appeals), _MANAGER)
+    head = [
+        header_block(header),
+        context_block(pass_line(p.snapshot, p.kind, p.run_url, p.run_id)),
+        section_block(
+            f"Hi {escape(person.label)}, the {escape(p.kind)} pass: {opening} "
+            "Nothing changes in the CRM until a change is approved and exported."
+        ),
+        *_list_sections(chart, units, m, appeals, _MANAGER, between_all=False),
+        {"type": "divider"},
+    ]
+    if n_wait:
+        head.append(
+            section_block(
+                f"*Between your teams, waiting for you* — as their lowest common manager you "
+                f"may decide {'it' if n_wait == 1 else 'them'} alone "
+                "(or both team managers approve)."
+            )
+        )
+    else:
+        head.append(context_block("No move between your teams waits for you this pass."))
+    ids = m.waiting["proposal_id"].to_list()
+    elements = []
+    if ids:
+        label = "Approve all {n} between my teams"
+        elements.append(approve_all_button({"manager_id": node}, p.run_id, ids, label))
+    if p.run_url:
+        elements.append(link_button(p.run_url))
+    tail: list[dict[str, Any]] = [{"type": "divider"}]
+    if elements:
+        tail.append({"type": "actions", "block_id": f"team:{node}", "elements": elements})
+    tail.append(
+        context_block(
+            "Moves within a team are decided by its manager, and appear here for the balance. "
+            "Reps can appeal with `territory-ops proposals appeal`; an appealed change waits "
+            "for RevOps."
+        )
+    )
+    text = _fallback(header, opening, p, "Decide in Slack or with `territory-ops proposals`.")
+    blocks = fill_moves(head, tail, m.waiting, top_moves, p.run_url, p.run_id, len(text))
+    return Digest(
+        kind=ROLLUP_DIGEST,
+        recipient=Recipient(
+            key=f"manager:{node}",
+            name=person.label,
+            email=person.email,
+            slack_user_id=person.slack_user_id,
+        ),
+        snapshot_date=p.snapshot,
+        pass_kind=p.kind,
+        run_id=p.run_id,
+        text=text,
+        blocks=tuple(blocks),
+        proposal_ids=tuple(ids),
+        run_url=p.run_url,
+    )
+
+
+def _region_digest(
+    chart: OrgChart,
+    root: str,
+    m: _Moves,
+    units: Sequence[_Unit],
+    appeals: Sequence[Mapping[str, Any]],
+    p: _Pass,
+    channel: str,
+) -> Digest:
+    region = escape(_name(chart, root))
+    header = f"Region {region}: {plural(m.touching.height, 'proposed change')}"
+    voice = _Voice(region, "the")
+    opening = _opening(chart, units, m, len(appeals), voice)
+    blocks = [
+        header_block(header),
+        context_block(pass_line(p.snapshot, p.kind, p.run_url, p.run_id)),
+        section_block(f"Region of *{region}*, the {escape(p.kind)} pass: {opening}"),
+        *_list_sections(chart, units, m, appeals, voice, between_all=True),
+        context_block(
+            "Roll-up for RevOps: the region's managers decide in their own digests; RevOps may "
+            "decide any change with `territory-ops proposals approve|reject`."
+        ),
+    ]
+    text = _fallback(header, opening, p, "RevOps decides with `territory-ops proposals`.")
+    return Digest(
+        kind=REGION_ROLLUP,
+        recipient=Recipient(
+            key=f"channel:{channel}:region:{root}",
+            name=f"{channel} ({_name(chart, root)})",
+            channel=channel,
+        ),
+        snapshot_date=p.snapshot,
+        pass_kind=p.kind,
+        run_id=p.run_id,
+        text=text,
+        blocks=tuple(blocks),
+        run_url=p.run_url,
+    )
+
+
+def render_rollup_digests(
+    proposals: pl.DataFrame,
+    chart: OrgChart,
+    *,
+    balances: pl.DataFrame | None = None,
+    appeals: Sequence[Mapping[str, Any]] = (),
+    revops_channel: str | None = None,
+    run_url: str | None = None,
+    snapshot_date: date | None = None,
+    pass_kind: str | None = None,
+    top_moves: int = DEFAULT_TOP_MOVES,
+) -> RollupDigests:
+    """One roll-up per director/VP whose region the pass touches, one per top-level region for
+    RevOps (when ``revops_channel`` is given).
+
+    ``balances``: :func:`rep_balance` (None: the balance section is left out);
+    ``appeals``: open appeals with ``proposal_id, account_name, appealed_by, reason`` and the
+    proposal's ``from_rep_id, to_rep_id`` (an appeal without them shows only in the RevOps
+    summary). A region is touched when an open proposal has one end in it or an appeal does.
+    """
+    moves = _with_teams(chart, open_proposals(proposals))
+    if moves.height:
+        snapshot_date, pass_kind, run_id = one_pass(moves)
+    else:
+        run_id = None
+    if snapshot_date is None or pass_kind is None:
+        return RollupDigests(())
+    if balances is not None:
+        missing = [c for c in BALANCE_COLUMNS if c not in balances.columns]
+        if missing:
+            raise ValueError(
+                f"balances frame lacks column(s) {', '.join(missing)}; "
+                f"it has: {', '.join(balances.columns)}"
+            )
+    p = _Pass(snapshot_date, pass_kind, run_id, run_url)
+    digests: list[Digest] = []
+    unreachable: list[str] = []
+    regions = set(top_regions(chart))
+    for node in senior_managers(chart):
+        region = set(chart.under(node))
+        m = _classify(chart, node, moves)
+        mine = _region_appeals(appeals, region)
+        if m.touching.height == 0 and not mine:
+            continue
+        units = _units(chart, node, balances)
+        person = chart.node(node)
+        if person.email or person.slack_user_id:
+            digests.append(_manager_digest(chart, node, m, units, mine, p, top_moves))
+        else:
+            unreachable.append(node)
+        if revops_channel and node in regions:
+            digests.append(_region_digest(chart, node, m, units, mine, p, revops_channel))
+    return RollupDigests(tuple(digests), tuple(unreachable))
