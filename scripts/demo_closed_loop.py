@@ -113,6 +113,24 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def director_digest_preview() -> str:
+    """The newest roll-up a director received in the demo, as Slack would show it (Markdown
+    preview); empty when the sample's organisation has no level above the first-line managers."""
+    from territory_ops.notify.model import ROLLUP_DIGEST
+    from territory_ops.notify.outbox import latest_digest
+    from territory_ops.notify.preview import digest_markdown
+
+    with connect() as con:
+        digest = latest_digest(con, ROLLUP_DIGEST)
+    if digest is None:
+        return ""
+    return (
+        f"\nA director's digest: one roll-up of their teams per pass (snapshot "
+        f"{digest.snapshot_date}, {digest.pass_kind} pass; preview of the Slack message):\n\n"
+        + digest_markdown(digest)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--landing", type=Path, required=True)
@@ -124,6 +142,9 @@ def main() -> None:
     print("month's write-back imported; forced = placements of new and orphaned accounts,")
     print("leave covers and hand-backs):\n")
     print(summary(rows))
+    preview = director_digest_preview()
+    if preview:
+        print(preview)
 
 
 if __name__ == "__main__":

@@ -76,15 +76,15 @@ def notify_pass(
     approved: pl.DataFrame | None = None,
     pending: pl.DataFrame | None = None,
     chart: OrgChart | None = None,
-    balances: pl.DataFrame | None = None,
+    rollup: pl.DataFrame | None = None,
 ) -> NotifyReport:
     """Digests for every manager + the RevOps summary, through the outbox, delivered once.
 
     ``approved``: the pass's proposals the routing policy approved (listed with their dates in
     the managers' digests and the summary); ``pending``: approved changes not yet in effect.
     ``chart``: the sales organisation; with it, every director / VP whose region the pass
-    touches gets one roll-up and RevOps one per top-level region (``balances``: per-rep
-    balance before → after, :func:`territory_ops.notify.rollup_digests.rep_balance`).
+    touches gets one roll-up and RevOps one per top-level region (``rollup``: the plan's
+    figures per node, :func:`territory_ops.planning.rollup.rollup_by_node`).
     """
     routed = render_manager_digests(proposals, roster, run_url=run_url, approved=approved)
     rollups: tuple[Digest, ...] = ()
@@ -93,7 +93,7 @@ def notify_pass(
         rendered = render_rollup_digests(
             proposals,
             chart,
-            balances=balances,
+            rollup=rollup,
             appeals=appeals,
             revops_channel=revops_channel,
             run_url=run_url,

@@ -21,15 +21,15 @@ from territory_ops.notify.actions import drain_queued_clicks
 from territory_ops.notify.model import normalize_roster
 from territory_ops.notify.notify_pass import NotifyReport, notify_pass
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
-from territory_ops.notify.rollup_digests import rep_balance
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
+from territory_ops.org import OrgChart
 from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
 from territory_ops.planning.due import due_changes
-from territory_ops.planning.kpis import rep_books
 from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.report import kpi_labels
+from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
 from territory_ops.planning.routing import POLICY_CHANNEL
 from territory_ops.planning.service import config_of_run
 from territory_ops.planning.status import ProposalStatus
@@ -75,20 +75,16 @@ def _drift(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def run_balances(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame | None:
-    """Each active rep's balance in today's CRM and in the run's plan, for the pass's band
+def run_rollup(con: duckdb.DuckDBPyConnection, run_id: str, chart: OrgChart) -> pl.DataFrame | None:
+    """The run's figures per node of the organisation, CRM today → plan, for the pass's band
     (None when the run has no plan rows to compare, e.g. a warehouse without the marts)."""
     plan = store.assignments(con, run_id)
     if plan.height == 0 or not table_exists(con, "marts", "account_profiles"):
         return None
     _, config = config_of_run(con, run_id)
     data = load_planning_input(con)
-    planned = data.accounts.join(
-        plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
-    )
-    before = rep_books(data.accounts, data.reps, "current_rep_id", config.tolerance)
-    after = rep_books(planned, data.reps, "planned_rep_id", config.tolerance)
-    return rep_balance(before, after)
+    before, after = rep_books_before_after(data.accounts, data.reps, plan, config.tolerance)
+    return rollup_by_node(chart, before, after)
 
 
 def appeals_with_reps(
@@ -140,6 +136,7 @@ def notify_run(
         [run_id, ProposalStatus.APPROVED, POLICY_CHANNEL],
     )
     pending = due_changes(con, record["snapshot_date"]).later
+    chart = load_org_chart(con)
     oob = record.get("out_of_band_reps") or []
     return notify_pass(
         con,
@@ -157,8 +154,8 @@ def notify_run(
         now=now,
         approved=approved,
         pending=pending,
-        chart=load_org_chart(con),
-        balances=run_balances(con, run_id),
+        chart=chart,
+        rollup=run_rollup(con, run_id, chart),
     )
 
 

@@ -10,14 +10,15 @@ teams, so they may decide them alone; the buttons are the same as in a team dige
 open appeals in their region. RevOps gets the same roll-up for each top-level region, without
 buttons (RevOps decides from the CLI or the summary).
 
-The org comes from :class:`territory_ops.org.OrgChart`; the balance figures per rep from the
-books before (today's CRM) and after (the plan), see :func:`rep_balance`. Messages stay within
-Slack's limits: lists are fitted by whole lines with "and N more", moves fill what is left.
+The org comes from :class:`territory_ops.org.OrgChart`; the balance figures per node from the
+plan's roll-up (:func:`territory_ops.planning.rollup.rollup_by_node`), the same figures
+``territory-ops plan show --by manager`` prints. Messages stay within Slack's limits: lists are
+fitted by whole lines with "and N more", moves fill what is left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,39 +51,31 @@ MAX_TEAMS_NAMED = 8  # in the opening sentence; the balance section lists every 
 MOVE_LIST_CHARS = 1000  # moves in / out / between teams, each section
 APPEAL_LIST_CHARS = 800
 BALANCE_COLUMNS = (
-    "rep_id",
+    "node_id",
+    "reps",
+    "in_band_before",
+    "in_band_after",
     "potential_before",
     "potential_after",
     "target",
-    "in_band_before",
-    "in_band_after",
 )
 
 
-@dataclass(frozen=True)
-class Balance:
-    """A set of reps' book before → after: how many are in band, potential against target."""
-
-    reps: int
-    in_band_before: int
-    in_band_after: int
-    potential_before: float
-    potential_after: float
-    target: float
-
-    def line(self) -> str:
-        ratio = ""
-        if self.target > 0:
-            ratio = (
-                f" · potential {percent(self.potential_before / self.target)} → "
-                f"{percent(self.potential_after / self.target)} of target "
-                f"({money(self.potential_before)} → {money(self.potential_after)} "
-                f"vs {money(self.target)})"
-            )
-        return (
-            f"{self.in_band_before} → {self.in_band_after} of {plural(self.reps, 'rep')} "
-            f"in band{ratio}"
+def balance_line(row: Mapping[str, Any]) -> str:
+    """A roll-up row's balance, CRM today → plan: reps in band, potential against target."""
+    ratio = ""
+    target = row["target"] or 0.0
+    if target > 0:
+        ratio = (
+            f" · potential {percent(row['potential_before'] / target)} → "
+            f"{percent(row['potential_after'] / target)} of target "
+            f"({money(row['potential_before'])} → {money(row['potential_after'])} "
+            f"vs {money(target)})"
         )
+    return (
+        f"{row['in_band_before']} → {row['in_band_after']} of {plural(row['reps'], 'rep')} "
+        f"in band{ratio}"
+    )
 
 
 @dataclass(frozen=True)
@@ -90,40 +83,6 @@ class RollupDigests:
     digests: tuple[Digest, ...]
     # directors/VPs whose region had something this pass but who have no e-mail or Slack id
     unreachable: tuple[str, ...] = ()
-
-
-def rep_balance(books_before: pl.DataFrame, books_after: pl.DataFrame) -> pl.DataFrame:
-    """Per active rep: potential before → after, target, in band before → after.
-
-    ``books_*``: :func:`territory_ops.planning.kpis.rep_books` of today's owners and of the
-    plan (``rep_id, active, potential, target, in_band``), both for the pass's band.
-    """
-    cols = ("rep_id", "active", "potential", "target", "in_band")
-    before = books_before.select(cols).filter(pl.col("active"))
-    after = books_after.select("rep_id", "potential", "in_band")
-    return before.join(after, on="rep_id", how="left", suffix="_after").select(
-        pl.col("rep_id").cast(pl.Utf8),
-        pl.col("potential").alias("potential_before"),
-        pl.col("potential_after").fill_null(0.0),
-        pl.col("target"),
-        pl.col("in_band").alias("in_band_before"),
-        pl.col("in_band_after").fill_null(False),
-    )
-
-
-def balance_of(balances: pl.DataFrame, reps: Iterable[str]) -> Balance | None:
-    """The balance of ``reps`` (those of them active in the books); None when none is."""
-    rows = balances.filter(pl.col("rep_id").is_in(list(reps)))
-    if rows.height == 0:
-        return None
-    return Balance(
-        reps=rows.height,
-        in_band_before=int(rows["in_band_before"].sum()),
-        in_band_after=int(rows["in_band_after"].sum()),
-        potential_before=float(rows["potential_before"].sum()),
-        potential_after=float(rows["potential_after"].sum()),
-        target=float(rows["target"].sum()),
-    )
 
 
 # --- the org as the digests see it ----------------------------------------------------------
@@ -152,42 +111,33 @@ def _name(chart: OrgChart, user_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class _Unit:
-    """What a node's balance section lists: a team, a sub-region, or the node's own reps."""
+    """A line of a node's balance section: one team, or a sub-region for a VP."""
 
     label: str
-    balance: Balance | None
+    balance: str | None  # None: no roll-up figures for it
     teams: tuple[str, ...]  # first-line managers in the unit (named in the opening)
 
 
-def _units(chart: OrgChart, node: str, balances: pl.DataFrame | None) -> list[_Unit]:
+def _units(chart: OrgChart, node: str, figures: Mapping[str, Mapping[str, Any]]) -> list[_Unit]:
+    """The node's direct reports that lead a team or a region; a first-line manager who is
+    also a director counts as one of their own teams."""
     firsts = set(chart.first_line_managers())
     seniors = set(senior_managers(chart))
     units: list[_Unit] = []
-    own = [r for r in chart.reports(node) if r not in firsts and r not in seniors]
-    if node in firsts and own:
-        units.append(
-            _Unit(
-                "Your direct reports",
-                balance_of(balances, own) if balances is not None else None,
-                (node,),
-            )
-        )
+    if node in firsts:
+        units.append(_Unit("Your own team", None, (node,)))
     for report in chart.reports(node):
         if report in seniors:
-            teams = tuple(m for m in chart.under(report) if m in firsts)
-            if report in firsts:
-                teams = (report, *teams)
+            teams = tuple(m for m in (report, *chart.under(report)) if m in firsts)
             label = f"{escape(_name(chart, report))}'s region ({plural(len(teams), 'team')})"
-            reps = chart.under(report)
         elif report in firsts:
             teams = (report,)
             label = f"{escape(_name(chart, report))}'s team"
-            reps = chart.reports(report)
         else:
             continue
-        balance = balance_of(balances, reps) if balances is not None else None
-        units.append(_Unit(label, balance, teams))
-    return sorted(units, key=lambda u: (u.label != "Your direct reports", u.label))
+        row = figures.get(report)
+        units.append(_Unit(label, balance_line(row) if row else None, teams))
+    return sorted(units, key=lambda u: (u.label != "Your own team", u.label))
 
 
 @dataclass(frozen=True)
@@ -235,6 +185,21 @@ def _classify(chart: OrgChart, node: str, moves: pl.DataFrame) -> _Moves:
         between_below=between.filter(pl.col("decider").ne_missing(node)),
         moving_in=touching.filter(inside_to & ~inside_from),
         moving_out=touching.filter(inside_from & ~inside_to),
+    )
+
+
+def _with_team_names(chart: OrgChart, moves: pl.DataFrame) -> pl.DataFrame:
+    """The moves with each rep named with their team, as a move's section shows them."""
+    labels = {m: f"{_name(chart, m)}'s team" for m in chart.first_line_managers()}
+    return moves.with_columns(
+        pl.format(
+            "{} ({})",
+            pl.coalesce(f"{side}_rep_name", f"{side}_rep_id"),
+            pl.col(f"{side}_team").replace_strict(labels, default=None, return_dtype=pl.Utf8),
+        )
+        .fill_null(pl.col(f"{side}_rep_name"))
+        .alias(f"{side}_rep_name")
+        for side in ("from", "to")
     )
 
 
@@ -305,14 +270,19 @@ _MANAGER = _Voice("you", "your")
 
 def _opening(chart: OrgChart, units: Sequence[_Unit], m: _Moves, n_appeals: int, v: _Voice) -> str:
     n_teams = sum(len(u.teams) for u in units)
+    parts = [f"*{m.waiting.height} between {v.your} teams waiting for {v.you}*"]
+    counted = (
+        (m.within_team.height, "within a team (its manager decides)"),
+        (m.between_below.height, f"between teams decided below {v.you}"),
+        (m.moving_in.height, f"into {v.your} region"),
+        (m.moving_out.height, f"out of {v.your} region"),
+    )
+    parts += [f"{n} {what}" for n, what in counted if n]
+    appeals = f"; {plural(n_appeals, 'open appeal')}" if n_appeals else ""
     return (
         f"*{plural(m.touching.height, 'proposed change')}* touch {v.your} region "
         f"({plural(n_teams, 'team')}: {_teams_named(units, chart)}): "
-        f"{m.within_team.height} within a team (its manager decides), "
-        f"*{m.waiting.height} between {v.your} teams waiting for {v.you}*, "
-        f"{m.between_below.height} between teams decided below {v.you}, "
-        f"{m.moving_in.height} into {v.your} region, {m.moving_out.height} out of it; "
-        f"{plural(n_appeals, 'open appeal')}."
+        f"{', '.join(parts)}{appeals}."
     )
 
 
@@ -326,7 +296,7 @@ def _list_sections(
     between_all: bool,
 ) -> list[dict[str, Any]]:
     blocks = []
-    lines = [f"• *{u.label}*: {u.balance.line()}" for u in units if u.balance is not None]
+    lines = [f"• *{u.label}*: {u.balance}" for u in units if u.balance is not None]
     if lines:
         title = "*Balance per team, CRM today → plan* (reps in band, potential vs target)"
         blocks.append(
@@ -417,7 +387,8 @@ def _manager_digest(
         )
     )
     text = _fallback(header, opening, p, "Decide in Slack or with `territory-ops proposals`.")
-    blocks = fill_moves(head, tail, m.waiting, top_moves, p.run_url, p.run_id, len(text))
+    shown = _with_team_names(chart, m.waiting)
+    blocks = fill_moves(head, tail, shown, top_moves, p.run_url, p.run_id, len(text))
     return Digest(
         kind=ROLLUP_DIGEST,
         recipient=Recipient(
@@ -446,7 +417,8 @@ def _region_digest(
     channel: str,
 ) -> Digest:
     region = escape(_name(chart, root))
-    header = f"Region {region}: {plural(m.touching.height, 'proposed change')}"
+    # a header is plain text: Slack shows it as written
+    header = f"{_name(chart, root)}'s region: {plural(m.touching.height, 'proposed change')}"
     voice = _Voice(region, "the")
     opening = _opening(chart, units, m, len(appeals), voice)
     blocks = [
@@ -480,7 +452,7 @@ def render_rollup_digests(
     proposals: pl.DataFrame,
     chart: OrgChart,
     *,
-    balances: pl.DataFrame | None = None,
+    rollup: pl.DataFrame | None = None,
     appeals: Sequence[Mapping[str, Any]] = (),
     revops_channel: str | None = None,
     run_url: str | None = None,
@@ -491,7 +463,8 @@ def render_rollup_digests(
     """One roll-up per director/VP whose region the pass touches, one per top-level region for
     RevOps (when ``revops_channel`` is given).
 
-    ``balances``: :func:`rep_balance` (None: the balance section is left out);
+    ``rollup``: the plan's roll-up per node (:func:`territory_ops.planning.rollup.rollup_by_node`;
+    None: the balance section is left out);
     ``appeals``: open appeals with ``proposal_id, account_name, appealed_by, reason`` and the
     proposal's ``from_rep_id, to_rep_id`` (an appeal without them shows only in the RevOps
     summary). A region is touched when an open proposal has one end in it or an appeal does.
@@ -503,13 +476,15 @@ def render_rollup_digests(
         run_id = None
     if snapshot_date is None or pass_kind is None:
         return RollupDigests(())
-    if balances is not None:
-        missing = [c for c in BALANCE_COLUMNS if c not in balances.columns]
+    figures: dict[str, dict[str, Any]] = {}
+    if rollup is not None:
+        missing = [c for c in BALANCE_COLUMNS if c not in rollup.columns]
         if missing:
             raise ValueError(
-                f"balances frame lacks column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(balances.columns)}"
+                f"roll-up frame lacks column(s) {', '.join(missing)}; "
+                f"it has: {', '.join(rollup.columns)}"
             )
+        figures = {r["node_id"]: r for r in rollup.select(BALANCE_COLUMNS).iter_rows(named=True)}
     p = _Pass(snapshot_date, pass_kind, run_id, run_url)
     digests: list[Digest] = []
     unreachable: list[str] = []
@@ -520,7 +495,7 @@ def render_rollup_digests(
         mine = _region_appeals(appeals, region)
         if m.touching.height == 0 and not mine:
             continue
-        units = _units(chart, node, balances)
+        units = _units(chart, node, figures)
         person = chart.node(node)
         if person.email or person.slack_user_id:
             digests.append(_manager_digest(chart, node, m, units, mine, p, top_moves))

@@ -23,18 +23,17 @@ from territory_ops.notify.model import (
     ROLLUP_DIGEST,
 )
 from territory_ops.notify.notify_pass import notify_pass
-from territory_ops.notify.outbox import outbox_frame
+from territory_ops.notify.outbox import latest_digest, outbox_frame
 from territory_ops.notify.preview import digest_markdown
 from territory_ops.notify.rollup_digests import (
-    balance_of,
+    balance_line,
     render_rollup_digests,
-    rep_balance,
     senior_managers,
     top_regions,
 )
-from territory_ops.notify.sender import SlackDigestSender
+from territory_ops.notify.sender import OutboxDigestSender, SlackDigestSender
 from territory_ops.org import OrgChart
-from territory_ops.planning.kpis import rep_books
+from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
 from territory_ops.writeback.proposal_rows import proposal_id, proposals_frame
 
 SNAPSHOT = date(2026, 11, 1)
@@ -142,8 +141,8 @@ def proposals(moves=MOVES, users=USERS, run_id=RUN_ID) -> pl.DataFrame:
     return proposals_frame(rows)
 
 
-def balances() -> pl.DataFrame:
-    """Real books before (today's owners) and after (a plan) for the eight reps."""
+def rollup(users=USERS) -> pl.DataFrame:
+    """The plan's roll-up per node from real books: today (CRM) and in a plan."""
     reps = pl.DataFrame(
         {
             "rep_id": [f"R{i}" for i in range(1, 9)],
@@ -155,19 +154,19 @@ def balances() -> pl.DataFrame:
     # 16 accounts of $100k; today R1 holds four, R7 none; the plan gives everyone two
     owners_now = ["R1"] * 4 + ["R2", "R2", "R3", "R3", "R4", "R4", "R5", "R5", "R6", "R6"]
     owners_now += ["R8", "R8"]
-    owners_plan = [f"R{1 + i // 2}" for i in range(16)]
     accounts = pl.DataFrame(
         {
             "account_id": [f"A{i:02d}" for i in range(16)],
             "potential": [100_000.0] * 16,
             "workload_hours": [50.0] * 16,
             "current_rep_id": owners_now,
-            "planned_rep_id": owners_plan,
         }
     )
-    before = rep_books(accounts, reps, "current_rep_id", 0.1)
-    after = rep_books(accounts, reps, "planned_rep_id", 0.1)
-    return rep_balance(before, after)
+    plan = pl.DataFrame(
+        {"account_id": accounts["account_id"], "rep_id": [f"R{1 + i // 2}" for i in range(16)]}
+    )
+    before, after = rep_books_before_after(accounts, reps, plan, 0.1)
+    return rollup_by_node(chart(users), before, after)
 
 
 def _by(digests, kind):
@@ -209,22 +208,19 @@ def test_the_org_as_the_digests_see_it():
     assert senior_managers(flat) == () and top_regions(flat) == ()
 
 
-def test_balance_before_and_after_from_the_books():
-    b = balances()
-    team = balance_of(b, ["R1", "R2", "R3"])  # Maria: 4+2+2 today, 2+2+2 planned; target 2 each
-    assert (team.reps, team.in_band_before, team.in_band_after) == (3, 2, 3)
-    assert (team.potential_before, team.potential_after, team.target) == (8e5, 6e5, 6e5)
-    assert team.line() == (
+def test_a_teams_balance_reads_from_the_roll_up():
+    # Maria's team: 4+2+2 accounts today, 2+2+2 planned; a target of two each
+    maria = rollup().filter(pl.col("node_id") == "M1").row(0, named=True)
+    assert balance_line(maria) == (
         "2 → 3 of 3 reps in band · potential 133% → 100% of target ($800k → $600k vs $600k)"
     )
-    assert balance_of(b, ["nobody"]) is None
 
 
 def test_a_director_gets_one_roll_up_naming_their_teams():
     props = proposals()
     ids = dict(zip([(f, t) for f, t, _ in MOVES], props["proposal_id"], strict=True))
     result = render_rollup_digests(
-        props, chart(), balances=balances(), revops_channel="C0REVOPS", run_url=RUN_URL
+        props, chart(), rollup=rollup(), revops_channel="C0REVOPS", run_url=RUN_URL
     )
     rollups = _by(result.digests, ROLLUP_DIGEST)
     assert sorted(rollups) == ["manager:D1", "manager:D2"]
@@ -251,8 +247,8 @@ def test_a_director_gets_one_roll_up_naming_their_teams():
     # in and out of her region, with the team on each side
     opening = dana.blocks[2]["text"]["text"]
     assert "*5 proposed changes* touch your region (3 teams: " in opening
-    assert "1 within a team" in opening and "*2 between your teams waiting for you*" in opening
-    assert "1 into your region, 1 out of it" in opening
+    assert "*2 between your teams waiting for you*, 1 within a team" in opening
+    assert "1 into your region, 1 out of your region." in opening
     moves_in = next(t for _, t in _all_texts(dana.blocks) if t.startswith("*Moves into"))
     assert "Gus Hale (Ines Roth's team) → Ben Lee (Maria Chen's team)" in moves_in
     moves_out = next(t for _, t in _all_texts(dana.blocks) if t.startswith("*Moves out"))
@@ -273,9 +269,7 @@ def test_a_director_gets_one_roll_up_naming_their_teams():
 
 
 def test_revops_gets_a_roll_up_per_top_region_without_buttons():
-    result = render_rollup_digests(
-        proposals(), chart(), balances=balances(), revops_channel="C0REVOPS"
-    )
+    result = render_rollup_digests(proposals(), chart(), rollup=rollup(), revops_channel="C0REVOPS")
     regions = _by(result.digests, REGION_ROLLUP)
     assert sorted(regions) == ["channel:C0REVOPS:region:D1", "channel:C0REVOPS:region:D2"]
     west = regions["channel:C0REVOPS:region:D1"]
@@ -296,7 +290,7 @@ def test_a_vp_sees_their_directors_regions_and_decides_across_them():
         (u, n, "V1" if u in ("D1", "D2") else m, r, e, s) for u, n, m, r, e, s in USERS
     ]
     props = proposals(users=users)
-    result = render_rollup_digests(props, chart(users), balances=balances(), revops_channel="C0")
+    result = render_rollup_digests(props, chart(users), rollup=rollup(users), revops_channel="C0")
     rollups = _by(result.digests, ROLLUP_DIGEST)
     assert sorted(rollups) == ["manager:D1", "manager:D2", "manager:V1"]
     vera = rollups["manager:V1"]
@@ -326,7 +320,7 @@ def test_each_director_is_notified_once_per_pass_through_the_outbox(tmp_path, fa
             snapshot_date=SNAPSHOT,
             pass_kind="full",
             chart=chart(),
-            balances=balances(),
+            rollup=rollup(),
         )
 
     first = run(RUN_ID)
@@ -347,6 +341,12 @@ def test_each_director_is_notified_once_per_pass_through_the_outbox(tmp_path, fa
         ("revops_summary", 1),
         (ROLLUP_DIGEST, 2),
     ]
+
+    # what the demo prints: a director's roll-up read back from the outbox as it was sent
+    sent = latest_digest(con, ROLLUP_DIGEST)
+    assert sent is not None and sent.recipient.key in ("manager:D1", "manager:D2")
+    assert [p for p in posts if p["text"] == sent.text][0]["blocks"] == list(sent.blocks)
+    assert latest_digest(con, "no_such_kind") is None
 
     # the same pass again (a retried step, a re-executed run): nothing is posted twice
     again = run("run-3-levels-retry").as_metadata()
@@ -428,14 +428,16 @@ def test_block_kit_limits_hold_on_a_big_region():
     props = proposals(moves, users).with_columns(
         reason=pl.lit("A long reason. " * 60), account_name=pl.lit("Acme <Holdings> & Sons " * 4)
     )
-    b = pl.DataFrame(
+    managers = [u[0] for u in users if u[3] == "manager"]
+    figures = pl.DataFrame(
         {
-            "rep_id": reps,
-            "potential_before": [1e6] * len(reps),
-            "potential_after": [1.1e6] * len(reps),
-            "target": [1.05e6] * len(reps),
-            "in_band_before": [False] * len(reps),
-            "in_band_after": [True] * len(reps),
+            "node_id": managers,
+            "reps": [8] * len(managers),
+            "in_band_before": [3] * len(managers),
+            "in_band_after": [7] * len(managers),
+            "potential_before": [8e6] * len(managers),
+            "potential_after": [8.4e6] * len(managers),
+            "target": [8.5e6] * len(managers),
         }
     )
     appeals = [
@@ -450,13 +452,17 @@ def test_block_kit_limits_hold_on_a_big_region():
         for pid in props["proposal_id"].head(200)
     ]
     result = render_rollup_digests(
-        props, chart(users), balances=b, appeals=appeals, revops_channel="C0", run_url=RUN_URL
+        props, chart(users), rollup=figures, appeals=appeals, revops_channel="C0", run_url=RUN_URL
     )
     assert len(result.digests) == 5  # the VP, three directors, RevOps' one region
     for digest in result.digests:
         _check_limits(digest)
-        joined = json.dumps(digest.blocks, ensure_ascii=False)
-        assert "<Co>" not in joined and "&lt;Co&gt;" in joined or "Director" not in joined
+        # names from data are escaped in mrkdwn (a header is plain text, shown as written)
+        mrkdwn = " ".join(t for kind, t in _all_texts(digest.blocks) if kind != "header")
+        assert "<Co>" not in mrkdwn and "<Holdings>" not in mrkdwn
+    assert "Director 0 &amp; &lt;Co&gt;'s region" in json.dumps(
+        _by(result.digests, ROLLUP_DIGEST)["manager:VP"].blocks
+    )
     vera = _by(result.digests, ROLLUP_DIGEST)["manager:VP"]
     shown = [b for b in vera.blocks if b.get("block_id", "").startswith("decide:")]
     assert 0 < len(shown) < len(vera.proposal_ids)  # the rest via "and N more" / approve all
@@ -472,6 +478,30 @@ def test_block_kit_limits_hold_on_a_big_region():
 
 
 @pytest.mark.parametrize("missing", ["target", "in_band_after"])
-def test_a_balances_frame_without_a_column_is_a_clear_error(missing):
-    with pytest.raises(ValueError, match=f"balances frame lacks column.*{missing}"):
-        render_rollup_digests(proposals(), chart(), balances=balances().drop(missing))
+def test_a_roll_up_without_a_column_is_a_clear_error(missing):
+    with pytest.raises(ValueError, match=f"roll-up frame lacks column.*{missing}"):
+        render_rollup_digests(proposals(), chart(), rollup=rollup().drop(missing))
+
+
+def test_the_demo_prints_a_directors_digest_only_when_there_is_one(tmp_path, monkeypatch):
+    from scripts.demo_closed_loop import director_digest_preview
+
+    db = tmp_path / "demo.duckdb"
+    monkeypatch.setenv("TERRITORY_OPS_DUCKDB", str(db))
+    con = duckdb.connect(str(db))
+    sender = OutboxDigestSender(tmp_path / "outbox")
+    flat = [u for u in USERS if u[0] not in ("D1", "D2")]
+    notify_pass(
+        con, proposals(users=flat), roster(flat), sender, revops_channel="C0", chart=chart(flat)
+    )
+    con.close()
+    assert director_digest_preview() == ""  # a flat organisation: nothing to show
+
+    con = duckdb.connect(str(db))
+    notify_pass(
+        con, proposals(), roster(), sender, revops_channel="C0", chart=chart(), rollup=rollup()
+    )
+    con.close()
+    preview = director_digest_preview()
+    assert "A director's digest" in preview
+    assert "### Your region: " in preview and "Maria Chen's team" in preview
