@@ -514,13 +514,14 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30) -> str:
-    """One markdown table per top-level region: its own row first, then every node under it,
-    today → plan."""
+def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int = 12) -> str:
+    """One markdown table per top-level region (the first ``regions`` of them): its own row
+    first, then every node under it, today → plan."""
     if rollup.is_empty():
         return "No reps under any manager."
     parts: list[str] = []
-    for region in rollup["region_id"].unique(maintain_order=True).to_list():
+    tops = rollup["region_id"].unique(maintain_order=True).to_list()
+    for region in tops[:regions]:
         rows = rollup.filter(pl.col("region_id") == region)
         name = rows["region_name"][0]
         parts += [
@@ -536,6 +537,11 @@ def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30) -> str:
         if rows.height > limit:
             parts.append(f"| … {rows.height - limit} more | " + "| " * (len(HEADERS) - 1))
         parts.append("")
+    if len(tops) > regions:
+        parts.append(
+            f"… and {len(tops) - regions} more top-level region(s): "
+            "`territory-ops plan show --by level 1`."
+        )
     return "\n".join(parts).rstrip()
 
 

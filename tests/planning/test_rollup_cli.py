@@ -152,3 +152,21 @@ def test_drift_under_another_region_leaves_the_first_out(warehouse: Path) -> Non
 def test_drift_under_someone_not_in_the_organisation(warehouse: Path) -> None:
     out = CliRunner().invoke(app, ["drift", "--under", "nobody@x.io"])
     assert out.exit_code == 2 and "No one with e-mail or id 'nobody@x.io'" in out.output
+
+
+def test_drift_report_and_plan_summary_carry_one_table_per_region(tmp_path: Path) -> None:
+    """What the Dagster UI shows (drift_report's by_region, the plan summary's section)."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        write_marts(con, make_accounts(), make_reps(R1=("on_leave", date(2026, 9, 15))), SNAPSHOT)
+        write_org_chart(con)
+        stage_plan(con, "run-1", load_pass_config(overrides={"pass_kind": "micro", **MANUAL}))
+        drift = report_drift(con, "run-1")
+        published = propose_and_publish(con, "run-1")
+    for markdown in (drift.by_region, published.summary):
+        heads = [line for line in markdown.splitlines() if line.startswith("#### ")]
+        assert "#### Dana West" in heads and "#### Eve East" in heads
+        assert "| → Mia One |" in markdown
+    assert "### By region, today → plan" in published.summary
+    # the drift report has no proposals yet; the published plan counts Ana's four covers
+    dana = next(line for line in published.summary.splitlines() if line.startswith("| Dana"))
+    assert "| 4/1/0 |" in dana
