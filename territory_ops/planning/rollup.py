@@ -18,7 +18,9 @@ The main entry points:
 * :func:`reps_under`, :func:`flags_under`, :func:`proposals_under`: a manager's slice of the
   drift flags and proposals (``territory-ops drift --under EMAIL``);
 * :func:`rollup_lines` (a terminal table) and :func:`region_tables_markdown` (one markdown
-  table per top-level region, for the Dagster UI).
+  table per top-level region, for the Dagster UI);
+* :func:`published_rollup`: all of the above read from the warehouse for the published plan
+  (its proposals, the latest drift flags, ``marts.org_chart``).
 
 Proposals are counted by status: ``open`` (waiting for a decision), ``waiting`` (open ones
 this node may decide alone: within one team its manager, between two teams their lowest
@@ -36,13 +38,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from territory_ops.formatting import money
 from territory_ops.org import OrgChart
+from territory_ops.planning import store
+from territory_ops.planning.config import load_pass_config, merge_pass_config
 from territory_ops.planning.kpis import rep_books
+from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.status import ProposalStatus
+from territory_ops.planning.tables import load_planning_input
 
 NO_MANAGER = "(no manager)"
 
@@ -135,7 +142,7 @@ def _team_of(chart: OrgChart, rep_id: str | None) -> str | None:
     return _nodes_of_rep(chart, rep_id)[0]
 
 
-def _decider(chart: OrgChart, from_rep: str | None, to_rep: str | None) -> str | None:
+def deciding_manager(chart: OrgChart, from_rep: str | None, to_rep: str | None) -> str | None:
     """Who may decide a move alone: the team's manager within a team, the two teams' lowest
     common manager between teams."""
     a, b = _team_of(chart, from_rep), _team_of(chart, to_rep)
@@ -242,7 +249,9 @@ def _proposal_counts(
         src = set(_nodes_of_rep(chart, from_rep)) if from_rep else set()
         dst = set(_nodes_of_rep(chart, to_rep)) if to_rep else set()
         cross = _team_of(chart, from_rep) not in (None, _team_of(chart, to_rep))
-        decider = _decider(chart, from_rep, to_rep) if status == ProposalStatus.OPEN else None
+        decider = (
+            deciding_manager(chart, from_rep, to_rep) if status == ProposalStatus.OPEN else None
+        )
         for node in (src | dst) & counts.keys():
             c = counts[node]
             if status in status_of:
@@ -505,13 +514,14 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30) -> str:
-    """One markdown table per top-level region: its own row first, then every node under it,
-    today → plan."""
+def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int = 12) -> str:
+    """One markdown table per top-level region (the first ``regions`` of them): its own row
+    first, then every node under it, today → plan."""
     if rollup.is_empty():
         return "No reps under any manager."
     parts: list[str] = []
-    for region in rollup["region_id"].unique(maintain_order=True).to_list():
+    tops = rollup["region_id"].unique(maintain_order=True).to_list()
+    for region in tops[:regions]:
         rows = rollup.filter(pl.col("region_id") == region)
         name = rows["region_name"][0]
         parts += [
@@ -527,4 +537,115 @@ def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30) -> str:
         if rows.height > limit:
             parts.append(f"| … {rows.height - limit} more | " + "| " * (len(HEADERS) - 1))
         parts.append("")
+    if len(tops) > regions:
+        parts.append(
+            f"… and {len(tops) - regions} more top-level region(s): "
+            "`territory-ops plan show --by level 1`."
+        )
     return "\n".join(parts).rstrip()
+
+
+# --- the published plan, read from the warehouse ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanRollup:
+    """The published plan rolled up: the run, the chart, the nodes and what they were built of."""
+
+    run: dict
+    chart: OrgChart
+    nodes: pl.DataFrame  # rollup_by_node
+    proposals: pl.DataFrame  # the published run's proposals, every status
+    flags: pl.DataFrame  # the newest drift report's flags
+    owners: pl.DataFrame  # account_id, current_rep_id (today's CRM)
+
+
+def published_rollup(con: duckdb.DuckDBPyConnection, level: int | None = None) -> PlanRollup | None:
+    """The published plan per node (today's books from the marts, the plan's assignments, its
+    proposals, the newest drift flags); None before the first published plan."""
+    run = store.published_run(con)
+    if run is None:
+        return None
+    config = merge_pass_config(load_pass_config(), dict(run.get("config") or {}))
+    data = load_planning_input(con)
+    before, after = rep_books_before_after(
+        data.accounts, data.reps, store.assignments(con, run["run_id"]), config.tolerance
+    )
+    proposals = store.proposals(con)
+    if not proposals.is_empty():
+        proposals = proposals.filter(pl.col("run_id") == run["run_id"])
+    drift_run = store.latest_drift_run(con)
+    flags = store.drift_flags(con, drift_run) if drift_run else pl.DataFrame()
+    owners = data.accounts.select("account_id", "current_rep_id")
+    chart = load_org_chart(con)
+    nodes = rollup_by_node(
+        chart, before, after, proposals=proposals, drift=flags, owners=owners, level=level
+    )
+    return PlanRollup(run, chart, nodes, proposals, flags, owners)
+
+
+def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
+    """A manager's slice for a terminal: their sub-tree's roll-up, the drift flags of their
+    reps and accounts, and the published plan's proposals touching them."""
+    chart = rolled.chart
+    node = chart.node(node_id)
+    who = f"{node.label} ({node.email or node_id})"
+    nodes = rolled.nodes.filter(
+        (pl.col("node_id") == node_id) | pl.col("managers_above").list.contains(node_id)
+    )
+    flags = flags_under(chart, node_id, rolled.flags, rolled.owners)
+    props = proposals_under(chart, node_id, rolled.proposals)
+    run = rolled.run
+    lines = [
+        f"Under {who}, level {chart.level(node_id)}: published {run['pass_kind']} pass "
+        f"{run['run_id'][:8]} on snapshot {run['snapshot_date']}."
+    ]
+    if nodes.height:
+        lines += ["", *rollup_lines(nodes)]
+    lines += ["", f"Drift flags ({flags.height}):" if flags.height else "Drift flags: none."]
+    for r in flags.sort(["scope", "flag", "subject_id"]).head(limit).iter_rows(named=True):
+        lines.append(f"  [{r['scope']}] {r['detail']}")
+    if flags.height > limit:
+        lines.append(f"  … and {flags.height - limit} more")
+    if props.is_empty():
+        return [*lines, "Proposals of the published plan: none."]
+    counts = props.group_by("status").len().sort("status")
+    waiting = sum(
+        deciding_manager(chart, f, t) == node_id
+        for f, t, s in props.select("from_rep_id", "to_rep_id", "status").iter_rows()
+        if s == ProposalStatus.OPEN
+    )
+    lines.append(
+        f"Proposals of the published plan ({props.height}: "
+        + ", ".join(f"{n} {s}" for s, n in counts.iter_rows())
+        + f"; {waiting} open for {node.label} to decide):"
+    )
+    ordered = props.sort(["status", "potential", "proposal_id"], descending=[False, True, False])
+    for r in ordered.head(limit).iter_rows(named=True):
+        source = _rep_label(chart, r["from_rep_id"], r.get("from_rep_name"))
+        target = _rep_label(chart, r["to_rep_id"], r.get("to_rep_name"))
+        decider = deciding_manager(chart, r["from_rep_id"], r["to_rep_id"])
+        decides = (
+            f", decided by {chart.node(decider).label}"
+            if decider in chart and r["status"] == ProposalStatus.OPEN
+            else ""
+        )
+        cross = (
+            " cross-team"
+            if _team_of(chart, r["from_rep_id"]) not in (None, _team_of(chart, r["to_rep_id"]))
+            else ""
+        )
+        lines.append(
+            f"  {r['proposal_id']} {r.get('account_name') or r['account_id']}: {source} → "
+            f"{target} [{r['reason_code']}]{cross} {r['status']}{decides}"
+        )
+    if props.height > limit:
+        lines.append(f"  … and {props.height - limit} more (territory-ops proposals list)")
+    return lines
+
+
+def _rep_label(chart: OrgChart, rep_id: str | None, name: str | None) -> str:
+    if rep_id is None:
+        return "(none)"
+    label = name or (chart.node(rep_id).label if rep_id in chart else rep_id)
+    return f"{label} ({rep_id})" if label != rep_id else rep_id
