@@ -45,6 +45,7 @@ from territory_ops.notify.model import (
 )
 from territory_ops.notify.text import MAX_FALLBACK_TEXT, MAX_LIST_SECTION, escape, fit_lines
 from territory_ops.org import OrgChart
+from territory_ops.planning.rollup import deciding_manager
 
 DEFAULT_TOP_MOVES = 12
 MAX_TEAMS_NAMED = 8  # in the opening sentence; the balance section lists every unit it can
@@ -153,19 +154,27 @@ class _Moves:
 
 
 def _with_teams(chart: OrgChart, moves: pl.DataFrame) -> pl.DataFrame:
-    """The moves with each side's first-line manager (``from_team``, ``to_team``)."""
+    """The moves with each side's first-line manager (``from_team``, ``to_team``) and who may
+    decide the move alone (``decider``: the team's manager, or two teams' lowest common
+    manager; the rule :func:`territory_ops.planning.rollup.deciding_manager` counts by)."""
     teams = {u: chart.manager_of(u) for u in chart.user_ids}
+    deciders = [
+        deciding_manager(chart, f, t) for f, t in moves.select("from_rep_id", "to_rep_id").rows()
+    ]
     return moves.with_columns(
-        pl.col(f"{side}_rep_id")
-        .cast(pl.Utf8)
-        .replace_strict(teams, default=None, return_dtype=pl.Utf8)
-        .alias(f"{side}_team")
-        for side in ("from", "to")
+        *(
+            pl.col(f"{side}_rep_id")
+            .cast(pl.Utf8)
+            .replace_strict(teams, default=None, return_dtype=pl.Utf8)
+            .alias(f"{side}_team")
+            for side in ("from", "to")
+        ),
+        pl.Series("decider", deciders, dtype=pl.Utf8),
     )
 
 
 def _classify(chart: OrgChart, node: str, moves: pl.DataFrame) -> _Moves:
-    """``moves`` carry ``from_team``/``to_team`` (:func:`_with_teams`)."""
+    """``moves`` carry ``from_team``, ``to_team`` and ``decider`` (:func:`_with_teams`)."""
     region = list(chart.under(node))
     inside_from = pl.col("from_rep_id").is_in(region).fill_null(False)
     inside_to = pl.col("to_rep_id").is_in(region).fill_null(False)
@@ -173,11 +182,6 @@ def _classify(chart: OrgChart, node: str, moves: pl.DataFrame) -> _Moves:
     both = touching.filter(inside_from & inside_to)
     same = pl.col("from_team") == pl.col("to_team")
     between = both.filter(~same.fill_null(False))
-    deciders = [
-        chart.lowest_common_manager(a, b) if a is not None and b is not None else None
-        for a, b in between.select("from_team", "to_team").rows()
-    ]
-    between = between.with_columns(pl.Series("decider", deciders, dtype=pl.Utf8))
     return _Moves(
         touching=touching,
         within_team=both.filter(same.fill_null(False)),
