@@ -119,14 +119,20 @@ def notify_pass(
     recorded = enqueue_digests(con, digests, now=now)
     delivery = deliver_pending(con, sender, now=now)
     new = set(recorded.new_keys)
-    previews = [digest_markdown(d) for d in digests if d.idempotency_key() in new]
+    fresh = [d for d in digests if d.idempotency_key() in new]
+    # one of each kind first (a team's digest, a director's roll-up, ...), then the rest
+    firsts = {d.kind: d for d in reversed(fresh)}
+    ordered = [d for d in fresh if firsts[d.kind] is d] + [
+        d for d in fresh if firsts[d.kind] is not d
+    ]
+    previews = [digest_markdown(d) for d in ordered[:MAX_PREVIEWS]]
     return NotifyReport(
         digests=len(digests),
         new=len(recorded.new_keys),
         already_recorded=len(recorded.known_keys),
         unrouted=routed.unrouted.height,
         delivery=delivery,
-        previews=previews[:MAX_PREVIEWS],
+        previews=previews,
         rollups=len(rollups),
         unreachable_managers=unreachable,
     )

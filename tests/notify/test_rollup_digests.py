@@ -328,6 +328,9 @@ def test_each_director_is_notified_once_per_pass_through_the_outbox(tmp_path, fa
     # four first-line digests, two director roll-ups, two region roll-ups, the summary
     assert (meta["digests rendered"], meta["sent"], meta["errors"]) == (9, 9, "none")
     assert meta["roll-up digests (directors, VPs, regions)"] == 4
+    # the run's preview shows one of each kind first: a team's digest, a director's roll-up
+    assert "### 4 proposed territory changes for your team" in meta["preview"]  # Maria
+    assert "### Your region: " in meta["preview"]
     posts = fake_slack.posts()
     to_dana = [p for p in posts if p["channel"] == "DU0DANA"]
     to_hugo = [p for p in posts if p["channel"] == "DU0HUGO"]
