@@ -22,6 +22,10 @@ The main entry points:
 * :func:`published_rollup`: all of the above read from the warehouse for the published plan
   (its proposals, the latest drift flags, ``marts.org_chart``).
 
+A node's potential is every account its reps own — a departed or absent rep's too, until the
+plan moves them — against the summed targets of its active reps; the band, the CV and the
+utilisation are over its active reps, as in the team KPIs (``planning.kpis``).
+
 Proposals are counted by status: ``open`` (waiting for a decision), ``waiting`` (open ones
 this node may decide alone: within one team its manager, between two teams their lowest
 common manager), ``appealed`` and ``approved``. Moves are the proposals that still stand
