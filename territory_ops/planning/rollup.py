@@ -64,11 +64,13 @@ ROLLUP_SCHEMA: dict[str, pl.DataType] = {
     "node_id": pl.String(),
     "node_name": pl.String(),
     "email": pl.String(),
+    "title": pl.String(),  # the CRM's job title, when known
     "level": pl.Int64(),  # 1 = the top of the organisation
     "parent_id": pl.String(),
     "managers_above": pl.List(pl.String()),  # nearest first
     "region_id": pl.String(),  # the top-level node this node rolls up to
     "region_name": pl.String(),
+    "region_title": pl.String(),
     "is_first_line": pl.Boolean(),  # reps report to it directly
     "teams": pl.Int64(),  # first-line teams at or under the node
     "reps": pl.Int64(),  # active reps under the node
@@ -167,6 +169,7 @@ class _Node:
     email: str | None
     level: int
     above: tuple[str, ...]
+    title: str | None = None
 
 
 def _node_info(chart: OrgChart, node_id: str) -> _Node:
@@ -174,7 +177,7 @@ def _node_info(chart: OrgChart, node_id: str) -> _Node:
         return _Node(node_id, "reps without a manager", None, 1, ())
     node = chart.node(node_id)
     above = chart.chain(node_id)
-    return _Node(node_id, node.label, node.email, len(above) + 1, above)
+    return _Node(node_id, node.label, node.email, len(above) + 1, above, node.title)
 
 
 def _cv(values: np.ndarray) -> float:
@@ -347,11 +350,13 @@ def rollup_by_node(
                 "node_id": node_id,
                 "node_name": info.name,
                 "email": info.email,
+                "title": info.title,
                 "level": info.level,
                 "parent_id": info.above[0] if info.above else None,
                 "managers_above": list(info.above),
                 "region_id": region,
                 "region_name": _node_info(chart, region).name,
+                "region_title": _node_info(chart, region).title,
                 "is_first_line": node_id in first_line,
                 "teams": len(teams),
                 "reps": act.height,
@@ -527,9 +532,9 @@ def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int =
     tops = rollup["region_id"].unique(maintain_order=True).to_list()
     for region in tops[:regions]:
         rows = rollup.filter(pl.col("region_id") == region)
-        name = rows["region_name"][0]
+        name, title = rows["region_name"][0], rows["region_title"][0]
         parts += [
-            f"#### {name}",
+            f"#### {name}" + (f" — {title}" if title else ""),
             "",
             "| " + " | ".join(HEADERS) + " |",
             "|---|" + "---:|" * (len(HEADERS) - 1),
@@ -593,7 +598,9 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     reps and accounts, and the published plan's proposals touching them."""
     chart = rolled.chart
     node = chart.node(node_id)
-    who = f"{node.label} ({node.email or node_id})"
+    who = (
+        f"{node.label}" + (f", {node.title}" if node.title else "") + f" ({node.email or node_id})"
+    )
     nodes = rolled.nodes.filter(
         (pl.col("node_id") == node_id) | pl.col("managers_above").list.contains(node_id)
     )
@@ -606,8 +613,17 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     ]
     if nodes.height:
         lines += ["", *rollup_lines(nodes)]
-    lines += ["", f"Drift flags ({flags.height}):" if flags.height else "Drift flags: none."]
-    for r in flags.sort(["scope", "flag", "subject_id"]).head(limit).iter_rows(named=True):
+    if flags.is_empty():
+        lines += ["", "Drift flags: none."]
+    else:
+        kinds = flags.group_by("flag").len().sort(["len", "flag"], descending=[True, False])
+        lines += [
+            "",
+            f"Drift flags ({flags.height}: "
+            + ", ".join(f"{n} {f.replace('_', ' ')}" for f, n in kinds.iter_rows())
+            + "):",
+        ]
+    for r in _by_urgency(flags).head(limit).iter_rows(named=True):
         lines.append(f"  [{r['scope']}] {r['detail']}")
     if flags.height > limit:
         lines.append(f"  … and {flags.height - limit} more")
@@ -646,6 +662,28 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     if props.height > limit:
         lines.append(f"  … and {props.height - limit} more (territory-ops proposals list)")
     return lines
+
+
+# people first (who left, who is away), then the largest amounts
+_FLAG_URGENCY = {"left": 0, "on_leave": 1, "back_from_leave": 2, "over_capacity": 3}
+
+
+def _by_urgency(flags: pl.DataFrame) -> pl.DataFrame:
+    if flags.is_empty():
+        return flags
+    return (
+        flags.with_columns(
+            _scope=(pl.col("scope") != "rep").cast(pl.Int64),
+            _urgency=pl.col("flag").replace_strict(_FLAG_URGENCY, default=9, return_dtype=pl.Int64),
+            _size=pl.col("value").abs(),
+        )
+        .sort(
+            ["_scope", "_urgency", "_size", "subject_id"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
+        .drop("_scope", "_urgency", "_size")
+    )
 
 
 def _rep_label(chart: OrgChart, rep_id: str | None, name: str | None) -> str:

@@ -63,6 +63,7 @@ def chart() -> OrgChart:
             "email": f"{u.lower()}@x.io",
             "manager_id": m,
             "sales_role": r,
+            "title": "Regional Sales Director, West" if u == "D1" else None,
         }
         for u, n, m, r in USERS
     )
@@ -239,7 +240,7 @@ def test_readable_table_and_one_markdown_table_per_region(rollup: pl.DataFrame) 
     assert "3 → 4" in mia and "0 → 2 of 2" in mia and "2/1/0" in mia
     md = region_tables_markdown(rollup)
     assert [line for line in md.splitlines() if line.startswith("#### ")] == [
-        "#### Dana West",
+        "#### Dana West — Regional Sales Director, West",
         "#### Eve East",
         "#### reps without a manager",
     ]

@@ -124,7 +124,14 @@ def test_drift_under_a_director_lists_their_flags_and_proposals(warehouse: Path)
     assert out.exit_code == 0, out.output
     text = out.output
     assert text.startswith("Under Dana West (dana@x.io), level 1")
-    assert "R1 (Ana Alvarez) on leave until 2026-09-15" in text
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("Drift flags ("))
+    assert "1 on leave" in lines[head]
+    # people first: Ana's leave, then the amounts
+    assert lines[head + 1] == (
+        "  [rep] R1 (Ana Alvarez) on leave until 2026-09-15: 4 accounts, $400k potential "
+        "need a cover"
+    )
     mine = _proposals(warehouse).filter(
         pl.col("from_rep_id").is_in(["R1", "R2", "R3"])
         | pl.col("to_rep_id").is_in(["R1", "R2", "R3"])
