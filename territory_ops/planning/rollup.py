@@ -523,11 +523,15 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int = 12) -> str:
+def region_tables_markdown(
+    rollup: pl.DataFrame, limit: int = 30, regions: int = 12, *, with_proposals: bool = True
+) -> str:
     """One markdown table per top-level region (the first ``regions`` of them): its own row
-    first, then every node under it, today → plan."""
+    first, then every node under it, today → plan. ``with_proposals=False`` leaves out the
+    proposal and move columns (a drift report comes before the proposals)."""
     if rollup.is_empty():
         return "No reps under any manager."
+    keep = len(HEADERS) if with_proposals else HEADERS.index("open/waiting/approved")
     parts: list[str] = []
     tops = rollup["region_id"].unique(maintain_order=True).to_list()
     for region in tops[:regions]:
@@ -536,15 +540,15 @@ def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int =
         parts += [
             f"#### {name}" + (f" — {title}" if title else ""),
             "",
-            "| " + " | ".join(HEADERS) + " |",
-            "|---|" + "---:|" * (len(HEADERS) - 1),
+            "| " + " | ".join(HEADERS[:keep]) + " |",
+            "|---|" + "---:|" * (keep - 1),
         ]
         for r in rows.head(limit).iter_rows(named=True):
-            cells = _cells(r, indent=False)
+            cells = _cells(r, indent=False)[:keep]
             cells[0] = ("→ " * (int(r["level"]) - rows["level"].min())) + cells[0]
             parts.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
         if rows.height > limit:
-            parts.append(f"| … {rows.height - limit} more | " + "| " * (len(HEADERS) - 1))
+            parts.append(f"| … {rows.height - limit} more | " + "| " * (keep - 1))
         parts.append("")
     if len(tops) > regions:
         parts.append(

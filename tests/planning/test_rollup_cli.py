@@ -174,6 +174,7 @@ def test_drift_report_and_plan_summary_carry_one_table_per_region(tmp_path: Path
         assert "#### Dana West" in heads and "#### Eve East" in heads
         assert "| → Mia One |" in markdown
     assert "### By region, today → plan" in published.summary
+    assert "open/waiting/approved" not in drift.by_region  # no proposals before the drift
     # the drift report has no proposals yet; the published plan counts Ana's four covers
     dana = next(line for line in published.summary.splitlines() if line.startswith("| Dana"))
     assert "| 4/1/0 |" in dana
