@@ -39,8 +39,9 @@ Reps whose chain has no manager (or who are not in the chart at all) roll up to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -56,6 +57,9 @@ from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import load_planning_input
 
 NO_MANAGER = "(no manager)"
+
+# who an open proposal (a plans.proposals row) waits for: org chart user ids
+Deciders = Callable[[Mapping[str, Any]], Iterable[str]]
 
 # proposals that no longer stand do not count as moves
 _GONE = (ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED, ProposalStatus.REVERTED)
@@ -228,7 +232,10 @@ def _order(chart: OrgChart, nodes: set[str]) -> list[str]:
 
 
 def _proposal_counts(
-    chart: OrgChart, proposals: pl.DataFrame | None, members: Mapping[str, set[str]]
+    chart: OrgChart,
+    proposals: pl.DataFrame | None,
+    members: Mapping[str, set[str]],
+    deciders: Deciders | None = None,
 ) -> dict[str, dict[str, int]]:
     zero = dict.fromkeys(
         (
@@ -251,19 +258,23 @@ def _proposal_counts(
         ProposalStatus.APPEALED: "proposals_appealed",
         ProposalStatus.APPROVED: "proposals_approved",
     }
-    rows = proposals.select("from_rep_id", "to_rep_id", "status").iter_rows()
-    for from_rep, to_rep, status in rows:
+    for row in proposals.iter_rows(named=True):
+        from_rep, to_rep, status = row["from_rep_id"], row["to_rep_id"], row["status"]
         src = set(_nodes_of_rep(chart, from_rep)) if from_rep else set()
         dst = set(_nodes_of_rep(chart, to_rep)) if to_rep else set()
         cross = _team_of(chart, from_rep) not in (None, _team_of(chart, to_rep))
-        decider = (
-            deciding_manager(chart, from_rep, to_rep) if status == ProposalStatus.OPEN else None
-        )
+        if status != ProposalStatus.OPEN:
+            waiting_for: set[str] = set()
+        elif deciders is not None:
+            waiting_for = set(deciders(row))
+        else:
+            alone = deciding_manager(chart, from_rep, to_rep)
+            waiting_for = {alone} if alone else set()
         for node in (src | dst) & counts.keys():
             c = counts[node]
             if status in status_of:
                 c[status_of[status]] += 1
-            if node == decider:
+            if node in waiting_for:
                 c["proposals_waiting"] += 1
             if status in _GONE:
                 continue
@@ -312,6 +323,7 @@ def rollup_by_node(
     drift: pl.DataFrame | None = None,
     owners: pl.DataFrame | None = None,
     level: int | None = None,
+    deciders: Deciders | None = None,
 ) -> pl.DataFrame:
     """One row per manager node (at any depth) with reps under it, in tree order
     (:data:`ROLLUP_SCHEMA`).
@@ -320,7 +332,8 @@ def rollup_by_node(
     without ``after`` the plan columns repeat today's). ``proposals``: ``plans.proposals`` rows
     (from_rep_id, to_rep_id, status). ``drift``: ``plans.drift_flags`` rows; account flags are
     placed with the account's owner in ``owners`` (account_id, current_rep_id). ``level``: only
-    the nodes at that level (1 = top).
+    the nodes at that level (1 = top). ``deciders``: who an open proposal (a row) waits for;
+    by default :func:`deciding_manager`, the one manager who may decide it alone.
     """
     after = before if after is None else after
     members: dict[str, set[str]] = {}
@@ -330,7 +343,7 @@ def rollup_by_node(
     if level is not None:
         members = {n: m for n, m in members.items() if _node_info(chart, n).level == level}
     first_line = {_nodes_of_rep(chart, r)[0] for r in before["rep_id"].to_list()}  # team leads
-    proposal_counts = _proposal_counts(chart, proposals, members)
+    proposal_counts = _proposal_counts(chart, proposals, members, deciders)
     flag_counts = _flag_counts(chart, drift, owners, members)
     rows = []
     for node_id in _order(chart, set(members)):
