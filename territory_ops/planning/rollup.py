@@ -22,6 +22,10 @@ The main entry points:
 * :func:`published_rollup`: all of the above read from the warehouse for the published plan
   (its proposals, the latest drift flags, ``marts.org_chart``).
 
+A node's potential is every account its reps own — a departed or absent rep's too, until the
+plan moves them — against the summed targets of its active reps; the band, the CV and the
+utilisation are over its active reps, as in the team KPIs (``planning.kpis``).
+
 Proposals are counted by status: ``open`` (waiting for a decision), ``waiting`` (open ones
 this node may decide alone: within one team its manager, between two teams their lowest
 common manager), ``appealed`` and ``approved``. Moves are the proposals that still stand
@@ -35,8 +39,9 @@ Reps whose chain has no manager (or who are not in the chart at all) roll up to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -53,6 +58,9 @@ from territory_ops.planning.tables import load_planning_input
 
 NO_MANAGER = "(no manager)"
 
+# who an open proposal (a plans.proposals row) waits for: org chart user ids
+Deciders = Callable[[Mapping[str, Any]], Iterable[str]]
+
 # proposals that no longer stand do not count as moves
 _GONE = (ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED, ProposalStatus.REVERTED)
 
@@ -60,11 +68,13 @@ ROLLUP_SCHEMA: dict[str, pl.DataType] = {
     "node_id": pl.String(),
     "node_name": pl.String(),
     "email": pl.String(),
+    "title": pl.String(),  # the CRM's job title, when known
     "level": pl.Int64(),  # 1 = the top of the organisation
     "parent_id": pl.String(),
     "managers_above": pl.List(pl.String()),  # nearest first
     "region_id": pl.String(),  # the top-level node this node rolls up to
     "region_name": pl.String(),
+    "region_title": pl.String(),
     "is_first_line": pl.Boolean(),  # reps report to it directly
     "teams": pl.Int64(),  # first-line teams at or under the node
     "reps": pl.Int64(),  # active reps under the node
@@ -163,6 +173,7 @@ class _Node:
     email: str | None
     level: int
     above: tuple[str, ...]
+    title: str | None = None
 
 
 def _node_info(chart: OrgChart, node_id: str) -> _Node:
@@ -170,7 +181,7 @@ def _node_info(chart: OrgChart, node_id: str) -> _Node:
         return _Node(node_id, "reps without a manager", None, 1, ())
     node = chart.node(node_id)
     above = chart.chain(node_id)
-    return _Node(node_id, node.label, node.email, len(above) + 1, above)
+    return _Node(node_id, node.label, node.email, len(above) + 1, above, node.title)
 
 
 def _cv(values: np.ndarray) -> float:
@@ -221,7 +232,10 @@ def _order(chart: OrgChart, nodes: set[str]) -> list[str]:
 
 
 def _proposal_counts(
-    chart: OrgChart, proposals: pl.DataFrame | None, members: Mapping[str, set[str]]
+    chart: OrgChart,
+    proposals: pl.DataFrame | None,
+    members: Mapping[str, set[str]],
+    deciders: Deciders | None = None,
 ) -> dict[str, dict[str, int]]:
     zero = dict.fromkeys(
         (
@@ -244,19 +258,23 @@ def _proposal_counts(
         ProposalStatus.APPEALED: "proposals_appealed",
         ProposalStatus.APPROVED: "proposals_approved",
     }
-    rows = proposals.select("from_rep_id", "to_rep_id", "status").iter_rows()
-    for from_rep, to_rep, status in rows:
+    for row in proposals.iter_rows(named=True):
+        from_rep, to_rep, status = row["from_rep_id"], row["to_rep_id"], row["status"]
         src = set(_nodes_of_rep(chart, from_rep)) if from_rep else set()
         dst = set(_nodes_of_rep(chart, to_rep)) if to_rep else set()
         cross = _team_of(chart, from_rep) not in (None, _team_of(chart, to_rep))
-        decider = (
-            deciding_manager(chart, from_rep, to_rep) if status == ProposalStatus.OPEN else None
-        )
+        if status != ProposalStatus.OPEN:
+            waiting_for: set[str] = set()
+        elif deciders is not None:
+            waiting_for = set(deciders(row))
+        else:
+            alone = deciding_manager(chart, from_rep, to_rep)
+            waiting_for = {alone} if alone else set()
         for node in (src | dst) & counts.keys():
             c = counts[node]
             if status in status_of:
                 c[status_of[status]] += 1
-            if node == decider:
+            if node in waiting_for:
                 c["proposals_waiting"] += 1
             if status in _GONE:
                 continue
@@ -305,6 +323,7 @@ def rollup_by_node(
     drift: pl.DataFrame | None = None,
     owners: pl.DataFrame | None = None,
     level: int | None = None,
+    deciders: Deciders | None = None,
 ) -> pl.DataFrame:
     """One row per manager node (at any depth) with reps under it, in tree order
     (:data:`ROLLUP_SCHEMA`).
@@ -313,7 +332,8 @@ def rollup_by_node(
     without ``after`` the plan columns repeat today's). ``proposals``: ``plans.proposals`` rows
     (from_rep_id, to_rep_id, status). ``drift``: ``plans.drift_flags`` rows; account flags are
     placed with the account's owner in ``owners`` (account_id, current_rep_id). ``level``: only
-    the nodes at that level (1 = top).
+    the nodes at that level (1 = top). ``deciders``: who an open proposal (a row) waits for;
+    by default :func:`deciding_manager`, the one manager who may decide it alone.
     """
     after = before if after is None else after
     members: dict[str, set[str]] = {}
@@ -323,7 +343,7 @@ def rollup_by_node(
     if level is not None:
         members = {n: m for n, m in members.items() if _node_info(chart, n).level == level}
     first_line = {_nodes_of_rep(chart, r)[0] for r in before["rep_id"].to_list()}  # team leads
-    proposal_counts = _proposal_counts(chart, proposals, members)
+    proposal_counts = _proposal_counts(chart, proposals, members, deciders)
     flag_counts = _flag_counts(chart, drift, owners, members)
     rows = []
     for node_id in _order(chart, set(members)):
@@ -343,11 +363,13 @@ def rollup_by_node(
                 "node_id": node_id,
                 "node_name": info.name,
                 "email": info.email,
+                "title": info.title,
                 "level": info.level,
                 "parent_id": info.above[0] if info.above else None,
                 "managers_above": list(info.above),
                 "region_id": region,
                 "region_name": _node_info(chart, region).name,
+                "region_title": _node_info(chart, region).title,
                 "is_first_line": node_id in first_line,
                 "teams": len(teams),
                 "reps": act.height,
@@ -514,28 +536,32 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def region_tables_markdown(rollup: pl.DataFrame, limit: int = 30, regions: int = 12) -> str:
+def region_tables_markdown(
+    rollup: pl.DataFrame, limit: int = 30, regions: int = 12, *, with_proposals: bool = True
+) -> str:
     """One markdown table per top-level region (the first ``regions`` of them): its own row
-    first, then every node under it, today → plan."""
+    first, then every node under it, today → plan. ``with_proposals=False`` leaves out the
+    proposal and move columns (a drift report comes before the proposals)."""
     if rollup.is_empty():
         return "No reps under any manager."
+    keep = len(HEADERS) if with_proposals else HEADERS.index("open/waiting/approved")
     parts: list[str] = []
     tops = rollup["region_id"].unique(maintain_order=True).to_list()
     for region in tops[:regions]:
         rows = rollup.filter(pl.col("region_id") == region)
-        name = rows["region_name"][0]
+        name, title = rows["region_name"][0], rows["region_title"][0]
         parts += [
-            f"#### {name}",
+            f"#### {name}" + (f" — {title}" if title else ""),
             "",
-            "| " + " | ".join(HEADERS) + " |",
-            "|---|" + "---:|" * (len(HEADERS) - 1),
+            "| " + " | ".join(HEADERS[:keep]) + " |",
+            "|---|" + "---:|" * (keep - 1),
         ]
         for r in rows.head(limit).iter_rows(named=True):
-            cells = _cells(r, indent=False)
+            cells = _cells(r, indent=False)[:keep]
             cells[0] = ("→ " * (int(r["level"]) - rows["level"].min())) + cells[0]
             parts.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
         if rows.height > limit:
-            parts.append(f"| … {rows.height - limit} more | " + "| " * (len(HEADERS) - 1))
+            parts.append(f"| … {rows.height - limit} more | " + "| " * (keep - 1))
         parts.append("")
     if len(tops) > regions:
         parts.append(
@@ -589,7 +615,9 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     reps and accounts, and the published plan's proposals touching them."""
     chart = rolled.chart
     node = chart.node(node_id)
-    who = f"{node.label} ({node.email or node_id})"
+    who = (
+        f"{node.label}" + (f", {node.title}" if node.title else "") + f" ({node.email or node_id})"
+    )
     nodes = rolled.nodes.filter(
         (pl.col("node_id") == node_id) | pl.col("managers_above").list.contains(node_id)
     )
@@ -602,8 +630,17 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     ]
     if nodes.height:
         lines += ["", *rollup_lines(nodes)]
-    lines += ["", f"Drift flags ({flags.height}):" if flags.height else "Drift flags: none."]
-    for r in flags.sort(["scope", "flag", "subject_id"]).head(limit).iter_rows(named=True):
+    if flags.is_empty():
+        lines += ["", "Drift flags: none."]
+    else:
+        kinds = flags.group_by("flag").len().sort(["len", "flag"], descending=[True, False])
+        lines += [
+            "",
+            f"Drift flags ({flags.height}: "
+            + ", ".join(f"{n} {f.replace('_', ' ')}" for f, n in kinds.iter_rows())
+            + "):",
+        ]
+    for r in _by_urgency(flags).head(limit).iter_rows(named=True):
         lines.append(f"  [{r['scope']}] {r['detail']}")
     if flags.height > limit:
         lines.append(f"  … and {flags.height - limit} more")
@@ -642,6 +679,28 @@ def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:
     if props.height > limit:
         lines.append(f"  … and {props.height - limit} more (territory-ops proposals list)")
     return lines
+
+
+# people first (who left, who is away), then the largest amounts
+_FLAG_URGENCY = {"left": 0, "on_leave": 1, "back_from_leave": 2, "over_capacity": 3}
+
+
+def _by_urgency(flags: pl.DataFrame) -> pl.DataFrame:
+    if flags.is_empty():
+        return flags
+    return (
+        flags.with_columns(
+            _scope=(pl.col("scope") != "rep").cast(pl.Int64),
+            _urgency=pl.col("flag").replace_strict(_FLAG_URGENCY, default=9, return_dtype=pl.Int64),
+            _size=pl.col("value").abs(),
+        )
+        .sort(
+            ["_scope", "_urgency", "_size", "subject_id"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
+        .drop("_scope", "_urgency", "_size")
+    )
 
 
 def _rep_label(chart: OrgChart, rep_id: str | None, name: str | None) -> str:

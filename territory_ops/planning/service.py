@@ -216,7 +216,8 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     )
     after = rep_books(planned, data.reps, "planned_rep_id", config.tolerance)
     nodes = rollup_by_node(load_org_chart(con), books, after, drift=flags, owners=data.accounts)
-    return DriftReport(flags, kpis, summaries, previous is not None, region_tables_markdown(nodes))
+    by_region = region_tables_markdown(nodes, with_proposals=False)  # proposals come later
+    return DriftReport(flags, kpis, summaries, previous is not None, by_region)
 
 
 def _reverted_in_crm(con: duckdb.DuckDBPyConnection, snapshot) -> pl.DataFrame:

@@ -63,6 +63,7 @@ def chart() -> OrgChart:
             "email": f"{u.lower()}@x.io",
             "manager_id": m,
             "sales_role": r,
+            "title": "Regional Sales Director, West" if u == "D1" else None,
         }
         for u, n, m, r in USERS
     )
@@ -239,9 +240,26 @@ def test_readable_table_and_one_markdown_table_per_region(rollup: pl.DataFrame) 
     assert "3 → 4" in mia and "0 → 2 of 2" in mia and "2/1/0" in mia
     md = region_tables_markdown(rollup)
     assert [line for line in md.splitlines() if line.startswith("#### ")] == [
-        "#### Dana West",
+        "#### Dana West — Regional Sales Director, West",
         "#### Eve East",
         "#### reps without a manager",
     ]
     assert "| → Mia One |" in md
     assert rollup_lines(rollup.head(0)) == ["No reps under any manager."]
+
+
+def test_who_an_open_proposal_waits_for_can_be_given(chart: OrgChart) -> None:
+    """Both sides' managers and their common manager, as decision rights may count them."""
+    before, after = rep_books_before_after(_accounts(), _reps(), _plan(), TOLERANCE)
+
+    def both_sides_and_common(row) -> set[str]:
+        sides = {chart.manager_of(r) for r in (row["from_rep_id"], row["to_rep_id"]) if r}
+        common = chart.lowest_common_manager(*sides) if len(sides) == 2 else None
+        return (sides | {common}) - {None}
+
+    frame = rollup_by_node(
+        chart, before, after, proposals=PROPOSALS, deciders=both_sides_and_common
+    )
+    waiting = dict(zip(frame["node_id"], frame["proposals_waiting"], strict=True))
+    # P1 (Mia's team): Mia; P3 (Max -> Mia): Max, Mia and Dana; P4 (placement): Moe
+    assert waiting == {"D1": 1, "M1": 2, "M2": 1, "D2": 0, "M3": 1, NO_MANAGER: 0}

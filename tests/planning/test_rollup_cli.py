@@ -124,7 +124,14 @@ def test_drift_under_a_director_lists_their_flags_and_proposals(warehouse: Path)
     assert out.exit_code == 0, out.output
     text = out.output
     assert text.startswith("Under Dana West (dana@x.io), level 1")
-    assert "R1 (Ana Alvarez) on leave until 2026-09-15" in text
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("Drift flags ("))
+    assert "1 on leave" in lines[head]
+    # people first: Ana's leave, then the amounts
+    assert lines[head + 1] == (
+        "  [rep] R1 (Ana Alvarez) on leave until 2026-09-15: 4 accounts, $400k potential "
+        "need a cover"
+    )
     mine = _proposals(warehouse).filter(
         pl.col("from_rep_id").is_in(["R1", "R2", "R3"])
         | pl.col("to_rep_id").is_in(["R1", "R2", "R3"])
@@ -167,6 +174,7 @@ def test_drift_report_and_plan_summary_carry_one_table_per_region(tmp_path: Path
         assert "#### Dana West" in heads and "#### Eve East" in heads
         assert "| → Mia One |" in markdown
     assert "### By region, today → plan" in published.summary
+    assert "open/waiting/approved" not in drift.by_region  # no proposals before the drift
     # the drift report has no proposals yet; the published plan counts Ana's four covers
     dana = next(line for line in published.summary.splitlines() if line.startswith("| Dana"))
     assert "| 4/1/0 |" in dana
