@@ -288,6 +288,7 @@ def drift_report(
                 "\n\n".join(f"**{s}**: {line}" for s, line in report.summaries.items())
             ),
             **({"kpi_trend": dg.MetadataValue.md(trend)} if trend else {}),
+            "by_region": dg.MetadataValue.md(report.by_region),
         },
         check_results=checks,
     )

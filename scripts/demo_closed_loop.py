@@ -8,7 +8,8 @@ month's snapshot (the sample's CRM simulator, ``territory-ops sample apply-write
 territory job plans it (``territory-ops run --as-of``: a full pass the first month, micro
 passes after), the routing policy approves what it may and each manager approves the rest of
 their team's proposals, and ``territory-ops writeback --as-of <next month end>`` writes what
-is due by then. A table at the end shows whether the months converge.
+is due by then. A table at the end shows whether the months converge, and the published plan
+per region (the regional directors) and team.
 """
 
 from __future__ import annotations
@@ -113,6 +114,31 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def director_digest_preview() -> str:
+    """The newest roll-up a director received in the demo, as Slack would show it (Markdown
+    preview); empty when the sample's organisation has no level above the first-line managers."""
+    from territory_ops.notify.model import ROLLUP_DIGEST
+    from territory_ops.notify.outbox import latest_digest
+    from territory_ops.notify.preview import digest_markdown
+
+    with connect() as con:
+        digest = latest_digest(con, ROLLUP_DIGEST)
+    if digest is None:
+        return ""
+    return (
+        f"\nA director's digest: one roll-up of their teams per pass (snapshot "
+        f"{digest.snapshot_date}, {digest.pass_kind} pass; preview of the Slack message):\n\n"
+        + digest_markdown(digest)
+    )
+
+
+def show_director_digest() -> None:
+    """Print one director's roll-up digest, if the organisation has directors."""
+    preview = director_digest_preview()
+    if preview:
+        print(preview)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--landing", type=Path, required=True)
@@ -124,6 +150,14 @@ def main() -> None:
     print("month's write-back imported; forced = placements of new and orphaned accounts,")
     print("leave covers and hand-backs):\n")
     print(summary(rows))
+    show_regions()
+    show_director_digest()
+
+
+def show_regions() -> None:
+    """The published plan as the regional directors read it: each region with its teams."""
+    print("\nThe published plan per region and team (territory-ops plan show --by manager):\n")
+    cli(["plan", "show", "--by", "manager"])
 
 
 if __name__ == "__main__":

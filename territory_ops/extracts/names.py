@@ -1006,9 +1006,10 @@ REP_TITLES: dict[str, tuple[str, ...]] = {
     "mid_market": ("Account Executive, Mid-Market", "Senior Account Executive, Mid-Market"),
     "smb": ("Account Executive, SMB", "Inside Sales Representative"),
 }
-MANAGER_TITLES: tuple[str, ...] = (
+MANAGER_TITLES: tuple[str, ...] = (  # first-line managers (directors are above them)
     "Regional Sales Manager",
-    "Sales Director",
-    "Area Vice President",
+    "Sales Manager",
+    "District Sales Manager",
 )
+DIRECTOR_TITLE = "Regional Sales Director"  # + ", <region>"
 USER_EMAIL_DOMAIN = "example.com"

@@ -150,7 +150,7 @@ def _move_text(row: Mapping[str, Any]) -> str:
     return f"{head}\n{reason}" if reason else head
 
 
-def _move_blocks(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+def move_blocks(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     pid = row["proposal_id"]
     section = section_block(_move_text(row))
     section["block_id"] = f"proposal:{pid}"
@@ -251,8 +251,8 @@ def manager_blocks(
             "type": "actions",
             "block_id": f"team:{manager['manager_id']}",
             "elements": [
-                _approve_all_button(manager, run_id, moves["proposal_id"].to_list()),
-                *([_link_button(run_url)] if run_url else []),
+                approve_all_button(manager, run_id, moves["proposal_id"].to_list()),
+                *([link_button(run_url)] if run_url else []),
             ],
         },
         context_block(
@@ -260,14 +260,17 @@ def manager_blocks(
             "`territory-ops proposals appeal`; an appealed change waits for RevOps."
         ),
     ]
-    return _fill_moves(head, tail, moves, top_moves, run_url, run_id, text_chars)
+    return fill_moves(head, tail, moves, top_moves, run_url, run_id, text_chars)
 
 
-def _approve_all_button(
-    manager: Mapping[str, Any], run_id: str | None, ids: Sequence[str]
+def approve_all_button(
+    manager: Mapping[str, Any],
+    run_id: str | None,
+    ids: Sequence[str],
+    label: str = "Approve all {n} for my team",
 ) -> dict[str, Any]:
     approve_all = button(
-        f"Approve all {len(ids)} for my team",
+        label.format(n=len(ids)),
         ACTION_APPROVE_ALL,
         approve_all_value(manager["manager_id"], run_id, ids),
         "primary",
@@ -281,7 +284,7 @@ def _approve_all_button(
     return approve_all
 
 
-def _link_button(run_url: str) -> dict[str, Any]:
+def link_button(run_url: str) -> dict[str, Any]:
     return {
         "type": "button",
         "text": {"type": "plain_text", "text": "Open the run"},
@@ -290,7 +293,7 @@ def _link_button(run_url: str) -> dict[str, Any]:
     }
 
 
-def _fill_moves(
+def fill_moves(
     head: list[dict[str, Any]],
     tail: list[dict[str, Any]],
     moves: pl.DataFrame,
@@ -305,7 +308,7 @@ def _fill_moves(
     budget_chars = MAX_MESSAGE_CHARS - text_chars - json_chars(head) - json_chars(tail) - 400
     body: list[dict[str, Any]] = []
     for row in moves.head(top_moves).iter_rows(named=True):
-        blocks = _move_blocks(row)
+        blocks = move_blocks(row)
         cost = json_chars(blocks)
         if len(body) + len(blocks) > budget_blocks or cost > budget_chars:
             break

@@ -23,6 +23,10 @@ from territory_ops.notify.blocks import json_chars, require_columns
 
 MANAGER_DIGEST = "manager_digest"
 REVOPS_SUMMARY = "revops_summary"
+# a manager above the first line (director, VP): one roll-up of their teams per pass
+ROLLUP_DIGEST = "rollup_digest"
+# RevOps: one roll-up per top-level region of a hierarchy
+REGION_ROLLUP = "region_rollup"
 
 # action ids the interaction endpoint dispatches on (values carry proposal ids)
 ACTION_APPROVE = "approve_proposal"

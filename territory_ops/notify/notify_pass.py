@@ -19,8 +19,10 @@ from territory_ops.notify.digest import render_manager_digests
 from territory_ops.notify.model import Digest
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
 from territory_ops.notify.preview import digest_markdown
+from territory_ops.notify.rollup_digests import render_rollup_digests
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_revops_summary
+from territory_ops.org import OrgChart
 
 MAX_PREVIEWS = 3  # Markdown previews kept for the run's metadata (the rest are in the outbox)
 
@@ -33,11 +35,14 @@ class NotifyReport:
     unrouted: int
     delivery: DeliveryReport
     previews: list[str] = field(default_factory=list)
+    rollups: int = 0  # of the digests: roll-ups for directors / VPs and per region for RevOps
+    unreachable_managers: tuple[str, ...] = ()  # directors / VPs without e-mail or Slack id
 
     def as_metadata(self) -> dict[str, Any]:
         """Plain values for ``MaterializeResult`` metadata (no secret can be in them)."""
         return {
             "digests rendered": self.digests,
+            "roll-up digests (directors, VPs, regions)": self.rollups,
             "digests new this pass": self.new,
             "digests already recorded (not posted again)": self.already_recorded,
             "sent": len(self.delivery.sent),
@@ -45,6 +50,8 @@ class NotifyReport:
             "pending (retried next run)": len(self.delivery.pending),
             "failed (fix the roster)": len(self.delivery.failed),
             "proposals without a manager to notify": self.unrouted,
+            "directors / VPs without e-mail or Slack id": ", ".join(self.unreachable_managers)
+            or "none",
             "errors": "\n".join(f"{k[:12]}: {v}" for k, v in self.delivery.errors.items())
             or "none",
             "preview": "\n\n---\n\n".join(self.previews) or "no digest this pass",
@@ -68,13 +75,32 @@ def notify_pass(
     now: datetime | None = None,
     approved: pl.DataFrame | None = None,
     pending: pl.DataFrame | None = None,
+    chart: OrgChart | None = None,
+    rollup: pl.DataFrame | None = None,
 ) -> NotifyReport:
     """Digests for every manager + the RevOps summary, through the outbox, delivered once.
 
     ``approved``: the pass's proposals the routing policy approved (listed with their dates in
     the managers' digests and the summary); ``pending``: approved changes not yet in effect.
+    ``chart``: the sales organisation; with it, every director / VP whose region the pass
+    touches gets one roll-up and RevOps one per top-level region (``rollup``: the plan's
+    figures per node, :func:`territory_ops.planning.rollup.rollup_by_node`).
     """
     routed = render_manager_digests(proposals, roster, run_url=run_url, approved=approved)
+    rollups: tuple[Digest, ...] = ()
+    unreachable: tuple[str, ...] = ()
+    if chart is not None:
+        rendered = render_rollup_digests(
+            proposals,
+            chart,
+            rollup=rollup,
+            appeals=appeals,
+            revops_channel=revops_channel,
+            run_url=run_url,
+            snapshot_date=snapshot_date,
+            pass_kind=pass_kind,
+        )
+        rollups, unreachable = rendered.digests, rendered.unreachable
     summary = render_revops_summary(
         proposals,
         channel=revops_channel,
@@ -89,16 +115,24 @@ def notify_pass(
         approved=approved,
         pending=pending,
     )
-    digests: list[Digest] = [*routed.digests, summary]
+    digests: list[Digest] = [*routed.digests, *rollups, summary]
     recorded = enqueue_digests(con, digests, now=now)
     delivery = deliver_pending(con, sender, now=now)
     new = set(recorded.new_keys)
-    previews = [digest_markdown(d) for d in digests if d.idempotency_key() in new]
+    fresh = [d for d in digests if d.idempotency_key() in new]
+    # one of each kind first (a team's digest, a director's roll-up, ...), then the rest
+    firsts = {d.kind: d for d in reversed(fresh)}
+    ordered = [d for d in fresh if firsts[d.kind] is d] + [
+        d for d in fresh if firsts[d.kind] is not d
+    ]
+    previews = [digest_markdown(d) for d in ordered[:MAX_PREVIEWS]]
     return NotifyReport(
         digests=len(digests),
         new=len(recorded.new_keys),
         already_recorded=len(recorded.known_keys),
         unrouted=routed.unrouted.height,
         delivery=delivery,
-        previews=previews[:MAX_PREVIEWS],
+        previews=previews,
+        rollups=len(rollups),
+        unreachable_managers=unreachable,
     )

@@ -319,6 +319,33 @@ def _record(
         log.warning("outbox update for %s failed: %s", key[:12], report.errors[key])
 
 
+def latest_digest(con: duckdb.DuckDBPyConnection, kind: str) -> Digest | None:
+    """The newest recorded digest of ``kind`` (e.g. a director's roll-up), as it was sent."""
+    ensure_outbox(con)
+    row = con.execute(
+        "select kind, recipient_key, recipient_name, recipient_email, recipient_slack_user_id, "
+        "recipient_channel, snapshot_date, pass_kind, run_id, text, blocks_json, proposal_ids, "
+        "run_url from notify.outbox where kind = ? and status <> 'superseded' "
+        "order by created_at desc, idempotency_key limit 1",
+        [kind],
+    ).fetchone()
+    if row is None:
+        return None
+    kind, key, name, email, slack_id, channel, snap, pass_kind, run_id, text, blocks, *rest = row
+    ids, run_url = rest
+    return Digest(
+        kind=kind,
+        recipient=Recipient(key, name or key, email, slack_id, channel),
+        snapshot_date=snap,
+        pass_kind=pass_kind,
+        run_id=run_id,
+        text=text,
+        blocks=tuple(json.loads(blocks)),
+        proposal_ids=tuple(ids or ()),
+        run_url=run_url,
+    )
+
+
 def outbox_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The outbox without message bodies, newest first (for metadata and the CLI)."""
     ensure_outbox(con)

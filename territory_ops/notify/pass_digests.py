@@ -2,7 +2,8 @@
 
 It gathers what :func:`territory_ops.notify.notify_pass.notify_pass` needs from the run's rows
 (``plans.proposals``, ``plans.runs``, ``plans.drift_flags``), the roster (``marts.rep_roster``
-with each manager's name, e-mail and Slack id) and the open appeals, applies the
+with each manager's name, e-mail and Slack id), the sales organisation (``marts.org_chart``)
+with each rep's balance before → after for the roll-ups, and the open appeals, applies the
 Slack clicks queued while the pass held the warehouse, then renders, records and delivers.
 """
 
@@ -22,12 +23,17 @@ from territory_ops.notify.notify_pass import NotifyReport, notify_pass
 from territory_ops.notify.outbox import DeliveryReport, deliver_pending, enqueue_digests
 from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
+from territory_ops.org import OrgChart
 from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
 from territory_ops.planning.due import due_changes
+from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.report import kpi_labels
+from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
 from territory_ops.planning.routing import POLICY_CHANNEL
+from territory_ops.planning.service import config_of_run
 from territory_ops.planning.status import ProposalStatus
+from territory_ops.planning.tables import load_planning_input
 from territory_ops.warehouse import query_frame, table_exists
 from territory_ops.writeback.decisions import open_appeals
 
@@ -69,6 +75,34 @@ def _drift(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def run_rollup(con: duckdb.DuckDBPyConnection, run_id: str, chart: OrgChart) -> pl.DataFrame | None:
+    """The run's figures per node of the organisation, CRM today → plan, for the pass's band
+    (None when the run has no plan rows to compare, e.g. a warehouse without the marts)."""
+    plan = store.assignments(con, run_id)
+    if plan.height == 0 or not table_exists(con, "marts", "account_profiles"):
+        return None
+    _, config = config_of_run(con, run_id)
+    data = load_planning_input(con)
+    before, after = rep_books_before_after(data.accounts, data.reps, plan, config.tolerance)
+    return rollup_by_node(chart, before, after)
+
+
+def appeals_with_reps(
+    con: duckdb.DuckDBPyConnection, appeals: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The open appeals with their proposal's reps, so each shows in its region's roll-up."""
+    ids = [a["proposal_id"] for a in appeals]
+    if not ids:
+        return appeals
+    rows = con.execute(
+        "select proposal_id, any_value(from_rep_id), any_value(to_rep_id) from plans.proposals "
+        "where list_contains(?, proposal_id) group by proposal_id",
+        [ids],
+    ).fetchall()
+    reps = {pid: {"from_rep_id": f, "to_rep_id": t} for pid, f, t in rows}
+    return [reps.get(a["proposal_id"], {}) | a for a in appeals]
+
+
 def notify_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -102,6 +136,7 @@ def notify_run(
         [run_id, ProposalStatus.APPROVED, POLICY_CHANNEL],
     )
     pending = due_changes(con, record["snapshot_date"]).later
+    chart = load_org_chart(con)
     oob = record.get("out_of_band_reps") or []
     return notify_pass(
         con,
@@ -113,12 +148,14 @@ def notify_run(
         kpis=run_kpis(record),
         out_of_band=[r for r in oob if isinstance(r, dict)],
         drift_flags=_drift(con, run_id),
-        appeals=open_appeals(con),
+        appeals=appeals_with_reps(con, open_appeals(con)),
         snapshot_date=record["snapshot_date"],
         pass_kind=record["pass_kind"],
         now=now,
         approved=approved,
         pending=pending,
+        chart=chart,
+        rollup=run_rollup(con, run_id, chart),
     )
 
 

@@ -27,6 +27,7 @@ class OrgNode:
     role: str | None = None
     active: bool = True
     slack_user_id: str | None = None
+    title: str | None = None  # the CRM's job title, e.g. "Regional Sales Director, West"
 
     @property
     def label(self) -> str:
@@ -81,7 +82,7 @@ class OrgChart:
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> OrgChart:
         """Rows with ``user_id`` (or ``rep_id``), ``manager_id`` and optionally ``user_name``
         / ``name``, ``email``, ``sales_role`` / ``role``, ``is_active`` / ``active``,
-        ``slack_user_id``."""
+        ``slack_user_id``, ``title``."""
         nodes = []
         for row in rows:
             user_id = _text(row.get("user_id", row.get("rep_id")))
@@ -96,6 +97,7 @@ class OrgChart:
                     role=(_text(row.get("sales_role", row.get("role"))) or "").lower() or None,
                     active=_flag(row.get("is_active", row.get("active"))),
                     slack_user_id=_text(row.get("slack_user_id")),
+                    title=_text(row.get("title")),
                 )
             )
         return cls(nodes)

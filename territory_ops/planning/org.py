@@ -18,8 +18,7 @@ def load_org_chart(con: duckdb.DuckDBPyConnection) -> OrgChart:
     if table_exists(con, "marts", "org_chart"):
         frame = query_frame(
             con,
-            "select user_id, user_name, email, manager_id, sales_role, is_active, slack_user_id "
-            "from marts.org_chart order by user_id",
+            "select * from marts.org_chart order by user_id",  # title and the like if present
         )
         return OrgChart.from_frame(frame)
     if not table_exists(con, "marts", "rep_roster"):

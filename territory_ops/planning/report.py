@@ -217,6 +217,7 @@ def plan_summary_markdown(
     books: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     quotas: pl.DataFrame | None = None,
     pending: pl.DataFrame | None = None,
+    by_region: str | None = None,
 ) -> str:
     moves = metrics.get("budget_moves", metrics.get("moves", 0))
     forced = metrics.get("forced_moves", 0)
@@ -243,6 +244,8 @@ def plan_summary_markdown(
         parts += ["", f"#### {waiting[0]}", "", *(f"- {line}" for line in waiting[1:])]
     if proposals is not None:
         parts += ["", "#### Top moves", "", top_moves_markdown(proposals)]
+    if by_region:  # the hierarchy's roll-ups, one table per top-level region
+        parts += ["", "### By region, today → plan", "", by_region]
     if books is not None:
         parts += ["", "#### Per rep, today → plan", "", rep_table_markdown(*books, quotas)]
     return "\n".join(parts)

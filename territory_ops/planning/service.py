@@ -41,9 +41,11 @@ from territory_ops.planning.drift import drift_flags, reverted_flags, summarize
 from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
+from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
+from territory_ops.planning.rollup import region_tables_markdown, rollup_by_node
 from territory_ops.planning.routing import route_proposals
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import PlanningInput, load_planning_input
@@ -186,6 +188,7 @@ class DriftReport:
     kpis: dict[str, float]
     summaries: dict[str, str]  # scope -> readable line
     previous_snapshot: bool
+    by_region: str = ""  # markdown: one roll-up table per top-level region, today -> plan
 
 
 def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
@@ -206,7 +209,15 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
     )
     store.record_drift(con, run_id, flags)
     summaries = {scope: summarize(flags, scope) for scope in ("rep", "account", "team")}
-    return DriftReport(flags, kpis, summaries, previous is not None)
+    planned = data.accounts.join(
+        store.assignments(con, run_id).select("account_id", planned_rep_id="rep_id"),
+        on="account_id",
+        how="left",
+    )
+    after = rep_books(planned, data.reps, "planned_rep_id", config.tolerance)
+    nodes = rollup_by_node(load_org_chart(con), books, after, drift=flags, owners=data.accounts)
+    by_region = region_tables_markdown(nodes, with_proposals=False)  # proposals come later
+    return DriftReport(flags, kpis, summaries, previous is not None, by_region)
 
 
 def _reverted_in_crm(con: duckdb.DuckDBPyConnection, snapshot) -> pl.DataFrame:
@@ -310,6 +321,14 @@ def propose_and_publish(
         pass_kind=record["pass_kind"],
         snapshot_date=record["snapshot_date"],
     )
+    nodes = rollup_by_node(
+        load_org_chart(con),
+        before,
+        after,
+        proposals=proposals,
+        drift=store.drift_flags(con, run_id),
+        owners=data.accounts,
+    )
     summary = plan_summary_markdown(
         pass_kind=record["pass_kind"],
         snapshot=str(record["snapshot_date"]),
@@ -322,6 +341,7 @@ def propose_and_publish(
         books=(before, after),
         quotas=suggest_quotas(plan, data.accounts, data.reps, as_of=data.snapshot_date),
         pending=due_changes(con, data.snapshot_date).later,
+        by_region=region_tables_markdown(nodes),
     )
     locks, carry = _locks_and_carry(con, data, config)
     proposals = continue_proposals(respect_decisions(con, proposals, locks), carry)

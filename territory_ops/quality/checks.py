@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from territory_ops.geography import US_LATITUDE, US_LONGITUDE
+from territory_ops.org import OrgChart
 from territory_ops.quality.findings import Finding, ValidatedLoad, plain_examples
 from territory_ops.quality.frames import ident, typed_expression
 from territory_ops.quality.suites import Suite
@@ -315,12 +316,65 @@ def duplicate_records(ctx: CheckContext, check: dict) -> list[Finding]:
     return findings
 
 
+def manager_chain(ctx: CheckContext, check: dict) -> list[Finding]:
+    """The roster's manager chain as a tree: every manager in the roster, no cycle.
+
+    One finding per broken chain (:meth:`territory_ops.org.OrgChart.problems`), naming the
+    users and their lines: roll-ups, digests and decision rights all climb the chain, and a
+    manager who is not there or a loop would leave a team without anyone above it.
+    """
+    id_col, manager_col = check.get("id", "Id"), check.get("manager", "ManagerId")
+    name_col, email_col = check.get("name", "Name"), check.get("email", "Email")
+    rows = _rows(
+        ctx.con,
+        f"select _row_number, trim({ident(id_col)}) as {ident(id_col)}, "
+        f"{ident(name_col)}, {ident(email_col)}, "
+        f"nullif(trim({ident(manager_col)}), '') as {ident(manager_col)} "
+        f"from {ctx.suite.table} where _load_id = ? and nullif(trim({ident(id_col)}), '') "
+        "is not null order by _row_number",
+        [ctx.load.load_id],
+    )
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:  # a repeated id is the uniqueness expectation's finding, not this one's
+        by_id.setdefault(row[id_col], row)
+    chart = OrgChart.from_rows(
+        {
+            "user_id": r[id_col],
+            "user_name": r[name_col],
+            "email": r[email_col],
+            "manager_id": r[manager_col],
+        }
+        for r in by_id.values()
+    )
+    findings = []
+    for problem in chart.problems():
+        users = [by_id[u] for u in problem.user_ids if u in by_id]
+        if problem.kind == "cycle":
+            expectation, fix = "manager_chain_has_no_cycle", "set a manager outside the loop"
+        else:
+            expectation = "manager_in_roster"
+            fix = "add the manager to the export or correct the users' ManagerId"
+        findings.append(
+            _finding(
+                ctx,
+                {**check, "check": expectation, "severity": check.get("severity", "error")},
+                manager_col,
+                observed=f"{len(users)} user(s): {', '.join(r[id_col] for r in users[:10])}",
+                message=f"{problem.message}: {fix}",
+                examples=plain_examples(users),
+                unexpected_count=len(users),
+            )
+        )
+    return findings
+
+
 CUSTOM_CHECKS: dict[str, Callable[[CheckContext, dict], list[Finding]]] = {
     "volume_within_band": volume_within_band,
     "snapshot_freshness": snapshot_freshness,
     "coordinates_in_us_bounds": coordinates_in_us_bounds,
     "references": references,
     "duplicate_records": duplicate_records,
+    "manager_chain": manager_chain,
 }
 
 

@@ -3,7 +3,8 @@
 Two passes on one small snapshot through the real job, the real fake-Slack HTTP server on
 loopback and the real CLI:
 
-1. full pass -> exactly one digest per manager with proposals (+ the RevOps summary);
+1. full pass -> exactly one digest per manager with proposals, one roll-up per regional
+   director above them, the RevOps summary and one roll-up per region in the RevOps channel;
 2. approve one change, reject another (CLI), run the same pass again -> nothing posted anew,
    the approved change is kept by the new plan, the rejected one is not proposed again;
 3. ``territory-ops writeback`` -> exactly the approved change;
@@ -12,6 +13,7 @@ loopback and the real CLI:
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -70,6 +72,21 @@ def expected_managers(db: Path, run_id: str) -> set[str]:
     return {f"DU{m}" for (m,) in rows}
 
 
+def expected_directors(db: Path, run_id: str) -> set[str]:
+    """Directors (Slack DM channel ids) above the managers of an open proposal's reps: the
+    sample's regional directors, each the top of a region."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select distinct d.user_id from plans.proposals p join marts.rep_roster r "
+            "on r.rep_id in (p.from_rep_id, p.to_rep_id) "
+            "join marts.org_chart m on m.user_id = r.manager_id "
+            "join marts.org_chart d on d.user_id = m.manager_id "
+            "where p.run_id = ? and p.status = 'open'",
+            [run_id],
+        ).fetchall()
+    return {f"DU{d}" for (d,) in rows}
+
+
 def decision_log_of(db: Path) -> pl.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.sql("select proposal_id, run_id, channel from plans.decisions").pl()
@@ -109,19 +126,35 @@ def test_digests_decisions_and_writeback_through_the_job(
     settings = Settings.from_env()
     fake_slack.users.update(managers_in(landing))
 
-    # --- pass 1: one digest per manager with proposals, one RevOps summary ------------------
+    # --- pass 1: one digest per manager with proposals, one roll-up per director above them,
+    # the RevOps summary and one roll-up per region --------------------------------------------
     first = run_territory_pass(landing, settings, PASS)
     assert first.success, first.failures
     assert ("manager_digests", "success") in {(s.step, s.status) for s in first.steps}
     managers = expected_managers(settings.duckdb_path, first.run_id)
     assert managers, "the sample pass proposes changes for at least one team"
-    assert posts_by_channel(fake_slack) == {**dict.fromkeys(managers, 1), "#revops": 1}
+    directors = expected_directors(settings.duckdb_path, first.run_id)
+    assert directors, "the sample has regional directors over its managers"
+    assert posts_by_channel(fake_slack) == {
+        **dict.fromkeys(managers | directors, 1),
+        "#revops": 1 + len(directors),
+    }
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        teams = con.execute(
+            "select 'DU' || manager_id, list(user_name) from marts.org_chart "
+            "where user_id in (select manager_id from marts.rep_roster) group by 1"
+        ).fetchall()
+    for post in fake_slack.posts():
+        if post["channel"] in directors:  # a director's roll-up names each of their teams
+            assert post["blocks"][0]["text"]["text"].startswith("Your region: ")
+            for name in dict(teams)[post["channel"]]:
+                assert f"{name}'s team" in json.dumps(post["blocks"], ensure_ascii=False)
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         open1 = store.proposals(con, status="open").sort("potential", descending=True)
     approved_id, rejected_id = open1["proposal_id"][0], open1["proposal_id"][1]
     approved = open1.row(0, named=True)
 
-    # the same run's digests through the local outbox: one file per manager + the summary
+    # the same run's digests through the local outbox: one file per message
     copy = tmp_path / "copy.duckdb"
     shutil.copy(settings.duckdb_path, copy)
     with duckdb.connect(str(copy)) as con:
@@ -129,8 +162,10 @@ def test_digests_decisions_and_writeback_through_the_job(
         report = notify_run(
             con, first.run_id, OutboxDigestSender(tmp_path / "box"), revops_channel="#revops"
         )
-    assert report.digests == len(managers) + 1 and len(report.delivery.sent) == report.digests
-    assert len(list((tmp_path / "box" / "slack").glob("*.json"))) == len(managers) + 1
+    expected_digests = len(managers) + 2 * len(directors) + 1
+    assert report.digests == expected_digests and len(report.delivery.sent) == report.digests
+    assert report.rollups == 2 * len(directors)
+    assert len(list((tmp_path / "box" / "slack").glob("*.json"))) == expected_digests
 
     # --- decisions on the command line --------------------------------------------------------
     cli = CliRunner()

@@ -221,15 +221,23 @@ MATRIX: dict[str, Case] = {
             ),
         ),
     ),
-    "orphan_owner_and_manager": Case(
+    "orphan_owner": Case(
         "warn",
-        lambda d: (
-            set_cell(d / "Account.csv", 2, "OwnerId", "005UNKNOWNUSER0001"),
-            set_cell(d / "User.csv", 5, "ManagerId", "005UNKNOWNMANAGER1"),
-        ),
+        lambda d: set_cell(d / "Account.csv", 2, "OwnerId", "005UNKNOWNUSER0001"),
+        (Expect("warning", "referential_integrity", "Account.csv", "OwnerId", (2,)),),
+    ),
+    "manager_not_in_roster": Case(
+        "block",
+        lambda d: set_cell(d / "User.csv", 5, "ManagerId", "005UNKNOWNMANAGER1"),
         (
-            Expect("warning", "referential_integrity", "Account.csv", "OwnerId", (2,)),
-            Expect("warning", "referential_integrity", "User.csv", "ManagerId", (5,)),
+            Expect(
+                "error",
+                "manager_in_roster",
+                "User.csv",
+                "ManagerId",
+                (5,),
+                ("manager 005UNKNOWNMANAGER1 is not in the roster",),
+            ),
         ),
     ),
     "many_orphan_opportunities_block": Case(

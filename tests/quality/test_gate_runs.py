@@ -301,6 +301,41 @@ def test_bad_values_block_the_pass_reject_the_loads_and_alert_once(world):
     assert_nothing_published_changed(settings, before)
 
 
+def test_a_loop_of_managers_blocks_the_pass_and_the_alert_names_the_users(world):
+    """User.csv where a manager reports to one of their own reps: the raw gate stops the pass
+    before promotion, and the one alert names both users with their lines."""
+    landing, settings, before = world
+    snap = add_snapshot(landing, SNAP)
+    header, rows = read(snap / "User.csv")
+    users = [dict(zip(header, r, strict=True)) for r in rows]
+    line_of = {u["Id"]: i for i, u in enumerate(users, start=1)}
+    rep = next(u for u in users if u["Sales_Role__c"] == "rep" and u["ManagerId"] in line_of)
+    manager = users[line_of[rep["ManagerId"]] - 1]
+    set_cell(snap / "User.csv", line_of[manager["Id"]], "ManagerId", rep["Id"])
+
+    outcome = run_territory_pass(landing, settings)
+
+    assert not outcome.success
+    assert [f.step for f in outcome.failures] == ["raw_quality_gate"]
+    assert_stopped_before_promotion(outcome)
+    assert_nothing_published_changed(settings, before)
+    (alert,) = read_outbox(settings.outbox_dir)
+    assert alert["kind"] == "run_blocked"
+    text = alert["text"]
+    assert f"crm_users · manager_chain_has_no_cycle · {SNAP}/User.csv · column ManagerId" in text
+    for user in (rep, manager):
+        assert f"{user['Name']} ({user['Id']})" in text
+        assert f"line {line_of[user['Id']]}" in text
+    registry = dict(
+        query(
+            settings,
+            "select extract, status from raw.load_registry where snapshot_date = ?",
+            [SNAP],
+        )
+    )
+    assert registry["crm_users"] == "rejected"
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)")
 UNKNOWN_ACCOUNT = "001UNKNOWNACCOUNT1"
 

@@ -10,6 +10,7 @@ Same arguments and seed give byte-identical files. Everything is vectorized (num
 
 The package is split by concern: ``geography`` (cities, ZIPs), ``companies`` (accounts,
 families, duplicates), ``reps`` (reps, managers, their monthly events, initial owners, users),
+``org`` (regional directors over the managers),
 ``activity`` (opportunities, intent, vendor data), ``drift`` (what changes month to month),
 ``frames`` (one snapshot's files), ``truth`` (``_truth/``) and ``generate`` (the entry point).
 Each concern draws from its own random stream (``common._rng(seed, n)``).
@@ -20,6 +21,10 @@ What the data looks like
   adds about 1% new (unassigned) accounts, so earlier snapshots hold fewer. ``reps`` is the
   number of rep users in the first snapshot (managers come extra, ~1 per 8 reps); every later
   month hires one rep more.
+* Three levels of management: reps report to first-line managers (a team of one segment,
+  neighbours by longitude), and the managers, grouped west to east, to regional directors
+  (about one per three managers, 1-4 regions: ``Sales_Role__c`` = manager, title "Regional
+  Sales Director, West"); the directors are the tops of the organisation.
 * Ids are 18-character Salesforce-style ids (``001`` accounts, ``005`` users, ``006``
   opportunities) with a valid case-checksum suffix, increasing with CreatedDate.
 * Segment follows NumberOfEmployees (enterprise >= 1000, mid_market 100-999, smb < 100);

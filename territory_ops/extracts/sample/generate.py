@@ -45,6 +45,7 @@ from territory_ops.extracts.sample.frames import (
     _World,
 )
 from territory_ops.extracts.sample.geography import _geo
+from territory_ops.extracts.sample.org import with_directors
 from territory_ops.extracts.sample.reps import (
     _assign_managers,
     _build_reps,
@@ -110,7 +111,7 @@ def _build_world(
     owned = np.bincount(owner0[owner0 >= 0], minlength=reps.n)
     _rep_events(_rng(seed, 11), reps, tl, owned, geo)
     owners = _owners_over_time(_rng(seed, 12), acc, reps, tl, owner0)
-    users = _users(_rng(seed, 13), reps, geo)
+    users = with_directors(_rng(seed, 31), _users(_rng(seed, 13), reps, geo), reps, geo)
     rng_misc = _rng(seed, 14)
     country = rng_misc.choice(
         np.array(["United States", "USA", "US"], dtype=object), size=acc.n, p=[0.88, 0.08, 0.04]
