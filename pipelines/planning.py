@@ -193,6 +193,9 @@ def stage_plan_op(
             **kpi_metadata(plan.kpis_before, "before_"),
             **kpi_metadata(plan.kpis_after, "after_"),
             "summary": dg.MetadataValue.md(staged.summary),
+            "overlay_pods": dg.MetadataValue.md(staged.overlay_pods or "No overlay reps."),
+            "overlay_out_of_band": dg.MetadataValue.int(int(m.get("overlay_out_of_band", 0))),
+            "overlay_coverage_gaps": dg.MetadataValue.json(m.get("overlay_coverage_gaps") or []),
             "settings": dg.MetadataValue.json(settings.as_dict()),
         },
     )
