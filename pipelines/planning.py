@@ -37,6 +37,7 @@ MART_DEPS = [
     dg.AssetKey("account_profiles"),
     dg.AssetKey("rep_roster"),
     dg.AssetKey("current_assignments"),
+    dg.AssetKey("overlay_roster"),  # the overlay reps planned as pods after the primary plan
 ]
 
 
@@ -223,11 +224,12 @@ def pass_folder(warehouse: WarehouseResource, run_id: str) -> Path:
         "and certificate; published only when proposed_changes completes."
     ),
 )
-def territory_plan(account_profiles, rep_roster, current_assignments):
+def territory_plan(account_profiles, rep_roster, current_assignments, overlay_roster):
     parts, prepared = plan_inputs(
         account_profiles=account_profiles,
         rep_roster=rep_roster,
         current_assignments=current_assignments,
+        overlay_roster=overlay_roster,
     )
     return stage_plan_op(parts.map(solve_part_op).collect(), prepared)
 

@@ -124,6 +124,28 @@ def main() -> None:
     print("month's write-back imported; forced = placements of new and orphaned accounts,")
     print("leave covers and hand-backs):\n")
     print(summary(rows))
+    overlay_pods()
+
+
+def overlay_pods() -> None:
+    """The overlay reps' pods of the last pass: who covers which account executives, each
+    overlay's load against its band, and the regions a role does not cover."""
+    from territory_ops.planning.overlay import (
+        pod_table_markdown,
+        run_overlay_gaps,
+        run_overlay_loads,
+        run_overlay_pods,
+    )
+
+    with connect() as con:
+        run_id = _latest_run(con)["run_id"]
+        loads = run_overlay_loads(con, run_id)
+        pods = run_overlay_pods(con, run_id)
+        gaps = run_overlay_gaps(con, run_id)
+    print("\nOverlay pods (SEs and CSMs over the account executives' books, last pass):\n")
+    print(pod_table_markdown(loads, pods))
+    for detail in gaps["detail"].to_list():
+        print(f"  coverage gap: {detail}")
 
 
 if __name__ == "__main__":
