@@ -203,3 +203,14 @@ def test_a_rebalance_of_the_executives_books_that_overloads_an_overlay_is_flagge
     loads = run_overlay_loads(con, "run-2")
     s1_load = loads.filter(pl.col("overlay_id") == "S1").row(0, named=True)
     assert s1_load["load_hours"] > s1_load["band_high"]
+
+
+def test_a_coverage_gap_feeds_the_hiring_plan(con):
+    from territory_ops.scenarios.overlay_hires import overlay_hires
+
+    one_pass(con, "run-1", _accounts(), DAY1)
+    needs = overlay_hires(con)
+    assert needs.select("role", "region_id", "region_name", "account_executives").rows() == [
+        ("se", "M2", "User M2", 2)
+    ]
+    assert needs["hires_needed"][0] >= 1 and needs["load_hours"][0] > 0
