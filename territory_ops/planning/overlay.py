@@ -274,9 +274,47 @@ def stage_overlays(
     return loads
 
 
-def overlay_metrics(result: OverlayPlan, carried: bool) -> dict[str, Any]:
+def pod_changes(previous: pl.DataFrame, pods: pl.DataFrame) -> pl.DataFrame:
+    """AEs whose overlay of a role differs from the last published pass's: role,
+    account_executive_id, from_overlay_id (null: newly covered), to_overlay_id."""
+    before = previous.select(
+        "role", "account_executive_id", pl.col("overlay_id").alias("from_overlay_id")
+    )
+    return (
+        pods.select("role", "account_executive_id", pl.col("overlay_id").alias("to_overlay_id"))
+        .join(before, on=["role", "account_executive_id"], how="left")
+        .filter(
+            pl.col("from_overlay_id").is_null()
+            | (pl.col("from_overlay_id") != pl.col("to_overlay_id"))
+        )
+        .select("role", "account_executive_id", "from_overlay_id", "to_overlay_id")
+        .sort("role", "account_executive_id")
+    )
+
+
+def pod_changes_text(changes: pl.DataFrame, limit: int = 10) -> list[str]:
+    """``se: E4 from S2 to S1`` lines (a reviewer's view of the pod changes)."""
+    lines = []
+    for r in changes.head(limit).to_dicts():
+        was = f"from {r['from_overlay_id']} " if r["from_overlay_id"] else "newly covered, "
+        lines.append(f"{r['role']}: {r['account_executive_id']} {was}to {r['to_overlay_id']}")
+    if changes.height > limit:
+        lines.append(f"… and {changes.height - limit} more")
+    return lines
+
+
+def overlay_metrics(
+    result: OverlayPlan, carried: bool, previous: pl.DataFrame | None = None
+) -> dict[str, Any]:
     loads = result.loads
+    changes = (
+        pod_changes(previous, result.pods)
+        if previous is not None and not previous.is_empty()
+        else None
+    )
     return {
+        "overlay_pod_changes": changes.height if changes is not None else None,
+        "overlay_pod_change_lines": pod_changes_text(changes) if changes is not None else [],
         "overlay_reps": loads.height,
         "overlay_out_of_band": int((~loads["in_band"]).sum()) if loads.height else 0,
         "overlay_pods_carried": carried,

@@ -47,6 +47,7 @@ from territory_ops.planning.overlay import (
     overlay_metrics,
     plan_pass_overlays,
     pod_table_markdown,
+    published_pods,
     stage_overlays,
 )
 from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
@@ -134,12 +135,15 @@ def finish_stage(
     )
     overlays, carried = _plan_overlays(con, config, data, plan)
     if overlays is not None:
-        plan.metrics.update(overlay_metrics(overlays, carried))
+        plan.metrics.update(overlay_metrics(overlays, carried, published_pods(con)))
     store.stage_run(con, run_id, plan, config.as_dict(), snap_reps, snap_accounts)
     pods_md = ""
     if overlays is not None:
         loads = stage_overlays(con, run_id, config, data.snapshot_date, overlays, carried)
         pods_md = pod_table_markdown(loads, overlays.pods)
+        changed = plan.metrics.get("overlay_pod_change_lines") or []
+        if changed:
+            pods_md += "\n\nPod changes since the last published pass: " + "; ".join(changed)
     summary = plan_summary_markdown(
         pass_kind=plan.pass_kind,
         snapshot=data.snapshot_date.isoformat(),

@@ -214,3 +214,25 @@ def test_a_coverage_gap_feeds_the_hiring_plan(con):
         ("se", "M2", "User M2", 2)
     ]
     assert needs["hires_needed"][0] >= 1 and needs["load_hours"][0] > 0
+
+
+def test_a_full_pass_reports_its_pod_changes(con):
+    one_pass(con, "run-1", _accounts(), DAY1)
+    staged, _, _ = one_pass(con, "run-2", _accounts(), DAY2)
+    assert staged.plan.metrics["overlay_pod_changes"] == 0  # same books, same pods
+    assert "Pod changes" not in staged.overlay_pods
+
+
+def test_pod_changes_name_the_executive_and_both_overlays():
+    from territory_ops.planning.overlay import pod_changes, pod_changes_text
+
+    def pods(rows):
+        return pl.DataFrame(
+            rows, schema=["role", "account_executive_id", "overlay_id"], orient="row"
+        )
+
+    before = pods([("se", "E1", "S1"), ("se", "E4", "S2"), ("csm", "E4", "C1")])
+    after = pods([("se", "E1", "S1"), ("se", "E4", "S1"), ("csm", "E4", "C1"), ("se", "E9", "S2")])
+    changes = pod_changes(before, after)
+    assert changes.rows() == [("se", "E4", "S2", "S1"), ("se", "E9", None, "S2")]
+    assert pod_changes_text(changes) == ["se: E4 from S2 to S1", "se: E9 newly covered, to S2"]
