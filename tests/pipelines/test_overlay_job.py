@@ -1,4 +1,5 @@
-"""Overlay pods after a whole-job full pass over the sample (its SEs and CSMs)."""
+"""Overlay pods after a whole-job pass over the sample (its SEs and CSMs): the first pass
+plans them afresh."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import duckdb
 import polars as pl
 import pytest
 
+from territory_ops.warehouse import query_frame
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("accepted_pass")]
 
 
 def _frame(home: Path, sql: str) -> pl.DataFrame:
     with duckdb.connect(str(home / "territory.duckdb"), read_only=True) as con:
-        return con.execute(sql).pl()
+        return query_frame(con, sql)
 
 
 def test_the_sample_overlays_are_podded_within_their_bands(accepted_pass):
@@ -26,9 +29,11 @@ def test_the_sample_overlays_are_podded_within_their_bands(accepted_pass):
     reps = _frame(home, "select rep_id from marts.rep_roster")
     assert not set(reps["rep_id"]) & set(roster["rep_id"]), "overlay reps own no accounts"
 
-    run = _frame(home, "select run_id from plans.runs where pass_kind = 'full' limit 1")
+    # the warehouse's first pass plans the pods afresh, whatever its kind (none to keep)
+    run = _frame(home, "select run_id from plans.runs order by created_at limit 1")
     run_id = run["run_id"][0]
     pods = _frame(home, f"select * from plans.overlay_pods where run_id = '{run_id}'")
+    assert pods.height and not pods["carried"].any()
     loads = _frame(home, f"select * from plans.overlay_loads where run_id = '{run_id}'")
     gaps = _frame(home, f"select * from plans.overlay_gaps where run_id = '{run_id}'")
     active = _frame(home, "select rep_id from marts.rep_roster where active")["rep_id"]
