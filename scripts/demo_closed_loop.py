@@ -142,8 +142,13 @@ def overlay_pods() -> None:
         loads = run_overlay_loads(con, run_id)
         pods = run_overlay_pods(con, run_id)
         gaps = run_overlay_gaps(con, run_id)
+        names = dict(
+            con.execute(
+                "select rep_id, rep_name from marts.rep_roster where rep_name is not null"
+            ).fetchall()
+        )
     print("\nOverlay pods (SEs and CSMs over the account executives' books, last pass):\n")
-    print(pod_table_markdown(loads, pods))
+    print(pod_table_markdown(loads, pods, names=names))
     for detail in gaps["detail"].to_list():
         print(f"  coverage gap: {detail}")
 

@@ -428,13 +428,22 @@ def plan_overlays(
     settings: OverlaySettings,
     *,
     seed: int = 0,
+    region_names: dict[str, str] | None = None,
 ) -> OverlayPlan:
     """Pods for every overlay role of ``settings`` over the planned book.
 
     ``accounts``: ``account_id, rep_id`` (its AE in the plan), ``segment, industry,
     required_skill, latitude, longitude``; ``executives``: ``rep_id, region_id`` of the active
     AEs; ``overlays``: ``rep_id, role, region_id, latitude, longitude, capacity_hours, skills,
-    active``."""
+    active``. ``region_names`` names regions in the gaps' sentences."""
+    names = region_names or {}
+
+    def region_text(region_id: str) -> str:
+        if not region_id:
+            return "(none)"
+        name = names.get(region_id)
+        return f"{name} ({region_id})" if name else region_id
+
     hours = account_hours(accounts, settings)
     ae = executives.select(
         pl.col("rep_id").cast(pl.String), pl.col("region_id").cast(pl.String).fill_null("")
@@ -470,7 +479,7 @@ def plan_overlays(
                         "load_hours": load,
                         "hires_needed": hires,
                         "detail": (
-                            f"no active {role} in region {region_id or '(none)'}: "
+                            f"no active {role} in region {region_text(region_id)}: "
                             f"{len(ae_ids)} account executive(s), {load:,.0f} {role} hours "
                             f"uncovered; about {hires} hire(s) would cover them"
                         ),
@@ -522,7 +531,7 @@ def plan_overlays(
                         "load_hours": float(sum(ae_hours[ae_ids.index(i)] for i, _ in short)),
                         "hires_needed": 0,
                         "detail": (
-                            f"no {role} in region {region_id or '(none)'} holds the skills of "
+                            f"no {role} in region {region_text(region_id)} holds the skills of "
                             f"{named}{more}: covered by an overlay without them"
                         ),
                     }

@@ -217,9 +217,13 @@ def plan_pass_overlays(
         plan.select("account_id", "rep_id"), on="account_id", how="inner"
     )
     previous = published_pods(con)
+    regions = set(executives["region_id"].to_list()) | set(overlays["region_id"].to_list())
+    names = {r: chart.node(r).label for r in regions if r in chart}
+    fresh = plan_overlays(
+        book, executives, overlays, settings, seed=config.seed, region_names=names
+    )
     if config.pass_kind == "full" or previous.is_empty():
-        return plan_overlays(book, executives, overlays, settings, seed=config.seed), False
-    fresh = plan_overlays(book, executives, overlays, settings, seed=config.seed)
+        return fresh, False
     pods = _carry_pods(previous, book, executives, overlays, settings)
     loads = overlay_loads(pods, book, overlays, settings)
     return OverlayPlan(pods, loads, fresh.gaps, fresh.statuses), True
@@ -447,8 +451,15 @@ def overlay_drift_flags(
     return pl.DataFrame([{"snapshot_date": snapshot_date, **r} for r in rows], schema=schema)
 
 
-def pod_table_markdown(loads: pl.DataFrame, pods: pl.DataFrame, limit: int = 30) -> str:
-    """The pods as a table a reviewer reads: overlay, role, AEs covered, load vs band."""
+def pod_table_markdown(
+    loads: pl.DataFrame,
+    pods: pl.DataFrame,
+    limit: int = 30,
+    names: dict[str, str] | None = None,
+) -> str:
+    """The pods as a table a reviewer reads: overlay, role, AEs covered (by name when
+    ``names`` has them), load vs band."""
+    names = names or {}
     if loads.is_empty():
         return "No overlay reps planned."
     size = pods.group_by("overlay_id").agg(aes=pl.col("account_executive_id").sort())
@@ -458,7 +469,7 @@ def pod_table_markdown(loads: pl.DataFrame, pods: pl.DataFrame, limit: int = 30)
         "|---|---|---|---|---|---|",
     ]
     for r in rows.head(limit).to_dicts():
-        aes = r.get("aes") or []
+        aes = [names.get(a, a) for a in (r.get("aes") or [])]
         shown = ", ".join(aes[:4]) + (f" +{len(aes) - 4}" if len(aes) > 4 else "")
         who = r["overlay_id"] + (f" ({r['overlay_name']})" if r.get("overlay_name") else "")
         lines.append(

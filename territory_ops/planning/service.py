@@ -140,7 +140,7 @@ def finish_stage(
     pods_md = ""
     if overlays is not None:
         loads = stage_overlays(con, run_id, config, data.snapshot_date, overlays, carried)
-        pods_md = pod_table_markdown(loads, overlays.pods)
+        pods_md = pod_table_markdown(loads, overlays.pods, names=rep_names(data.reps))
         changed = plan.metrics.get("overlay_pod_change_lines") or []
         if changed:
             pods_md += "\n\nPod changes since the last published pass: " + "; ".join(changed)

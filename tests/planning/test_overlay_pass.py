@@ -176,12 +176,12 @@ def test_a_full_pass_plans_pods_within_band_and_reports_the_gap(con):
     assert {by_ae["E4"], by_ae["E5"], by_ae["E6"]} == {"S2"}
     # the gap: metrics, drift flag, table
     gaps = staged.plan.metrics["overlay_coverage_gaps"]
-    assert len(gaps) == 1 and "no active se in region M2" in gaps[0]
+    assert len(gaps) == 1 and "no active se in region User M2 (M2)" in gaps[0]
     assert "2 account executive(s)" in gaps[0]
     gap_flags = drift.flags.filter(pl.col("flag") == "overlay_coverage_gap")
     assert gap_flags["subject_id"].to_list() == ["M2"]
     assert drift.flags.filter(pl.col("flag").str.starts_with("overlay_out")).is_empty()
-    assert "| S1 (Overlay S1) | Sales Engineer | 3: E1, E2, E3 |" in staged.overlay_pods
+    assert "| S1 (Overlay S1) | Sales Engineer | 3: Exec E1, Exec E2, Exec E3 |" in staged.overlay_pods
     # pods take effect with the full pass's date rule (next quarter)
     assert pods["effective_on"].unique().to_list() == [next_quarter_start(DAY1)]
 
