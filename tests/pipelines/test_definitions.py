@@ -125,7 +125,7 @@ def test_the_run_config_of_territory_plan_is_the_committed_pass_settings():
     committed = load_pass_config()
     assert PassRunConfig().to_pass_config() == committed
     per_run = committed.as_dict()
-    for deployment_only in ("schedule", "effective_dates", "routing", "holdovers"):
+    for deployment_only in ("schedule", "effective_dates", "routing", "holdovers", "overlays"):
         per_run.pop(deployment_only)
     assert PassRunConfig().model_dump() == per_run
     job = defs.resolve_job_def(TERRITORY_PASS_JOB)

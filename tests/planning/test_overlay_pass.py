@@ -181,7 +181,9 @@ def test_a_full_pass_plans_pods_within_band_and_reports_the_gap(con):
     gap_flags = drift.flags.filter(pl.col("flag") == "overlay_coverage_gap")
     assert gap_flags["subject_id"].to_list() == ["M2"]
     assert drift.flags.filter(pl.col("flag").str.starts_with("overlay_out")).is_empty()
-    assert "| S1 (Overlay S1) | Sales Engineer | 3: Exec E1, Exec E2, Exec E3 |" in staged.overlay_pods
+    assert (
+        "| S1 (Overlay S1) | Sales Engineer | 3: Exec E1, Exec E2, Exec E3 |" in staged.overlay_pods
+    )
     # pods take effect with the full pass's date rule (next quarter)
     assert pods["effective_on"].unique().to_list() == [next_quarter_start(DAY1)]
 
