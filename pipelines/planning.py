@@ -37,6 +37,7 @@ MART_DEPS = [
     dg.AssetKey("account_profiles"),
     dg.AssetKey("rep_roster"),
     dg.AssetKey("current_assignments"),
+    dg.AssetKey("overlay_roster"),  # the overlay reps planned as pods after the primary plan
 ]
 
 
@@ -193,6 +194,9 @@ def stage_plan_op(
             **kpi_metadata(plan.kpis_before, "before_"),
             **kpi_metadata(plan.kpis_after, "after_"),
             "summary": dg.MetadataValue.md(staged.summary),
+            "overlay_pods": dg.MetadataValue.md(staged.overlay_pods or "No overlay reps."),
+            "overlay_out_of_band": dg.MetadataValue.int(int(m.get("overlay_out_of_band", 0))),
+            "overlay_coverage_gaps": dg.MetadataValue.json(m.get("overlay_coverage_gaps") or []),
             "settings": dg.MetadataValue.json(settings.as_dict()),
         },
     )
@@ -220,11 +224,12 @@ def pass_folder(warehouse: WarehouseResource, run_id: str) -> Path:
         "and certificate; published only when proposed_changes completes."
     ),
 )
-def territory_plan(account_profiles, rep_roster, current_assignments):
+def territory_plan(account_profiles, rep_roster, current_assignments, overlay_roster):
     parts, prepared = plan_inputs(
         account_profiles=account_profiles,
         rep_roster=rep_roster,
         current_assignments=current_assignments,
+        overlay_roster=overlay_roster,
     )
     return stage_plan_op(parts.map(solve_part_op).collect(), prepared)
 

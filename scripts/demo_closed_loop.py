@@ -152,12 +152,39 @@ def main() -> None:
     print(summary(rows))
     show_regions()
     show_director_digest()
+    overlay_pods()
 
 
 def show_regions() -> None:
     """The published plan as the regional directors read it: each region with its teams."""
     print("\nThe published plan per region and team (territory-ops plan show --by manager):\n")
     cli(["plan", "show", "--by", "manager"])
+
+
+def overlay_pods() -> None:
+    """The overlay reps' pods of the last pass: who covers which account executives, each
+    overlay's load against its band, and the regions a role does not cover."""
+    from territory_ops.planning.overlay import (
+        pod_table_markdown,
+        run_overlay_gaps,
+        run_overlay_loads,
+        run_overlay_pods,
+    )
+
+    with connect() as con:
+        run_id = _latest_run(con)["run_id"]
+        loads = run_overlay_loads(con, run_id)
+        pods = run_overlay_pods(con, run_id)
+        gaps = run_overlay_gaps(con, run_id)
+        names = dict(
+            con.execute(
+                "select rep_id, rep_name from marts.rep_roster where rep_name is not null"
+            ).fetchall()
+        )
+    print("\nOverlay pods (SEs and CSMs over the account executives' books, last pass):\n")
+    print(pod_table_markdown(loads, pods, names=names))
+    for detail in gaps["detail"].to_list():
+        print(f"  coverage gap: {detail}")
 
 
 if __name__ == "__main__":

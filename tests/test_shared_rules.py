@@ -15,7 +15,8 @@ import pytest
 from territory_ops.capacity.capacity import AVAILABLE_STATUSES
 from territory_ops.dbt_vars import dbt_var
 from territory_ops.extracts.ingest import land_extract
-from territory_ops.extracts.spec import EXTRACTS, LATE_STAGES, OPPORTUNITY_STAGES
+from territory_ops.extracts.spec import EXTRACTS, LATE_STAGES, OPPORTUNITY_STAGES, SALES_ROLES
+from territory_ops.org import roles as org_roles
 from territory_ops.quality.gate import candidate_loads, registry_baselines
 from territory_ops.quality.landing import warehouse_baselines
 from territory_ops.quality.promotion import newest_loads, promote_current_loads, reject_load
@@ -35,8 +36,20 @@ def test_python_reads_the_dbt_vars_the_models_use():
     assert tuple(dbt_var("opportunity_stages")) == OPPORTUNITY_STAGES
     assert tuple(dbt_var("available_rep_statuses")) == AVAILABLE_STATUSES
     assert float(dbt_var("rule_v1")["wallet_cap"]) == rules.WALLET_CAP
+    assert tuple(dbt_var("sales_roles")) == SALES_ROLES == org_roles.SALES_ROLES
+    assert tuple(dbt_var("overlay_roles")) == org_roles.OVERLAY_ROLES
+    macros = "\n".join(p.read_text() for p in sorted((DBT_PROJECT_DIR / "macros").glob("*.sql")))
+    assert "var('unknown_role_as_account_executive')" in macros
+    assert "is_account_executive(" in (MODELS / "marts" / "rep_roster.sql").read_text()
     sql = model_text()
-    for var in ("late_stages", "opportunity_stages", "available_rep_statuses", "rule_v1"):
+    for var in (
+        "late_stages",
+        "opportunity_stages",
+        "available_rep_statuses",
+        "rule_v1",
+        "overlay_roles",
+        "overlay_default_capacity_hours",
+    ):
         assert f"var('{var}')" in sql, f"no model reads var {var}"
 
 

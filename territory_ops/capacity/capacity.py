@@ -128,13 +128,23 @@ def _log_ratio(values: pl.Expr, peers: pl.Expr) -> pl.Expr:
     return pl.when((values > 0) & (peers > 0)).then((values / peers).log()).otherwise(0.0)
 
 
+def account_executive_role(role: pl.Expr) -> pl.Expr:
+    """Users who own accounts: role ``rep``, and a role outside the dbt var ``sales_roles``
+    only when ``unknown_role_as_account_executive`` is true (the macro is_account_executive of
+    marts.rep_roster reads the same vars)."""
+    rep = role == "rep"
+    if not dbt_var("unknown_role_as_account_executive"):
+        return rep.fill_null(False)
+    return (rep | role.is_null() | ~role.is_in(list(dbt_var("sales_roles")))).fill_null(True)
+
+
 def rep_capacity(
     users: pl.DataFrame, opportunities: pl.DataFrame, config: CapacityConfig | None = None
 ) -> pl.DataFrame:
     """One row per rep (``sales_role == 'rep'``) with capacity_hours and how it was reached."""
     config = config or CapacityConfig()
     _require(users, USER_INPUT_COLUMNS, "users")
-    reps = users.filter(pl.col("sales_role") == "rep").sort("user_id")
+    reps = users.filter(account_executive_role(pl.col("sales_role"))).sort("user_id")
     if reps.is_empty():
         return pl.DataFrame(schema=CAPACITY_SCHEMA)
     as_of_value = reps["snapshot_date"].drop_nulls().max()

@@ -30,11 +30,13 @@ def hiring(
     from territory_ops.export import ExportError, read_planning_tables
     from territory_ops.optimize.tables import InputError
     from territory_ops.scenarios.hiring import suggest_hires
+    from territory_ops.scenarios.overlay_hires import overlay_hires
 
     path = warehouse_path_or_exit()
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             accounts, reps = read_planning_tables(con)
+            overlay_needs = overlay_hires(con)
         plan = suggest_hires(accounts, reps, k, max_distance_km=max_km, time_limit=time_limit)
     except (ExportError, InputError) as err:
         typer.echo(f"No hiring plan: {err}", err=True)
@@ -56,6 +58,16 @@ def hiring(
         f"Objective {plan.objective:,.0f}; LP bound {plan.lp_bound:,.0f} "
         f"(no {k}-hire plan scores more under this model; gap {100 * plan.gap:.1f}%)."
     )
+    if overlay_needs.height:
+        write_csv_safe(overlay_needs, out / "overlay_hires.csv")
+        typer.echo(f"Overlay coverage gaps (last pass): {overlay_needs.height}")
+        for need in overlay_needs.iter_rows(named=True):
+            where = need["region_name"] or need["region_id"]
+            typer.echo(
+                f"- {need['role']} in {where}: {need['account_executives']} account "
+                f"executive(s), {need['load_hours']:,.0f} h uncovered — about "
+                f"{need['hires_needed']} hire(s)"
+            )
     if draw_map:
         from territory_ops.scenarios.hiring_map import render_hiring_png
 

@@ -34,7 +34,9 @@ OPPORTUNITY_STAGES: tuple[str, ...] = tuple(dbt_var("opportunity_stages"))
 LATE_STAGES: tuple[str, ...] = tuple(dbt_var("late_stages"))
 
 SEGMENTS: tuple[str, ...] = ("enterprise", "mid_market", "smb")
-SALES_ROLES: tuple[str, ...] = ("rep", "manager")
+# Sales_Role__c: rep (account executive), manager (any level), and the overlay roles se, csm,
+# specialist (docs/overlays.md). One list for SQL and Python: the dbt var ``sales_roles``.
+SALES_ROLES: tuple[str, ...] = tuple(dbt_var("sales_roles"))
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ USERS = ExtractSpec(
         "ManagerId",
         "IsActive",
         "Title",
-        "Sales_Role__c",  # rep | manager
+        "Sales_Role__c",  # rep | manager | se | csm | specialist
         "Segment__c",  # enterprise | mid_market | smb (empty for managers)
         "Home_PostalCode__c",
         "Home_Latitude__c",

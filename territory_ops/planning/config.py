@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from territory_ops.optimize.overlay import OverlaySettings
 from territory_ops.planning.holdover import HoldoverPolicy
 from territory_ops.settings import PASSES_YAML
 
@@ -145,6 +146,9 @@ class PassConfig:
     holdovers: HoldoverPolicy = field(metadata=NOT_PER_RUN)
     # decision rights and escalation: a policy of the deployment, read where people decide
     decisions: DecisionSettings = field(metadata=NOT_PER_RUN)
+    # overlay pods planned over the account executives' books (optimize/overlay.py): a
+    # deployment's roles and workload models, not a run's; a file without the section plans none
+    overlays: OverlaySettings = field(default_factory=OverlaySettings, metadata=NOT_PER_RUN)
 
     def effective_move_budget(self, n_accounts: int) -> int:
         """Moves of accounts whose owner is active that this pass may make (full: all)."""
@@ -225,7 +229,11 @@ def _read(cls: type, raw: Any, base: Any | None, prefix: str) -> Any:
             f"{prefix}{unknown[0]}: unknown {what} (known: {', '.join(sorted(known))})"
         )
     if base is None:
-        missing = [f.name for f in fields(cls) if f.name not in raw]
+        missing = [
+            f.name
+            for f in fields(cls)
+            if f.name not in raw and f.default is MISSING and f.default_factory is MISSING
+        ]
         if missing:
             raise PassConfigError(f"{prefix}{missing[0]}: missing (the file sets every setting)")
     hints = get_type_hints(cls)
@@ -236,7 +244,7 @@ def _read(cls: type, raw: Any, base: Any | None, prefix: str) -> Any:
         if reader is not None:  # a section that validates itself (holdovers)
             try:
                 values[key] = reader(value, f"{prefix}{key}")
-            except ValueError as err:
+            except ValueError as err:  # HoldoverPolicyError, OverlaySettingsError
                 raise PassConfigError(str(err)) from None
         elif is_dataclass(hint):
             inner = None if base is None else getattr(base, key)

@@ -42,6 +42,15 @@ from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
 from territory_ops.planning.org import load_org_chart
+from territory_ops.planning.overlay import (
+    OverlayPlan,
+    overlay_drift_flags,
+    overlay_metrics,
+    plan_pass_overlays,
+    pod_table_markdown,
+    published_pods,
+    stage_overlays,
+)
 from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
@@ -62,6 +71,7 @@ class StagedPlan:
     config: PassConfig
     plan: PassPlan
     summary: str
+    overlay_pods: str = ""  # the overlay pods as a markdown table (empty: no overlay reps)
 
 
 def stage_plan(con: duckdb.DuckDBPyConnection, run_id: str, config: PassConfig) -> StagedPlan:
@@ -125,7 +135,17 @@ def finish_stage(
     snap_accounts = data.accounts.select(
         "account_id", _col(data.accounts, "account_name"), "potential", "current_rep_id"
     )
+    overlays, carried = _plan_overlays(con, config, data, plan)
+    if overlays is not None:
+        plan.metrics.update(overlay_metrics(overlays, carried, published_pods(con)))
     store.stage_run(con, run_id, plan, config.as_dict(), snap_reps, snap_accounts)
+    pods_md = ""
+    if overlays is not None:
+        loads = stage_overlays(con, run_id, config, data.snapshot_date, overlays, carried)
+        pods_md = pod_table_markdown(loads, overlays.pods, names=rep_names(data.reps))
+        changed = plan.metrics.get("overlay_pod_change_lines") or []
+        if changed:
+            pods_md += "\n\nPod changes since the last published pass: " + "; ".join(changed)
     summary = plan_summary_markdown(
         pass_kind=plan.pass_kind,
         snapshot=data.snapshot_date.isoformat(),
@@ -137,7 +157,23 @@ def finish_stage(
         books=(plan.books_before, plan.books_after),
         quotas=figures.quotas,
     )
-    return StagedPlan(data, config, plan, summary)
+    return StagedPlan(data, config, plan, summary, pods_md)
+
+
+def _plan_overlays(
+    con: duckdb.DuckDBPyConnection, config: PassConfig, data: PlanningInput, plan: PassPlan
+) -> tuple[OverlayPlan | None, bool]:
+    """The overlay layer over the staged plan (None without overlay reps or roles); a
+    failure is a warning on the plan, not a lost primary plan."""
+    try:
+        overlays, carried = plan_pass_overlays(con, config, data.accounts, data.reps, plan.plan)
+    except Exception as err:  # solver or data trouble in the second layer
+        plan.warnings.append(f"overlay pods not planned: {err}")
+        plan.metrics["overlay_error"] = str(err)
+        return None, False
+    if overlays.loads.is_empty() and overlays.gaps.is_empty():
+        return None, False
+    return overlays, carried
 
 
 def _held(con: duckdb.DuckDBPyConnection, data: PlanningInput, config: PassConfig) -> pl.DataFrame:
@@ -205,6 +241,15 @@ def report_drift(con: duckdb.DuckDBPyConnection, run_id: str) -> DriftReport:
             flags,
             _plan_flags(record, data.snapshot_date, flags.schema, unlocated, held),
             _reverted_in_crm(con, data.snapshot_date).cast(flags.schema),
+            overlay_drift_flags(
+                con,
+                run_id,
+                config,
+                data.accounts,
+                data.reps,
+                data.snapshot_date,
+                record["pass_kind"],
+            ).cast(flags.schema),
         ]
     )
     store.record_drift(con, run_id, flags)

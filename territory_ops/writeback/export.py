@@ -7,6 +7,9 @@ as one folder ``<out>/<batch>/`` (``<batch>`` = the export's UTC time, ``YYYYMMD
 * ``Account.csv`` — ``Id,OwnerId`` (a Salesforce Data Loader update file);
 * ``Opportunity.csv`` — ``Id,OwnerId``: deals that move with their account, and held deals
   whose holdover has ended;
+* ``AccountTeam.csv`` — ``AccountId,UserId,TeamMemberRole`` (written when the warehouse has
+  overlay pods): the overlay reps of each moved account's new owner, and of every account of
+  an AE whose pod changed, as of the day (``territory_ops.planning.account_team``);
 * ``change_log.csv`` — one line per record: object, account, from, to, reason or holdover
   rule, the day it takes effect, who approved it and when, proposal and run.
 
@@ -35,6 +38,11 @@ import duckdb
 import polars as pl
 
 from territory_ops.csv_safe import write_csv_safe
+from territory_ops.planning.account_team import (
+    AccountTeamDue,
+    account_team_due,
+    record_pods_delivered,
+)
 from territory_ops.planning.due import DueChanges, due_changes, holdover_policy
 from territory_ops.planning.holdover import HoldoverPolicy
 from territory_ops.planning.status import ProposalStatus
@@ -43,6 +51,7 @@ from territory_ops.writeback.delivery import ensure_delivery_tables, mark_delive
 
 ACCOUNT_FILE = "Account.csv"
 OPPORTUNITY_FILE = "Opportunity.csv"
+ACCOUNT_TEAM_FILE = "AccountTeam.csv"
 CHANGE_LOG_FILE = "change_log.csv"
 BATCH_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
 CHANNEL = "writeback"
@@ -97,6 +106,12 @@ class WritebackResult:
     held: int = 0  # deals of the exported moves left with the old owner for now
     waiting: int = 0  # approved changes whose date has not come
     set_aside: tuple[Path, ...] = ()  # uncommitted folders of a crashed export, moved aside
+    team_members: int = 0  # account-team rows exported (overlay reps on accounts)
+
+    @property
+    def account_team_csv(self) -> Path | None:
+        path = self.folder / ACCOUNT_TEAM_FILE if self.folder else None
+        return path if path is not None and path.exists() else None
 
     @property
     def owner_csv(self) -> Path | None:
@@ -115,8 +130,9 @@ class WritebackResult:
         if self.folder is None:
             return f"nothing due as of {self.as_of}{wait}"
         held = f"; {self.held} deal(s) stay with their old owner for now" if self.held else ""
+        team = f", {self.team_members} account-team member(s)" if self.team_members else ""
         return (
-            f"{self.rows} account and {self.deals} opportunity owner change(s) due as of "
+            f"{self.rows} account and {self.deals} opportunity owner change(s){team} due as of "
             f"{self.as_of} exported to {self.folder}{held}{wait}"
         )
 
@@ -180,7 +196,36 @@ def _proposal_details(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pl.Data
     return frame.select(pl.col(c).cast(t) for c, t in schema.items())
 
 
-def _log_frame(con: duckdb.DuckDBPyConnection, due: DueChanges) -> pl.DataFrame:
+def _team_log(team: AccountTeamDue, as_of: str) -> pl.DataFrame:
+    """One change-log line per account-team member: the overlay put on the account, why."""
+    return team.rows.select(
+        object=pl.lit("AccountTeamMember"),
+        record_id="overlay_id",
+        account_id="account_id",
+        account_name=pl.lit(""),
+        from_rep_id=pl.lit(""),
+        from_rep_name=pl.lit(""),
+        to_rep_id="overlay_id",
+        to_rep_name=pl.lit(""),
+        reason_code=pl.lit("overlay"),
+        reason=pl.format(
+            "{} of account executive {} ({})", "team_member_role", "account_executive_id", "cause"
+        ),
+        effective_on=pl.lit(as_of),
+        is_temporary=pl.lit("false"),
+        temporary_until=pl.lit(""),
+        stage=pl.lit(""),
+        amount=pl.lit(None, pl.Float64),
+        approved_by=pl.lit(""),
+        approved_at=pl.lit(""),
+        proposal_id=pl.lit(""),
+        run_id=pl.col("run_id").fill_null(""),
+    )
+
+
+def _log_frame(
+    con: duckdb.DuckDBPyConnection, due: DueChanges, team: AccountTeamDue | None = None
+) -> pl.DataFrame:
     accounts = due.accounts.select(
         object=pl.lit("Account"),
         record_id="account_id",
@@ -229,7 +274,10 @@ def _log_frame(con: duckdb.DuckDBPyConnection, due: DueChanges) -> pl.DataFrame:
         proposal_id="proposal_id",
         run_id=pl.col("run_id").fill_null(""),
     )
-    return pl.concat([accounts, deals], how="vertical_relaxed").select(_LOG_COLUMNS)
+    frames = [accounts, deals]
+    if team is not None and team.rows.height:
+        frames.append(_team_log(team, due.as_of.isoformat() if due.as_of else ""))
+    return pl.concat(frames, how="vertical_relaxed").select(_LOG_COLUMNS)
 
 
 def _owner_frame(frame: pl.DataFrame, record: str, owner: str) -> pl.DataFrame:
@@ -253,7 +301,7 @@ def _set_aside_uncommitted(con: duckdb.DuckDBPyConnection, out: Path) -> tuple[P
     return tuple(moved)
 
 
-def _write_batch(folder: Path, due: DueChanges, log: pl.DataFrame) -> None:
+def _write_batch(folder: Path, due: DueChanges, log: pl.DataFrame, team: AccountTeamDue) -> None:
     """The batch folder, whole or not at all."""
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.writing")
     shutil.rmtree(staging, ignore_errors=True)
@@ -266,6 +314,8 @@ def _write_batch(folder: Path, due: DueChanges, log: pl.DataFrame) -> None:
             _owner_frame(due.opportunities, "opportunity_id", "to_owner_id"),
             staging / OPPORTUNITY_FILE,
         )
+        if team.has_pods:
+            write_csv_safe(team.file_frame(), staging / ACCOUNT_TEAM_FILE)
         write_csv_safe(log, staging / CHANGE_LOG_FILE)
         staging.rename(folder)
     except BaseException:
@@ -302,7 +352,8 @@ def export_due(
             )
         set_aside = _set_aside_uncommitted(con, out)
         due = due_changes(con, as_of, policy=policy)
-        if due.empty:
+        team = account_team_due(con, as_of, due.accounts)
+        if due.empty and team.empty:
             con.rollback()
             return WritebackResult(
                 batch, as_of, 0, 0, None, (), waiting=due.later.height, set_aside=set_aside
@@ -322,11 +373,12 @@ def export_due(
             policy=policy,
             in_transaction=True,
         )
+        record_pods_delivered(con, team, batch, now)
         con.execute(
             "insert into plans.writeback_batches values (?, ?, ?, ?, ?, ?, ?)",
             [batch, as_of, now, by, due.accounts.height, due.opportunities.height, str(folder)],
         )
-        _write_batch(folder, due, _log_frame(con, due))
+        _write_batch(folder, due, _log_frame(con, due, team), team)
         try:
             con.commit()
         except BaseException:
@@ -346,6 +398,7 @@ def export_due(
         held=delivered.held,
         waiting=due.later.height,
         set_aside=set_aside,
+        team_members=team.rows.height,
     )
 
 

@@ -147,3 +147,25 @@ def test_same_inputs_same_capacity():
     roster = users([{"user_id": f"R{i}"} for i in range(4)])
     history = opportunities([d for i in range(4) for d in deals(f"R{i}", 20 + 10 * i)])
     assert rep_capacity(roster, history).equals(rep_capacity(roster.reverse(), history.reverse()))
+
+
+def test_overlay_and_unknown_roles_are_not_account_executives_unless_configured(monkeypatch):
+    from territory_ops.capacity import capacity as module
+    from territory_ops.dbt_vars import dbt_var
+
+    roster = users(
+        [
+            {"user_id": "E1"},
+            {"user_id": "S1", "sales_role": "se", "segments": None},
+            {"user_id": "C1", "sales_role": "csm", "segments": None},
+            {"user_id": "M1", "sales_role": "manager", "segments": None},
+            {"user_id": "X1", "sales_role": "partner_rep"},
+        ]
+    )
+    assert dbt_var("unknown_role_as_account_executive") is False  # the committed default
+    plain = rep_capacity(roster, opportunities([]))
+    assert plain["rep_id"].to_list() == ["E1"]
+    settings = {"unknown_role_as_account_executive": True}
+    monkeypatch.setattr(module, "dbt_var", lambda name: settings.get(name, dbt_var(name)))
+    configured = rep_capacity(roster, opportunities([]))
+    assert configured["rep_id"].to_list() == ["E1", "X1"]

@@ -125,7 +125,14 @@ def test_the_run_config_of_territory_plan_is_the_committed_pass_settings():
     committed = load_pass_config()
     assert PassRunConfig().to_pass_config() == committed
     per_run = committed.as_dict()
-    deployment_only_keys = ("schedule", "effective_dates", "routing", "holdovers", "decisions")
+    deployment_only_keys = (
+        "schedule",
+        "effective_dates",
+        "routing",
+        "holdovers",
+        "decisions",
+        "overlays",
+    )
     for deployment_only in deployment_only_keys:
         per_run.pop(deployment_only)
     assert PassRunConfig().model_dump() == per_run

@@ -240,6 +240,21 @@ MATRIX: dict[str, Case] = {
             ),
         ),
     ),
+    # a role outside rep, manager, se, csm, specialist: the pass goes on, the user is named
+    "unknown_sales_role": Case(
+        "warn",
+        lambda d: set_cell(d / "User.csv", 3, "Sales_Role__c", "partner_rep"),
+        (
+            Expect(
+                "warning",
+                "expect_column_values_to_be_in_set",
+                "User.csv",
+                "Sales_Role__c",
+                (3,),
+                words=("partner_rep", "Id="),
+            ),
+        ),
+    ),
     "many_orphan_opportunities_block": Case(
         "block",
         lambda d: keep_share(d / "Account.csv", 0.5),

@@ -1,6 +1,7 @@
 -- One row per sales rep: the canonical `reps` planning table in its exact column order,
--- then extras. Managers are not reps. A rep on leave or departed is inactive (owns nothing
--- in a new plan). Capacity, status and ramp-up come from the `rep_capacity` scoring asset
+-- then extras. Managers are not reps, nor are overlay reps (marts.overlay_roster); a user of
+-- an unknown role is one only when var('unknown_role_as_account_executive') says so. A rep on
+-- leave or departed is inactive (owns nothing in a new plan). Capacity, status and ramp-up come from the `rep_capacity` scoring asset
 -- (territory_ops.capacity, docs/scoring.md): zero while departed or on leave, a new hire
 -- ramps up over `ramp_months`, and each rep's history adjusts a full book's hours.
 -- target_weight is the rep's ramp factor times its segments' potential per rep (normalised so
@@ -57,7 +58,7 @@ reps as (
         date_diff('month', cast(users.created_at as date), users.snapshot_date) as tenure_months,
     from users
     left join centroids on centroids.postal_code = left(trim(users.home_postal_code), 5)
-    where users.sales_role = 'rep'
+    where {{ is_account_executive('users.sales_role') }}
 ),
 
 statused as (

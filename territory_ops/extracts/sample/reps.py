@@ -32,6 +32,7 @@ from territory_ops.extracts.sample.common import (
 )
 from territory_ops.extracts.sample.companies import _Accounts
 from territory_ops.extracts.sample.geography import _Geo, _zip_in_city
+from territory_ops.extracts.sample.overlays import with_overlay_reps
 from territory_ops.extracts.spec import (
     SEGMENTS,
     USERS,
@@ -419,7 +420,7 @@ def _users(rng: np.random.Generator, reps: _Reps, geo: _Geo) -> _Users:
         _fixed(pl.col("lon"), 6).alias("Home_Longitude__c"),
         _fixed(pl.col("capacity").fill_nan(None), 0).alias("Capacity_Hours__c"),
     )
-    frame = frame.sort("Id")
+    frame = with_overlay_reps(frame).sort("Id")
     return _Users(rep_ids=ids[:n_rep].astype(str), mgr_ids=ids[n_rep:].astype(str), frame=frame)
 
 
