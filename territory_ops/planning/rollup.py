@@ -27,8 +27,10 @@ plan moves them — against the summed targets of its active reps; the band, the
 utilisation are over its active reps, as in the team KPIs (``planning.kpis``).
 
 Proposals are counted by status: ``open`` (waiting for a decision), ``waiting`` (open ones
-this node may decide alone: within one team its manager, between two teams their lowest
-common manager), ``appealed`` and ``approved``. Moves are the proposals that still stand
+this node may move on now: within one team its manager; between two teams each side's
+manager until that side approved, or their lowest common manager alone; one level up after an
+escalation — ``deciders``, from the decision rights, or without them the one manager who may
+decide alone), ``appealed`` and ``approved``. Moves are the proposals that still stand
 (not rejected, superseded or reverted): ``moves_in`` come from a rep outside the node (or
 from no owner), ``moves_out`` go to a rep outside it, ``cross_team_moves`` (in, out or
 within) join two different first-line teams.
@@ -50,9 +52,11 @@ import polars as pl
 from territory_ops.formatting import money
 from territory_ops.org import OrgChart
 from territory_ops.planning import store
+from territory_ops.planning.audit import open_round
 from territory_ops.planning.config import load_pass_config, merge_pass_config
 from territory_ops.planning.kpis import rep_books
 from territory_ops.planning.org import load_org_chart
+from territory_ops.planning.rights import deciders_now
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import load_planning_input
 
@@ -101,7 +105,7 @@ ROLLUP_SCHEMA: dict[str, pl.DataType] = {
     "drift_rep_flags": pl.Int64(),
     "drift_account_flags": pl.Int64(),
     "proposals_open": pl.Int64(),
-    "proposals_waiting": pl.Int64(),  # open, and this node may decide them alone
+    "proposals_waiting": pl.Int64(),  # open, and this node may decide them (or its side) now
     "proposals_appealed": pl.Int64(),
     "proposals_approved": pl.Int64(),
     "moves_in": pl.Int64(),
@@ -605,9 +609,27 @@ def published_rollup(con: duckdb.DuckDBPyConnection, level: int | None = None) -
     owners = data.accounts.select("account_id", "current_rep_id")
     chart = load_org_chart(con)
     nodes = rollup_by_node(
-        chart, before, after, proposals=proposals, drift=flags, owners=owners, level=level
+        chart,
+        before,
+        after,
+        proposals=proposals,
+        drift=flags,
+        owners=owners,
+        level=level,
+        deciders=rights_deciders(con, chart, proposals),
     )
     return PlanRollup(run, chart, nodes, proposals, flags, owners)
+
+
+def rights_deciders(
+    con: duckdb.DuckDBPyConnection, chart: OrgChart, proposals: pl.DataFrame
+) -> Deciders:
+    """Who each open proposal waits for under the decision rights (planning/rights.py): both
+    sides of a move between teams until each approved, escalations one level up, or their
+    lowest common manager — what "waiting" counts in a roll-up."""
+    ids = proposals["proposal_id"].to_list() if "proposal_id" in proposals.columns else []
+    rounds = open_round(con, ids) if ids else {}
+    return lambda row: deciders_now(chart, row, rounds.get(row.get("proposal_id"), ()))
 
 
 def under_lines(rolled: PlanRollup, node_id: str, limit: int = 30) -> list[str]:

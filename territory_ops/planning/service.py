@@ -54,7 +54,11 @@ from territory_ops.planning.overlay import (
 from territory_ops.planning.plan import PassInputs, PassPlan, finish_pass, prepare_pass
 from territory_ops.planning.proposals import build_proposals, proposals_by_reason
 from territory_ops.planning.report import plan_summary_markdown
-from territory_ops.planning.rollup import region_tables_markdown, rollup_by_node
+from territory_ops.planning.rollup import (
+    region_tables_markdown,
+    rights_deciders,
+    rollup_by_node,
+)
 from territory_ops.planning.routing import route_proposals
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import PlanningInput, load_planning_input
@@ -366,13 +370,15 @@ def propose_and_publish(
         pass_kind=record["pass_kind"],
         snapshot_date=record["snapshot_date"],
     )
+    chart = load_org_chart(con)
     nodes = rollup_by_node(
-        load_org_chart(con),
+        chart,
         before,
         after,
         proposals=proposals,
         drift=store.drift_flags(con, run_id),
         owners=data.accounts,
+        deciders=rights_deciders(con, chart, proposals),
     )
     summary = plan_summary_markdown(
         pass_kind=record["pass_kind"],
