@@ -68,13 +68,17 @@ def notify_pass(
     now: datetime | None = None,
     approved: pl.DataFrame | None = None,
     pending: pl.DataFrame | None = None,
+    holdovers: pl.DataFrame | None = None,
 ) -> NotifyReport:
     """Digests for every manager + the RevOps summary, through the outbox, delivered once.
 
     ``approved``: the pass's proposals the routing policy approved (listed with their dates in
-    the managers' digests and the summary); ``pending``: approved changes not yet in effect.
+    the managers' digests and the summary); ``pending``: approved changes not yet in effect;
+    ``holdovers``: the holdover report, shown to the managers of both reps of each held deal.
     """
-    routed = render_manager_digests(proposals, roster, run_url=run_url, approved=approved)
+    routed = render_manager_digests(
+        proposals, roster, run_url=run_url, approved=approved, holdovers=holdovers
+    )
     summary = render_revops_summary(
         proposals,
         channel=revops_channel,

@@ -24,7 +24,7 @@ from territory_ops.notify.sender import DigestSender
 from territory_ops.notify.summary import render_alert_digest
 from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
-from territory_ops.planning.due import due_changes
+from territory_ops.planning.due import due_changes, holdover_report
 from territory_ops.planning.report import kpi_labels
 from territory_ops.planning.routing import POLICY_CHANNEL
 from territory_ops.planning.status import ProposalStatus
@@ -119,6 +119,8 @@ def notify_run(
         now=now,
         approved=approved,
         pending=pending,
+        # open deals old owners keep as the pass's snapshot stands (deterministic per pass)
+        holdovers=holdover_report(con, record["snapshot_date"]),
     )
 
 
