@@ -70,10 +70,10 @@ def _duplicates(landing: Path) -> dict[str, str]:
 def _busy_roots(accounts: pl.DataFrame, deals: pl.DataFrame) -> set[str]:
     """Family roots with a locked account or an open deal anywhere in the family.
 
-    Joining two families whose locks sit with different reps breaks a hard rule no plan can
-    keep (a family has one owner, a locked account keeps its owner) and the pass stops; open
-    deals may reach a locking stage before the family's move is approved. Acquisitions here
-    join quiet families only.
+    Joining two families whose locks sit with different reps overrides locks (the pass keeps
+    one owner per family: ``planning.plan.merged_family_locks``), and open deals may reach a
+    locking stage before the family's move is approved. Acquisitions here join quiet families
+    only, so a benchmark's moves are the drift's, not the merges'.
     """
     parent = dict(zip(accounts["Id"], accounts["ParentId"], strict=True))
 
