@@ -4,9 +4,10 @@
         [--seed 7] [--arms loop,annual,none] [--out docs/img/closed_loop_12_months.png]
 
 A sample of ``--months`` monthly snapshots (the generator's drift: a rep leaves, one is hired
-and one goes on leave every month — about a third of a 40-rep team a year; accounts grow,
-shrink and arrive) plus CRM events the generator does not write (accounts deleted, duplicates
-merged; with ``--acquisitions``, families acquired by another), then three arms over the
+and one goes on leave every month; accounts grow, shrink and arrive) plus CRM events the
+generator does not write (about a third of the reps leave in a year at any team size, each
+replaced by a hire; accounts deleted, duplicates merged; with ``--acquisitions``, families
+acquired by another), then three arms over the
 same months, each with its own warehouse and CRM, each month through the real territory job
 (the job runner the CLI uses):
 
@@ -540,8 +541,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--acquisitions",
         type=float,
         default=0.0,
-        help="families acquired by another per month (on average); a family joined to one "
-        "whose locked accounts sit with another rep stops the pass (no plan can keep both rules)",
+        help="families acquired by another per month (on average); where the joined families' "
+        "locks sit with different reps, the pass keeps one owner (the parent's lock wins)",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/img/closed_loop_12_months.png"))
     parser.add_argument("--work", type=Path, default=None, help="keep the runs here")

@@ -1,4 +1,6 @@
-"""The digests of one pass for managers: one per manager whose reps gain or lose an account.
+"""The digests of one pass for managers: one per manager whose reps gain or lose an account,
+whether the change waits for them or the routing policy approved it, or whose reps hold or are
+owed an open deal in holdover.
 
 Each digest carries Block Kit (:mod:`territory_ops.notify.manager_blocks`) and a plain-text
 fallback from the same moves; what a digest is, and the frames it reads, are in
@@ -14,7 +16,14 @@ from typing import Any
 import polars as pl
 
 from territory_ops.notify.blocks import MORE_TEXT, rep_label
-from territory_ops.notify.manager_blocks import manager_blocks, new_and_waiting, waiting_since
+from territory_ops.notify.manager_blocks import (
+    approved_lines,
+    fyi_blocks,
+    holdover_lines,
+    manager_blocks,
+    new_and_waiting,
+    waiting_since,
+)
 from territory_ops.notify.model import (
     MANAGER_DIGEST,
     Digest,
@@ -38,29 +47,53 @@ def _why_short(row: Mapping[str, Any]) -> str:
     return f"{why}; waiting since {since.isoformat()}" if since else why
 
 
+def _plain(line: str) -> str:
+    return line.replace("*", "").replace("`", "")
+
+
 def _manager_text(
     manager: Mapping[str, Any],
     moves: pl.DataFrame,
     snapshot: date,
     pass_kind: str,
     run_url: str | None,
+    approved: pl.DataFrame | None = None,
+    held: pl.DataFrame | None = None,
 ) -> str:
-    """The plain-text fallback (notifications, clients without blocks): one line per move."""
+    """The plain-text fallback (notifications, clients without blocks): one line per move, then
+    the policy's approvals and the deals in holdover."""
     n = moves.height
-    lines = [
-        f"{n} proposed territory change{'s' if n != 1 else ''} for your team "
-        f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass; {new_and_waiting(moves)}):"
-    ]
+    where = f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass"
+    if n:
+        first = (
+            f"{n} proposed territory change{'s' if n != 1 else ''} for your team "
+            f"{where}; {new_and_waiting(moves)}):"
+        )
+        footer = "Approve or reject in Slack or with `territory-ops proposals approve|reject`."
+    else:
+        placed = approved.height if approved is not None else 0
+        first = (
+            f"{placed} territory change{'s' if placed != 1 else ''} placed in your team by the "
+            f"routing policy {where}; nothing to decide):"
+            if placed
+            else f"Open deals your reps hold or are owed after account moves {where}):"
+        )
+        footer = "Reverse one with `territory-ops proposals reverse` until it is exported."
     items = [
         f"• {escape(r['account_name'])}: {rep_label(r['from_rep_name'], r['from_rep_id'])} → "
         f"{rep_label(r['to_rep_name'], r['to_rep_id'])} ({_why_short(r)})"
         for r in moves.iter_rows(named=True)
     ]
-    footer = "Approve or reject in Slack or with `territory-ops proposals approve|reject`."
+    if approved is not None and approved.height:
+        items += ["Approved by the routing policy:"] if n else []
+        items += [_plain(line) for line in approved_lines(approved)]
+    if held is not None and held.height:
+        items += ["Deals held after an account move:"]
+        items += [_plain(line) for line in holdover_lines(held)]
     if run_url:
         footer += f" Run: {run_url}"
-    body = fit_lines(items, MAX_FALLBACK_TEXT - len(lines[0]) - len(footer) - 2, MORE_TEXT)
-    return "\n".join([lines[0], body, footer])
+    body = fit_lines(items, MAX_FALLBACK_TEXT - len(first) - len(footer) - 2, MORE_TEXT)
+    return "\n".join([first, body, footer])
 
 
 def render_manager_digests(
@@ -70,19 +103,28 @@ def render_manager_digests(
     run_url: str | None = None,
     top_moves: int = DEFAULT_TOP_MOVES,
     approved: pl.DataFrame | None = None,
+    holdovers: pl.DataFrame | None = None,
 ) -> ManagerDigests:
-    """One digest per manager whose reps gain or lose an account in the pass's open proposals.
+    """One digest per manager whose reps gain or lose an account in the pass's proposals.
 
     A proposal goes to the manager of ``to_rep_id`` and (when different) of ``from_rep_id``.
     Proposals whose reps have no reachable manager come back in ``unrouted`` for the RevOps
     summary, never silently dropped. ``approved``: changes the routing policy approved in the
-    pass; each digest lists its team's, with the day they take effect.
+    pass; each digest lists its team's, with the day they take effect, and a team whose every
+    change was approved that way still gets a digest of them (no buttons). ``holdovers``: the
+    holdover report (``planning.due.holdover_report``); a held deal is shown to the manager of
+    the rep who holds it and of the rep who gets it. A pass with neither open nor approved
+    proposals sends no manager digest.
     """
     roster = normalize_roster(roster)
     moves = open_proposals(proposals)
-    if moves.height == 0:
+    if approved is not None and approved.height:
+        approved = approved.filter(pl.col("status") == "approved")
+    else:
+        approved = None
+    if moves.height == 0 and approved is None:
         return ManagerDigests((), moves)
-    snapshot, pass_kind, run_id = one_pass(moves)
+    snapshot, pass_kind, run_id = one_pass(moves if moves.height else approved)
     reachable = roster.filter(
         pl.col("manager_id").is_not_null()
         & (pl.col("manager_email").is_not_null() | pl.col("manager_slack_user_id").is_not_null())
@@ -97,17 +139,35 @@ def render_manager_digests(
         team = reachable.filter(pl.col("manager_id") == manager["manager_id"])
         ids = team["rep_id"].to_list()
         mine = moves.filter(pl.col("to_rep_id").is_in(ids) | pl.col("from_rep_id").is_in(ids))
-        if mine.height == 0:
+        auto = _touching(approved, "to_rep_id", "from_rep_id", ids)
+        held = _touching(holdovers, "held_by", "to_owner_id", ids)
+        if mine.height == 0 and auto is None and held is None:
             continue
-        text = _manager_text(manager, mine, snapshot, pass_kind, run_url)
-        auto = None
-        if approved is not None and approved.height:
-            auto = approved.filter(
-                pl.col("to_rep_id").is_in(ids) | pl.col("from_rep_id").is_in(ids)
+        text = _manager_text(manager, mine, snapshot, pass_kind, run_url, auto, held)
+        if mine.height:
+            blocks = manager_blocks(
+                manager,
+                team,
+                mine,
+                snapshot,
+                pass_kind,
+                run_id,
+                run_url,
+                top_moves,
+                len(text),
+                auto,
+                held,
             )
-        blocks = manager_blocks(
-            manager, team, mine, snapshot, pass_kind, run_id, run_url, top_moves, len(text), auto
-        )
+        else:
+            blocks = fyi_blocks(
+                manager,
+                auto if auto is not None else pl.DataFrame(),
+                held if held is not None else pl.DataFrame(),
+                snapshot,
+                pass_kind,
+                run_id,
+                run_url,
+            )
         recipient = Recipient(
             key=f"manager:{manager['manager_id']}",
             name=manager["manager_name"] or manager["manager_id"],
@@ -128,8 +188,19 @@ def render_manager_digests(
             )
         )
     routed_reps = reachable["rep_id"].to_list()
+    # unrouted: the open proposals no manager can decide (the policy's approvals need no one)
     unrouted = moves.filter(
         ~pl.col("to_rep_id").is_in(routed_reps)
         & (pl.col("from_rep_id").is_null() | ~pl.col("from_rep_id").is_in(routed_reps))
     )
     return ManagerDigests(tuple(digests), unrouted)
+
+
+def _touching(
+    frame: pl.DataFrame | None, to_col: str, from_col: str, ids: list[str]
+) -> pl.DataFrame | None:
+    """The rows of ``frame`` whose either side is one of ``ids`` (None: none)."""
+    if frame is None or frame.height == 0:
+        return None
+    mine = frame.filter(pl.col(to_col).is_in(ids) | pl.col(from_col).is_in(ids))
+    return mine if mine.height else None

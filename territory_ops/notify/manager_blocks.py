@@ -3,6 +3,12 @@
 Every message stays within Slack's limits (50 blocks, ~12k characters with the text): the
 moves are shown biggest first while they fit, the rest are counted in an "and N more" line and
 stay decidable with "approve all". After a decision the same blocks are updated in place.
+
+Two lists are for information, without buttons: the team's changes the routing policy
+approved (reversible until exported), and the holdover report — open deals the old owner keeps
+after an account move, shown to the managers of both the rep who holds them and the rep who
+gets them. A team whose every change the policy approved gets a digest of only those
+(:func:`fyi_blocks`): nothing to decide, but it is told what was placed in it.
 """
 
 from __future__ import annotations
@@ -49,6 +55,12 @@ REASON_CHARS = 500  # one move's reason sentence(s) in its section
 _MORE_REPS = "…and {n} more reps — see the run"
 _MORE_COVERS = "…and {n} more covers — see the run"
 _MORE_APPROVED = "…and {n} more — `territory-ops proposals list --status approved`"
+_MORE_HELD = "…and {n} more held deals — see the run's holdover report"
+APPROVED_TITLE = (
+    "*Approved by the routing policy* — reverse one with "
+    "`territory-ops proposals reverse` until it is exported"
+)
+HOLDOVER_TITLE = "*Deals held after an account move* (deal · amount · stage · held by · until)"
 
 
 def waiting_since(row: Mapping[str, Any]) -> date | None:
@@ -83,6 +95,80 @@ def approved_lines(approved: pl.DataFrame) -> list[str]:
             f" · {when} (`{row['proposal_id']}`)"
         )
     return lines
+
+
+def holdover_lines(held: pl.DataFrame) -> list[str]:
+    """One line per open deal an old owner keeps: deal, amount, stage, held by, until (then who
+    gets it), from the holdover report (``planning.due.holdover_report``)."""
+    lines = []
+    for row in held.iter_rows(named=True):
+        name = row.get("opportunity_name") or row["opportunity_id"]
+        amount = money(row["amount"]) if row.get("amount") is not None else "no amount"
+        until = row["until"].isoformat() if row.get("until") else "it closes"
+        held_by = rep_label(row.get("held_by_name"), row["held_by"])
+        to = rep_label(row.get("to_owner_name"), row["to_owner_id"])
+        lines.append(
+            f"• *{escape(name)}* · {amount} · {escape(row.get('stage') or 'n/a')} · "
+            f"held by {held_by} until {until}, then {to}"
+        )
+    return lines
+
+
+def _info_sections(
+    approved: pl.DataFrame | None, held: pl.DataFrame | None
+) -> list[dict[str, Any]]:
+    """The policy's approvals and the holdover report as sections, each within Slack's limits."""
+    out = []
+    if approved is not None and approved.height:
+        out.append(
+            section_block(
+                fit_lines(
+                    [APPROVED_TITLE, *approved_lines(approved)], MAX_LIST_SECTION, _MORE_APPROVED
+                )
+            )
+        )
+    if held is not None and held.height:
+        out.append(
+            section_block(
+                fit_lines([HOLDOVER_TITLE, *holdover_lines(held)], MAX_LIST_SECTION, _MORE_HELD)
+            )
+        )
+    return out
+
+
+def fyi_blocks(
+    manager: Mapping[str, Any],
+    approved: pl.DataFrame,
+    held: pl.DataFrame,
+    snapshot: date,
+    pass_kind: str,
+    run_id: str | None,
+    run_url: str | None,
+) -> list[dict[str, Any]]:
+    """A digest with nothing to decide: the changes the routing policy placed in the team, and
+    the team's deals in holdover. No buttons; a change is reversed with the CLI until exported."""
+    n = approved.height
+    changes = "change" if n == 1 else "changes"
+    title = (
+        f"{n} territory {changes} placed in your team"
+        if n
+        else f"{plural(held.height, 'deal')} held after account moves"
+    )
+    hello = escape(manager["manager_name"] or manager["manager_email"] or "")
+    intro = (
+        f"Hi {hello}, the {escape(pass_kind)} pass's routing policy approved *{n} {changes}* "
+        "for your team: nothing to decide. Reverse one with "
+        "`territory-ops proposals reverse PROPOSAL_ID` until it is exported."
+        if n
+        else f"Hi {hello}, no change for your team to decide in the {escape(pass_kind)} pass. "
+        "Open deals of accounts that moved stay with their old owner for now:"
+    )
+    return [
+        header_block(title),
+        context_block(pass_line(snapshot, pass_kind, run_url, run_id)),
+        section_block(intro),
+        *_info_sections(approved, held),
+    ]
 
 
 def _team_effect_lines(team: pl.DataFrame, moves: pl.DataFrame) -> list[str]:
@@ -194,9 +280,11 @@ def manager_blocks(
     top_moves: int,
     text_chars: int,
     approved: pl.DataFrame | None = None,
+    held: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """One manager's digest; ``text_chars`` is the fallback text's length (same size budget);
-    ``approved``: the team's changes the routing policy approved in this pass."""
+    ``approved``: the team's changes the routing policy approved in this pass; ``held``: the
+    team's deals in holdover (held by one of its reps, or passing to one)."""
     n = moves.height
     n_cover = int(moves["is_temporary"].fill_null(False).sum())
     team_ids = set(team["rep_id"].to_list())
@@ -234,16 +322,7 @@ def manager_blocks(
                 fit_lines(["*Temporary covers*", *covers], MAX_LIST_SECTION, _MORE_COVERS)
             )
         )
-    if approved is not None and approved.height:
-        title = (
-            "*Approved by the routing policy* — reverse one with "
-            "`territory-ops proposals reverse` until it is exported"
-        )
-        head.append(
-            section_block(
-                fit_lines([title, *approved_lines(approved)], MAX_LIST_SECTION, _MORE_APPROVED)
-            )
-        )
+    head.extend(_info_sections(approved, held))
     head.append({"type": "divider"})
     tail = [
         {"type": "divider"},

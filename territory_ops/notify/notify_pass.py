@@ -77,16 +77,20 @@ def notify_pass(
     pending: pl.DataFrame | None = None,
     chart: OrgChart | None = None,
     rollup: pl.DataFrame | None = None,
+    holdovers: pl.DataFrame | None = None,
 ) -> NotifyReport:
     """Digests for every manager + the RevOps summary, through the outbox, delivered once.
 
     ``approved``: the pass's proposals the routing policy approved (listed with their dates in
-    the managers' digests and the summary); ``pending``: approved changes not yet in effect.
+    the managers' digests and the summary); ``pending``: approved changes not yet in effect;
+    ``holdovers``: the holdover report, shown to the managers of both reps of each held deal.
     ``chart``: the sales organisation; with it, every director / VP whose region the pass
     touches gets one roll-up and RevOps one per top-level region (``rollup``: the plan's
     figures per node, :func:`territory_ops.planning.rollup.rollup_by_node`).
     """
-    routed = render_manager_digests(proposals, roster, run_url=run_url, approved=approved)
+    routed = render_manager_digests(
+        proposals, roster, run_url=run_url, approved=approved, holdovers=holdovers
+    )
     rollups: tuple[Digest, ...] = ()
     unreachable: tuple[str, ...] = ()
     if chart is not None:

@@ -26,7 +26,7 @@ from territory_ops.notify.summary import render_alert_digest
 from territory_ops.org import OrgChart
 from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
-from territory_ops.planning.due import due_changes
+from territory_ops.planning.due import due_changes, holdover_report
 from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.report import kpi_labels
 from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
@@ -156,6 +156,8 @@ def notify_run(
         pending=pending,
         chart=chart,
         rollup=run_rollup(con, run_id, chart),
+        # open deals old owners keep as the pass's snapshot stands (deterministic per pass)
+        holdovers=holdover_report(con, record["snapshot_date"]),
     )
 
 

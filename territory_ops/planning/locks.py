@@ -219,11 +219,52 @@ def _same(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= POTENTIAL_TOLERANCE * max(abs(a), abs(b), 1.0)
 
 
+# statuses a rep may own accounts in (as the plan reads the roster)
+_OWNING_STATUSES = ("active", "ramping")
+_APPROVED_COVERS_SQL = """
+select proposal_id, run_id, account_id, from_rep_id, to_rep_id, status
+from plans.proposals
+where status = ? and is_temporary and reason_code = 'cover'
+order by account_id, proposal_id
+"""
+
+
+def covers_no_longer_needed(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) -> pl.DataFrame:
+    """Approved leave covers not delivered yet whose covered rep (``from_rep_id``) is back.
+
+    The CRM never moved these accounts: the owner is back before the cover reached it. Such a
+    cover is no lock (the account stays with its owner), the pass proposes no hand-back for it
+    (there is nothing to hand back), and the pass withdraws the approval when it publishes
+    (:func:`territory_ops.planning.service.propose_and_publish`), so the cover is never
+    exported and no change goes out and back. Columns: proposal_id, run_id, account_id,
+    from_rep_id, to_rep_id, status.
+    """
+    schema = {
+        c: pl.String
+        for c in ("proposal_id", "run_id", "account_id", "from_rep_id", "to_rep_id", "status")
+    }
+    if not table_exists(con, "plans", "proposals"):
+        return pl.DataFrame(schema=schema)
+    owning = pl.col("status").is_in(_OWNING_STATUSES)
+    if "active" in reps.columns:
+        owning &= pl.col("active")
+    back = reps.filter(owning)["rep_id"]
+    covers = query_frame(con, _APPROVED_COVERS_SQL, [ProposalStatus.APPROVED])
+    return covers.filter(pl.col("from_rep_id").is_in(back.to_list())).cast(schema)
+
+
 def decision_locks(
     con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, on: date
 ) -> pl.DataFrame:
-    """Every lock a pass on snapshot ``on`` must keep (``LOCK_SCHEMA``), one per account."""
+    """Every lock a pass on snapshot ``on`` must keep (``LOCK_SCHEMA``), one per account.
+    An approved cover whose rep is back before it was delivered is none
+    (:func:`covers_no_longer_needed`)."""
     locks = locks_for_pass(con, on, accounts.select("account_id", "current_rep_id"))
+    stale = covers_no_longer_needed(con, reps)["proposal_id"].to_list()
+    if stale:
+        locks = locks.filter(
+            ~((pl.col("source") == ProposalStatus.APPROVED) & pl.col("source_id").is_in(stale))
+        )
     rejected = rejected_unchanged(con, accounts, reps).filter(
         ~pl.col("account_id").is_in(locks["account_id"].to_list())
     )

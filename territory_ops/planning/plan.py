@@ -8,6 +8,12 @@ Leave is temporary: an account whose owner is on leave (roster status ``on_leave
 ``leave_until``) is covered with ``is_temporary`` and the return date. When the published plan
 holds such a cover and the rep is active again, the pass hands the account back
 (``return: R0012 is back from leave``) without spending the move budget.
+
+A family merged in the CRM (an acquisition re-parents accounts under one ultimate parent) may
+carry locks to different reps. A family has one owner and a locked account keeps its owner, so
+no plan keeps both; rather than stop, the pass picks the family's owner by one rule
+(:func:`merged_family_locks`) and moves the other locked accounts to it as forced moves whose
+reason says "family merged".
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import polars as pl
 from territory_ops.canonical import ACCOUNT_COLUMNS, REP_COLUMNS
 from territory_ops.extracts.industries import skill_gaps
 from territory_ops.optimize import ObjectiveWeights, OptimizeOptions, PlanResult, optimize
-from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS
+from territory_ops.optimize.instance import FULL_WEIGHTS, MICRO_WEIGHTS, account_families
 from territory_ops.planning.config import PassConfig
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import apply_locks
@@ -86,6 +92,20 @@ def returning_covers(published: pl.DataFrame | None, reps: pl.DataFrame) -> pl.D
     ).select("account_id", cover_rep_id="rep_id", covered_rep_id="covered_rep_id")
 
 
+def _covered_now(returns: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """Hand-backs of covers that reached the CRM or are on their way (the account's owner, or
+    its lock, is the cover rep). A cover still waiting when its rep came back is withdrawn, not
+    handed back: the CRM never moved the account (``locks.covers_no_longer_needed``)."""
+    if returns.is_empty():
+        return returns
+    owners = accounts.select("account_id", pl.col("current_rep_id").alias("_holder"))
+    return (
+        returns.join(owners, on="account_id", how="inner")
+        .filter(pl.col("_holder") == pl.col("cover_rep_id"))
+        .drop("_holder")
+    )
+
+
 def _optimizer_accounts(
     accounts: pl.DataFrame, reps: pl.DataFrame, returns: pl.DataFrame
 ) -> pl.DataFrame:
@@ -137,6 +157,98 @@ def _ownable(returns: pl.DataFrame, accounts: pl.DataFrame, reps: pl.DataFrame) 
         for aid, rep in returns.select("account_id", "covered_rep_id").iter_rows()
     ]
     return returns.filter(pl.Series(keep, dtype=pl.Boolean))
+
+
+FAMILY_MERGED = "family merged"  # the reason of a lock a merged family's owner overrides
+
+
+def merged_family_locks(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """Locked accounts of one family held by different active reps (account_id, why), the
+    owner the family keeps left out.
+
+    The rule: the lock on the family's ultimate parent wins; without one, the rep holding the
+    family's largest locked potential (then the most locked accounts, then the lower rep id).
+    The other locks are released and their accounts move to that rep with the whole family
+    (``family merged: ...`` in the plan's reason and the run's warnings), so an acquisition
+    that joins two families pinned to different reps never stops the pass.
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    active = reps.filter(pl.col("active"))["rep_id"].to_list()
+    held = accounts.filter(pl.col("locked") & pl.col("current_rep_id").is_in(active))
+    if held.height < 2:
+        return empty
+    frame = accounts.select(
+        "account_id",
+        "potential",
+        parent_account_id=pl.when(pl.col("parent_account_id") == pl.col("account_id"))
+        .then(None)
+        .otherwise(pl.col("parent_account_id")),
+    )
+    family_of, roots = account_families(frame)
+    ids = frame["account_id"].to_list()
+    info = pl.DataFrame(
+        {
+            "account_id": ids,
+            "family": family_of,
+            "root_id": [ids[roots[f]] for f in family_of],
+        }
+    )
+    locks = held.select("account_id", "current_rep_id", "potential").join(info, on="account_id")
+    split = locks.group_by("family").agg(pl.col("current_rep_id").n_unique().alias("owners"))
+    locks = locks.join(split.filter(pl.col("owners") > 1), on="family", how="semi")
+    if locks.is_empty():
+        return empty
+    weight = locks.group_by("family", "current_rep_id").agg(
+        pl.col("potential").sum().alias("locked_potential"),
+        pl.len().alias("locked_accounts"),
+        (pl.col("account_id") == pl.col("root_id")).any().alias("holds_parent"),
+    )
+    winner = (
+        weight.sort(
+            ["family", "holds_parent", "locked_potential", "locked_accounts", "current_rep_id"],
+            descending=[False, True, True, True, False],
+        )
+        .unique("family", keep="first", maintain_order=True)
+        .select(
+            "family",
+            winner="current_rep_id",
+            rule=pl.when(pl.col("holds_parent"))
+            .then(pl.lit("the lock on its parent"))
+            .otherwise(pl.lit("the family's largest locked potential")),
+        )
+    )
+    losers = locks.join(winner, on="family").filter(pl.col("current_rep_id") != pl.col("winner"))
+    return losers.sort("account_id").select(
+        "account_id",
+        why=pl.format(
+            "{}: locked to {}, but its family ({}) has one owner: {} ({} wins); now with {}",
+            pl.lit(FAMILY_MERGED),
+            "current_rep_id",
+            "root_id",
+            "winner",
+            "rule",
+            "winner",
+        ),
+    )
+
+
+def _with_merge_reasons(plan: pl.DataFrame, released: pl.DataFrame) -> pl.DataFrame:
+    """Plan rows of a merged family's overridden locks say so (reason code ``family``)."""
+    merged = released.filter(pl.col("why").str.starts_with(FAMILY_MERGED))
+    if merged.is_empty():
+        return plan
+    return (
+        plan.join(merged, on="account_id", how="left")
+        .with_columns(
+            reason=pl.when(pl.col("why").is_not_null() & pl.col("changed"))
+            .then(pl.col("why"))
+            .otherwise(pl.col("reason")),
+            reason_code=pl.when(pl.col("why").is_not_null() & pl.col("changed"))
+            .then(pl.lit("family"))
+            .otherwise(pl.col("reason_code")),
+        )
+        .drop("why")
+    )
 
 
 def conflicting_locks(accounts: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
@@ -245,7 +357,12 @@ def prepare_pass(
         held, on="account_id", how="anti"
     )
     plannable = apply_locks(plannable, locks)  # decisions and pins (planning.locks)
-    released = conflicting_locks(plannable, data.reps)
+    returns = _covered_now(returns, plannable)
+    merged = merged_family_locks(plannable, data.reps)
+    plannable = plannable.with_columns(
+        locked=pl.col("locked") & ~pl.col("account_id").is_in(merged["account_id"].to_list())
+    )
+    released = pl.concat([merged, conflicting_locks(plannable, data.reps)])
     plannable = plannable.with_columns(
         locked=pl.col("locked") & ~pl.col("account_id").is_in(released["account_id"].to_list())
     )
@@ -273,7 +390,7 @@ def finish_pass(
     )
     options = inputs.options
     plan = _with_uncovered(result.plan, data.accounts, uncovered)
-    plan = _annotate(_with_held(plan, held), data, returns)
+    plan = _with_merge_reasons(_annotate(_with_held(plan, held), data, returns), released)
     accounts_after = data.accounts.join(
         plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
     )
@@ -281,7 +398,9 @@ def finish_pass(
     metrics["returns"] = returns.height
     metrics["uncovered_accounts"] = uncovered.height
     metrics["held_unassigned"] = held.height
-    metrics["locks_released_for_eligibility"] = released.height
+    by_merge = released["why"].str.starts_with(FAMILY_MERGED)
+    metrics["locks_released_for_eligibility"] = int((~by_merge).sum())
+    metrics["locks_released_family_merged"] = int(by_merge.sum())
     metrics["uncovered_needs"] = sorted(set(uncovered["need"]) - {"its family"})
     # a skill no active rep holds: said in the run summary, not only in drift
     metrics["skill_gaps"] = [gap.sentence() for gap in skill_gaps(data.accounts, data.reps)]

@@ -24,6 +24,7 @@ from territory_ops.forecast.quota import suggest_quotas
 from territory_ops.geography import geo_held
 from territory_ops.optimize import PlanResult, optimize
 from territory_ops.planning import store
+from territory_ops.planning.audit import ensure_decisions_table, log_decisions, set_status
 from territory_ops.planning.carry import (
     CarryOver,
     carry_metrics,
@@ -40,7 +41,12 @@ from territory_ops.planning.config import (
 from territory_ops.planning.drift import drift_flags, reverted_flags, summarize
 from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
-from territory_ops.planning.locks import decision_locks, held_unassigned, respect_decisions
+from territory_ops.planning.locks import (
+    covers_no_longer_needed,
+    decision_locks,
+    held_unassigned,
+    respect_decisions,
+)
 from territory_ops.planning.org import load_org_chart
 from territory_ops.planning.overlay import (
     OverlayPlan,
@@ -59,10 +65,10 @@ from territory_ops.planning.rollup import (
     rights_deciders,
     rollup_by_node,
 )
-from territory_ops.planning.routing import route_proposals
+from territory_ops.planning.routing import POLICY_CHANNEL, route_proposals
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import PlanningInput, load_planning_input
-from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.warehouse import query_frame, table_exists, utc_now
 
 
 class PlanningError(RuntimeError):
@@ -349,6 +355,42 @@ class Published:
     auto_approved: pl.DataFrame | None = None  # proposal_id, account_id, reason_code, effective_on
 
 
+def withdraw_covers(
+    con: duckdb.DuckDBPyConnection, covers: pl.DataFrame, run_id: str, now=None
+) -> int:
+    """Withdraw approved covers whose rep came back before they were delivered: status
+    ``rejected`` (a reversal, so the cover is never exported and not proposed again while
+    nothing changes), one audit row each by the pass, in one transaction."""
+    if covers.is_empty():
+        return 0
+    ensure_decisions_table(con)
+    rows = covers.to_dicts()
+    con.begin()
+    try:
+        set_status(con, rows, ProposalStatus.REJECTED)
+        for rep, group in covers.group_by("from_rep_id", maintain_order=True):
+            note = (
+                f"withdrawn: {rep[0]} is back from leave before the cover was delivered; "
+                "the accounts stay with them"
+            )
+            log_decisions(
+                con,
+                group.to_dicts(),
+                "reverse",
+                ProposalStatus.REJECTED,
+                f"pass {run_id}",
+                note,
+                POLICY_CHANNEL,
+                None,
+                now or utc_now(),
+            )
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return covers.height
+
+
 def propose_and_publish(
     con: duckdb.DuckDBPyConnection, run_id: str, map_html: str | None = None
 ) -> Published:
@@ -396,6 +438,7 @@ def propose_and_publish(
     )
     locks, carry = _locks_and_carry(con, data, config)
     proposals = continue_proposals(respect_decisions(con, proposals, locks), carry)
+    withdraw_covers(con, covers_no_longer_needed(con, data.reps), run_id)
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)
     routed = route_proposals(con, run_id, config.routing, config.effective_dates)
     if not routed.is_empty():

@@ -53,3 +53,53 @@ def test_the_same_seed_gives_the_same_events(tmp_path: Path) -> None:
     one = apply_crm_events(_landing(tmp_path / "a"), seed=3)
     two = apply_crm_events(_landing(tmp_path / "b"), seed=3)
     assert one == two
+
+
+def _reps_active(folder: Path) -> set[str]:
+    users = pl.read_csv(folder / "User.csv", infer_schema=False)
+    reps = users.filter((pl.col("Sales_Role__c") == "rep") & (pl.col("IsActive") == "true"))
+    return set(reps["Id"].to_list())
+
+
+def test_a_third_of_reps_turn_over_in_a_year_at_any_team_size(tmp_path: Path) -> None:
+    """The generator alone loses one rep a month (a third of 40, 4% of 300 a year); the CRM
+    events top departures up to about a third a year, each replaced by a hire like them."""
+    from datetime import date
+
+    from territory_ops.extracts.sample import generate_sample
+
+    land = tmp_path / "landing"
+    generate_sample(land, accounts=1200, reps=120, months=12, seed=5, as_of=date(2026, 12, 31))
+    events = apply_crm_events(land, seed=5, acquisitions_per_month=0.0)
+    days = sorted(p for p in land.iterdir() if p.name.startswith("20"))
+    start = _reps_active(days[0])
+    left: set[str] = set()
+    previous = start
+    for folder in days[1:]:
+        now = _reps_active(folder)
+        left |= previous - now
+        assert abs(len(now) - len(start)) <= 2  # every departure is replaced that month
+        accounts = pl.read_csv(folder / "Account.csv", infer_schema=False)
+        gone = {r for r, d in events.departed.items() if d <= folder.name}
+        newly = accounts.join(
+            pl.read_csv(days[days.index(folder) - 1] / "Account.csv", infer_schema=False).select(
+                "Id", pl.col("OwnerId").alias("before")
+            ),
+            on="Id",
+        ).filter(
+            pl.col("OwnerId").is_in(list(gone)) & pl.col("OwnerId").ne_missing(pl.col("before"))
+        )
+        assert newly.height == 0  # nobody hands an account to a rep who has left
+        previous = now
+    share = len(left) / len(start)
+    assert 0.25 <= share <= 0.40, share
+    assert events.departed and set(events.departed) <= left
+    users = pl.read_csv(days[-1] / "User.csv", infer_schema=False)
+    by_id = {row["Id"]: row for row in users.iter_rows(named=True)}
+    for hire, (leaver, joined) in events.hired.items():
+        new, old = by_id[hire], by_id[leaver]
+        assert new["IsActive"] == "true" and old["IsActive"] == "false"
+        for column in ("Segment__c", "ManagerId", "Home_PostalCode__c", "Sales_Role__c"):
+            assert new[column] == old[column]
+        assert new["CreatedDate"][:10] <= joined and new["Name"] != old["Name"]
+    assert users["Id"].n_unique() == users.height

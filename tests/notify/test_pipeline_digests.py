@@ -61,13 +61,25 @@ def posts_by_channel(fake_slack) -> dict[str, int]:
 
 
 def expected_managers(db: Path, run_id: str) -> set[str]:
-    """Managers (Slack DM channel ids) of the reps on either side of an open proposal."""
+    """Managers (Slack DM channel ids) of the reps on either side of an open proposal, of a
+    change the routing policy approved in the pass, or of a deal held after a move."""
+    from territory_ops.planning.due import holdover_report
+
     with duckdb.connect(str(db), read_only=True) as con:
+        (snapshot,) = con.execute(
+            "select snapshot_date from plans.runs where run_id = ?", [run_id]
+        ).fetchone()
+        held = holdover_report(con, snapshot)
+        reps = set(held["held_by"].to_list()) | set(held["to_owner_id"].to_list())
         rows = con.execute(
             "select distinct r.manager_id from plans.proposals p join marts.rep_roster r "
             "on r.rep_id in (p.from_rep_id, p.to_rep_id) "
-            "where p.run_id = ? and p.status = 'open' and r.manager_id is not null",
-            [run_id],
+            "where p.run_id = ? and r.manager_id is not null and (p.status = 'open' or ("
+            "p.status = 'approved' and exists (select 1 from plans.decisions d "
+            "where d.proposal_id = p.proposal_id and d.channel = 'policy'))) "
+            "union select manager_id from marts.rep_roster "
+            "where list_contains(?, rep_id) and manager_id is not null",
+            [run_id, sorted(reps)],
         ).fetchall()
     return {f"DU{m}" for (m,) in rows}
 

@@ -5,7 +5,8 @@ arrive), month by month:
 
 1. 2026-06-30 snapshot, the quarterly schedule's tick of 2026-07-01 -> full pass;
 2. 2026-07-31 snapshot, the monthly schedule's tick of 2026-08-03 -> micro pass;
-3. 2026-08-31 snapshot lands -> the sensor's refresh (the rep on leave is back: hand-back);
+3. 2026-08-31 snapshot lands -> the sensor's refresh (the rep on leave is back before their
+   covers were written back: the covers are withdrawn, nothing is handed back);
 4. 2026-09-30 snapshot arrives broken, the tick of 2026-09-01 -> the gate blocks the pass.
 """
 
@@ -232,25 +233,34 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
         flags3.filter((pl.col("flag") == "back_from_leave") & (pl.col("subject_id") == away)).height
         == 1
     )
+    # nothing was written back here: the covers the routing policy approved never reached the
+    # CRM, so the rep's return withdraws them (the pass reverses each, with an audit row) and
+    # proposes no hand-back of accounts that never moved: nothing goes out and back
     returns = history.filter(
         (pl.col("run_id") == refresh.run_id) & (pl.col("reason_code") == "return")
     )
-    assert returns.height > 0 and (returns["to_rep_id"] == away).all()
-    assert set(returns["account_id"]) <= set(covers["account_id"]) | set(
+    assert returns.is_empty()
+    withdrawn = history.filter(
+        (pl.col("reason_code") == "cover") & (pl.col("from_rep_id") == away)
+    ).filter(pl.col("status") == "rejected")
+    assert withdrawn.height > 0
+    assert set(withdrawn["account_id"]) <= set(covers["account_id"]) | set(
         history.filter(pl.col("run_id") == micro.run_id).filter(pl.col("from_rep_id") == away)[
             "account_id"
         ]
     )
-    assert not returns["is_temporary"].any()
-    # the routing policy approved placements, covers and hand-backs as each pass published;
-    # every other proposal waited for a manager and the next pass superseded (or carried) it
+    # the routing policy approved placements, covers and hand-backs as each pass published
+    # (a cover withdrawn since reads rejected); every other proposal waited for a manager and
+    # the next pass superseded (or carried) it
     routed = ["new", "orphaned", "cover", "return"]
     for earlier, later in ((full.run_id, micro.run_id), (micro.run_id, refresh.run_id)):
         old = history.filter(pl.col("run_id") == earlier)
-        waited = old.filter(pl.col("status") != "approved")
+        decided = pl.col("status").is_in(["approved", "rejected"])
+        waited = old.filter(~decided)
         assert waited.height > 0 and (waited["status"] == "superseded").all()
         assert (waited["superseded_by_run_id"] == later).all()
-        assert old.filter(pl.col("status") == "approved")["reason_code"].is_in(routed).all()
+        assert old.filter(decided)["reason_code"].is_in(routed).all()
+        assert old.filter(pl.col("status") == "rejected")["reason_code"].is_in(["cover"]).all()
     latest = history.filter(pl.col("run_id") == refresh.run_id)
     assert latest.filter(pl.col("status") != "open")["reason_code"].is_in(routed).all()
     # an open proposal keeps its target while nothing it rests on changed

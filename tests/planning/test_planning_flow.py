@@ -70,8 +70,11 @@ def test_leave_cover_is_temporary_and_handed_back(con):
     assert covers["is_temporary"].all() and (covers["temporary_until"] == until).all()
     assert (covers["reason_code"] == "cover").all()
     assert "R1 (Ana Alvarez) on leave until 2026-09-15" in drift.summaries["rep"]
-    # R1 is back: the CRM never changed owners (nobody approved), the published plan covers
-    _, drift2, back = one_pass(con, "run-2", make_accounts(), make_reps(), date(2026, 9, 30))
+    # R1 is back and the CRM shows the covers: each account is handed back (a cover the CRM
+    # never applied is withdrawn instead: tests/planning/test_handback.py)
+    shown = dict(covers.select("account_id", "to_rep_id").iter_rows())
+    covered = make_accounts(shown)
+    _, drift2, back = one_pass(con, "run-2", covered, make_reps(), date(2026, 9, 30))
     returns = back.proposals.filter(pl.col("reason_code") == "return")
     assert sorted(returns["account_id"]) == sorted(covers["account_id"])
     assert (returns["to_rep_id"] == "R1").all()

@@ -98,3 +98,27 @@ def test_new_proposals_skip_what_is_decided_and_name_the_pin(warehouse, make):
     assert pinned["reason_code"] == "pin"
     assert pinned["reason"] == "pin: RevOps Lee assigned it to R1 (exec sponsor)"
     assert kept.columns == later.columns
+
+
+def test_an_approved_change_not_yet_in_effect_is_a_pin_until_its_date_and_only_then_due(
+    warehouse,
+):
+    from territory_ops.planning.due import due_changes
+
+    con, ids = warehouse
+    record_statuses(con, "run-full-1")
+    later = date(2027, 1, 1)
+    approve(con, [ids["001A1"]], by="Maria", now=NOW, effective=later)
+    # before its date: not due for write-back, listed as waiting, and every pass keeps it
+    before = due_changes(con, DAY)
+    assert before.accounts.is_empty()
+    assert before.later.select("account_id", "effective_on").rows() == [("001A1", later)]
+    locks = decision_locks(con, accounts(), reps(), DAY)
+    assert locks.filter(pl.col("account_id") == "001A1").select("rep_id", "source").rows() == [
+        ("R2", "approved")
+    ]
+    planned = apply_locks(accounts(), locks).filter(pl.col("account_id") == "001A1")
+    assert planned.select("current_rep_id", "locked").rows() == [("R2", True)]
+    # on its date it is due, once
+    on = due_changes(con, later)
+    assert on.accounts["account_id"].to_list() == ["001A1"] and on.later.is_empty()
