@@ -18,8 +18,14 @@ nothing here puts them in metadata.
 import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 from pipelines.notify import SlackResource
 from pipelines.resources import LandingResource, WarehouseResource
@@ -30,6 +36,8 @@ PULL_KEY = dg.AssetKey(["crm", "pull"])
 PUSH_KEY = dg.AssetKey(["crm", "push"])
 PULL_JOB = "crm_pull"
 PUSH_JOB = "crm_push"
+PULL_OP = "crm__pull"  # the assets' op names (their keys, joined)
+PUSH_OP = "crm__push"
 SALESFORCE_JWT = ("SALESFORCE_USERNAME", "SALESFORCE_CONSUMER_KEY", "SALESFORCE_PRIVATE_KEY_FILE")
 
 
@@ -57,6 +65,42 @@ class CrmPushConfig(dg.Config):
 
 def _day(value: str) -> date:
     return date.fromisoformat(value) if value else datetime.now(UTC).date()
+
+
+def pull_run_config(day: date) -> dict:
+    """Run config that has the pull keep (or land) the snapshot of ``day``: a run started for
+    a snapshot works on that snapshot, not on one pulled at whatever time the run starts."""
+    return {"ops": {PULL_OP: {"config": {"as_of": day.isoformat()}}}}
+
+
+def _dated_schedule(
+    name: str,
+    job: "UnresolvedAssetJobDefinition",
+    op: str,
+    cron: str,
+    status: dg.DefaultScheduleStatus,
+    description: str,
+) -> dg.ScheduleDefinition:
+    """A daily schedule whose run works as of its tick's date (a late or re-run tick pulls or
+    pushes for the day it was due, not the day it happened to start)."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=status,
+        description=description,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = context.scheduled_execution_time.date()
+        return dg.RunRequest(
+            run_key=f"{name}-{day.isoformat()}",
+            run_config={"ops": {op: {"config": {"as_of": day.isoformat()}}}},
+            tags={"territory/as_of": day.isoformat()},
+        )
+
+    return _schedule
 
 
 def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
@@ -178,20 +222,20 @@ if CRM:
     )
     crm_jobs = [crm_pull_job, crm_push_job]
     crm_schedules = [
-        dg.ScheduleDefinition(
-            name="crm_nightly_pull",
-            job=crm_pull_job,
-            cron_schedule="0 2 * * *",
-            execution_timezone="UTC",
-            default_status=dg.DefaultScheduleStatus.STOPPED,
-            description="Optional: a snapshot every night, so new accounts are placed in a day.",
+        _dated_schedule(
+            "crm_nightly_pull",
+            crm_pull_job,
+            PULL_OP,
+            "0 2 * * *",
+            dg.DefaultScheduleStatus.STOPPED,
+            "Optional: a snapshot every night, so new accounts are placed in a day.",
         ),
-        dg.ScheduleDefinition(
-            name="crm_push_daily",
-            job=crm_push_job,
-            cron_schedule="0 18 * * *",
-            execution_timezone="UTC",
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-            description="Every evening: the day's approved changes that are due, into the CRM.",
+        _dated_schedule(
+            "crm_push_daily",
+            crm_push_job,
+            PUSH_OP,
+            "0 18 * * *",
+            dg.DefaultScheduleStatus.RUNNING,
+            "Every evening: the day's approved changes that are due, into the CRM.",
         ),
     ]
