@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         UnresolvedAssetJobDefinition,
     )
 
+from pipelines.alerts import AlertSink
 from pipelines.notify import SlackResource
 from pipelines.resources import LandingResource, WarehouseResource
 
@@ -119,15 +120,19 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         config: CrmPullConfig,
         landing: LandingResource,
         warehouse: WarehouseResource,
+        alerts: AlertSink,
     ) -> dg.MaterializeResult:
         from territory_ops.crm.errors import CrmError
         from territory_ops.crm.ledger import record_pull
         from territory_ops.crm.pull import pull_crm
+        from territory_ops.crm.summary import pull_alert
 
         day = _day(config.as_of)
         try:  # the warehouse is not held while the CRM is read
             pulled = pull_crm(crm, landing.path, day, os.environ)
         except CrmError as err:
+            # one alert to RevOps (the pass stops here; nothing downstream alerts again)
+            alerts.send(pull_alert(crm, day, str(err), context.run_id), context.log)
             raise dg.Failure(
                 description=f"{crm} pull stopped, no snapshot written: {err}"
             ) from None
@@ -166,22 +171,27 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         from territory_ops.crm.channels import push_channel
         from territory_ops.crm.errors import CrmPushError
         from territory_ops.crm.push import push_due
-        from territory_ops.crm.summary import send_push_summary
+        from territory_ops.crm.summary import send_push_stopped, send_push_summary
         from territory_ops.notify.sender import DeliveryError, OutboxDigestSender
 
+        def sender():
+            try:
+                return slack.sender()
+            except DeliveryError:  # Slack misconfigured: the folder keeps the summary
+                return OutboxDigestSender(slack.outbox_path)
+
+        day = _day(config.as_of)
         try:
             channel = push_channel(crm, os.environ)
         except CrmPushError as err:
+            with warehouse.connect() as con:
+                send_push_stopped(con, crm, day, str(err), sender(), channel=slack.revops_channel)
             raise dg.Failure(description=f"{crm} push stopped, nothing sent: {err}") from None
         with warehouse.connect() as con:
-            report = push_due(con, channel, _day(config.as_of))
+            report = push_due(con, channel, day)
             if report.anything_happened:
-                try:
-                    sender = slack.sender()
-                except DeliveryError:  # Slack misconfigured: the folder keeps the summary
-                    sender = OutboxDigestSender(slack.outbox_path)
                 send_push_summary(
-                    con, report, sender, channel=slack.revops_channel, refused=report.refused
+                    con, report, sender(), channel=slack.revops_channel, refused=report.refused
                 )
         for line in report.lines():
             context.log.info(line)
