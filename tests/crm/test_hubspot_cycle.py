@@ -1,36 +1,29 @@
-"""The whole loop against the HubSpot stand-in: a portal holding the sample book is pulled, the
-pass (the real Dagster job) proposes, RevOps approves, the push applies company owners and, as
-the holdover policy says, deal owners (a record HubSpot rejects stays approved with its error
-and goes in with the next push), and the next pull and pass confirm what HubSpot shows and
-flag what someone changed back. Owners' home bases and managers, which HubSpot does not keep,
-come from the owner details file RevOps maintains."""
+"""The whole loop against the HubSpot stand-in as a deployment runs it, the same loop as the
+Salesforce one (tests/crm/scheduled_cycle.py): the nightly pull's schedule ticks and lands a
+snapshot of a portal holding the sample book, the refresh sensor starts the pass job, each
+manager approves their digest in Slack, the evening push's schedule applies company owners and,
+as the holdover policy says, deal owners (a record HubSpot rejects stays approved with its error
+and goes in with the next evening's push), and the next night's pull and pass confirm what
+HubSpot shows and flag what someone changed back. Owners' home bases and managers, which
+HubSpot does not keep, come from the owner details file RevOps maintains."""
 
 from __future__ import annotations
 
 import csv
-import time
+import logging
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
 
-import pipelines.definitions  # noqa: F401  (see below)
-from pipelines.run import run_territory_pass
-from territory_ops.cli import app
 from territory_ops.crm.hubspot import OWNER_DETAILS_VAR, TOKEN_VAR, URL_VAR
-from tests.conftest import use_home
+from tests.notify.conftest import FakeSlack
 
 from .hubspot_standin import Company, Deal, Owner, Portal, running
+from .scheduled_cycle import SIGNING_SECRET, CycleCrm, assert_no_secrets, run_cycle
 
-# The definitions are loaded before the test sets HubSpot's variables, so the pass job here is
-# the one of a deployment that lands snapshots by the command line (`crm pull`), not by the
-# pass's own pull asset, whose snapshot would be dated by the clock.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crm_hubspot_cycle")]
 TOKEN = "pat-na1-cycle-secret-4242"
-# a full pass's balance moves take effect on the first day of the next quarter
-DUE_DAY = "2027-01-01"
 # mappings/hubspot.yaml read backwards: the portal's own values for the sample's
 INDUSTRIES = {
     "Technology": "COMPUTER_SOFTWARE",
@@ -134,31 +127,15 @@ def _owner_details(records: dict[str, list[dict[str, Any]]], path: Path) -> Path
     return path
 
 
-def _cli(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
-
-
-def _statuses(db: Path) -> dict[str, str]:
-    """Status by account of the first pass's proposals (a later pass may propose again)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        return dict(
-            con.execute(
-                "select account_id, status from plans.proposals where pass_kind = 'full'"
-            ).fetchall()
-        )
-
-
-def test_pull_pass_approve_push_pull_confirms_and_flags_a_revert(
+def test_scheduled_pull_sensor_pass_slack_approval_push_and_next_pull_confirm(
     sample_records: dict[str, list[dict[str, Any]]],
+    fake_slack: FakeSlack,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = use_home(monkeypatch, tmp_path / "home")
-    db = settings.duckdb_path
-    landing = tmp_path / "landing"
-    outputs: list[str] = []
+    for name in ("territory_ops", "urllib3", "hubspot", "pipelines", "slack_sdk"):
+        caplog.set_level(logging.DEBUG, logger=name)
     with running(_portal(sample_records)) as hubspot:
         portal = hubspot.portal
         monkeypatch.setenv(TOKEN_VAR, TOKEN)
@@ -167,79 +144,23 @@ def test_pull_pass_approve_push_pull_confirms_and_flags_a_revert(
             OWNER_DETAILS_VAR, str(_owner_details(sample_records, tmp_path / "owners.csv"))
         )
 
-        # 1. the pull, then the pass: the very job the schedule starts
-        outputs.append(
-            _cli("crm", "pull", "--crm", "hubspot", "--out", str(landing), "--as-of", "2026-11-30")
+        def set_owner(company_id: str, owner: str) -> None:
+            company = next(c for c in portal.companies if c.id == company_id)
+            company.properties["hubspot_owner_id"] = owner
+
+        crm = CycleCrm(
+            name="hubspot",
+            rejects=portal.reject,
+            updates=lambda: portal.updates,
+            account_object="companies",
+            deal_object="deals",
+            set_owner=set_owner,
+            rejection=("VALIDATION_ERROR", "Property values were not valid"),
         )
-        outcome = run_territory_pass(landing, settings, {"pass_kind": "full"})
-        assert outcome.success, outcome.failures
-        with duckdb.connect(str(db), read_only=True) as con:
-            moves = con.execute(
-                "select proposal_id, account_id, from_rep_id, to_rep_id from plans.proposals "
-                "where status = 'open' and from_rep_id is not null order by account_id"
-            ).fetchall()
-        assert len(moves) >= 2, "the full pass proposes moves on the sample"
+        emails = {u["Id"]: u["Email"] for u in sample_records["User"] if u.get("Email")}
+        cycle = run_cycle(crm, fake_slack, emails, tmp_path, monkeypatch)
 
-        # 2. RevOps approves them all (the routing policy approved the placements)
-        ids = [arg for pid, *_ in moves for arg in ("--id", pid)]
-        outputs.append(_cli("proposals", "approve", *ids, "--by", "revops@example.com"))
-        with duckdb.connect(str(db), read_only=True) as con:
-            due = [
-                row[0]
-                for row in con.execute(
-                    "select account_id from plans.proposals where status = 'approved' "
-                    "and coalesce(effective_on, date '1900-01-01') <= cast(? as date)",
-                    [DUE_DAY],
-                ).fetchall()
-            ]
-        assert set(due) >= {a for _, a, *_ in moves}
-
-        # 3. the push: a record HubSpot rejects stays approved with its error
-        rejected, reverted = moves[0], moves[1]
-        portal.reject[rejected[1]] = ("VALIDATION_ERROR", "Property values were not valid")
-        first = _cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY)
-        outputs.append(first)
-        assert "VALIDATION_ERROR × 1" in first
-        statuses = _statuses(db)
-        assert statuses[rejected[1]] == "approved"
-        assert {statuses[a] for _, a, *_ in moves[1:]} == {"applied"}
-        portal.reject.clear()
-        outputs.append(_cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY))
-        assert _statuses(db)[rejected[1]] == "applied"
-        companies = [record for obj, record, _ in portal.updates if obj == "companies"]
-        assert sorted(companies) == sorted(due)  # each applied exactly once
-        with duckdb.connect(str(db), read_only=True) as con:
-            transfers = con.execute(
-                "select opportunity_id, to_owner_id from plans.deal_transfers "
-                "where status = 'applied'"
-            ).fetchall()
-        deals = [(record, owner) for obj, record, owner in portal.updates if obj == "deals"]
-        assert sorted(deals) == sorted(transfers) and len(set(deals)) == len(deals)
-
-        # 4. someone changes one back in HubSpot; the next pull and pass settle them all
-        company = next(c for c in portal.companies if c.id == reverted[1])
-        company.properties["hubspot_owner_id"] = reverted[2]
-        time.sleep(1.1)  # the warehouse keeps times to the second: the pull is after the push
-        outputs.append(
-            _cli("crm", "pull", "--crm", "hubspot", "--out", str(landing), "--as-of", "2026-12-02")
-        )
-        outcome = run_territory_pass(landing, settings, {"pass_kind": "refresh"})
-        assert outcome.success, outcome.failures
-
-    statuses = _statuses(db)
-    assert statuses[reverted[1]] == "reverted", statuses
-    assert {statuses[a] for _, a, *_ in moves if a != reverted[1]} == {"confirmed"}
-    with duckdb.connect(str(db), read_only=True) as con:
-        flags = con.execute(
-            "select subject_id, detail from plans.drift_flags where flag = 'reverted_in_crm'"
-        ).fetchall()
-    assert [f[0] for f in flags] == [reverted[1]]
-    assert f"we set {reverted[3]}" in flags[0][1] and f"now has {reverted[2]}" in flags[0][1]
-    status = _cli("crm", "status", "--crm", "hubspot")
-    outputs.append(status)
-    assert "snapshot 2026-12-02" in status and "reverted in the CRM: 1" in status
-
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".duckdb" for p in written)
-    assert all(TOKEN.encode() not in p.read_bytes() for p in written)
-    assert TOKEN not in "".join(outputs)
+    # nothing the run wrote holds HubSpot's token or Slack's secrets
+    secrets = [TOKEN.encode(), fake_slack.token.encode(), SIGNING_SECRET.encode()]
+    text = caplog.text + "".join(cycle.outputs)
+    assert_no_secrets(tmp_path, secrets, text, skip=lambda path: False)
