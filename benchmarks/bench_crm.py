@@ -1,7 +1,7 @@
 """CRM connector speed against the loopback stand-ins: pull and push at scale.
 
     nice python -m benchmarks.bench_crm [--accounts 100000] [--opportunities 500000]
-        [--users 300] [--push 100000] [--hubspot-push 10000]
+        [--users 300] [--push 100000] [--hubspot-push 100000]
         [--hubspot-companies 100000] [--hubspot-deals 500000]
 
 * Salesforce pull of Account, User and Opportunity through REST query paging (2,000 records a
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=500_000)
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--push", type=int, default=100_000)
-    parser.add_argument("--hubspot-push", type=int, default=10_000)
+    parser.add_argument("--hubspot-push", type=int, default=100_000)
     parser.add_argument("--hubspot-companies", type=int, default=100_000)
     parser.add_argument("--hubspot-deals", type=int, default=500_000)
     parser.add_argument(
