@@ -18,9 +18,16 @@ nothing here puts them in metadata.
 import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
+from pipelines.alerts import AlertSink
 from pipelines.notify import SlackResource
 from pipelines.resources import LandingResource, WarehouseResource
 
@@ -30,6 +37,8 @@ PULL_KEY = dg.AssetKey(["crm", "pull"])
 PUSH_KEY = dg.AssetKey(["crm", "push"])
 PULL_JOB = "crm_pull"
 PUSH_JOB = "crm_push"
+PULL_OP = "crm__pull"  # the assets' op names (their keys, joined)
+PUSH_OP = "crm__push"
 SALESFORCE_JWT = ("SALESFORCE_USERNAME", "SALESFORCE_CONSUMER_KEY", "SALESFORCE_PRIVATE_KEY_FILE")
 
 
@@ -59,6 +68,42 @@ def _day(value: str) -> date:
     return date.fromisoformat(value) if value else datetime.now(UTC).date()
 
 
+def pull_run_config(day: date) -> dict:
+    """Run config that has the pull keep (or land) the snapshot of ``day``: a run started for
+    a snapshot works on that snapshot, not on one pulled at whatever time the run starts."""
+    return {"ops": {PULL_OP: {"config": {"as_of": day.isoformat()}}}}
+
+
+def _dated_schedule(
+    name: str,
+    job: "UnresolvedAssetJobDefinition",
+    op: str,
+    cron: str,
+    status: dg.DefaultScheduleStatus,
+    description: str,
+) -> dg.ScheduleDefinition:
+    """A daily schedule whose run works as of its tick's date (a late or re-run tick pulls or
+    pushes for the day it was due, not the day it happened to start)."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=status,
+        description=description,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = context.scheduled_execution_time.date()
+        return dg.RunRequest(
+            run_key=f"{name}-{day.isoformat()}",
+            run_config={"ops": {op: {"config": {"as_of": day.isoformat()}}}},
+            tags={"territory/as_of": day.isoformat()},
+        )
+
+    return _schedule
+
+
 def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=PULL_KEY,
@@ -75,15 +120,19 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         config: CrmPullConfig,
         landing: LandingResource,
         warehouse: WarehouseResource,
+        alerts: AlertSink,
     ) -> dg.MaterializeResult:
         from territory_ops.crm.errors import CrmError
         from territory_ops.crm.ledger import record_pull
         from territory_ops.crm.pull import pull_crm
+        from territory_ops.crm.summary import pull_alert
 
         day = _day(config.as_of)
         try:  # the warehouse is not held while the CRM is read
             pulled = pull_crm(crm, landing.path, day, os.environ)
         except CrmError as err:
+            # one alert to RevOps (the pass stops here; nothing downstream alerts again)
+            alerts.send(pull_alert(crm, day, str(err), context.run_id), context.log)
             raise dg.Failure(
                 description=f"{crm} pull stopped, no snapshot written: {err}"
             ) from None
@@ -122,22 +171,27 @@ def build_crm_assets(crm: str) -> list[dg.AssetsDefinition]:
         from territory_ops.crm.channels import push_channel
         from territory_ops.crm.errors import CrmPushError
         from territory_ops.crm.push import push_due
-        from territory_ops.crm.summary import send_push_summary
+        from territory_ops.crm.summary import send_push_stopped, send_push_summary
         from territory_ops.notify.sender import DeliveryError, OutboxDigestSender
 
+        def sender():
+            try:
+                return slack.sender()
+            except DeliveryError:  # Slack misconfigured: the folder keeps the summary
+                return OutboxDigestSender(slack.outbox_path)
+
+        day = _day(config.as_of)
         try:
             channel = push_channel(crm, os.environ)
         except CrmPushError as err:
+            with warehouse.connect() as con:
+                send_push_stopped(con, crm, day, str(err), sender(), channel=slack.revops_channel)
             raise dg.Failure(description=f"{crm} push stopped, nothing sent: {err}") from None
         with warehouse.connect() as con:
-            report = push_due(con, channel, _day(config.as_of))
+            report = push_due(con, channel, day)
             if report.anything_happened:
-                try:
-                    sender = slack.sender()
-                except DeliveryError:  # Slack misconfigured: the folder keeps the summary
-                    sender = OutboxDigestSender(slack.outbox_path)
                 send_push_summary(
-                    con, report, sender, channel=slack.revops_channel, refused=report.refused
+                    con, report, sender(), channel=slack.revops_channel, refused=report.refused
                 )
         for line in report.lines():
             context.log.info(line)
@@ -178,20 +232,20 @@ if CRM:
     )
     crm_jobs = [crm_pull_job, crm_push_job]
     crm_schedules = [
-        dg.ScheduleDefinition(
-            name="crm_nightly_pull",
-            job=crm_pull_job,
-            cron_schedule="0 2 * * *",
-            execution_timezone="UTC",
-            default_status=dg.DefaultScheduleStatus.STOPPED,
-            description="Optional: a snapshot every night, so new accounts are placed in a day.",
+        _dated_schedule(
+            "crm_nightly_pull",
+            crm_pull_job,
+            PULL_OP,
+            "0 2 * * *",
+            dg.DefaultScheduleStatus.STOPPED,
+            "Optional: a snapshot every night, so new accounts are placed in a day.",
         ),
-        dg.ScheduleDefinition(
-            name="crm_push_daily",
-            job=crm_push_job,
-            cron_schedule="0 18 * * *",
-            execution_timezone="UTC",
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-            description="Every evening: the day's approved changes that are due, into the CRM.",
+        _dated_schedule(
+            "crm_push_daily",
+            crm_push_job,
+            PUSH_OP,
+            "0 18 * * *",
+            dg.DefaultScheduleStatus.RUNNING,
+            "Every evening: the day's approved changes that are due, into the CRM.",
         ),
     ]

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.crm import CRM, pull_run_config
 from pipelines.jobs import territory_pass_job
 from pipelines.resources import LandingResource
 from pipelines.schedules import pass_run_config
@@ -25,8 +26,11 @@ def new_snapshot_sensor(context: dg.SensorEvaluationContext, landing: LandingRes
     if context.cursor == newest.isoformat():
         return dg.SkipReason(f"snapshot {newest} already started a run")
     context.update_cursor(newest.isoformat())
+    run_config = pass_run_config("refresh")
+    if CRM:  # the pass starts with a pull: it keeps the snapshot that started it
+        run_config["ops"] |= pull_run_config(newest)["ops"]
     return dg.RunRequest(
         run_key=f"snapshot-{newest.isoformat()}",
-        run_config=pass_run_config("refresh"),
+        run_config=run_config,
         tags={"territory/pass_kind": "refresh", "territory/snapshot": newest.isoformat()},
     )

@@ -143,7 +143,7 @@ def push(
     from territory_ops.crm.channels import push_channel
     from territory_ops.crm.errors import CrmPushError
     from territory_ops.crm.push import push_due
-    from territory_ops.crm.summary import send_push_summary
+    from territory_ops.crm.summary import send_push_stopped, send_push_summary
     from territory_ops.notify.sender import sender_from_env
     from territory_ops.settings import Settings
 
@@ -152,6 +152,12 @@ def push(
         channel = push_channel(crm.value, os.environ)
     except CrmPushError as err:
         typer.echo(f"{crm.value} push stopped, nothing sent: {err}", err=True)
+        con = writable_warehouse_or_exit()
+        try:
+            sender = sender_from_env(Settings.from_env().outbox_dir)
+            send_push_stopped(con, crm.value, day, str(err), sender, channel=revops_channel)
+        finally:
+            con.close()
         raise typer.Exit(code=1) from None
     con = writable_warehouse_or_exit()
     try:

@@ -8,6 +8,12 @@ is passed through for the quality gate to report.
 
 Settings come from the environment only: ``HUBSPOT_ACCESS_TOKEN`` (a private-app token, never
 logged or written) and ``HUBSPOT_API_URL`` (default ``https://api.hubapi.com``).
+
+HubSpot owners carry no home base and no manager, which planning needs (a rep's home is where
+travel is measured from; the gate blocks a roster without one). ``HUBSPOT_OWNER_DETAILS_FILE``
+names a CSV kept by RevOps with an ``Email`` column and any of ``User.csv``'s other columns
+(``ManagerId``, ``Home_PostalCode__c``, ``Home_Latitude__c``, ``Capacity_Hours__c``, ...): its
+values fill what the pull left blank, matched by e-mail (case-insensitive).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS, ExtractS
 
 TOKEN_VAR = "HUBSPOT_ACCESS_TOKEN"
 URL_VAR = "HUBSPOT_API_URL"
+OWNER_DETAILS_VAR = "HUBSPOT_OWNER_DETAILS_FILE"
 DEFAULT_API_URL = "https://api.hubapi.com"
 HUBSPOT_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "hubspot.yaml"
 PAGE_SIZE = 100  # HubSpot's largest page for the v3 object and owner endpoints
@@ -126,11 +133,58 @@ def hubspot_landing_frames(
     companies = _fetch("companies", list(COMPANY_PROPERTIES.values()), client)
     owners = _fetch_owners(client)
     deals = _fetch("deals", list(DEAL_PROPERTIES.values()), client)
+    users = [_user(o, rules) for o in owners]
+    details_file = env.get(OWNER_DETAILS_VAR, "").strip()
+    if details_file:
+        users = with_owner_details(users, Path(details_file))
     return {
         ACCOUNTS.file_name: _frame(ACCOUNTS, [_account(c, rules) for c in companies]),
-        USERS.file_name: _frame(USERS, [_user(o, rules) for o in owners]),
+        USERS.file_name: _frame(USERS, users),
         OPPORTUNITIES.file_name: _frame(OPPORTUNITIES, [_opportunity(d, rules) for d in deals]),
     }
+
+
+def with_owner_details(users: list[dict[str, str]], path: Path) -> list[dict[str, str]]:
+    """``users`` with the blanks the owner details file fills (see the module doc).
+
+    Stops, naming the file, on an unknown column, a row without an e-mail, an e-mail twice,
+    or a row for an owner the portal does not have (active or archived).
+    """
+    where = f"{OWNER_DETAILS_VAR} ({path})"
+    try:
+        details = pl.read_csv(path, infer_schema=False, encoding="utf8").fill_null("")
+    except FileNotFoundError:
+        raise HubSpotPullError(f"{where}: the file does not exist") from None
+    except (pl.exceptions.ComputeError, UnicodeDecodeError) as err:
+        raise HubSpotPullError(f"{where}: not a readable UTF-8 CSV ({err})") from None
+    allowed = set(USERS.columns) - {"Id", "Email"}
+    unknown = [c for c in details.columns if c != "Email" and c not in allowed]
+    if "Email" not in details.columns or unknown:
+        raise HubSpotPullError(
+            f"{where}: expected an Email column and columns of User.csv "
+            f"({', '.join(sorted(allowed))}); "
+            + (f"unknown: {', '.join(unknown)}" if unknown else "Email is missing")
+        )
+    keys = details["Email"].str.strip_chars().str.to_lowercase()
+    problems = []
+    if (keys == "").any():
+        rows = [i + 2 for i, k in enumerate(keys) if not k][:3]
+        problems.append(f"rows without an Email (line {', '.join(map(str, rows))})")
+    twice = sorted({k for k in keys if k and (keys == k).sum() > 1})
+    if twice:
+        problems.append(f"an Email on more than one row ({', '.join(twice[:3])})")
+    known = {u["Email"].strip().lower() for u in users}
+    strangers = [k for k in keys if k and k not in known]
+    if strangers:
+        problems.append(f"owners HubSpot does not have ({', '.join(strangers[:3])})")
+    if problems:
+        raise HubSpotPullError(f"{where}: " + "; ".join(problems))
+    by_email = dict(zip(keys, details.drop("Email").to_dicts(), strict=True))
+    filled = []
+    for user in users:
+        extra = by_email.get(user["Email"].strip().lower(), {})
+        filled.append(user | {c: v for c, v in extra.items() if v and not user.get(c)})
+    return filled
 
 
 def _fetch(obj: str, properties: list[str], client: HubSpot) -> list[Any]:

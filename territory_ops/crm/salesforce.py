@@ -176,9 +176,7 @@ class _Session:
                 requests.Timeout,
             ) as e:
                 if not _worth_retrying(e) or attempt >= self._retry.attempts - 1:
-                    raise SalesforcePullError(
-                        f"Salesforce did not answer: {_describe(e)}"
-                    ) from None
+                    raise SalesforcePullError(self._unanswered(e, attempt + 1)) from None
                 wait = self._retry.wait(attempt)
                 log.warning("Salesforce: %s; retrying in %.1fs", _describe(e), wait)
                 self._retry.sleep(wait)
@@ -189,6 +187,19 @@ class _Session:
                 ) from None
             except SalesforceOperationError as e:  # a Bulk API 2.0 job failed or timed out
                 raise SalesforcePullError(f"Salesforce bulk query job: {e}") from None
+
+    def _unanswered(self, error: Exception, tries: int) -> str:
+        if not isinstance(error, requests.ConnectionError | requests.Timeout):
+            return f"Salesforce did not answer: {_describe(error)}"
+        setting = (
+            "the instance SALESFORCE_LOGIN_URL's token endpoint named"
+            if self.creds.from_jwt
+            else "SALESFORCE_INSTANCE_URL"
+        )
+        return (
+            f"cannot reach Salesforce at {self.creds.instance_url} after {tries} tr"
+            f"{'y' if tries == 1 else 'ies'} ({_describe(error)}): check {setting} and the network"
+        )
 
     def describe_fields(self, sobject: str) -> set[str]:
         described = self.call(lambda: getattr(self.sf, sobject).describe())

@@ -1,4 +1,5 @@
-"""One message to RevOps per push, through the notify outbox (recorded once, sent once).
+"""One message to RevOps per push through the notify outbox (recorded once, sent once), and
+an alert when a scheduled pull stops.
 
 The message says what was applied, what failed — grouped by the CRM's error code with example
 records — and what waits for its effective date. A push whose every record was rejected, or
@@ -8,6 +9,8 @@ delivery of the same push posts nothing new.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import duckdb
 
@@ -48,6 +51,19 @@ def push_alert(report: PushReport, refused: str | None = None) -> Alert:
     )
 
 
+def pull_alert(crm: str, as_of: date, error: str, run_id: str | None = None) -> Alert:
+    """A scheduled pull that stopped: what it was for, why (the connector's own message, which
+    names the object, field or setting at fault, never a credential), and what it left."""
+    name = CRM_NAMES.get(crm, crm)
+    return Alert(
+        title=f"{name} pull stopped: no snapshot for {as_of.isoformat()}",
+        lines=(error, "nothing was written to the landing folder; the pass did not run"),
+        severity="error",
+        kind="crm_pull_failed",
+        run_id=run_id,
+    )
+
+
 def send_push_summary(
     con: duckdb.DuckDBPyConnection,
     report: PushReport,
@@ -63,4 +79,30 @@ def send_push_summary(
         channel=channel,
         snapshot_date=report.as_of,
         pass_kind=PASS_KIND,
+    )
+
+
+def send_push_stopped(
+    con: duckdb.DuckDBPyConnection,
+    crm: str,
+    as_of: date,
+    error: str,
+    sender: DigestSender,
+    *,
+    channel: str,
+) -> DeliveryReport:
+    """One alert for a push that could not start (the CRM unreachable, its sign-in refused):
+    the connector's message names the setting or URL at fault, never a credential."""
+    name = CRM_NAMES.get(crm, crm)
+    alert = Alert(
+        title=f"{name} push stopped: {error}",
+        lines=(
+            f"changes due as of {as_of.isoformat()}: nothing was sent",
+            "they stay approved; the next push sends them",
+        ),
+        severity="error",
+        kind="crm_push_refused",
+    )
+    return notify_alert(
+        con, alert, sender, channel=channel, snapshot_date=as_of, pass_kind=PASS_KIND
     )

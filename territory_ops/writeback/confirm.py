@@ -15,6 +15,9 @@ snapshot dated after the delivery day can revert. An account the snapshot lacks 
 without an owner waits for the next one. The status change, its line on the audit log
 (``plans.decisions``, action ``confirm`` or ``revert``) and a row in ``plans.confirmations``
 are written in one transaction.
+
+Accounts and owners are matched by :func:`territory_ops.record_ids.id_key`, so a Salesforce Id
+in its 15-character form (a hand export) and its 18-character form (the API) are one record.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import polars as pl
 
 from territory_ops.planning.status import ProposalStatus
 from territory_ops.planning.tables import load_planning_input
+from territory_ops.record_ids import id_key
 from territory_ops.warehouse import query_frame, table_exists, utc_now
 from territory_ops.writeback.decisions import ensure_decisions_table, log_decisions, set_status
 
@@ -98,26 +102,37 @@ def confirm_changes(
         return empty
     now = now or utc_now()
     names = dict(reps.select("rep_id", "rep_name").rows()) if "rep_name" in reps.columns else {}
-    shown = accounts.select(
-        "account_id", pl.col("current_rep_id").cast(pl.String).alias("shown_owner_id")
-    ).unique("account_id")
+    names = {id_key(k): v for k, v in names.items()}
+    shown = (
+        accounts.select(
+            _key("account_id").alias("account_key"),
+            pl.col("current_rep_id").cast(pl.String).alias("shown_owner_id"),
+        )
+        .unique("account_key")
+        .with_columns(_key("shown_owner_id").alias("shown_owner_key"))
+    )
     con.begin()
     try:
         delivered = query_frame(con, _DELIVERED_SQL, [list(DELIVERED)])
         if delivered.is_empty():
             con.rollback()
             return empty
-        seen = delivered.join(shown, on="account_id", how="inner").filter(
-            pl.col("shown_owner_id").is_not_null()
+        seen = (
+            delivered.with_columns(
+                _key("account_id").alias("account_key"), _key("to_rep_id").alias("set_owner_key")
+            )
+            .join(shown, on="account_key", how="inner")
+            .filter(pl.col("shown_owner_id").is_not_null())
         )
-        confirmed = seen.filter(pl.col("shown_owner_id") == pl.col("to_rep_id"))
+        same_owner = pl.col("shown_owner_key") == pl.col("set_owner_key")
+        confirmed = seen.filter(same_owner).drop(_KEYS)
         # a snapshot taken before the delivery predates the change: it cannot revert it
         if taken_at is not None:
             later = pl.col("delivered_at").is_null() | (pl.col("delivered_at") < taken_at)
         else:
             delivered_on = pl.col("delivered_at").dt.date()
             later = pl.col("delivered_at").is_null() | (delivered_on < snapshot_date)
-        reverted = seen.filter((pl.col("shown_owner_id") != pl.col("to_rep_id")) & later)
+        reverted = seen.filter(~same_owner & later).drop(_KEYS)
         for frame, status, action in (
             (confirmed, ProposalStatus.CONFIRMED, "confirm"),
             (reverted, ProposalStatus.REVERTED, "revert"),
@@ -134,6 +149,13 @@ def confirm_changes(
         con.rollback()
         raise
     return Confirmation(confirmed, reverted)
+
+
+_KEYS = ["account_key", "set_owner_key", "shown_owner_key"]
+
+
+def _key(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).map_elements(id_key, return_dtype=pl.String)
 
 
 def confirm_snapshot(con: duckdb.DuckDBPyConnection) -> Confirmation:
@@ -165,7 +187,7 @@ def _record(
         pl.col("to_rep_id").alias("set_owner_id"),
         pl.col("to_rep_name").alias("set_owner_name"),
         "shown_owner_id",
-        pl.col("shown_owner_id")
+        _key("shown_owner_id")
         .replace_strict(names, default=None, return_dtype=pl.String)
         .alias("shown_owner_name"),
     ).with_columns(pl.all().cast(pl.String))

@@ -16,6 +16,7 @@ from territory_ops.crm.salesforce import READ_COLUMNS
 from territory_ops.extracts.sample import generate_sample
 from territory_ops.writeback.decisions import ensure_decisions_table
 from tests.crm.fake_salesforce import FakeOrg, FakeSalesforce
+from tests.notify.conftest import fake_slack  # noqa: F401  (the Slack stand-in, for the cycle)
 
 SAMPLE_AS_OF = date(2026, 11, 30)
 

@@ -40,6 +40,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from territory_ops.record_ids import id_key
+
 API_VERSIONS = ("58.0", "59.0", "60.0")
 SOQL = re.compile(r"^\s*select\s+(?P<fields>.+?)\s+from\s+(?P<object>\w+)\s*$", re.I | re.S)
 
@@ -478,24 +480,26 @@ def _process(org: FakeOrg, job: dict[str, Any]) -> None:
         job["state"], job["error"], org.fail_job = "Failed", org.fail_job, None
         results["unprocessedrecords"] = [[r["Id"], r["OwnerId"]] for r in rows]
         return
-    by_id = {r["Id"]: r for r in org.records[job["object"]]}
-    users = {u["Id"]: u for u in org.records.get("User", [])}
+    # Salesforce takes an Id in its 15- or 18-character form and keeps the 18-character one
+    by_id = {id_key(r["Id"]): r for r in org.records[job["object"]]}
+    users = {id_key(u["Id"]): u for u in org.records.get("User", [])}
     for row in rows:
         record_id, owner = row["Id"], row["OwnerId"]
+        record, user = by_id.get(id_key(record_id)), users.get(id_key(owner))
         error = org.reject_records.get(record_id)
         if org.lock_times.get(record_id, 0) > 0:
             org.lock_times[record_id] -= 1
             error = ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record")
-        elif record_id not in by_id:
+        elif record is None:
             error = ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-        elif owner in users and users[owner].get("IsActive") is False:
+        elif user is not None and user.get("IsActive") is False:
             error = ("INACTIVE_OWNER_OR_USER", "operation performed with inactive user")
-        if error:
+        if error or record is None:
             results["failedResults"].append([record_id, f"{error[0]}:{error[1]}:--", *row.values()])
             continue
-        by_id[record_id]["OwnerId"] = owner
+        record["OwnerId"] = user["Id"] if user is not None else owner
         org.applied.append((job["object"], record_id, owner))
-        results["successfulResults"].append([record_id, "false", record_id, owner])
+        results["successfulResults"].append([record["Id"], "false", record_id, owner])
     job["state"] = "JobComplete"
 
 

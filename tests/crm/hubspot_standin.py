@@ -16,7 +16,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +81,7 @@ class HubSpotStandIn:
         self.portal = portal
         self.requests: list[tuple[float, int, str]] = []  # (time, status, path with query)
         self._failures: list[Failure] = []
+        self._children: dict[str, list[str]] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(
@@ -114,6 +115,18 @@ class HubSpotStandIn:
     def take_failure(self) -> Failure | None:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
+
+    def children(self, *, first_page: bool) -> dict[str, list[str]]:
+        """Child company ids by parent, read again when a listing starts (tests edit the
+        portal between pulls, never during one)."""
+        with self._lock:
+            if first_page or self._children is None:
+                index: dict[str, list[str]] = {}
+                for company in self.portal.companies:
+                    if company.parent_id:
+                        index.setdefault(company.parent_id, []).append(company.id)
+                self._children = index
+            return self._children
 
     def record(self, status: int, path: str) -> None:
         with self._lock:
@@ -153,17 +166,22 @@ def _handler(standin: HubSpotStandIn) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             path = url.path.rstrip("/")
+            portal = standin.portal
             if path == "/crm/v3/objects/companies":
-                records = [_company(c, query, standin.portal) for c in standin.portal.companies]
+                children = standin.children(first_page="after" not in query)
+                page = _page(
+                    portal.companies, query, lambda c: _company(c, query, portal, children)
+                )
             elif path == "/crm/v3/objects/deals":
-                records = [_deal(d, query, standin.portal) for d in standin.portal.deals]
+                page = _page(portal.deals, query, lambda d: _deal(d, query, portal))
             elif path == "/crm/v3/owners":
                 archived = query.get("archived", "false").lower() == "true"
-                records = [_owner(o) for o in standin.portal.owners if o.archived == archived]
+                owners = [o for o in portal.owners if o.archived == archived]
+                page = _page(owners, query, _owner)
             else:
                 self._error(404, f"Unknown path {url.path}", "OBJECT_NOT_FOUND")
                 return
-            self._send(200, _page(records, query))
+            self._send(200, page)
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)
@@ -279,11 +297,14 @@ def _standard_error(category: str, message: str, record_id: str) -> dict[str, An
     }
 
 
-def _page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
-    """One page of ``limit`` records from the cursor ``after`` (HubSpot's cursors are opaque)."""
+def _page(
+    records: list[Any], query: dict[str, str], shown: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """One page of ``limit`` records from the cursor ``after`` (HubSpot's cursors are opaque);
+    only the page's records are rendered, so a large portal pages in linear time."""
     limit = min(int(query.get("limit", "10")), 100)
     start = int(query.get("after", "0"))
-    body: dict[str, Any] = {"results": records[start : start + limit]}
+    body: dict[str, Any] = {"results": [shown(r) for r in records[start : start + limit]]}
     if start + limit < len(records):
         body["paging"] = {"next": {"after": str(start + limit), "link": "?after=..."}}
     return body
@@ -314,7 +335,9 @@ def _record(record_id: str, props: dict[str, str | None]) -> dict[str, Any]:
     }
 
 
-def _company(company: Company, query: dict[str, str], portal: Portal) -> dict[str, Any]:
+def _company(
+    company: Company, query: dict[str, str], portal: Portal, children: dict[str, list[str]]
+) -> dict[str, Any]:
     record = _record(
         company.id, _properties("companies", company.properties, company.id, query, portal)
     )
@@ -323,9 +346,8 @@ def _company(company: Company, query: dict[str, str], portal: Portal) -> dict[st
         if company.parent_id:
             links.append({"id": company.parent_id, "type": "child_to_parent_company"})
         links += [
-            {"id": c.id, "type": "parent_to_child_company"}
-            for c in portal.companies
-            if c.parent_id == company.id
+            {"id": child, "type": "parent_to_child_company"}
+            for child in children.get(company.id, [])
         ]
         if links:  # HubSpot leaves out an association type with no links
             record["associations"] = {"companies": {"results": links}}

@@ -90,3 +90,36 @@ def test_a_snapshot_from_the_delivery_day_cannot_revert_and_the_lock_holds(
     assert locks.select("account_id", "rep_id", "source").rows() == [("A1", "R2", "applied")]
     shown = _snapshot({"A1": "R2"})
     assert locks_for_pass(con, DELIVERED_AT.date(), shown).is_empty()
+
+
+def test_a_salesforce_id_in_either_form_is_one_record(con: duckdb.DuckDBPyConnection) -> None:
+    # proposals from a hand export (15 characters), a snapshot pulled through the API (18)
+    a1, a2 = "001A0000006Vm9r", "0014b000DjH892Q"
+    r1, r2, r3 = "005A0000001abCd", "0055i000fjVu21Q", "0055i000fjVu236"
+    approved_moves(con, [(a1, r1, r2), (a2, r1, r2)])
+    _deliver(con, [a1, a2], ProposalStatus.APPLIED)
+    snapshot = _snapshot({"001A0000006Vm9rIAC": "0055i000fjVu21QAAR", a2 + "AIR": r3 + "AAB"})
+    reps = pl.DataFrame({"rep_id": ["0055i000fjVu21QAAR", r3 + "AAB"], "rep_name": ["Bo", "Cy"]})
+
+    confirm_changes(con, snapshot, reps, date(2026, 12, 2))
+
+    assert statuses(con) == {a1: "confirmed", a2: "reverted"}
+    (row,) = query_frame(con, "select * from plans.confirmations where outcome = 'reverted'").rows(
+        named=True
+    )
+    assert (row["account_id"], row["set_owner_id"]) == (a2, r2)
+    assert (row["shown_owner_id"], row["shown_owner_name"]) == (r3 + "AAB", "Cy")
+
+
+def test_case_lost_in_an_export_still_matches_but_a_15_character_id_is_case_sensitive(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    approved_moves(con, [("0014b000DjH892QAIR", "R1", "0055i000fjVu21QAAR")])
+    _deliver(con, ["0014b000DjH892QAIR"], ProposalStatus.APPLIED)
+    other_record = _snapshot({"0014b000djh892q": "R1"})  # another Id: case matters in 15
+    confirm_changes(con, other_record, REPS, date(2026, 12, 2))
+    assert statuses(con) == {"0014b000DjH892QAIR": "applied"}
+
+    upper = _snapshot({"0014B000DJH892QAIR": "0055I000FJVU21QAAR"})  # a spreadsheet's upper case
+    confirm_changes(con, upper, REPS, date(2026, 12, 3))
+    assert statuses(con) == {"0014b000DjH892QAIR": "confirmed"}

@@ -1,137 +1,166 @@
-"""The loop against the HubSpot stand-in through the command line: pull, approve, push (a
-rejected record applied by the next push), pull again, and the snapshot confirms what HubSpot
-shows and flags what someone changed back. The proposals are written directly here (the pass
-itself is exercised against the Salesforce stand-in in test_salesforce_cycle)."""
+"""The whole loop against the HubSpot stand-in as a deployment runs it, the same loop as the
+Salesforce one (tests/crm/scheduled_cycle.py): the nightly pull's schedule ticks and lands a
+snapshot of a portal holding the sample book, the refresh sensor starts the pass job, each
+manager approves their digest in Slack, the evening push's schedule applies company owners and,
+as the holdover policy says, deal owners (a record HubSpot rejects stays approved with its error
+and goes in with the next evening's push), and the next night's pull and pass confirm what
+HubSpot shows and flag what someone changed back. Owners' home bases and managers, which
+HubSpot does not keep, come from the owner details file RevOps maintains."""
 
 from __future__ import annotations
 
-import time
-from datetime import date, datetime
+import csv
+import logging
 from pathlib import Path
+from typing import Any
 
-import duckdb
-import polars as pl
 import pytest
-from typer.testing import CliRunner
 
-from territory_ops.cli import app
-from territory_ops.crm.hubspot import TOKEN_VAR, URL_VAR
-from territory_ops.planning.drift import REVERTED_FLAG, reverted_flags
-from territory_ops.warehouse import query_frame
-from territory_ops.writeback.confirm import confirm_changes
-from territory_ops.writeback.decisions import ensure_decisions_table
-from territory_ops.writeback.proposal_rows import insert_proposals, proposal_id, proposals_frame
-from tests.conftest import use_home
+from territory_ops.crm.hubspot import OWNER_DETAILS_VAR, TOKEN_VAR, URL_VAR
+from tests.notify.conftest import FakeSlack
 
-from .hubspot_standin import Company, Owner, Portal, running
+from .hubspot_standin import Company, Deal, Owner, Portal, running
+from .scheduled_cycle import SIGNING_SECRET, CycleCrm, assert_no_secrets, run_cycle
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crm_hubspot_cycle")]
 TOKEN = "pat-na1-cycle-secret-4242"
-# a full pass's balance moves take effect on the first day of the next quarter
-DUE_DAY = "2027-01-01"
+# mappings/hubspot.yaml read backwards: the portal's own values for the sample's
+INDUSTRIES = {
+    "Technology": "COMPUTER_SOFTWARE",
+    "Healthcare": "HOSPITAL_HEALTH_CARE",
+    "Retail": "RETAIL",
+    "Finance": "FINANCIAL_SERVICES",
+}
+STAGES = {
+    "Prospecting": "appointmentscheduled",
+    "Qualification": "qualifiedtobuy",
+    "Needs Analysis": "qualifiedtobuy",
+    "Value Proposition": "presentationscheduled",
+    "Id. Decision Makers": "decisionmakerboughtin",
+    "Perception Analysis": "decisionmakerboughtin",
+    "Proposal/Price Quote": "contractsent",
+    "Negotiation/Review": "contractsent",
+    "Closed Won": "closedwon",
+    "Closed Lost": "closedlost",
+}
+# the details HubSpot's owners lack, kept by RevOps in a file
+OWNER_DETAILS = ("ManagerId", "Home_PostalCode__c", "Home_Latitude__c", "Home_Longitude__c")
 
 
-def _portal() -> Portal:
-    return Portal(
-        token=TOKEN,
-        companies=[
-            Company(
-                str(201 + i),
-                {
-                    "name": f"Company {i}",
-                    "city": "Seattle",
-                    "state": "WA",
-                    "zip": "98101",
-                    "country": "United States",
-                    "hubspot_owner_id": "9001",
-                },
-            )
-            for i in range(4)
-        ],
-        owners=[
-            Owner("9001", "ava@example.com", teams=["Enterprise"]),
-            Owner("9002", "ben@example.com", teams=["Mid-Market"]),
-        ],
-    )
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _cli(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
+def _stamp(value: Any) -> str | None:
+    """A date or timestamp as HubSpot's API gives it (ISO, UTC, milliseconds)."""
+    if not value:
+        return None
+    text = str(value).replace("+0000", "Z")
+    return f"{text}T00:00:00.000Z" if len(text) == 10 else text
 
 
-def test_pull_approve_push_pull_confirms_and_flags_a_revert(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _team(user: dict[str, Any]) -> str:
+    if user["Sales_Role__c"] == "manager":
+        return "Leadership"
+    segment = (user["Segment__c"] or "smb").split(";")[0]
+    return {"enterprise": "Enterprise", "mid_market": "Mid-Market"}.get(segment, "SMB")
+
+
+def _portal(records: dict[str, list[dict[str, Any]]]) -> Portal:
+    """The sample book as a HubSpot portal holds it."""
+    companies = [
+        Company(
+            a["Id"],
+            {
+                "name": a["Name"],
+                "domain": _text(a["Website"]),
+                "industry": INDUSTRIES.get(a["Industry"] or "", "OTHER"),
+                "numberofemployees": _text(a["NumberOfEmployees"]),
+                "annualrevenue": _text(a["AnnualRevenue"]),
+                "address": _text(a["BillingStreet"]),
+                "city": _text(a["BillingCity"]),
+                "state": _text(a["BillingState"]),
+                "zip": _text(a["BillingPostalCode"]),
+                "country": _text(a["BillingCountry"]),
+                "hubspot_owner_id": _text(a["OwnerId"]),
+                "createdate": _stamp(a["CreatedDate"]),
+                "notes_last_updated": _stamp(a["LastActivityDate"]),
+            },
+            parent_id=a["ParentId"],
+        )
+        for a in records["Account"]
+    ]
+    owners = [
+        Owner(
+            u["Id"],
+            u["Email"],
+            *(u["Name"].split(" ", 1) + [""])[:2],
+            teams=[_team(u)],
+            archived=u["IsActive"] is not True,
+        )
+        for u in records["User"]
+    ]
+    deals = [
+        Deal(
+            o["Id"],
+            {
+                "dealname": o["Name"],
+                "dealstage": STAGES[o["StageName"]],
+                "amount": _text(o["Amount"]),
+                "closedate": _stamp(o["CloseDate"]),
+                "hubspot_owner_id": _text(o["OwnerId"]),
+                "createdate": _stamp(o["CreatedDate"]),
+            },
+            company_ids=[o["AccountId"]],
+        )
+        for o in records["Opportunity"]
+    ]
+    return Portal(token=TOKEN, companies=companies, owners=owners, deals=deals)
+
+
+def _owner_details(records: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", *OWNER_DETAILS])
+        for user in records["User"]:
+            writer.writerow([user["Email"], *(_text(user[c]) or "" for c in OWNER_DETAILS)])
+    return path
+
+
+def test_scheduled_pull_sensor_pass_slack_approval_push_and_next_pull_confirm(
+    sample_records: dict[str, list[dict[str, Any]]],
+    fake_slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = use_home(monkeypatch, tmp_path / "home")
-    landing = tmp_path / "landing"
-    with running(_portal()) as hubspot:
+    for name in ("territory_ops", "urllib3", "hubspot", "pipelines", "slack_sdk"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    with running(_portal(sample_records)) as hubspot:
+        portal = hubspot.portal
         monkeypatch.setenv(TOKEN_VAR, TOKEN)
         monkeypatch.setenv(URL_VAR, hubspot.url)
-        _cli("crm", "pull", "--crm", "hubspot", "--out", str(landing), "--as-of", "2026-11-30")
-        accounts = pl.read_csv(landing / "2026-11-30" / "Account.csv", infer_schema_length=0)
-        assert set(accounts["OwnerId"]) == {"9001"}
-
-        with duckdb.connect(str(settings.duckdb_path)) as con:
-            ensure_decisions_table(con)
-            rows = [
-                {
-                    "proposal_id": proposal_id(date(2026, 11, 30), "full", a, "9001", "9002"),
-                    "run_id": "run-hs",
-                    "pass_kind": "full",
-                    "snapshot_date": date(2026, 11, 30),
-                    "created_at": datetime(2026, 11, 30, 6),
-                    "account_id": a,
-                    "account_name": f"Company {a}",
-                    "from_rep_id": "9001",
-                    "to_rep_id": "9002",
-                    "to_rep_name": "ben@example.com",
-                    "reason_code": "balance",
-                    "reason": "Brings the rep toward the band.",
-                    "is_temporary": False,
-                    "status": "open",
-                }
-                for a in accounts["Id"]
-            ]
-            insert_proposals(con, proposals_frame(rows))
-        ids = [arg for r in rows for arg in ("--id", r["proposal_id"])]
-        _cli("proposals", "approve", *ids, "--by", "revops@example.com")
-
-        hubspot.portal.reject["202"] = ("VALIDATION_ERROR", "Property values were not valid")
-        first = _cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY)
-        assert "applied: 3 change(s)" in first and "VALIDATION_ERROR × 1" in first
-        hubspot.portal.reject.clear()
-        second = _cli("crm", "push", "--crm", "hubspot", "--as-of", DUE_DAY)
-        assert "applied: 1 change(s)" in second
-        assert sorted(r for _, r, _ in hubspot.portal.updates) == ["201", "202", "203", "204"]
-
-        hubspot.portal.companies[0].properties["hubspot_owner_id"] = "9001"  # changed back
-        time.sleep(1.1)  # the warehouse keeps times to the second: the pull is after the push
-        _cli("crm", "pull", "--crm", "hubspot", "--out", str(landing), "--as-of", "2026-12-02")
-        status = _cli("crm", "status", "--crm", "hubspot")
-        assert "applied, awaiting the next pull: 4" in status and "snapshot 2026-12-02" in status
-
-    snapshot = pl.read_csv(landing / "2026-12-02" / "Account.csv", infer_schema_length=0)
-    with duckdb.connect(str(settings.duckdb_path)) as con:
-        confirm_changes(
-            con,
-            snapshot.select(
-                pl.col("Id").alias("account_id"), pl.col("OwnerId").alias("current_rep_id")
-            ),
-            pl.DataFrame({"rep_id": ["9001", "9002"], "rep_name": ["Ava", "Ben"]}),
-            date(2026, 12, 2),
-            taken_at=con.execute("select max(pulled_at) from crm.pulls").fetchone()[0],
+        monkeypatch.setenv(
+            OWNER_DETAILS_VAR, str(_owner_details(sample_records, tmp_path / "owners.csv"))
         )
-        statuses = dict(con.execute("select account_id, status from plans.proposals").fetchall())
-        reverted = query_frame(con, "select * from plans.confirmations where outcome = 'reverted'")
-    assert statuses == {
-        "201": "reverted",
-        "202": "confirmed",
-        "203": "confirmed",
-        "204": "confirmed",
-    }
-    flags = reverted_flags(reverted, date(2026, 12, 2))
-    assert flags.select("flag", "subject_id").rows() == [(REVERTED_FLAG, "201")]
-    assert "we set 9002" in flags["detail"][0] and "now has 9001 (Ava)" in flags["detail"][0]
-    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
-    assert TOKEN.encode() not in written
+
+        def set_owner(company_id: str, owner: str) -> None:
+            company = next(c for c in portal.companies if c.id == company_id)
+            company.properties["hubspot_owner_id"] = owner
+
+        crm = CycleCrm(
+            name="hubspot",
+            rejects=portal.reject,
+            updates=lambda: portal.updates,
+            account_object="companies",
+            deal_object="deals",
+            set_owner=set_owner,
+            rejection=("VALIDATION_ERROR", "Property values were not valid"),
+        )
+        emails = {u["Id"]: u["Email"] for u in sample_records["User"] if u.get("Email")}
+        cycle = run_cycle(crm, fake_slack, emails, tmp_path, monkeypatch)
+
+    # nothing the run wrote holds HubSpot's token or Slack's secrets
+    secrets = [TOKEN.encode(), fake_slack.token.encode(), SIGNING_SECRET.encode()]
+    text = caplog.text + "".join(cycle.outputs)
+    assert_no_secrets(tmp_path, secrets, text, skip=lambda path: False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,6 +24,7 @@ from territory_ops.crm.hubspot import (
     HubSpotPullError,
     hubspot_landing_frames,
     pull_hubspot,
+    with_owner_details,
 )
 from territory_ops.extracts.spec import ACCOUNTS, OPPORTUNITIES, USERS
 
@@ -291,3 +293,40 @@ def test_a_failed_pull_leaves_no_snapshot_folder(standin: HubSpotStandIn, tmp_pa
     with pytest.raises(HubSpotPullError):
         pull_hubspot(landing, date(2026, 11, 30), _env(standin, token="wrong"))
     assert not landing.exists() or list(landing.iterdir()) == []
+
+
+def test_owner_details_fill_what_hubspot_lacks_by_email(tmp_path: Path) -> None:
+    users = [
+        {"Id": "9001", "Email": "Ava@Example.com", "ManagerId": "", "Home_PostalCode__c": ""},
+        {"Id": "9002", "Email": "ben@example.com", "ManagerId": "", "Home_PostalCode__c": ""},
+    ]
+    details = tmp_path / "owners.csv"
+    details.write_text(
+        "Email,ManagerId,Home_PostalCode__c\nava@example.com,9000,98101\nben@example.com,,\n",
+        encoding="utf-8",
+    )
+    filled = with_owner_details(users, details)
+    assert [(u["ManagerId"], u["Home_PostalCode__c"]) for u in filled] == [
+        ("9000", "98101"),
+        ("", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Email,Home_Zip\na@example.com,1\n", "unknown: Home_Zip"),
+        ("ManagerId\n9000\n", "Email is missing"),
+        ("Email,ManagerId\n,9000\n", "rows without an Email (line 2)"),
+        ("Email,ManagerId\na@example.com,1\nA@example.com,2\n", "more than one row"),
+        ("Email,ManagerId\nzoe@example.com,1\n", "owners HubSpot does not have (zoe@example.com)"),
+    ],
+)
+def test_a_bad_owner_details_file_stops_the_pull_naming_file_and_rows(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    details = tmp_path / "owners.csv"
+    details.write_text(text, encoding="utf-8")
+    with pytest.raises(HubSpotPullError, match="HUBSPOT_OWNER_DETAILS_FILE") as err:
+        with_owner_details([{"Id": "1", "Email": "a@example.com"}], details)
+    assert message in str(err.value) and str(details) in str(err.value)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
+import socket
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
+from pipelines.alerts import LocalAlertSink
+from pipelines.crm import build_crm_assets
+from pipelines.resources import LandingResource, WarehouseResource
 from territory_ops.cli.app import app
 from territory_ops.crm.salesforce import (
     FieldConfig,
@@ -323,3 +329,34 @@ def test_a_missing_setting_is_named_and_nothing_lands(
     assert result.exit_code == 1
     assert f"{variable} is not set" in result.output
     assert not landing.exists()
+
+
+def test_a_scheduled_pull_of_an_unreachable_crm_stops_with_one_alert(
+    salesforce: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        dead = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", dead)
+    outbox = tmp_path / "outbox"
+    result = dg.materialize(
+        [build_crm_assets("salesforce")[0]],
+        resources={
+            "landing": LandingResource(path=str(tmp_path / "landing")),
+            "warehouse": WarehouseResource(
+                database=str(tmp_path / "w.duckdb"), archive_dir=str(tmp_path / "archive")
+            ),
+            "alerts": LocalAlertSink(outbox_dir=str(outbox)),
+        },
+        run_config={"ops": {"crm__pull": {"config": {"as_of": "2026-11-30"}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    description = failure.step_failure_data.user_failure_data.description
+    assert f"cannot reach Salesforce at {dead}" in description
+    (alert,) = [json.loads(line) for line in (outbox / "alerts.jsonl").read_text().splitlines()]
+    assert alert["kind"] == "crm_pull_failed"
+    assert "SALESFORCE_INSTANCE_URL" in alert["text"] and dead in alert["text"]
+    assert "Traceback" not in alert["text"]
+    assert not (tmp_path / "landing" / "2026-11-30").exists()

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from territory_ops.cli import app
 from territory_ops.crm.ledger import latest_errors
 from territory_ops.crm.push import push_due
-from territory_ops.crm.salesforce import RetryPolicy
+from territory_ops.crm.salesforce import RetryPolicy, pull_salesforce
 from territory_ops.crm.salesforce_push import SalesforceBulkChannel, parse_error
+from territory_ops.record_ids import id_key
 from territory_ops.settings import PROJECT_ROOT
+from territory_ops.writeback.confirm import confirm_changes
 from territory_ops.writeback.decisions import ensure_decisions_table
 
 from .fake_salesforce import FakeOrg, FakeSalesforce
@@ -235,3 +239,67 @@ def test_salesforce_error_texts_split_into_code_and_message() -> None:
         "Required fields are missing: [Name]",
     )
     assert parse_error("something odd") == ("UNKNOWN_ERROR", "something odd")
+
+
+def test_15_character_ids_from_an_export_are_applied_and_confirmed_by_the_api_s_18(
+    salesforce: FakeSalesforce, org: FakeOrg, con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # the decisions were made on a hand export, which shows Ids in their 15-character form
+    moves = [(a[:15], frm[:15], to[:15]) for a, frm, to in _moves(org, 3)]
+    approved_moves(con, moves)
+
+    report = _push(con)
+
+    assert (report.applied_records, report.failed) == (3, 0)
+    assert set(statuses(con).values()) == {"applied"}
+    owners = _owners(org)  # the org keeps its 18-character Ids
+    assert {len(o) for a, _, _ in moves for o in (owners[a + id_key(a)[15:]],)} == {18}
+    assert {(a, owners[a + id_key(a)[15:]][:15]) for a, _, _ in moves} == {
+        (a, to) for a, _, to in moves
+    }
+    assert _push(con).sent == 0  # nothing is sent twice
+
+    # the next pull (through the API: 18 characters) confirms them
+    pull_salesforce(tmp_path / "landing", date(2026, 12, 2), os.environ)
+    snapshot = pl.read_csv(
+        tmp_path / "landing" / "2026-12-02" / "Account.csv", infer_schema=False
+    ).select(pl.col("Id").alias("account_id"), pl.col("OwnerId").alias("current_rep_id"))
+    assert set(snapshot["account_id"].str.len_chars()) == {18}
+    confirm_changes(
+        con,
+        snapshot,
+        pl.DataFrame({"rep_id": []}, schema={"rep_id": pl.String}),
+        date(2026, 12, 2),
+        taken_at=datetime(2099, 1, 1),
+    )
+    assert set(statuses(con).values()) == {"confirmed"}
+
+
+def test_an_unreachable_crm_stops_the_push_with_one_alert_naming_the_setting(
+    salesforce: FakeSalesforce,
+    org: FakeOrg,
+    con: duckdb.DuckDBPyConnection,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    approved_moves(con, _moves(org, 2))
+    con.close()
+    with socket.socket() as sock:  # a port nothing listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        dead = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", dead)
+
+    result = CliRunner().invoke(
+        app, ["crm", "push", "--crm", "salesforce", "--as-of", "2026-12-01"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert f"cannot reach Salesforce at {dead} after 5 tries" in result.output
+    assert "check SALESFORCE_INSTANCE_URL" in result.output
+    assert "Traceback" not in result.output and org.token not in result.output
+    with duckdb.connect(str(home / "territory.duckdb")) as again:
+        assert set(statuses(again).values()) == {"approved"}
+        alerts = again.execute("select kind, status, text from notify.outbox").fetchall()
+    assert [(k, s) for k, s, _ in alerts] == [("alert:crm_push_refused", "sent")]
+    assert dead in alerts[0][2] and "SALESFORCE_INSTANCE_URL" in alerts[0][2]
+    assert org.uploads == 0
