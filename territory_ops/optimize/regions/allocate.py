@@ -21,6 +21,7 @@ basic solution leaves few fractional), ties to the family's natural region.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,10 +65,18 @@ class Allocation:
     status: str
     fractional: int  # border families the LP shared between regions (rounded)
     broken_rows: list[str]  # rows the LP needed slack for
+    seconds: float = 0.0  # building and solving the LP
 
 
 def allocate(data: AllocationInput) -> Allocation:
     """Solve the allocation LP and round it (see the module doc)."""
+    t0 = time.perf_counter()
+    out = _allocate(data)
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _allocate(data: AllocationInput) -> Allocation:
     K = len(data.region_target)
     S = len(data.segments)
     fam_region = data.fixed_region.copy()
