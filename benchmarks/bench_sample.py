@@ -124,7 +124,8 @@ def print_utilisation(landing: Path) -> None:
         f"utilisation ({u.snapshot}): {work:,.0f} h of workload on {cap:,.0f} h of {reps} "
         f"available reps = {u.share:.1%}; {work / n_accounts:.1f} h per account, "
         f"{cap / max(reps, 1):,.0f} h per rep; {u.in_coverage / n_accounts:.1%} of accounts in "
-        f"coverage ({u.in_coverage / max(reps, 1):,.0f} per rep); 90% needs {work / 0.9 / max(reps, 1):,.0f} h per rep"
+        f"coverage ({u.in_coverage / max(reps, 1):,.0f} per rep); "
+        f"90% needs {work / 0.9 / max(reps, 1):,.0f} h per rep"
     )
 
 

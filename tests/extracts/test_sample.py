@@ -279,17 +279,19 @@ def test_cli_sample_writes_and_summarizes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("accounts", "reps"),
-    [(3000, 40), (6000, 18)],
-    ids=["demo-75-per-rep", "market-333-per-rep"],
+    ("accounts", "reps", "months", "as_of"),
+    [(3000, 40, 3, date(2026, 10, 31)), (25_000, 75, 1, AS_OF)],
+    ids=["the-demo-75-per-rep", "market-333-per-rep"],
 )
-def test_the_team_is_plannable_at_any_book_size_per_rep(tmp_path: Path, accounts, reps) -> None:
+def test_the_team_is_plannable_at_any_book_size_per_rep(
+    tmp_path: Path, accounts: int, reps: int, months: int, as_of: date
+) -> None:
     """85-95% of the available reps' capacity, whether each rep has the demo's 75 accounts or
     the 333 of a 100k / 300 or 1M / 3,000 book (whose other accounts are whitespace)."""
     from benchmarks.bench_sample import team_utilisation
 
     out = tmp_path / "landing"
-    generate_sample(out, accounts, reps, 1, 7, as_of=AS_OF)
+    generate_sample(out, accounts, reps, months, 7, as_of=as_of)
     u = team_utilisation(out)
     assert 0.85 <= u.share <= 0.95, u
     per_rep_worked = u.in_coverage / u.available_reps

@@ -39,14 +39,14 @@ def test_accounts_in_play_get_the_cadence_and_whitespace_a_little() -> None:
     out = workload_hours(_accounts(), WorkloadConfig())
     hours = dict(zip(out["account_id"], out["workload_hours"], strict=True))
     covered = dict(zip(out["account_id"], out["in_coverage"], strict=True))
-    # smb in coverage: 5 + 2 meetings x 3 h = 11 h, plus 6 h per open deal
-    assert hours["open"] == pytest.approx(11 + 2 * 6)
-    assert hours["won"] == pytest.approx(11)
+    # smb in coverage: 6 + 2 meetings x 3 h = 12 h, plus 6 h per open deal
+    assert hours["open"] == pytest.approx(12 + 2 * 6)
+    assert hours["won"] == pytest.approx(12)
     assert hours["active"] == pytest.approx(5 + 3 * 3)  # mid-market, touched this year
     assert hours["stale"] == pytest.approx(0.1)  # last touched 394 days ago
     assert hours["never"] == pytest.approx(0.1)
     assert hours["ent_white"] == pytest.approx(0.5)
-    assert hours["odd"] == pytest.approx(11)  # unknown segment: planned like SMB
+    assert hours["odd"] == pytest.approx(12)  # unknown segment: planned like SMB
     assert [k for k, v in covered.items() if not v] == ["stale", "never", "ent_white"]
 
 
@@ -55,7 +55,7 @@ def test_coverage_off_plans_every_account_at_full_cadence_without_the_coverage_i
     frame = _accounts().select("account_id", "segment", "open_opportunity_count")
     out = workload_hours(frame, config)
     assert out["in_coverage"].all()
-    assert out.filter(pl.col("account_id") == "never")["workload_hours"].item() == 11
+    assert out.filter(pl.col("account_id") == "never")["workload_hours"].item() == 12
 
 
 def test_missing_coverage_inputs_are_named() -> None:

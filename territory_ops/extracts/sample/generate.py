@@ -15,9 +15,9 @@ from territory_ops.extracts.sample.activity import (
     _episodes,
     _intent_panel,
     _last_activity,
-    _worked_accounts,
     _opportunities,
     _vendor_static,
+    _worked_accounts,
 )
 from territory_ops.extracts.sample.common import (
     BASE62,
