@@ -60,7 +60,7 @@ BORDER_REACH = 18  # a family's cheapest eligible reps among which a border is l
 # ``None`` takes every region among the BORDER_REACH candidates (the widest border). At 100k
 # the widest border held 86% of the families and its LP took minutes; a region's imbalance
 # needs only the families near its edge.
-BORDER_MARGINS: tuple[float | None, ...] = (0.25, 0.5, 1.0, None)
+BORDER_MARGINS: tuple[float | None, ...] = (0.25, 1.0, None)
 BOOK_DIR = "book"
 REGIONS_DIR = "regions"
 
