@@ -10,6 +10,7 @@ Prints rows per file, wall-clock seconds (geography loading included: a cold pro
 last snapshot's team utilisation: total workload hours over the available reps' capacity hours,
 by the project's own rules (``territory_ops.scoring.workload`` on each account's segment and
 open opportunities, ``territory_ops.capacity.rep_capacity`` on the users and their deals),
+whitespace told apart as the rule does (no activity in a year, no open deal, no win in three),
 read straight from the landing files (before de-duplication, which merges ~1.5% of accounts).
 ``--utilisation-only DIR`` measures an existing landing folder without generating.
 """
@@ -20,6 +21,7 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -32,8 +34,22 @@ from territory_ops.scoring.config import WorkloadConfig
 from territory_ops.scoring.workload import workload_hours
 
 
-def team_utilisation(landing: Path) -> tuple[str, float, float, int]:
-    """(snapshot, workload hours, capacity hours, available reps) of the last snapshot."""
+@dataclass(frozen=True)
+class Utilisation:
+    snapshot: str
+    workload_hours: float
+    capacity_hours: float
+    available_reps: int
+    accounts: int
+    in_coverage: int  # accounts the workload rule plans at full cadence (not whitespace)
+
+    @property
+    def share(self) -> float:
+        return self.workload_hours / max(self.capacity_hours, 1e-9)
+
+
+def team_utilisation(landing: Path) -> Utilisation:
+    """The last snapshot's workload over its available reps' capacity."""
     snap = max(p for p in landing.iterdir() if p.is_dir() and p.name[:1].isdigit())
     as_of = date.fromisoformat(snap.name)
     accounts = pl.read_csv(snap / "Account.csv", infer_schema=False)
@@ -48,6 +64,13 @@ def team_utilisation(landing: Path) -> tuple[str, float, float, int]:
         .agg(open_opportunity_count=pl.len())
         .rename({"AccountId": "account_id"})
     )
+    close = pl.col("CloseDate").str.to_date()
+    wins = (
+        opps.filter((pl.col("IsWon") == "true") & (close > pl.lit(as_of).dt.offset_by("-3y")))
+        .group_by("AccountId")
+        .agg(won_count_3y=pl.len())
+        .rename({"AccountId": "account_id"})
+    )
     books = accounts.select(
         account_id="Id",
         segment=pl.when(employees >= enterprise)
@@ -55,8 +78,14 @@ def team_utilisation(landing: Path) -> tuple[str, float, float, int]:
         .when(employees >= mid_market)
         .then(pl.lit("mid_market"))
         .otherwise(pl.lit("smb")),
-    ).join(open_deals, on="account_id", how="left")
-    work = float(workload_hours(books, WorkloadConfig())["workload_hours"].sum())
+        last_activity_date=pl.col("LastActivityDate").str.to_date(strict=False),
+        snapshot_date=pl.lit(as_of),
+    )
+    books = books.join(open_deals, on="account_id", how="left").join(
+        wins, on="account_id", how="left"
+    )
+    hours = workload_hours(books, WorkloadConfig())
+    work = float(hours["workload_hours"].sum())
     stamp = pl.col("CreatedDate").str.to_datetime(time_zone=None, strict=False)
     capacity = rep_capacity(
         users.select(
@@ -78,16 +107,25 @@ def team_utilisation(landing: Path) -> tuple[str, float, float, int]:
             created_at=stamp,
         ),
     ).filter(pl.col("status").is_in(AVAILABLE_STATUSES))
-    return snap.name, work, float(capacity["capacity_hours"].sum()), capacity.height
+    return Utilisation(
+        snap.name,
+        work,
+        float(capacity["capacity_hours"].sum()),
+        capacity.height,
+        books.height,
+        int(hours["in_coverage"].sum()),
+    )
 
 
 def print_utilisation(landing: Path) -> None:
-    snap, work, cap, reps = team_utilisation(landing)
-    n_accounts = pl.scan_csv(landing / snap / "Account.csv").select(pl.len()).collect().item()
+    u = team_utilisation(landing)
+    work, cap, reps, n_accounts = u.workload_hours, u.capacity_hours, u.available_reps, u.accounts
     print(
-        f"utilisation ({snap}): {work:,.0f} h of workload on {cap:,.0f} h of {reps} available "
-        f"reps = {work / max(cap, 1e-9):.1%}; {work / n_accounts:.1f} h per account, "
-        f"{cap / max(reps, 1):,.0f} h per rep; 90% needs {work / 0.9 / max(reps, 1):,.0f} h per rep"
+        f"utilisation ({u.snapshot}): {work:,.0f} h of workload on {cap:,.0f} h of {reps} "
+        f"available reps = {u.share:.1%}; {work / n_accounts:.1f} h per account, "
+        f"{cap / max(reps, 1):,.0f} h per rep; {u.in_coverage / n_accounts:.1%} of accounts in "
+        f"coverage ({u.in_coverage / max(reps, 1):,.0f} per rep); "
+        f"90% needs {work / 0.9 / max(reps, 1):,.0f} h per rep"
     )
 
 

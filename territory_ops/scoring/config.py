@@ -45,24 +45,41 @@ def _rule_growth_clamp() -> tuple[float, float]:
 class WorkloadConfig:
     """Selling hours per year an account needs (docs/scoring.md, "Workload").
 
-    ``workload_hours = account_hours[segment]
-                       + meetings_per_year[segment] * hours_per_meeting
-                       + hours_per_active_opportunity * open opportunities``
+    An account is *in coverage* when a rep works it: an open opportunity, a win in the last
+    three years (``won_count_3y``) or any activity in the last ``coverage_activity_days``.
+    In coverage::
 
-    The defaults give 32 / 13 / 10 hours for an enterprise / mid-market / SMB account without
-    open deals, plus 6 h per open deal. Calibrated on the sample team (docs/scoring.md): a
-    book like the sample's (3,000 accounts, 40 reps) runs at ~85-90% of capacity_hours, so a
+        workload_hours = account_hours[segment] + meetings_per_year[segment] * hours_per_meeting
+                         + hours_per_active_opportunity * open opportunities
+
+    Out of coverage (whitespace: owned for routing, nobody has touched it in a year)::
+
+        workload_hours = whitespace_hours[segment]
+
+    The defaults give 32 / 14 / 12 hours for an enterprise / mid-market / SMB account in
+    coverage without open deals, plus 6 h per open deal, and 0.5 / 0.2 / 0.1 h for a
+    whitespace account. A team's hours follow the accounts its reps work, not every account it
+    owns: a book of the whole addressable market (hundreds of accounts per rep, most never
+    touched) needs the hours of the accounts in play plus a little prospecting, not a full
+    cadence for each. Calibrated on the sample (docs/scoring.md): its team runs at 85-95% of
+    capacity_hours at 3,000 accounts / 40 reps and at 100k / 300 and 1M / 3,000, so a
     departure or a leave pushes a few reps over and the monthly pass has something to fix.
+    ``coverage_activity_days=None`` plans every account in coverage (the rule before
+    whitespace was told apart).
     """
 
     account_hours: dict[str, float] = field(
-        default_factory=lambda: {"enterprise": 14.0, "mid_market": 4.0, "smb": 4.0}
+        default_factory=lambda: {"enterprise": 14.0, "mid_market": 5.0, "smb": 6.0}
     )
     meetings_per_year: dict[str, float] = field(
         default_factory=lambda: {"enterprise": 6.0, "mid_market": 3.0, "smb": 2.0}
     )
     hours_per_meeting: float = 3.0
     hours_per_active_opportunity: float = 6.0
+    whitespace_hours: dict[str, float] = field(
+        default_factory=lambda: {"enterprise": 0.5, "mid_market": 0.2, "smb": 0.1}
+    )
+    coverage_activity_days: int | None = 365
     # An account whose segment is unknown is planned like an SMB account.
     default_segment: str = "smb"
 

@@ -409,7 +409,7 @@ def score_accounts(
             "rule_config": config.as_metadata()["rule"],
         }
         method, version, reason = METHOD_RULE_FALLBACK, RULE_VERSION, str(why)
-    workload = workload_hours(accounts, config.workload)
+    workload = workload_hours(accounts, config.workload).select("account_id", "workload_hours")
     scores = (
         scores.join(workload, on="account_id", how="left")
         .with_columns(potential_method=pl.lit(method), snapshot_date=pl.lit(as_of))

@@ -276,3 +276,23 @@ def test_cli_sample_writes_and_summarizes(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["2026-08-31", "2026-09-30", "_truth"]
     bad = CliRunner().invoke(app, [*args, "--out", str(out), "--as-of", "2026-13-01"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("accounts", "reps", "months", "as_of"),
+    [(3000, 40, 3, date(2026, 10, 31)), (25_000, 75, 1, AS_OF)],
+    ids=["the-demo-75-per-rep", "market-333-per-rep"],
+)
+def test_the_team_is_plannable_at_any_book_size_per_rep(
+    tmp_path: Path, accounts: int, reps: int, months: int, as_of: date
+) -> None:
+    """85-95% of the available reps' capacity, whether each rep has the demo's 75 accounts or
+    the 333 of a 100k / 300 or 1M / 3,000 book (whose other accounts are whitespace)."""
+    from benchmarks.bench_sample import team_utilisation
+
+    out = tmp_path / "landing"
+    generate_sample(out, accounts, reps, months, 7, as_of=as_of)
+    u = team_utilisation(out)
+    assert 0.85 <= u.share <= 0.95, u
+    per_rep_worked = u.in_coverage / u.available_reps
+    assert 60 <= per_rep_worked <= 100, u

@@ -27,7 +27,13 @@ from territory_ops.optimize.regions import (
 from territory_ops.optimize.regions.allocate import region_tolerance
 from territory_ops.optimize.regions.files import ACCOUNTS, PLAN, REPS, SPLIT, TRAVEL, read_book
 from territory_ops.optimize.regions.merge import _nearest_rep_bound
-from territory_ops.optimize.regions.split import book_instance, plan_split, rep_segments
+from territory_ops.optimize.regions.split import (
+    book_instance,
+    border_options,
+    partition_reps,
+    plan_split,
+    rep_segments,
+)
 from territory_ops.optimize.report import check_plan
 from territory_ops.optimize.synthetic_books import generate_instance, travel_matrix
 from territory_ops.optimize.tables import load_tables
@@ -222,3 +228,32 @@ def test_the_fallback_bound_is_below_every_plan(book):
         bound, method = _nearest_rep_bound(inst, inst.cand_rep[F, cols], "cut short")
         assert 0 < bound <= inst.cand_travel[F, cols].sum() + 1e-6
         assert "zero prices" in method
+
+
+def test_the_border_is_the_families_near_another_region_and_widens_only_as_needed(book):
+    inst = book_instance(load_tables(*book), OPTS)
+    rep_region = partition_reps(inst, 3)
+    F = inst.n_families
+    natural, narrow, _ = border_options(inst, rep_region, np.full(F, 0.25))
+    _, widest, _ = border_options(inst, rep_region, np.full(F, np.inf))
+    assert 0 < len(narrow) < len(widest)
+    assert set(narrow) <= set(widest)
+    # a narrow border family has a rep of another region nearly as near as its nearest
+    dist = inst.cand_travel / np.maximum(inst.fam_workload, 1e-9)[:, None]
+    typical = float(np.median(dist[:, 0]))
+    for f, regions in list(narrow.items())[:50]:
+        assert regions[0] == natural[f] and len(regions) > 1
+        other = [
+            dist[f, j]
+            for j in range(18)
+            if inst.cand_rep[f, j] >= 0 and rep_region[inst.cand_rep[f, j]] != natural[f]
+        ]
+        assert min(other) <= 1.25 * dist[f, 0] + 0.25 * typical + 1e-9
+    split = plan_split(inst, OPTS, 3)
+    tries = split.summary["border_tries"]
+    assert tries[0]["widest_margin"] == 0.25
+    # every allocation solved (its rows in shares: GLOP called raw potentials "abnormal")
+    assert all(t["allocation_status"] in ("optimal", "feasible") for t in tries)
+    assert split.summary["border_families"] == tries[-1]["border_families"] == split.border.sum()
+    last = tries[-1]
+    assert last["largest_target_gap"] <= inst.tolerance / 2 or last["widest_margin"] is None

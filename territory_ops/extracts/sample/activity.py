@@ -19,6 +19,7 @@ from territory_ops.extracts.sample.common import (
     OPP_TYPE_AMOUNT,
     OPPS_PER_ACCOUNT,
     OVERLAY_CLOSE_SHARE,
+    WORKED_ACCOUNTS_PER_REP,
     _masked,
     _segment_of,
     _sigmoid,
@@ -31,8 +32,31 @@ from territory_ops.extracts.spec import (
 )
 
 
-def _last_activity(rng: np.random.Generator, acc: _Accounts, tl: _Timeline) -> np.ndarray:
-    """(accounts, snapshots) LastActivityDate as days, -1 = never. Never goes backwards."""
+def _worked_accounts(
+    rng: np.random.Generator, acc: _Accounts, n_accounts: int, n_reps: int
+) -> np.ndarray:
+    """Bool per account record: worked by its reps (activity, deals), else whitespace.
+
+    Up to ``WORKED_ACCOUNTS_PER_REP`` accounts per rep are worked: all of them in a book that
+    small (no draw: such a book is what it was before whitespace existed); in a bigger one,
+    that many companies drawn by potential (Gumbel top-k on half the log potential), a
+    duplicate record with its company."""
+    worked_target = WORKED_ACCOUNTS_PER_REP * n_reps
+    if n_accounts <= worked_target:
+        return np.ones(acc.n, dtype=bool)
+    companies = np.flatnonzero(acc.dup_of < 0)
+    k = int(round(len(companies) * worked_target / n_accounts))
+    key = 0.5 * acc.log_pot[companies, 0] + rng.gumbel(size=len(companies))
+    chosen = np.zeros(acc.n, dtype=bool)
+    chosen[companies[np.argsort(-key, kind="stable")[:k]]] = True
+    return chosen[acc.company]
+
+
+def _last_activity(
+    rng: np.random.Generator, acc: _Accounts, tl: _Timeline, worked: np.ndarray
+) -> np.ndarray:
+    """(accounts, snapshots) LastActivityDate as days, -1 = never. Never goes backwards.
+    Whitespace (not ``worked``) has none."""
     months = len(tl.snaps)
     z = (acc.log_pot[:, 0] - acc.log_pot[:, 0].mean()) / (acc.log_pot[:, 0].std() + 1e-9)
     p_month = np.clip(0.15 + 0.6 * _sigmoid(z), 0.05, 0.9)
@@ -49,6 +73,7 @@ def _last_activity(rng: np.random.Generator, acc: _Accounts, tl: _Timeline) -> n
         out[:, t] = np.where(touched, day, out[:, t - 1])
     quiet_new = acc.unassigned0 & (rng.random(acc.n) < 0.7)
     out[quiet_new] = -1
+    out[~worked] = -1
     return np.where(np.arange(months)[None, :] >= acc.first_snap[:, None], out, -1)
 
 
@@ -106,18 +131,21 @@ def _opportunities(
     owner0: np.ndarray,
     episodes: _Episodes,
     n_final: int,
+    worked: np.ndarray,
 ) -> _Opps:
     as_of = tl.as_of
     created_day = acc.created_s // DAY_S
     start = np.maximum(created_day + 14, as_of - HISTORY_DAYS)
     tenure = np.clip((as_of - start) / HISTORY_DAYS, 0.0, 1.0)
-    eligible = (acc.first_snap == 0) & (owner0 >= 0) & (tenure > 0)
+    eligible = (acc.first_snap == 0) & (owner0 >= 0) & (tenure > 0) & worked
+    # deals come from the worked accounts only: as many per worked account as before
+    lam_total = OPPS_PER_ACCOUNT * n_final * float(worked[acc.dup_of < 0].mean())
     weight = np.where(eligible, np.exp(0.5 * acc.log_pot[:, 0]) * tenure, 0.0)
     weight = np.where(acc.dup_of >= 0, 0.25 * weight, weight)
     last_week = tl.week_window[-1][1] - 1
     hot = eligible & episodes.in_market(last_week)
     extra = rng.poisson(np.where(hot, 0.8, 0.0))
-    lam = np.minimum(weight * (OPPS_PER_ACCOUNT * n_final - extra.sum()) / weight.sum(), 60.0)
+    lam = np.minimum(weight * (lam_total - extra.sum()) / weight.sum(), 60.0)
     count = rng.poisson(lam)
     account = np.concatenate(
         [np.repeat(np.arange(acc.n), count), np.repeat(np.arange(acc.n), extra)]

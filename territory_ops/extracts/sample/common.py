@@ -35,6 +35,10 @@ LOCK_SHARE = 0.01
 BALANCE_PULL = 4.0
 FIRMO_COVERAGE = 0.92
 REPS_PER_MANAGER = 8
+# Accounts a rep works (activity, deals) over three years: the demo's 3,000 / 40. A bigger book
+# per rep is the addressable market: its other accounts are whitespace, owned but never worked
+# (no activity, no opportunities), as the workload rule's coverage tells them apart.
+WORKED_ACCOUNTS_PER_REP = 75
 BIG_CITY_POPULATION = 250_000
 SEGMENT_CAPACITY = (1400.0, 1500.0, 1600.0)  # enterprise, mid_market, smb
 # The downstream segment rule (dbt vars of int_accounts_enriched), so the sample's true

@@ -17,6 +17,7 @@ from territory_ops.extracts.sample.activity import (
     _last_activity,
     _opportunities,
     _vendor_static,
+    _worked_accounts,
 )
 from territory_ops.extracts.sample.common import (
     BASE62,
@@ -118,7 +119,8 @@ def _build_world(
     )
     step("opportunities")
     episodes = _episodes(_rng(seed, 15), acc, tl)
-    opps = _opportunities(_rng(seed, 16), acc, reps, tl, owner0, episodes, n_accounts)
+    worked = _worked_accounts(_rng(seed, 22), acc, n_accounts, n_reps)
+    opps = _opportunities(_rng(seed, 16), acc, reps, tl, owner0, episodes, n_accounts, worked)
     rng_opp_ids = _rng(seed, 17)
     opp_instance = (
         BASE62[int(rng_opp_ids.integers(0, 10))] + BASE62[int(rng_opp_ids.integers(10, 62))]
@@ -138,7 +140,7 @@ def _build_world(
         account_ids=account_ids,
         owners=owners,
         locked=_locks(_rng(seed, 20), acc, owner0),
-        activity=_last_activity(_rng(seed, 21), acc, tl),
+        activity=_last_activity(_rng(seed, 21), acc, tl, worked),
         website=_websites(acc),
         street=acc.street,
         country=country,

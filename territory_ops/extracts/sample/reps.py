@@ -306,6 +306,8 @@ def _balanced_owners(
     per_rep = seg_pot / np.maximum(share.sum(axis=0), 1e-9)
     target = np.maximum(share @ per_rep, 1e-9)
     load = np.zeros(len(cand))
+    if len(rows) * len(cand) > WHOLE_MATRIX_CELLS:
+        return _balanced_owners_by_row(rng, rows, acc, seg, skill, reps, cand, pot, target)
     noise = reps.pull[cand][None, :] + rng.gumbel(size=(len(rows), len(cand)))
     seg_ok = reps.seg_mask[cand][:, seg[rows]].T
     full = seg_ok & reps.skill_ok(skill[rows])[cand].T
@@ -315,6 +317,44 @@ def _balanced_owners(
         d = haversine_km(acc.lat[rows[i]], acc.lon[rows[i]], reps.lat[cand], reps.lon[cand])
         score = -d / 350.0 + noise[i] - BALANCE_PULL * load / target
         pick = int(np.argmax(np.where(mask[i], score, -np.inf)))
+        out[i] = cand[pick]
+        load[pick] += pot[i]
+    return out
+
+
+# Above this many (account, rep) cells the owners are drawn one account at a time (the
+# matrices of a 1M / 3,000 book would take ~25 GB); below it, as they always were.
+WHOLE_MATRIX_CELLS = 50_000_000
+
+
+def _balanced_owners_by_row(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    acc: _Accounts,
+    seg: np.ndarray,
+    skill: np.ndarray,
+    reps: _Reps,
+    cand: np.ndarray,
+    pot: np.ndarray,
+    target: np.ndarray,
+) -> np.ndarray:
+    """:func:`_balanced_owners` for a big book: the same rule, a row's noise and masks made
+    when its turn comes."""
+    out = np.full(len(rows), -1, dtype=np.int64)
+    load = np.zeros(len(cand))
+    pull = reps.pull[cand]
+    seg_mask = reps.seg_mask[cand]
+    held = np.stack([np.ones(reps.n, dtype=bool), reps.hipaa, reps.fedramp])[:, cand]
+    lat, lon = reps.lat[cand], reps.lon[cand]
+    for i in np.argsort(-pot, kind="stable"):
+        r = rows[i]
+        seg_ok = seg_mask[:, seg[r]]
+        mask = seg_ok & held[skill[r]]
+        if not mask.any():
+            mask = seg_ok if seg_ok.any() else np.ones(len(cand), dtype=bool)
+        d = haversine_km(acc.lat[r], acc.lon[r], lat, lon)
+        score = -d / 350.0 + pull + rng.gumbel(size=len(cand)) - BALANCE_PULL * load / target
+        pick = int(np.argmax(np.where(mask, score, -np.inf)))
         out[i] = cand[pick]
         load[pick] += pot[i]
     return out

@@ -21,6 +21,7 @@ basic solution leaves few fractional), ties to the family's natural region.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,10 +65,18 @@ class Allocation:
     status: str
     fractional: int  # border families the LP shared between regions (rounded)
     broken_rows: list[str]  # rows the LP needed slack for
+    seconds: float = 0.0  # building and solving the LP
 
 
 def allocate(data: AllocationInput) -> Allocation:
     """Solve the allocation LP and round it (see the module doc)."""
+    t0 = time.perf_counter()
+    out = _allocate(data)
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _allocate(data: AllocationInput) -> Allocation:
     K = len(data.region_target)
     S = len(data.segments)
     fam_region = data.fixed_region.copy()
@@ -100,14 +109,28 @@ def allocate(data: AllocationInput) -> Allocation:
     objective = solver.Objective()
     objective.SetMinimization()
 
+    # Every row is written in shares of its right-hand side (potential in targets, hours in
+    # capacity): raw potentials (~1e8) beside shares and costs (~1) left GLOP's basis
+    # ill-conditioned ("abnormal") on small borders. ``row_scale`` divides a row's
+    # coefficients and bounds; a slack or deviation is then a share.
+    row_scale: dict[str, float] = {}
+
+    def scaled(lb: float, ub: float, scale: float, name: str):
+        sc = scale if scale > 0 else 1.0
+        row_scale[name] = sc
+        return solver.Constraint(lb / sc if lb > -inf else -inf, ub / sc if ub < inf else inf, name)
+
     def slack_row(lb: float, ub: float, scale: float, name: str, sign: float):
-        """A row ``lb <= expr + sign * e <= ub`` with a priced slack ``e``."""
-        row = solver.Constraint(lb, ub, name)
+        """A row ``lb <= expr + sign * e <= ub`` with a priced slack ``e`` (a share)."""
+        row = scaled(lb, ub, scale, name)
         e = solver.NumVar(0.0, inf, "e_" + name)
         row.SetCoefficient(e, sign)
-        objective.SetCoefficient(e, SLACK_WEIGHT * size / max(scale, 1e-9))
+        objective.SetCoefficient(e, SLACK_WEIGHT * size)
         slacks.append((name, e, scale))
         return row
+
+    def add(row: pywraplp.Constraint, v: pywraplp.Variable, value: float) -> None:
+        row.SetCoefficient(v, value / row_scale[row.name()])
 
     slacks: list[tuple[str, pywraplp.Variable, float]] = []
     T = data.region_target
@@ -117,13 +140,13 @@ def allocate(data: AllocationInput) -> Allocation:
     only_rows: dict[tuple[int, int], pywraplp.Constraint] = {}
     for k in range(K):
         # P_k - dev+ + dev- = T_k
-        row = solver.Constraint(T[k] - fixed_pot[k], T[k] - fixed_pot[k], f"pot{k}")
+        row = scaled(T[k] - fixed_pot[k], T[k] - fixed_pot[k], float(T[k]), f"pot{k}")
         up = solver.NumVar(0.0, inf, f"dp{k}")
         dn = solver.NumVar(0.0, inf, f"dm{k}")
         row.SetCoefficient(up, -1.0)
         row.SetCoefficient(dn, 1.0)
-        objective.SetCoefficient(up, DEVIATION_WEIGHT * size / max(T[k], 1e-9))
-        objective.SetCoefficient(dn, DEVIATION_WEIGHT * size / max(T[k], 1e-9))
+        objective.SetCoefficient(up, DEVIATION_WEIGHT * size)
+        objective.SetCoefficient(dn, DEVIATION_WEIGHT * size)
         pot_rows.append(row)
         cap = float(data.region_capacity[k])
         work_rows.append(slack_row(-inf, cap - fixed_work[k], cap, f"capacity r{k}", -1.0))
@@ -149,16 +172,16 @@ def allocate(data: AllocationInput) -> Allocation:
             v = solver.NumVar(0.0, 1.0, "")
             one.SetCoefficient(v, 1.0)
             objective.SetCoefficient(v, c / cost_scale)
-            pot_rows[k].SetCoefficient(v, float(p[f]))
-            work_rows[k].SetCoefficient(v, float(w[f]))
+            add(pot_rows[k], v, float(p[f]))
+            add(work_rows[k], v, float(w[f]))
             for s in data.fam_segments[f]:
                 si = seg_index[s]
-                seg_pot_rows[k, si].SetCoefficient(v, float(p[f]))
-                seg_work_rows[k, si].SetCoefficient(v, float(w[f]))
+                add(seg_pot_rows[k, si], v, float(p[f]))
+                add(seg_work_rows[k, si], v, float(w[f]))
             if len(data.fam_segments[f]) == 1:
                 (s,) = data.fam_segments[f]
                 if (k, seg_index[s]) in only_rows:
-                    only_rows[k, seg_index[s]].SetCoefficient(v, float(p[f]))
+                    add(only_rows[k, seg_index[s]], v, float(p[f]))
             ys.append(v)
         y[f] = ys
     solver.SetTimeLimit(int(TIME_LIMIT_S * 1000))
@@ -176,9 +199,9 @@ def allocate(data: AllocationInput) -> Allocation:
         # the largest share; ties to the earlier region (natural first)
         fam_region[f] = data.border_regions[f][int(np.argmax(vals > vals.max() - 1e-9))]
     broken = [
-        f"{name} (+{100 * e.solution_value() / max(scale, 1e-9):.1f}%)"
-        for name, e, scale in slacks
-        if e.solution_value() > 1e-6 * max(scale, 1.0)
+        f"{name} (+{100 * e.solution_value():.1f}%)"
+        for name, e, _ in slacks
+        if e.solution_value() > 1e-6
     ]
     return Allocation(fam_region, status, fractional, broken)
 

@@ -6,10 +6,14 @@ eligible reps, the border families shared by the allocation LP (:mod:`.allocate`
   about ``region_reps`` active reps. An inactive rep joins the region of its nearest active
   rep (its accounts keep their previous owner there).
 * **Families.** A family (the accounts under one ultimate parent: never split) belongs to
-  the region of its cheapest eligible rep; a locked family to its lock's rep. A family whose
-  ``BORDER_REACH`` cheapest eligible reps sit in more than one region is a *border family*:
-  the allocation LP decides its region, and the reconciliation (:mod:`.merge`) may still
-  move it to any of its candidates.
+  the region of its cheapest eligible rep; a locked family to its lock's rep. A family with
+  an eligible rep of another region nearly as near as its nearest one (among its
+  ``BORDER_REACH`` cheapest; "nearly": ``BORDER_MARGINS``) is a *border family*: the
+  allocation LP decides its region, and the reconciliation (:mod:`.merge`) may still move it
+  to any of its candidates. The border starts narrow and widens only around the regions the
+  allocation could not bring within half the band of their reps' targets, so the LP stays
+  small (the widest border, any region among 18 candidates, held 86% of a 100k book's
+  families and its LP took minutes).
 * A region with no active rep for a segment (or skill) plans none of those families: they
   belong to the region of their nearest eligible rep, which always exists (a family no
   active rep may own stops the pass before the split, as on the direct path). The summary
@@ -43,12 +47,20 @@ from territory_ops.optimize.regions.files import (
     write_parquet,
 )
 from territory_ops.optimize.regions.switch import region_count
+from territory_ops.optimize.status import SOLVED
 from territory_ops.optimize.tables import Tables, load_tables
 
-BORDER_REACH = 18  # a family's cheapest eligible reps that decide whether it is on a border
-# (what a big book keeps as candidates: 16 + current owners). Fewer left the allocation too
-# little to share: with 3 two regions of a 3k book held 15% more than their reps' targets;
-# with 8, two regions of a 100k book held 0.91 and 1.05; with 18 every region is within 0.03%
+BORDER_REACH = 18  # a family's cheapest eligible reps among which a border is looked for
+# (what a big book keeps as candidates: 16 + current owners)
+# How near a rep of another region must be for a family to be on the border: its distance
+# (workload-weighted mean over the family's accounts, in the book's travel unit) at most
+# ``(1 + m) x`` the family's nearest candidate's plus ``m x`` the book's median such distance.
+# The split starts narrow and widens while the allocation leaves a region's potential further
+# from its reps' targets than half the band (the regions then plan inside the global band);
+# ``None`` takes every region among the BORDER_REACH candidates (the widest border). At 100k
+# the widest border held 86% of the families and its LP took minutes; a region's imbalance
+# needs only the families near its edge.
+BORDER_MARGINS: tuple[float | None, ...] = (0.25, 1.0, None)
 BOOK_DIR = "book"
 REGIONS_DIR = "regions"
 
@@ -127,38 +139,91 @@ def rep_segments(inst: Instance) -> list[frozenset[str]]:
     return [frozenset(s for s in x.split(";") if s) for x in inst.tables.reps["segments"]]
 
 
+def border_options(
+    inst: Instance, rep_region: np.ndarray, margin: np.ndarray
+) -> tuple[np.ndarray, dict[int, list[int]], dict[int, list[float]]]:
+    """(natural region per family, border families' regions natural first, their costs):
+    the cheapest candidate's region, and for a family with a candidate of another region
+    within its ``margin`` (per family, :data:`BORDER_MARGINS`; ``inf``: any of its
+    BORDER_REACH candidates) every such region at its cheapest candidate."""
+    B = min(BORDER_REACH, inst.cand_rep.shape[1])
+    cand = inst.cand_rep[:, :B]
+    cost = inst.cand_cost[:, :B]
+    valid = cand >= 0
+    reg = np.where(valid, rep_region[np.maximum(cand, 0)], -1)
+    natural = reg[:, 0].copy()
+    locked = inst.fam_lock_rep >= 0
+    natural[locked] = rep_region[inst.fam_lock_rep[locked]]
+    near = valid & (reg != natural[:, None]) & ~locked[:, None]
+    dist = np.where(
+        valid, inst.cand_travel[:, :B] / np.maximum(inst.fam_workload, 1e-9)[:, None], np.inf
+    )
+    d0 = dist[:, 0]
+    typical = float(np.median(d0[np.isfinite(d0)])) if np.isfinite(d0).any() else 0.0
+    m = np.where(np.isfinite(margin), margin, 0.0)[:, None]
+    near &= ~np.isfinite(margin)[:, None] | (dist <= (1 + m) * d0[:, None] + m * typical)
+    fams = np.nonzero(near.any(axis=1))[0]
+    border_regions: dict[int, list[int]] = {}
+    border_cost: dict[int, list[float]] = {}
+    for f in fams.tolist():
+        regs = [int(natural[f])]
+        costs = [float(cost[f, 0])]
+        for j in np.nonzero(near[f])[0].tolist():
+            k = int(reg[f, j])
+            if k not in regs:  # candidates come cheapest first: each region at its cheapest
+                regs.append(k)
+                costs.append(float(cost[f, j]))
+        border_regions[f] = regs
+        border_cost[f] = costs
+    return natural, border_regions, border_cost
+
+
 def plan_split(inst: Instance, opts: OptimizeOptions, n_regions: int) -> Split:
-    """Regions for reps and families (pure; :func:`split_book` writes them)."""
+    """Regions for reps and families (pure; :func:`split_book` writes them): the border
+    widens (:data:`BORDER_MARGINS`) around the regions the allocation leaves further than
+    half the band from their reps' targets, until none is (or the widest border)."""
     K = n_regions
     rep_region = partition_reps(inst, K)
     F = inst.n_families
-    cand = inst.cand_rep[:, :BORDER_REACH]
-    cost = inst.cand_cost[:, :BORDER_REACH]
-    natural = rep_region[cand[:, 0]]
-    locked = inst.fam_lock_rep >= 0
-    natural[locked] = rep_region[inst.fam_lock_rep[locked]]
-    fixed = natural.copy()
-    border_regions: dict[int, list[int]] = {}
-    border_cost: dict[int, list[float]] = {}
-    for f in np.nonzero(~locked)[0]:
-        regs: list[int] = []
-        costs: list[float] = []
-        for r, c in zip(cand[f], cost[f], strict=True):
-            if r < 0:
-                break
-            k = int(rep_region[r])
-            if k not in regs:
-                regs.append(k)
-                costs.append(float(c))
-        if len(regs) > 1:
-            border_regions[int(f)] = regs
-            border_cost[int(f)] = costs
-            fixed[f] = -1
     segs = sorted({s for x in rep_segments(inst) for s in x})
-    data = _allocation_input(inst, rep_region, K, fixed, border_regions, border_cost, segs)
-    alloc = allocate(data)
-    pot = np.bincount(alloc.fam_region, weights=inst.fam_potential, minlength=K)
-    rho = pot / np.maximum(data.region_target, 1e-12)
+    tries: list[dict[str, object]] = []
+    steps = np.array([np.inf if m is None else m for m in BORDER_MARGINS])
+    level = np.zeros(F, dtype=np.int64)  # per family: its step in BORDER_MARGINS
+    B = min(BORDER_REACH, inst.cand_rep.shape[1])
+    cand_region = np.where(
+        inst.cand_rep[:, :B] >= 0, rep_region[np.maximum(inst.cand_rep[:, :B], 0)], -1
+    )
+    for _ in range(len(steps)):
+        margin = steps[level]
+        natural, border_regions, border_cost = border_options(inst, rep_region, margin)
+        fixed = natural.copy()
+        fixed[list(border_regions)] = -1
+        data = _allocation_input(inst, rep_region, K, fixed, border_regions, border_cost, segs)
+        alloc = allocate(data)
+        pot = np.bincount(alloc.fam_region, weights=inst.fam_potential, minlength=K)
+        rho = pot / np.maximum(data.region_target, 1e-12)
+        off = float(np.max(np.abs(rho - 1))) if K else 0.0
+        tries.append(
+            {
+                "widest_margin": None if not np.isfinite(margin.max()) else float(margin.max()),
+                "border_families": len(border_regions),
+                "largest_target_gap": round(off, 5),
+                "allocation_status": alloc.status,
+                "seconds": alloc.seconds,
+            }
+        )
+        bad = np.abs(rho - 1) > inst.tolerance / 2
+        if alloc.status not in SOLVED:
+            bad[:] = True
+        elif alloc.broken_rows:
+            bad |= _regions_named(alloc.broken_rows, K)
+        if not bad.any():
+            break
+        # widen the families on the edge of a region that is off
+        touch = (np.isin(cand_region, np.nonzero(bad)[0]) & (cand_region >= 0)).any(axis=1)
+        if not (touch & (level < len(steps) - 1)).any():
+            break
+        level = np.where(touch, np.minimum(level + 1, len(steps) - 1), level)
     tol = np.array([region_tolerance(inst.tolerance, float(r)) for r in rho])
     nested = np.abs(rho - 1) < inst.tolerance
     border = np.zeros(F, dtype=bool)
@@ -167,6 +232,7 @@ def plan_split(inst: Instance, opts: OptimizeOptions, n_regions: int) -> Split:
     summary: dict[str, object] = {
         "regions": K,
         "border_families": int(border.sum()),
+        "border_tries": tries,
         "border_potential_share": round(
             float(inst.fam_potential[border].sum() / max(inst.total_potential, 1e-12)), 4
         ),
@@ -188,6 +254,16 @@ def plan_split(inst: Instance, opts: OptimizeOptions, n_regions: int) -> Split:
         ],
     }
     return Split(inst, names, rep_region, alloc.fam_region, border, tol, nested, summary)
+
+
+def _regions_named(rows: list[str], K: int) -> np.ndarray:
+    """Regions a broken allocation row names (``... r3``, ``... r3 (+1.0%)``)."""
+    out = np.zeros(K, dtype=bool)
+    for row in rows:
+        for word in row.replace("(", " ").split():
+            if word[:1] == "r" and word[1:].isdigit() and int(word[1:]) < K:
+                out[int(word[1:])] = True
+    return out
 
 
 def _allocation_input(
