@@ -12,31 +12,7 @@ from territory_ops.notify.model import ACTION_APPROVE, ACTION_APPROVE_ALL, ACTIO
 from territory_ops.notify.pass_digests import run_kpis
 from territory_ops.notify.summary import render_revops_summary
 from territory_ops.notify.text import fit_lines, shorten
-
-
-def _all_texts(blocks):
-    for block in blocks:
-        if "text" in block:
-            yield block["type"], block["text"]["text"]
-        for element in block.get("elements", []):
-            if isinstance(element.get("text"), str):
-                yield block["type"], element["text"]
-            elif isinstance(element.get("text"), dict):
-                yield "button", element["text"]["text"]
-
-
-def _check_limits(digest):
-    assert digest.text.strip(), "every message needs a plain text fallback"
-    assert len(digest.blocks) <= 50
-    assert digest.message_chars() < 12_000
-    for kind, text in _all_texts(digest.blocks):
-        limit = {"header": 150, "section": 3000, "context": 2000, "button": 75}[kind]
-        assert len(text) <= limit, (kind, len(text))
-    ids = [b["block_id"] for b in digest.blocks if "block_id" in b]
-    assert len(ids) == len(set(ids)), "block ids must be unique within a message"
-    for block in digest.blocks:
-        for element in block.get("elements", []):
-            assert len(element.get("value", "")) <= 2000
+from tests.notify.block_limits import all_texts, check_limits
 
 
 def test_one_digest_per_manager_with_the_moves_of_their_reps(sample):
@@ -63,7 +39,7 @@ def test_digest_shows_count_effect_covers_buttons_and_run_link(sample):
     digest = render_manager_digests(
         sample.proposals(), sample.roster, run_url=sample.run_url
     ).digests[0]
-    _check_limits(digest)
+    check_limits(digest)
     blocks = json.dumps(digest.blocks, ensure_ascii=False)
     assert digest.blocks[0]["text"]["text"] == "5 proposed territory changes for your team"
     assert "*Effect on your reps*" in blocks and "Ana Ruiz*: 2 in / 0 out" in blocks
@@ -84,10 +60,10 @@ def test_digest_shows_count_effect_covers_buttons_and_run_link(sample):
 def test_long_lists_are_summarised_within_slack_limits(sample):
     result = render_manager_digests(sample.proposals(n=700), sample.roster, run_url=sample.run_url)
     for digest in result.digests:
-        _check_limits(digest)
+        check_limits(digest)
         shown = sum(1 for b in digest.blocks if b.get("block_id", "").startswith("decide:"))
         assert 3 <= shown < len(digest.proposal_ids)
-        more = [t for k, t in _all_texts(digest.blocks) if "more proposed changes" in t]
+        more = [t for k, t in all_texts(digest.blocks) if "more proposed changes" in t]
         assert more == [
             f"…and {len(digest.proposal_ids) - shown} more proposed changes — "
             f'<{sample.run_url}|see the run in Dagster>. "Approve all" covers them too.'
@@ -109,7 +85,7 @@ def test_long_lists_are_summarised_within_slack_limits(sample):
         drift_flags=[{"flag": f"drift {i}", "message": "moved"} for i in range(300)],
         unrouted=result.unrouted,
     )
-    _check_limits(summary)
+    check_limits(summary)
     assert "…and" in json.dumps(summary.blocks, ensure_ascii=False)
 
 
@@ -197,7 +173,7 @@ def test_revops_summary_reports_kpis_exceptions_and_unrouted(sample):
         unrouted=routed.unrouted,
         run_url=sample.run_url,
     )
-    _check_limits(summary)
+    check_limits(summary)
     body = json.dumps(summary.blocks, ensure_ascii=False)
     assert summary.recipient.channel == "C0REVOPS"
     assert "Potential spread (max/min): 1.42 → 1.08" in body

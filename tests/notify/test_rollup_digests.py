@@ -35,6 +35,7 @@ from territory_ops.notify.sender import OutboxDigestSender, SlackDigestSender
 from territory_ops.org import OrgChart
 from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
 from territory_ops.writeback.proposal_rows import proposal_id, proposals_frame
+from tests.notify.block_limits import all_texts, check_limits
 
 SNAPSHOT = date(2026, 11, 1)
 RUN_ID = "run-3-levels"
@@ -173,32 +174,6 @@ def _by(digests, kind):
     return {d.recipient.key: d for d in digests if d.kind == kind}
 
 
-def _all_texts(blocks):
-    for block in blocks:
-        if "text" in block:
-            yield block["type"], block["text"]["text"]
-        for element in block.get("elements", []):
-            if isinstance(element.get("text"), str):
-                yield block["type"], element["text"]
-            elif isinstance(element.get("text"), dict):
-                yield "button", element["text"]["text"]
-
-
-def _check_limits(digest):
-    assert digest.text.strip() and len(digest.text) <= 3000
-    assert len(digest.blocks) <= 50
-    assert digest.message_chars() < 12_000
-    for kind, text in _all_texts(digest.blocks):
-        limit = {"header": 150, "section": 3000, "context": 2000, "button": 75}[kind]
-        assert len(text) <= limit, (kind, len(text))
-    ids = [b["block_id"] for b in digest.blocks if "block_id" in b]
-    assert len(ids) == len(set(ids)), "block ids must be unique within a message"
-    for block in digest.blocks:
-        assert block["type"] != "actions" or block["elements"], "an empty actions block"
-        for element in block.get("elements", []):
-            assert len(element.get("value", "")) <= 2000
-
-
 def test_the_org_as_the_digests_see_it():
     org = chart()
     assert senior_managers(org) == ("D1", "D2")
@@ -249,14 +224,14 @@ def test_a_director_gets_one_roll_up_naming_their_teams():
     assert "*5 proposed changes* touch your region (3 teams: " in opening
     assert "*2 between your teams waiting for you*, 1 within a team" in opening
     assert "1 into your region, 1 out of your region." in opening
-    moves_in = next(t for _, t in _all_texts(dana.blocks) if t.startswith("*Moves into"))
+    moves_in = next(t for _, t in all_texts(dana.blocks) if t.startswith("*Moves into"))
     assert "Gus Hale (Ines Roth's team) → Ben Lee (Maria Chen's team)" in moves_in
-    moves_out = next(t for _, t in _all_texts(dana.blocks) if t.startswith("*Moves out"))
+    moves_out = next(t for _, t in all_texts(dana.blocks) if t.startswith("*Moves out"))
     assert "Ana Ruiz (Maria Chen's team) → Gus Hale (Ines Roth's team)" in moves_out
-    balance = next(t for _, t in _all_texts(dana.blocks) if t.startswith("*Balance per team"))
+    balance = next(t for _, t in all_texts(dana.blocks) if t.startswith("*Balance per team"))
     assert "• *Maria Chen's team*: 2 → 3 of 3 reps in band" in balance
     assert RUN_URL in dana.text
-    _check_limits(dana)
+    check_limits(dana, text_limit=3000)
 
     hugo = rollups["manager:D2"]
     assert hugo.proposal_ids == ()  # one team: nothing between teams
@@ -265,7 +240,7 @@ def test_a_director_gets_one_roll_up_naming_their_teams():
     assert "No move between your teams waits for you this pass." in json.dumps(hugo.blocks)
     assert "unassigned → Hana Ito (Ines Roth's team)" in json.dumps(hugo.blocks, ensure_ascii=False)
     assert hugo.blocks[0]["text"]["text"] == "Your region: 3 proposed changes"
-    _check_limits(hugo)
+    check_limits(hugo, text_limit=3000)
 
 
 def test_revops_gets_a_roll_up_per_top_region_without_buttons():
@@ -276,10 +251,10 @@ def test_revops_gets_a_roll_up_per_top_region_without_buttons():
     assert west.recipient.channel == "C0REVOPS"
     assert not [b for b in west.blocks if b["type"] == "actions"]
     assert west.proposal_ids == ()
-    between = next(t for _, t in _all_texts(west.blocks) if t.startswith("*Moves between"))
+    between = next(t for _, t in all_texts(west.blocks) if t.startswith("*Moves between"))
     assert between.count("Dana West decides (or both team managers)") == 2
     assert "waiting for Dana West" in west.blocks[2]["text"]["text"]
-    _check_limits(west)
+    check_limits(west, text_limit=3000)
     # without a channel: no region roll-ups
     plain = render_rollup_digests(proposals(), chart())
     assert {d.kind for d in plain.digests} == {ROLLUP_DIGEST}
@@ -294,7 +269,7 @@ def test_a_vp_sees_their_directors_regions_and_decides_across_them():
     rollups = _by(result.digests, ROLLUP_DIGEST)
     assert sorted(rollups) == ["manager:D1", "manager:D2", "manager:V1"]
     vera = rollups["manager:V1"]
-    balance = next(t for _, t in _all_texts(vera.blocks) if t.startswith("*Balance per team"))
+    balance = next(t for _, t in all_texts(vera.blocks) if t.startswith("*Balance per team"))
     assert "• *Dana West's region (3 teams)*" in balance
     assert "• *Hugo East's region (1 team)*" in balance
     # the moves between Dana's and Hugo's regions wait for Vera, their lowest common manager
@@ -459,9 +434,9 @@ def test_block_kit_limits_hold_on_a_big_region():
     )
     assert len(result.digests) == 5  # the VP, three directors, RevOps' one region
     for digest in result.digests:
-        _check_limits(digest)
+        check_limits(digest, text_limit=3000)
         # names from data are escaped in mrkdwn (a header is plain text, shown as written)
-        mrkdwn = " ".join(t for kind, t in _all_texts(digest.blocks) if kind != "header")
+        mrkdwn = " ".join(t for kind, t in all_texts(digest.blocks) if kind != "header")
         assert "<Co>" not in mrkdwn and "<Holdings>" not in mrkdwn
     assert "Director 0 &amp; &lt;Co&gt;'s region" in json.dumps(
         _by(result.digests, ROLLUP_DIGEST)["manager:VP"].blocks
