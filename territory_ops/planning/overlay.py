@@ -11,7 +11,9 @@
   skill no overlay holds) are written with the staged run.
 * **Drift**: an overlay out of its band on the planned book (an executive's rebalance moved
   hours into or out of its pod), or on today's books with the pods in force, is a drift flag
-  naming the overlay, its load and band.
+  naming the overlay, its load and band. The band is relative (a share of the region's
+  load), so an overlay carrying more hours than its own capacity is flagged on its own
+  (``overlay_over_capacity``) even when every overlay of its region is equally overloaded.
 
 Regions: an AE and an overlay rep share a region when they roll up to the same manager at
 ``overlays.region_level`` of the org chart (1 = the top).
@@ -307,6 +309,34 @@ def pod_changes_text(changes: pl.DataFrame, limit: int = 10) -> list[str]:
     return lines
 
 
+def over_capacity(loads: pl.DataFrame) -> pl.DataFrame:
+    """The overlays whose load exceeds their own capacity (an overlay without a capacity is
+    never over it)."""
+    if loads.is_empty():
+        return loads
+    return loads.filter(
+        pl.col("capacity_hours").is_not_null()
+        & (pl.col("load_hours") > pl.col("capacity_hours") * (1 + 1e-9) + 1e-6)
+    )
+
+
+def _capacity_text(row: dict[str, Any]) -> str:
+    load, cap = float(row["load_hours"]), float(row["capacity_hours"])
+    share = f" ({load / cap:.0%})" if cap > 0 else ""
+    return f"{load:,.0f} h against a capacity of {cap:,.0f} h{share}"
+
+
+def over_capacity_text(loads: pl.DataFrame, limit: int = 10) -> list[str]:
+    """``S1 (se): 3,000 h against a capacity of 1,600 h (188%)`` lines."""
+    over = over_capacity(loads).sort("role", "overlay_id")
+    lines = [
+        f"{r['overlay_id']} ({r['role']}): {_capacity_text(r)}" for r in over.head(limit).to_dicts()
+    ]
+    if over.height > limit:
+        lines.append(f"… and {over.height - limit} more")
+    return lines
+
+
 def overlay_metrics(
     result: OverlayPlan, carried: bool, previous: pl.DataFrame | None = None
 ) -> dict[str, Any]:
@@ -321,6 +351,8 @@ def overlay_metrics(
         "overlay_pod_change_lines": pod_changes_text(changes) if changes is not None else [],
         "overlay_reps": loads.height,
         "overlay_out_of_band": int((~loads["in_band"]).sum()) if loads.height else 0,
+        "overlay_over_capacity": over_capacity(loads).height,
+        "overlay_over_capacity_lines": over_capacity_text(loads),
         "overlay_pods_carried": carried,
         "overlay_coverage_gaps": [
             d for d in result.gaps.filter(pl.col("kind") == "no_overlay")["detail"].to_list()
@@ -383,7 +415,9 @@ def overlay_drift_flags(
     pass_kind: str,
 ) -> pl.DataFrame:
     """Overlays out of their band: on the run's planned book (``overlay_out_of_band``) and on
-    today's books with the pods of the last published pass (``overlay_drift``)."""
+    today's books with the pods of the last published pass (``overlay_drift``); overlays
+    whose load exceeds their own capacity (``overlay_over_capacity``: on the planned book, or
+    on today's books for an overlay the plan does not overload)."""
     overlays = load_overlay_roster(con)
     names = {r: n for r, n in overlays.select("rep_id", "rep_name").iter_rows() if n}
     rows: list[dict[str, Any]] = []
@@ -403,6 +437,22 @@ def overlay_drift_flags(
                 "value": float(row["load_hours"]),
             }
         )
+    for row in over_capacity(planned).to_dicts():
+        rows.append(
+            {
+                "scope": "rep",
+                "flag": "overlay_over_capacity",
+                "subject_id": row["overlay_id"],
+                "subject_name": row.get("overlay_name"),
+                "detail": (
+                    f"{_who(row, names)} ({row['role']}) is over its capacity after the "
+                    f"{pass_kind} plan: {_capacity_text(row)}, pod of {row['pod_size']} "
+                    "account executive(s)"
+                ),
+                "value": float(row["load_hours"]),
+            }
+        )
+    over_planned = set(over_capacity(planned)["overlay_id"].to_list()) if planned.height else set()
     previous = published_pods(con)
     if not previous.is_empty() and not overlays.is_empty() and config.overlays.roles:
         chart = load_org_chart(con)
@@ -421,6 +471,22 @@ def overlay_drift_flags(
                     "detail": (
                         f"{_who(row, names)} ({row['role']}) has drifted out of its band on "
                         f"today's books: {_band_text(row)}"
+                    ),
+                    "value": float(row["load_hours"]),
+                }
+            )
+        for row in over_capacity(today).to_dicts():
+            if row["overlay_id"] in over_planned:
+                continue
+            rows.append(
+                {
+                    "scope": "rep",
+                    "flag": "overlay_over_capacity",
+                    "subject_id": row["overlay_id"],
+                    "subject_name": names.get(row["overlay_id"]),
+                    "detail": (
+                        f"{_who(row, names)} ({row['role']}) is over its capacity on today's "
+                        f"books: {_capacity_text(row)}"
                     ),
                     "value": float(row["load_hours"]),
                 }
@@ -451,6 +517,17 @@ def overlay_drift_flags(
     return pl.DataFrame([{"snapshot_date": snapshot_date, **r} for r in rows], schema=schema)
 
 
+def _capacity_cells(row: dict[str, Any]) -> str:
+    cap = row.get("capacity_hours")
+    if cap is None:
+        return "– | –"
+    if cap <= 0:
+        return f"{cap:,.0f} | **over**" if row["load_hours"] > 0 else f"{cap:,.0f} | –"
+    share = f"{row['load_hours'] / cap:.0%}"
+    over = row["load_hours"] > cap * (1 + 1e-9) + 1e-6
+    return f"{cap:,.0f} | " + (f"**{share} (over)**" if over else share)
+
+
 def pod_table_markdown(
     loads: pl.DataFrame,
     pods: pl.DataFrame,
@@ -458,15 +535,16 @@ def pod_table_markdown(
     names: dict[str, str] | None = None,
 ) -> str:
     """The pods as a table a reviewer reads: overlay, role, AEs covered (by name when
-    ``names`` has them), load vs band."""
+    ``names`` has them), load vs band and vs the overlay's own capacity."""
     names = names or {}
     if loads.is_empty():
         return "No overlay reps planned."
     size = pods.group_by("overlay_id").agg(aes=pl.col("account_executive_id").sort())
     rows = loads.join(size, on="overlay_id", how="left").sort("role", "overlay_id")
     lines = [
-        "| overlay | role | AEs covered | load h | band h | in band |",
-        "|---|---|---|---|---|---|",
+        "| overlay | role | AEs covered | load h | band h | in band | capacity h "
+        "| load / capacity |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows.head(limit).to_dicts():
         aes = [names.get(a, a) for a in (r.get("aes") or [])]
@@ -475,8 +553,8 @@ def pod_table_markdown(
         lines.append(
             f"| {who} | {TEAM_MEMBER_ROLE.get(r['role'], r['role'])} | {len(aes)}: {shown} | "
             f"{r['load_hours']:,.0f} | {r['band_low']:,.0f}–{r['band_high']:,.0f} | "
-            f"{'yes' if r['in_band'] else '**no**'} |"
+            f"{'yes' if r['in_band'] else '**no**'} | {_capacity_cells(r)} |"
         )
     if rows.height > limit:
-        lines.append(f"| … | {rows.height - limit} more in plans.overlay_loads | | | | |")
+        lines.append(f"| … | {rows.height - limit} more in plans.overlay_loads | | | | | | |")
     return "\n".join(lines)

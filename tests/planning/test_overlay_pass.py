@@ -110,7 +110,7 @@ def _org() -> pl.DataFrame:
     )
 
 
-def _overlay_roster() -> pl.DataFrame:
+def _overlay_roster(capacity: dict[str, float] | None = None) -> pl.DataFrame:
     return pl.DataFrame(
         [
             {
@@ -118,7 +118,7 @@ def _overlay_roster() -> pl.DataFrame:
                 "role": role,
                 "latitude": lat,
                 "longitude": lon,
-                "capacity_hours": cap,
+                "capacity_hours": (capacity or {}).get(o, cap),
                 "skills": "",
                 "manager_id": m,
                 "active": True,
@@ -129,13 +129,13 @@ def _overlay_roster() -> pl.DataFrame:
     )
 
 
-def write_marts(con, accounts: pl.DataFrame, day: date) -> None:
+def write_marts(con, accounts: pl.DataFrame, day: date, capacity=None) -> None:
     con.execute("create schema if not exists marts")
     frames = {
         "account_profiles": accounts,
         "rep_roster": _reps(),
         "org_chart": _org(),
-        "overlay_roster": _overlay_roster(),
+        "overlay_roster": _overlay_roster(capacity),
     }
     for name, frame in frames.items():
         con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
@@ -143,8 +143,8 @@ def write_marts(con, accounts: pl.DataFrame, day: date) -> None:
         con.unregister("frame")
 
 
-def one_pass(con, run_id: str, accounts: pl.DataFrame, day: date, **overrides):
-    write_marts(con, accounts, day)
+def one_pass(con, run_id: str, accounts: pl.DataFrame, day: date, capacity=None, **overrides):
+    write_marts(con, accounts, day, capacity)
     config = load_pass_config(overrides={**SETTINGS, **overrides})
     staged = stage_plan(con, run_id, config)
     drift = report_drift(con, run_id)
@@ -205,6 +205,48 @@ def test_a_rebalance_of_the_executives_books_that_overloads_an_overlay_is_flagge
     loads = run_overlay_loads(con, "run-2")
     s1_load = loads.filter(pl.col("overlay_id") == "S1").row(0, named=True)
     assert s1_load["load_hours"] > s1_load["band_high"]
+
+
+def test_an_overlay_over_its_own_capacity_is_flagged_though_in_its_band(con):
+    # C2 is the only CSM of M2's region: its band is the region's whole CSM load, so it is in
+    # band by construction; its pod (E7, E8: 2 x 6 accounts, 2 of each segment at 12/5/2 h)
+    # is 76 h against a capacity of 50 h
+    staged, drift, _ = one_pass(con, "run-1", _accounts(), DAY1, capacity={"C2": 50.0})
+    loads = run_overlay_loads(con, "run-1")
+    c2 = loads.filter(pl.col("overlay_id") == "C2").row(0, named=True)
+    assert c2["in_band"] and c2["load_hours"] == pytest.approx(76.0)
+    over = drift.flags.filter(pl.col("flag") == "overlay_over_capacity")
+    assert over["subject_id"].to_list() == ["C2"]  # C1 (228 h of 1,200 h) is not flagged
+    assert over["detail"][0] == (
+        "C2 (Overlay C2) (csm) is over its capacity after the full plan: 76 h against a "
+        "capacity of 50 h (152%), pod of 2 account executive(s)"
+    )
+    assert over["value"][0] == pytest.approx(76.0)
+    assert drift.flags.filter(pl.col("flag").str.starts_with("overlay_out")).is_empty()
+    # the pass report counts it and the pod table shows load against capacity
+    assert staged.plan.metrics["overlay_over_capacity"] == 1
+    assert staged.plan.metrics["overlay_over_capacity_lines"] == [
+        "C2 (csm): 76 h against a capacity of 50 h (152%)"
+    ]
+    table = staged.overlay_pods
+    assert "| capacity h | load / capacity |" in table
+    c2_line = next(line for line in table.splitlines() if line.startswith("| C2 "))
+    assert c2_line.endswith("| yes | 50 | **152% (over)** |")
+    c1_line = next(line for line in table.splitlines() if line.startswith("| C1 "))
+    assert c1_line.endswith("| yes | 1,200 | 19% |")
+    assert "Over their capacity: C2 (csm): 76 h" in table
+
+
+def test_an_overlay_over_capacity_on_todays_books_is_flagged_once(con):
+    one_pass(con, "run-1", _accounts(), DAY1)
+    # the capacity falls below C2's load; the micro pass's plan and today's books both
+    # overload it: one flag, from the plan
+    _, drift, _ = one_pass(
+        con, "run-2", _accounts(), DAY2, capacity={"C2": 40.0}, pass_kind="micro"
+    )
+    over = drift.flags.filter(pl.col("flag") == "overlay_over_capacity")
+    assert over["subject_id"].to_list() == ["C2"]
+    assert "after the micro plan: 76 h against a capacity of 40 h (190%)" in over["detail"][0]
 
 
 def test_a_coverage_gap_feeds_the_hiring_plan(con):
