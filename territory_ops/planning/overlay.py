@@ -127,9 +127,11 @@ def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def published_pods(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.DataFrame:
+def published_pods(
+    con: duckdb.DuckDBPyConnection, as_of: date | None = None, before_run: str | None = None
+) -> pl.DataFrame:
     """The pods of the newest published run that planned any (with ``effective_on`` on or
-    before ``as_of`` when given)."""
+    before ``as_of`` when given; created before the run ``before_run`` when given)."""
     if not (table_exists(con, SCHEMA, "overlay_pods") and table_exists(con, SCHEMA, "runs")):
         return _empty({**POD_SCHEMA, "run_id": pl.String(), "effective_on": pl.Date()})
     where = "r.status = 'published'"
@@ -137,6 +139,12 @@ def published_pods(con: duckdb.DuckDBPyConnection, as_of: date | None = None) ->
     if as_of is not None:
         where += " and coalesce(p.effective_on, r.snapshot_date) <= ?"
         params.append(as_of)
+    if before_run is not None:
+        where += (
+            " and r.run_id <> ? and r.created_at < coalesce("
+            f"(select created_at from {SCHEMA}.runs where run_id = ?), timestamp '9999-12-31')"
+        )
+        params += [before_run, before_run]
     return query_frame(
         con,
         f"""with latest as (
@@ -558,3 +566,104 @@ def pod_table_markdown(
     if rows.height > limit:
         lines.append(f"| … | {rows.height - limit} more in plans.overlay_loads | | | | | | |")
     return "\n".join(lines)
+
+
+OVERLAY_FLAGS = ("overlay_out_of_band", "overlay_drift", "overlay_over_capacity")
+NOTE_CHANGE_SCHEMA = {
+    "role": pl.String(),
+    "account_executive_id": pl.String(),
+    "account_executive_name": pl.String(),
+    "from_overlay_id": pl.String(),
+    "from_overlay_name": pl.String(),
+    "to_overlay_id": pl.String(),
+    "to_overlay_name": pl.String(),
+    "effective_on": pl.Date(),
+    "overlay_manager_ids": pl.List(pl.String()),
+}
+NOTE_FLAG_SCHEMA = {
+    "flag": pl.String(),
+    "overlay_id": pl.String(),
+    "detail": pl.String(),
+    "account_executive_ids": pl.List(pl.String()),
+    "overlay_manager_id": pl.String(),
+}
+
+
+def overlay_digest_notes(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the managers' digests say about overlays for ``run_id``.
+
+    * pod changes (``NOTE_CHANGE_SCHEMA``): each AE whose overlay of a role differs from the
+      last published pass before this run — the AE's manager and the managers of both
+      overlays are concerned — with the day the run's pod takes effect;
+    * overlay flags (``NOTE_FLAG_SCHEMA``): the run's ``overlay_out_of_band``,
+      ``overlay_drift`` and ``overlay_over_capacity`` flags with the AEs of the overlay's pod
+      in this run and the overlay's own manager.
+    """
+    pods = run_overlay_pods(con, run_id)
+    if pods.is_empty():
+        return _empty(NOTE_CHANGE_SCHEMA), _empty(NOTE_FLAG_SCHEMA)
+    roster = load_overlay_roster(con)
+    overlay_names = {r: n for r, n in roster.select("rep_id", "rep_name").iter_rows() if n}
+    overlay_manager = {
+        r: m for r, m in roster.select("rep_id", "manager_id").iter_rows() if m is not None
+    }
+    ae_names: dict[str, str] = {}
+    if table_exists(con, "marts", "rep_roster"):
+        ae_names = {
+            r: n
+            for r, n in con.execute("select rep_id, rep_name from marts.rep_roster").fetchall()
+            if n
+        }
+    rows = []
+    previous = published_pods(con, before_run=run_id)
+    if not previous.is_empty():
+        effective = {
+            (role, ae): day
+            for role, ae, day in pods.select(
+                "role", "account_executive_id", "effective_on"
+            ).iter_rows()
+        }
+        for r in pod_changes(previous, pods).to_dicts():
+            managers = [
+                overlay_manager[o]
+                for o in (r["from_overlay_id"], r["to_overlay_id"])
+                if o is not None and o in overlay_manager
+            ]
+            rows.append(
+                {
+                    **r,
+                    "account_executive_name": ae_names.get(r["account_executive_id"]),
+                    "from_overlay_name": overlay_names.get(r["from_overlay_id"] or ""),
+                    "to_overlay_name": overlay_names.get(r["to_overlay_id"]),
+                    "effective_on": effective.get((r["role"], r["account_executive_id"])),
+                    "overlay_manager_ids": sorted(set(managers)),
+                }
+            )
+    changes = pl.DataFrame(rows, schema=NOTE_CHANGE_SCHEMA)
+    flags = _empty(NOTE_FLAG_SCHEMA)
+    if table_exists(con, SCHEMA, "drift_flags"):
+        raw = query_frame(
+            con,
+            f"""select flag, subject_id as overlay_id, detail from {SCHEMA}.drift_flags
+            where run_id = ? and scope = 'rep' and list_contains(?, flag)
+            order by flag, subject_id""",
+            [run_id, list(OVERLAY_FLAGS)],
+        )
+        pod_aes = {
+            o: sorted(g["account_executive_id"].to_list())
+            for (o,), g in pods.group_by("overlay_id")
+        }
+        flags = pl.DataFrame(
+            [
+                {
+                    **f,
+                    "account_executive_ids": pod_aes.get(f["overlay_id"], []),
+                    "overlay_manager_id": overlay_manager.get(f["overlay_id"]),
+                }
+                for f in raw.to_dicts()
+            ],
+            schema=NOTE_FLAG_SCHEMA,
+        )
+    return changes, flags

@@ -280,3 +280,65 @@ def test_pod_changes_name_the_executive_and_both_overlays():
     changes = pod_changes(before, after)
     assert changes.rows() == [("se", "E4", "S2", "S1"), ("se", "E9", None, "S2")]
     assert pod_changes_text(changes) == ["se: E4 from S2 to S1", "se: E9 newly covered, to S2"]
+
+
+def test_the_managers_digests_show_the_pod_changes_and_overlay_flags_of_their_teams(con):
+    import json
+
+    from territory_ops.notify.digest import render_manager_digests
+    from territory_ops.planning.overlay import overlay_digest_notes
+    from territory_ops.warehouse import query_frame
+
+    one_pass(con, "run-1", _accounts(), DAY1)
+    changes, flags = overlay_digest_notes(con, "run-1")
+    assert changes.is_empty() and flags.is_empty()  # nothing published before: no change
+    # the Chicago books went to E1 and C2's capacity fell: the next full pass re-plans the pods
+    moved = {f"A{k}{j}": "E1" for k in (3, 4) for j in range(6)}
+    one_pass(con, "run-2", _accounts(moved), DAY2, capacity={"C2": 50.0})
+    changes, flags = overlay_digest_notes(con, "run-2")
+    assert not changes.is_empty()
+    pods_1 = dict(
+        run_overlay_pods(con, "run-1")
+        .filter(pl.col("role") == "se")
+        .select("account_executive_id", "overlay_id")
+        .iter_rows()
+    )
+    for r in changes.to_dicts():  # each change names the SE of both passes
+        assert r["from_overlay_id"] == pods_1[r["account_executive_id"]] != r["to_overlay_id"]
+        assert r["effective_on"] == next_quarter_start(DAY2)
+        assert r["overlay_manager_ids"] == ["M1"]
+    assert flags.filter(pl.col("flag") == "overlay_over_capacity")["overlay_id"].to_list() == ["C2"]
+    roster = pl.DataFrame(
+        [
+            {
+                "rep_id": r,
+                "rep_name": f"Exec {r}",
+                "manager_id": m,
+                "manager_name": f"User {m}",
+                "manager_email": f"{m.lower()}@example.com",
+                "manager_slack_user_id": None,
+            }
+            for r, m, _, _ in AES
+        ]
+    )
+    proposals = query_frame(con, "select * from plans.proposals where run_id = 'run-2'")
+    digests = {
+        d.recipient.key: d
+        for d in render_manager_digests(
+            proposals,
+            roster,
+            pod_changes=changes,
+            overlay_flags=flags,
+            pass_info=(DAY2, "full", "run-2"),
+        ).digests
+    }
+    m1 = json.dumps(digests["manager:M1"].blocks)
+    first = changes.row(0, named=True)
+    assert (
+        f"*Exec {first['account_executive_id']}* now covered by Sales Engineer "
+        f"*Overlay {first['to_overlay_id']}* instead of Overlay {first['from_overlay_id']}, "
+        f"effective {next_quarter_start(DAY2).isoformat()}"
+    ) in m1
+    assert "C2 (Overlay C2)" not in m1
+    m2 = json.dumps(digests["manager:M2"].blocks)
+    assert "C2 (Overlay C2) (csm) is over its capacity" in m2 and "now covered" not in m2
