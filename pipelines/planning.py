@@ -196,6 +196,9 @@ def stage_plan_op(
             "summary": dg.MetadataValue.md(staged.summary),
             "overlay_pods": dg.MetadataValue.md(staged.overlay_pods or "No overlay reps."),
             "overlay_out_of_band": dg.MetadataValue.int(int(m.get("overlay_out_of_band", 0))),
+            "overlay_over_capacity": dg.MetadataValue.json(
+                m.get("overlay_over_capacity_lines") or []
+            ),
             "overlay_coverage_gaps": dg.MetadataValue.json(m.get("overlay_coverage_gaps") or []),
             "settings": dg.MetadataValue.json(settings.as_dict()),
         },

@@ -1,6 +1,6 @@
 """The digests of one pass for managers: one per manager whose reps gain or lose an account,
-whether the change waits for them or the routing policy approved it, or whose reps hold or are
-owed an open deal in holdover.
+whether the change waits for them or the routing policy approved it, whose reps hold or are
+owed an open deal in holdover, or whose reps' overlay coverage changed or is flagged.
 
 Each digest carries Block Kit (:mod:`territory_ops.notify.manager_blocks`) and a plain-text
 fallback from the same moves; what a digest is, and the frames it reads, are in
@@ -22,6 +22,7 @@ from territory_ops.notify.manager_blocks import (
     holdover_lines,
     manager_blocks,
     new_and_waiting,
+    overlay_lines,
     waiting_since,
 )
 from territory_ops.notify.model import (
@@ -59,9 +60,10 @@ def _manager_text(
     run_url: str | None,
     approved: pl.DataFrame | None = None,
     held: pl.DataFrame | None = None,
+    overlay: list[str] | None = None,
 ) -> str:
     """The plain-text fallback (notifications, clients without blocks): one line per move, then
-    the policy's approvals and the deals in holdover."""
+    the policy's approvals, the deals in holdover and the overlay coverage."""
     n = moves.height
     where = f"(snapshot {snapshot.isoformat()}, {escape(pass_kind)} pass"
     if n:
@@ -77,8 +79,14 @@ def _manager_text(
             f"routing policy {where}; nothing to decide):"
             if placed
             else f"Open deals your reps hold or are owed after account moves {where}):"
+            if held is not None and held.height
+            else f"Overlay coverage of your team {where}; nothing to decide):"
         )
-        footer = "Reverse one with `territory-ops proposals reverse` until it is exported."
+        footer = (
+            "Reverse one with `territory-ops proposals reverse` until it is exported."
+            if placed or (held is not None and held.height)
+            else "The run's overlay pods show every overlay's load and capacity."
+        )
     items = [
         f"• {escape(r['account_name'])}: {rep_label(r['from_rep_name'], r['from_rep_id'])} → "
         f"{rep_label(r['to_rep_name'], r['to_rep_id'])} ({_why_short(r)})"
@@ -90,6 +98,10 @@ def _manager_text(
     if held is not None and held.height:
         items += ["Deals held after an account move:"]
         items += [_plain(line) for line in holdover_lines(held)]
+    if overlay:
+        told = n or any(f is not None and f.height for f in (approved, held))
+        items += ["Overlay coverage:"] if told else []
+        items += [_plain(line).replace(":warning: ", "") for line in overlay]
     if run_url:
         footer += f" Run: {run_url}"
     body = fit_lines(items, MAX_FALLBACK_TEXT - len(first) - len(footer) - 2, MORE_TEXT)
@@ -104,6 +116,9 @@ def render_manager_digests(
     top_moves: int = DEFAULT_TOP_MOVES,
     approved: pl.DataFrame | None = None,
     holdovers: pl.DataFrame | None = None,
+    pod_changes: pl.DataFrame | None = None,
+    overlay_flags: pl.DataFrame | None = None,
+    pass_info: tuple[date, str, str | None] | None = None,
 ) -> ManagerDigests:
     """One digest per manager whose reps gain or lose an account in the pass's proposals.
 
@@ -113,8 +128,12 @@ def render_manager_digests(
     pass; each digest lists its team's, with the day they take effect, and a team whose every
     change was approved that way still gets a digest of them (no buttons). ``holdovers``: the
     holdover report (``planning.due.holdover_report``); a held deal is shown to the manager of
-    the rep who holds it and of the rep who gets it. A pass with neither open nor approved
-    proposals sends no manager digest.
+    the rep who holds it and of the rep who gets it. ``pod_changes`` and ``overlay_flags``
+    (:func:`territory_ops.planning.overlay.overlay_digest_notes`): an AE's new overlay is
+    shown to the AE's manager and to the managers of both overlays, an overlay's flag to the
+    managers of the AEs in its pod and to its own manager — for information, no buttons.
+    ``pass_info`` (snapshot, pass kind, run id) lets a pass without proposals still tell
+    managers about overlay changes; without it, such a pass sends no manager digest.
     """
     roster = normalize_roster(roster)
     moves = open_proposals(proposals)
@@ -122,9 +141,16 @@ def render_manager_digests(
         approved = approved.filter(pl.col("status") == "approved")
     else:
         approved = None
-    if moves.height == 0 and approved is None:
+    pod_changes = pod_changes if pod_changes is not None and pod_changes.height else None
+    overlay_flags = overlay_flags if overlay_flags is not None and overlay_flags.height else None
+    has_overlay = pod_changes is not None or overlay_flags is not None
+    if moves.height == 0 and approved is None and not (has_overlay and pass_info):
         return ManagerDigests((), moves)
-    snapshot, pass_kind, run_id = one_pass(moves if moves.height else approved)
+    if moves.height or approved is not None:
+        snapshot, pass_kind, run_id = one_pass(moves if moves.height else approved)
+    else:
+        assert pass_info is not None
+        snapshot, pass_kind, run_id = pass_info
     reachable = roster.filter(
         pl.col("manager_id").is_not_null()
         & (pl.col("manager_email").is_not_null() | pl.col("manager_slack_user_id").is_not_null())
@@ -141,9 +167,13 @@ def render_manager_digests(
         mine = moves.filter(pl.col("to_rep_id").is_in(ids) | pl.col("from_rep_id").is_in(ids))
         auto = _touching(approved, "to_rep_id", "from_rep_id", ids)
         held = _touching(holdovers, "held_by", "to_owner_id", ids)
-        if mine.height == 0 and auto is None and held is None:
+        overlay = overlay_lines(
+            _team_pod_changes(pod_changes, manager["manager_id"], ids),
+            _team_overlay_flags(overlay_flags, manager["manager_id"], ids),
+        )
+        if mine.height == 0 and auto is None and held is None and not overlay:
             continue
-        text = _manager_text(manager, mine, snapshot, pass_kind, run_url, auto, held)
+        text = _manager_text(manager, mine, snapshot, pass_kind, run_url, auto, held, overlay)
         if mine.height:
             blocks = manager_blocks(
                 manager,
@@ -157,6 +187,7 @@ def render_manager_digests(
                 len(text),
                 auto,
                 held,
+                overlay,
             )
         else:
             blocks = fyi_blocks(
@@ -167,6 +198,7 @@ def render_manager_digests(
                 pass_kind,
                 run_id,
                 run_url,
+                overlay,
             )
         recipient = Recipient(
             key=f"manager:{manager['manager_id']}",
@@ -203,4 +235,30 @@ def _touching(
     if frame is None or frame.height == 0:
         return None
     mine = frame.filter(pl.col(to_col).is_in(ids) | pl.col(from_col).is_in(ids))
+    return mine if mine.height else None
+
+
+def _team_pod_changes(
+    changes: pl.DataFrame | None, manager_id: str, ids: list[str]
+) -> pl.DataFrame | None:
+    """Pod changes of the team's AEs, or of overlays the manager manages."""
+    if changes is None:
+        return None
+    mine = changes.filter(
+        pl.col("account_executive_id").is_in(ids)
+        | pl.col("overlay_manager_ids").list.contains(manager_id)
+    )
+    return mine if mine.height else None
+
+
+def _team_overlay_flags(
+    flags: pl.DataFrame | None, manager_id: str, ids: list[str]
+) -> pl.DataFrame | None:
+    """Flags of the overlays covering the team's AEs, or managed by the manager."""
+    if flags is None:
+        return None
+    mine = flags.filter(
+        pl.col("account_executive_ids").list.eval(pl.element().is_in(ids)).list.any()
+        | (pl.col("overlay_manager_id") == manager_id).fill_null(False)
+    )
     return mine if mine.height else None

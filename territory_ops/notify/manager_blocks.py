@@ -4,11 +4,13 @@ Every message stays within Slack's limits (50 blocks, ~12k characters with the t
 moves are shown biggest first while they fit, the rest are counted in an "and N more" line and
 stay decidable with "approve all". After a decision the same blocks are updated in place.
 
-Two lists are for information, without buttons: the team's changes the routing policy
-approved (reversible until exported), and the holdover report — open deals the old owner keeps
+Three lists are for information, without buttons: the team's changes the routing policy
+approved (reversible until exported), the holdover report — open deals the old owner keeps
 after an account move, shown to the managers of both the rep who holds them and the rep who
-gets them. A team whose every change the policy approved gets a digest of only those
-(:func:`fyi_blocks`): nothing to decide, but it is told what was placed in it.
+gets them — and overlay coverage: the team's AEs now covered by another overlay rep (SE, CSM,
+specialist) and the flags of the overlays covering them (out of band, over capacity). A team
+with only these gets a digest of only those (:func:`fyi_blocks`): nothing to decide, but it is
+told what changed around it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from territory_ops.notify.text import (
     shorten,
     signed_hours,
 )
+from territory_ops.org.roles import TEAM_MEMBER_ROLE
 
 REASON_CHARS = 500  # one move's reason sentence(s) in its section
 _MORE_REPS = "…and {n} more reps — see the run"
@@ -61,6 +64,8 @@ APPROVED_TITLE = (
     "`territory-ops proposals reverse` until it is exported"
 )
 HOLDOVER_TITLE = "*Deals held after an account move* (deal · amount · stage · held by · until)"
+OVERLAY_TITLE = "*Overlay coverage* (for information: the overlay plan, nothing to decide)"
+_MORE_OVERLAY = "…and {n} more — see the run's overlay pods"
 
 
 def waiting_since(row: Mapping[str, Any]) -> date | None:
@@ -114,10 +119,36 @@ def holdover_lines(held: pl.DataFrame) -> list[str]:
     return lines
 
 
+def overlay_lines(changes: pl.DataFrame | None, flags: pl.DataFrame | None) -> list[str]:
+    """One line per pod change (``AE X now covered by SE Y instead of SE Z, from D``) and per
+    overlay flag, from :func:`territory_ops.planning.overlay.overlay_digest_notes`."""
+    lines = []
+    if changes is not None:
+        for r in changes.iter_rows(named=True):
+            role = escape(TEAM_MEMBER_ROLE.get(r["role"], r["role"]))
+            ae = rep_label(r.get("account_executive_name"), r["account_executive_id"])
+            to = rep_label(r.get("to_overlay_name"), r["to_overlay_id"])
+            was = (
+                f" instead of {rep_label(r.get('from_overlay_name'), r['from_overlay_id'])}"
+                if r.get("from_overlay_id")
+                else " (newly covered)"
+            )
+            day = r.get("effective_on")
+            when = f"effective {day.isoformat()}" if day else "effective at once"
+            lines.append(f"• *{ae}* now covered by {role} *{to}*{was}, {when}")
+    if flags is not None:
+        for r in flags.iter_rows(named=True):
+            lines.append(f"• :warning: {escape(r['detail'])}")
+    return lines
+
+
 def _info_sections(
-    approved: pl.DataFrame | None, held: pl.DataFrame | None
+    approved: pl.DataFrame | None,
+    held: pl.DataFrame | None,
+    overlay: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The policy's approvals and the holdover report as sections, each within Slack's limits."""
+    """The policy's approvals, the holdover report and overlay coverage as sections, each
+    within Slack's limits."""
     out = []
     if approved is not None and approved.height:
         out.append(
@@ -133,6 +164,10 @@ def _info_sections(
                 fit_lines([HOLDOVER_TITLE, *holdover_lines(held)], MAX_LIST_SECTION, _MORE_HELD)
             )
         )
+    if overlay:
+        out.append(
+            section_block(fit_lines([OVERLAY_TITLE, *overlay], MAX_LIST_SECTION, _MORE_OVERLAY))
+        )
     return out
 
 
@@ -144,30 +179,38 @@ def fyi_blocks(
     pass_kind: str,
     run_id: str | None,
     run_url: str | None,
+    overlay: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """A digest with nothing to decide: the changes the routing policy placed in the team, and
-    the team's deals in holdover. No buttons; a change is reversed with the CLI until exported."""
+    """A digest with nothing to decide: the changes the routing policy placed in the team, the
+    team's deals in holdover and its overlay coverage. No buttons; a change is reversed with
+    the CLI until exported."""
     n = approved.height
     changes = "change" if n == 1 else "changes"
-    title = (
-        f"{n} territory {changes} placed in your team"
-        if n
-        else f"{plural(held.height, 'deal')} held after account moves"
-    )
     hello = escape(manager["manager_name"] or manager["manager_email"] or "")
-    intro = (
-        f"Hi {hello}, the {escape(pass_kind)} pass's routing policy approved *{n} {changes}* "
-        "for your team: nothing to decide. Reverse one with "
-        "`territory-ops proposals reverse PROPOSAL_ID` until it is exported."
-        if n
-        else f"Hi {hello}, no change for your team to decide in the {escape(pass_kind)} pass. "
-        "Open deals of accounts that moved stay with their old owner for now:"
-    )
+    if n:
+        title = f"{n} territory {changes} placed in your team"
+        intro = (
+            f"Hi {hello}, the {escape(pass_kind)} pass's routing policy approved *{n} {changes}* "
+            "for your team: nothing to decide. Reverse one with "
+            "`territory-ops proposals reverse PROPOSAL_ID` until it is exported."
+        )
+    elif held.height:
+        title = f"{plural(held.height, 'deal')} held after account moves"
+        intro = (
+            f"Hi {hello}, no change for your team to decide in the {escape(pass_kind)} pass. "
+            "Open deals of accounts that moved stay with their old owner for now:"
+        )
+    else:
+        title = "Overlay coverage of your team"
+        intro = (
+            f"Hi {hello}, no change for your team to decide in the {escape(pass_kind)} pass. "
+            "The overlay plan changed who covers your reps, or flags an overlay covering them:"
+        )
     return [
         header_block(title),
         context_block(pass_line(snapshot, pass_kind, run_url, run_id)),
         section_block(intro),
-        *_info_sections(approved, held),
+        *_info_sections(approved, held, overlay),
     ]
 
 
@@ -281,10 +324,12 @@ def manager_blocks(
     text_chars: int,
     approved: pl.DataFrame | None = None,
     held: pl.DataFrame | None = None,
+    overlay: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One manager's digest; ``text_chars`` is the fallback text's length (same size budget);
     ``approved``: the team's changes the routing policy approved in this pass; ``held``: the
-    team's deals in holdover (held by one of its reps, or passing to one)."""
+    team's deals in holdover (held by one of its reps, or passing to one); ``overlay``: the
+    :func:`overlay_lines` concerning the team."""
     n = moves.height
     n_cover = int(moves["is_temporary"].fill_null(False).sum())
     team_ids = set(team["rep_id"].to_list())
@@ -322,7 +367,7 @@ def manager_blocks(
                 fit_lines(["*Temporary covers*", *covers], MAX_LIST_SECTION, _MORE_COVERS)
             )
         )
-    head.extend(_info_sections(approved, held))
+    head.extend(_info_sections(approved, held, overlay))
     head.append({"type": "divider"})
     tail = [
         {"type": "divider"},

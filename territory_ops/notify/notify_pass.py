@@ -78,18 +78,33 @@ def notify_pass(
     chart: OrgChart | None = None,
     rollup: pl.DataFrame | None = None,
     holdovers: pl.DataFrame | None = None,
+    pod_changes: pl.DataFrame | None = None,
+    overlay_flags: pl.DataFrame | None = None,
+    run_id: str | None = None,
 ) -> NotifyReport:
     """Digests for every manager + the RevOps summary, through the outbox, delivered once.
 
     ``approved``: the pass's proposals the routing policy approved (listed with their dates in
     the managers' digests and the summary); ``pending``: approved changes not yet in effect;
     ``holdovers``: the holdover report, shown to the managers of both reps of each held deal.
+    ``pod_changes`` / ``overlay_flags``: the overlay plan's changes and flags for the managers
+    they concern (:func:`territory_ops.planning.overlay.overlay_digest_notes`); with
+    ``run_id``, ``snapshot_date`` and ``pass_kind`` a pass without proposals still sends them.
     ``chart``: the sales organisation; with it, every director / VP whose region the pass
     touches gets one roll-up and RevOps one per top-level region (``rollup``: the plan's
     figures per node, :func:`territory_ops.planning.rollup.rollup_by_node`).
     """
     routed = render_manager_digests(
-        proposals, roster, run_url=run_url, approved=approved, holdovers=holdovers
+        proposals,
+        roster,
+        run_url=run_url,
+        approved=approved,
+        holdovers=holdovers,
+        pod_changes=pod_changes,
+        overlay_flags=overlay_flags,
+        pass_info=(snapshot_date, pass_kind, run_id)
+        if snapshot_date is not None and pass_kind is not None
+        else None,
     )
     rollups: tuple[Digest, ...] = ()
     unreachable: tuple[str, ...] = ()

@@ -28,6 +28,7 @@ from territory_ops.planning import store
 from territory_ops.planning.audit import ensure_decisions_table
 from territory_ops.planning.due import due_changes, holdover_report
 from territory_ops.planning.org import load_org_chart
+from territory_ops.planning.overlay import overlay_digest_notes
 from territory_ops.planning.report import kpi_labels
 from territory_ops.planning.rollup import rep_books_before_after, rollup_by_node
 from territory_ops.planning.routing import POLICY_CHANNEL
@@ -138,6 +139,7 @@ def notify_run(
     pending = due_changes(con, record["snapshot_date"]).later
     chart = load_org_chart(con)
     oob = record.get("out_of_band_reps") or []
+    pod_changes, overlay_flags = overlay_digest_notes(con, run_id)
     return notify_pass(
         con,
         proposals,
@@ -158,6 +160,10 @@ def notify_run(
         rollup=run_rollup(con, run_id, chart),
         # open deals old owners keep as the pass's snapshot stands (deterministic per pass)
         holdovers=holdover_report(con, record["snapshot_date"]),
+        # the overlay plan's pod changes and flags, for information
+        pod_changes=pod_changes,
+        overlay_flags=overlay_flags,
+        run_id=run_id,
     )
 
 

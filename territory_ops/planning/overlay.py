@@ -11,7 +11,9 @@
   skill no overlay holds) are written with the staged run.
 * **Drift**: an overlay out of its band on the planned book (an executive's rebalance moved
   hours into or out of its pod), or on today's books with the pods in force, is a drift flag
-  naming the overlay, its load and band.
+  naming the overlay, its load and band. The band is relative (a share of the region's
+  load), so an overlay carrying more hours than its own capacity is flagged on its own
+  (``overlay_over_capacity``) even when every overlay of its region is equally overloaded.
 
 Regions: an AE and an overlay rep share a region when they roll up to the same manager at
 ``overlays.region_level`` of the org chart (1 = the top).
@@ -125,9 +127,11 @@ def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def published_pods(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.DataFrame:
+def published_pods(
+    con: duckdb.DuckDBPyConnection, as_of: date | None = None, before_run: str | None = None
+) -> pl.DataFrame:
     """The pods of the newest published run that planned any (with ``effective_on`` on or
-    before ``as_of`` when given)."""
+    before ``as_of`` when given; created before the run ``before_run`` when given)."""
     if not (table_exists(con, SCHEMA, "overlay_pods") and table_exists(con, SCHEMA, "runs")):
         return _empty({**POD_SCHEMA, "run_id": pl.String(), "effective_on": pl.Date()})
     where = "r.status = 'published'"
@@ -135,6 +139,12 @@ def published_pods(con: duckdb.DuckDBPyConnection, as_of: date | None = None) ->
     if as_of is not None:
         where += " and coalesce(p.effective_on, r.snapshot_date) <= ?"
         params.append(as_of)
+    if before_run is not None:
+        where += (
+            " and r.run_id <> ? and r.created_at < coalesce("
+            f"(select created_at from {SCHEMA}.runs where run_id = ?), timestamp '9999-12-31')"
+        )
+        params += [before_run, before_run]
     return query_frame(
         con,
         f"""with latest as (
@@ -307,6 +317,34 @@ def pod_changes_text(changes: pl.DataFrame, limit: int = 10) -> list[str]:
     return lines
 
 
+def over_capacity(loads: pl.DataFrame) -> pl.DataFrame:
+    """The overlays whose load exceeds their own capacity (an overlay without a capacity is
+    never over it)."""
+    if loads.is_empty():
+        return loads
+    return loads.filter(
+        pl.col("capacity_hours").is_not_null()
+        & (pl.col("load_hours") > pl.col("capacity_hours") * (1 + 1e-9) + 1e-6)
+    )
+
+
+def _capacity_text(row: dict[str, Any]) -> str:
+    load, cap = float(row["load_hours"]), float(row["capacity_hours"])
+    share = f" ({load / cap:.0%})" if cap > 0 else ""
+    return f"{load:,.0f} h against a capacity of {cap:,.0f} h{share}"
+
+
+def over_capacity_text(loads: pl.DataFrame, limit: int = 10) -> list[str]:
+    """``S1 (se): 3,000 h against a capacity of 1,600 h (188%)`` lines."""
+    over = over_capacity(loads).sort("role", "overlay_id")
+    lines = [
+        f"{r['overlay_id']} ({r['role']}): {_capacity_text(r)}" for r in over.head(limit).to_dicts()
+    ]
+    if over.height > limit:
+        lines.append(f"… and {over.height - limit} more")
+    return lines
+
+
 def overlay_metrics(
     result: OverlayPlan, carried: bool, previous: pl.DataFrame | None = None
 ) -> dict[str, Any]:
@@ -321,6 +359,8 @@ def overlay_metrics(
         "overlay_pod_change_lines": pod_changes_text(changes) if changes is not None else [],
         "overlay_reps": loads.height,
         "overlay_out_of_band": int((~loads["in_band"]).sum()) if loads.height else 0,
+        "overlay_over_capacity": over_capacity(loads).height,
+        "overlay_over_capacity_lines": over_capacity_text(loads),
         "overlay_pods_carried": carried,
         "overlay_coverage_gaps": [
             d for d in result.gaps.filter(pl.col("kind") == "no_overlay")["detail"].to_list()
@@ -383,7 +423,9 @@ def overlay_drift_flags(
     pass_kind: str,
 ) -> pl.DataFrame:
     """Overlays out of their band: on the run's planned book (``overlay_out_of_band``) and on
-    today's books with the pods of the last published pass (``overlay_drift``)."""
+    today's books with the pods of the last published pass (``overlay_drift``); overlays
+    whose load exceeds their own capacity (``overlay_over_capacity``: on the planned book, or
+    on today's books for an overlay the plan does not overload)."""
     overlays = load_overlay_roster(con)
     names = {r: n for r, n in overlays.select("rep_id", "rep_name").iter_rows() if n}
     rows: list[dict[str, Any]] = []
@@ -403,6 +445,22 @@ def overlay_drift_flags(
                 "value": float(row["load_hours"]),
             }
         )
+    for row in over_capacity(planned).to_dicts():
+        rows.append(
+            {
+                "scope": "rep",
+                "flag": "overlay_over_capacity",
+                "subject_id": row["overlay_id"],
+                "subject_name": row.get("overlay_name"),
+                "detail": (
+                    f"{_who(row, names)} ({row['role']}) is over its capacity after the "
+                    f"{pass_kind} plan: {_capacity_text(row)}, pod of {row['pod_size']} "
+                    "account executive(s)"
+                ),
+                "value": float(row["load_hours"]),
+            }
+        )
+    over_planned = set(over_capacity(planned)["overlay_id"].to_list()) if planned.height else set()
     previous = published_pods(con)
     if not previous.is_empty() and not overlays.is_empty() and config.overlays.roles:
         chart = load_org_chart(con)
@@ -421,6 +479,22 @@ def overlay_drift_flags(
                     "detail": (
                         f"{_who(row, names)} ({row['role']}) has drifted out of its band on "
                         f"today's books: {_band_text(row)}"
+                    ),
+                    "value": float(row["load_hours"]),
+                }
+            )
+        for row in over_capacity(today).to_dicts():
+            if row["overlay_id"] in over_planned:
+                continue
+            rows.append(
+                {
+                    "scope": "rep",
+                    "flag": "overlay_over_capacity",
+                    "subject_id": row["overlay_id"],
+                    "subject_name": names.get(row["overlay_id"]),
+                    "detail": (
+                        f"{_who(row, names)} ({row['role']}) is over its capacity on today's "
+                        f"books: {_capacity_text(row)}"
                     ),
                     "value": float(row["load_hours"]),
                 }
@@ -451,6 +525,17 @@ def overlay_drift_flags(
     return pl.DataFrame([{"snapshot_date": snapshot_date, **r} for r in rows], schema=schema)
 
 
+def _capacity_cells(row: dict[str, Any]) -> str:
+    cap = row.get("capacity_hours")
+    if cap is None:
+        return "– | –"
+    if cap <= 0:
+        return f"{cap:,.0f} | **over**" if row["load_hours"] > 0 else f"{cap:,.0f} | –"
+    share = f"{row['load_hours'] / cap:.0%}"
+    over = row["load_hours"] > cap * (1 + 1e-9) + 1e-6
+    return f"{cap:,.0f} | " + (f"**{share} (over)**" if over else share)
+
+
 def pod_table_markdown(
     loads: pl.DataFrame,
     pods: pl.DataFrame,
@@ -458,15 +543,16 @@ def pod_table_markdown(
     names: dict[str, str] | None = None,
 ) -> str:
     """The pods as a table a reviewer reads: overlay, role, AEs covered (by name when
-    ``names`` has them), load vs band."""
+    ``names`` has them), load vs band and vs the overlay's own capacity."""
     names = names or {}
     if loads.is_empty():
         return "No overlay reps planned."
     size = pods.group_by("overlay_id").agg(aes=pl.col("account_executive_id").sort())
     rows = loads.join(size, on="overlay_id", how="left").sort("role", "overlay_id")
     lines = [
-        "| overlay | role | AEs covered | load h | band h | in band |",
-        "|---|---|---|---|---|---|",
+        "| overlay | role | AEs covered | load h | band h | in band | capacity h "
+        "| load / capacity |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows.head(limit).to_dicts():
         aes = [names.get(a, a) for a in (r.get("aes") or [])]
@@ -475,8 +561,109 @@ def pod_table_markdown(
         lines.append(
             f"| {who} | {TEAM_MEMBER_ROLE.get(r['role'], r['role'])} | {len(aes)}: {shown} | "
             f"{r['load_hours']:,.0f} | {r['band_low']:,.0f}–{r['band_high']:,.0f} | "
-            f"{'yes' if r['in_band'] else '**no**'} |"
+            f"{'yes' if r['in_band'] else '**no**'} | {_capacity_cells(r)} |"
         )
     if rows.height > limit:
-        lines.append(f"| … | {rows.height - limit} more in plans.overlay_loads | | | | |")
+        lines.append(f"| … | {rows.height - limit} more in plans.overlay_loads | | | | | | |")
     return "\n".join(lines)
+
+
+OVERLAY_FLAGS = ("overlay_out_of_band", "overlay_drift", "overlay_over_capacity")
+NOTE_CHANGE_SCHEMA = {
+    "role": pl.String(),
+    "account_executive_id": pl.String(),
+    "account_executive_name": pl.String(),
+    "from_overlay_id": pl.String(),
+    "from_overlay_name": pl.String(),
+    "to_overlay_id": pl.String(),
+    "to_overlay_name": pl.String(),
+    "effective_on": pl.Date(),
+    "overlay_manager_ids": pl.List(pl.String()),
+}
+NOTE_FLAG_SCHEMA = {
+    "flag": pl.String(),
+    "overlay_id": pl.String(),
+    "detail": pl.String(),
+    "account_executive_ids": pl.List(pl.String()),
+    "overlay_manager_id": pl.String(),
+}
+
+
+def overlay_digest_notes(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the managers' digests say about overlays for ``run_id``.
+
+    * pod changes (``NOTE_CHANGE_SCHEMA``): each AE whose overlay of a role differs from the
+      last published pass before this run — the AE's manager and the managers of both
+      overlays are concerned — with the day the run's pod takes effect;
+    * overlay flags (``NOTE_FLAG_SCHEMA``): the run's ``overlay_out_of_band``,
+      ``overlay_drift`` and ``overlay_over_capacity`` flags with the AEs of the overlay's pod
+      in this run and the overlay's own manager.
+    """
+    pods = run_overlay_pods(con, run_id)
+    if pods.is_empty():
+        return _empty(NOTE_CHANGE_SCHEMA), _empty(NOTE_FLAG_SCHEMA)
+    roster = load_overlay_roster(con)
+    overlay_names = {r: n for r, n in roster.select("rep_id", "rep_name").iter_rows() if n}
+    overlay_manager = {
+        r: m for r, m in roster.select("rep_id", "manager_id").iter_rows() if m is not None
+    }
+    ae_names: dict[str, str] = {}
+    if table_exists(con, "marts", "rep_roster"):
+        ae_names = {
+            r: n
+            for r, n in con.execute("select rep_id, rep_name from marts.rep_roster").fetchall()
+            if n
+        }
+    rows = []
+    previous = published_pods(con, before_run=run_id)
+    if not previous.is_empty():
+        effective = {
+            (role, ae): day
+            for role, ae, day in pods.select(
+                "role", "account_executive_id", "effective_on"
+            ).iter_rows()
+        }
+        for r in pod_changes(previous, pods).to_dicts():
+            managers = [
+                overlay_manager[o]
+                for o in (r["from_overlay_id"], r["to_overlay_id"])
+                if o is not None and o in overlay_manager
+            ]
+            rows.append(
+                {
+                    **r,
+                    "account_executive_name": ae_names.get(r["account_executive_id"]),
+                    "from_overlay_name": overlay_names.get(r["from_overlay_id"] or ""),
+                    "to_overlay_name": overlay_names.get(r["to_overlay_id"]),
+                    "effective_on": effective.get((r["role"], r["account_executive_id"])),
+                    "overlay_manager_ids": sorted(set(managers)),
+                }
+            )
+    changes = pl.DataFrame(rows, schema=NOTE_CHANGE_SCHEMA)
+    flags = _empty(NOTE_FLAG_SCHEMA)
+    if table_exists(con, SCHEMA, "drift_flags"):
+        raw = query_frame(
+            con,
+            f"""select flag, subject_id as overlay_id, detail from {SCHEMA}.drift_flags
+            where run_id = ? and scope = 'rep' and list_contains(?, flag)
+            order by flag, subject_id""",
+            [run_id, list(OVERLAY_FLAGS)],
+        )
+        pod_aes = {
+            o: sorted(g["account_executive_id"].to_list())
+            for (o,), g in pods.group_by("overlay_id")
+        }
+        flags = pl.DataFrame(
+            [
+                {
+                    **f,
+                    "account_executive_ids": pod_aes.get(f["overlay_id"], []),
+                    "overlay_manager_id": overlay_manager.get(f["overlay_id"]),
+                }
+                for f in raw.to_dicts()
+            ],
+            schema=NOTE_FLAG_SCHEMA,
+        )
+    return changes, flags

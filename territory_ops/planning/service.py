@@ -153,6 +153,9 @@ def finish_stage(
     if overlays is not None:
         loads = stage_overlays(con, run_id, config, data.snapshot_date, overlays, carried)
         pods_md = pod_table_markdown(loads, overlays.pods, names=rep_names(data.reps))
+        over = plan.metrics.get("overlay_over_capacity_lines") or []
+        if over:
+            pods_md += "\n\nOver their capacity: " + "; ".join(over)
         changed = plan.metrics.get("overlay_pod_change_lines") or []
         if changed:
             pods_md += "\n\nPod changes since the last published pass: " + "; ".join(changed)

@@ -110,7 +110,7 @@ def _org() -> pl.DataFrame:
     )
 
 
-def _overlay_roster() -> pl.DataFrame:
+def _overlay_roster(capacity: dict[str, float] | None = None) -> pl.DataFrame:
     return pl.DataFrame(
         [
             {
@@ -118,7 +118,7 @@ def _overlay_roster() -> pl.DataFrame:
                 "role": role,
                 "latitude": lat,
                 "longitude": lon,
-                "capacity_hours": cap,
+                "capacity_hours": (capacity or {}).get(o, cap),
                 "skills": "",
                 "manager_id": m,
                 "active": True,
@@ -129,13 +129,13 @@ def _overlay_roster() -> pl.DataFrame:
     )
 
 
-def write_marts(con, accounts: pl.DataFrame, day: date) -> None:
+def write_marts(con, accounts: pl.DataFrame, day: date, capacity=None) -> None:
     con.execute("create schema if not exists marts")
     frames = {
         "account_profiles": accounts,
         "rep_roster": _reps(),
         "org_chart": _org(),
-        "overlay_roster": _overlay_roster(),
+        "overlay_roster": _overlay_roster(capacity),
     }
     for name, frame in frames.items():
         con.register("frame", frame.with_columns(snapshot_date=pl.lit(day)).to_arrow())
@@ -143,8 +143,8 @@ def write_marts(con, accounts: pl.DataFrame, day: date) -> None:
         con.unregister("frame")
 
 
-def one_pass(con, run_id: str, accounts: pl.DataFrame, day: date, **overrides):
-    write_marts(con, accounts, day)
+def one_pass(con, run_id: str, accounts: pl.DataFrame, day: date, capacity=None, **overrides):
+    write_marts(con, accounts, day, capacity)
     config = load_pass_config(overrides={**SETTINGS, **overrides})
     staged = stage_plan(con, run_id, config)
     drift = report_drift(con, run_id)
@@ -207,6 +207,48 @@ def test_a_rebalance_of_the_executives_books_that_overloads_an_overlay_is_flagge
     assert s1_load["load_hours"] > s1_load["band_high"]
 
 
+def test_an_overlay_over_its_own_capacity_is_flagged_though_in_its_band(con):
+    # C2 is the only CSM of M2's region: its band is the region's whole CSM load, so it is in
+    # band by construction; its pod (E7, E8: 2 x 6 accounts, 2 of each segment at 12/5/2 h)
+    # is 76 h against a capacity of 50 h
+    staged, drift, _ = one_pass(con, "run-1", _accounts(), DAY1, capacity={"C2": 50.0})
+    loads = run_overlay_loads(con, "run-1")
+    c2 = loads.filter(pl.col("overlay_id") == "C2").row(0, named=True)
+    assert c2["in_band"] and c2["load_hours"] == pytest.approx(76.0)
+    over = drift.flags.filter(pl.col("flag") == "overlay_over_capacity")
+    assert over["subject_id"].to_list() == ["C2"]  # C1 (228 h of 1,200 h) is not flagged
+    assert over["detail"][0] == (
+        "C2 (Overlay C2) (csm) is over its capacity after the full plan: 76 h against a "
+        "capacity of 50 h (152%), pod of 2 account executive(s)"
+    )
+    assert over["value"][0] == pytest.approx(76.0)
+    assert drift.flags.filter(pl.col("flag").str.starts_with("overlay_out")).is_empty()
+    # the pass report counts it and the pod table shows load against capacity
+    assert staged.plan.metrics["overlay_over_capacity"] == 1
+    assert staged.plan.metrics["overlay_over_capacity_lines"] == [
+        "C2 (csm): 76 h against a capacity of 50 h (152%)"
+    ]
+    table = staged.overlay_pods
+    assert "| capacity h | load / capacity |" in table
+    c2_line = next(line for line in table.splitlines() if line.startswith("| C2 "))
+    assert c2_line.endswith("| yes | 50 | **152% (over)** |")
+    c1_line = next(line for line in table.splitlines() if line.startswith("| C1 "))
+    assert c1_line.endswith("| yes | 1,200 | 19% |")
+    assert "Over their capacity: C2 (csm): 76 h" in table
+
+
+def test_an_overlay_over_capacity_on_todays_books_is_flagged_once(con):
+    one_pass(con, "run-1", _accounts(), DAY1)
+    # the capacity falls below C2's load; the micro pass's plan and today's books both
+    # overload it: one flag, from the plan
+    _, drift, _ = one_pass(
+        con, "run-2", _accounts(), DAY2, capacity={"C2": 40.0}, pass_kind="micro"
+    )
+    over = drift.flags.filter(pl.col("flag") == "overlay_over_capacity")
+    assert over["subject_id"].to_list() == ["C2"]
+    assert "after the micro plan: 76 h against a capacity of 40 h (190%)" in over["detail"][0]
+
+
 def test_a_coverage_gap_feeds_the_hiring_plan(con):
     from territory_ops.scenarios.overlay_hires import overlay_hires
 
@@ -238,3 +280,65 @@ def test_pod_changes_name_the_executive_and_both_overlays():
     changes = pod_changes(before, after)
     assert changes.rows() == [("se", "E4", "S2", "S1"), ("se", "E9", None, "S2")]
     assert pod_changes_text(changes) == ["se: E4 from S2 to S1", "se: E9 newly covered, to S2"]
+
+
+def test_the_managers_digests_show_the_pod_changes_and_overlay_flags_of_their_teams(con):
+    import json
+
+    from territory_ops.notify.digest import render_manager_digests
+    from territory_ops.planning.overlay import overlay_digest_notes
+    from territory_ops.warehouse import query_frame
+
+    one_pass(con, "run-1", _accounts(), DAY1)
+    changes, flags = overlay_digest_notes(con, "run-1")
+    assert changes.is_empty() and flags.is_empty()  # nothing published before: no change
+    # the Chicago books went to E1 and C2's capacity fell: the next full pass re-plans the pods
+    moved = {f"A{k}{j}": "E1" for k in (3, 4) for j in range(6)}
+    one_pass(con, "run-2", _accounts(moved), DAY2, capacity={"C2": 50.0})
+    changes, flags = overlay_digest_notes(con, "run-2")
+    assert not changes.is_empty()
+    pods_1 = dict(
+        run_overlay_pods(con, "run-1")
+        .filter(pl.col("role") == "se")
+        .select("account_executive_id", "overlay_id")
+        .iter_rows()
+    )
+    for r in changes.to_dicts():  # each change names the SE of both passes
+        assert r["from_overlay_id"] == pods_1[r["account_executive_id"]] != r["to_overlay_id"]
+        assert r["effective_on"] == next_quarter_start(DAY2)
+        assert r["overlay_manager_ids"] == ["M1"]
+    assert flags.filter(pl.col("flag") == "overlay_over_capacity")["overlay_id"].to_list() == ["C2"]
+    roster = pl.DataFrame(
+        [
+            {
+                "rep_id": r,
+                "rep_name": f"Exec {r}",
+                "manager_id": m,
+                "manager_name": f"User {m}",
+                "manager_email": f"{m.lower()}@example.com",
+                "manager_slack_user_id": None,
+            }
+            for r, m, _, _ in AES
+        ]
+    )
+    proposals = query_frame(con, "select * from plans.proposals where run_id = 'run-2'")
+    digests = {
+        d.recipient.key: d
+        for d in render_manager_digests(
+            proposals,
+            roster,
+            pod_changes=changes,
+            overlay_flags=flags,
+            pass_info=(DAY2, "full", "run-2"),
+        ).digests
+    }
+    m1 = json.dumps(digests["manager:M1"].blocks)
+    first = changes.row(0, named=True)
+    assert (
+        f"*Exec {first['account_executive_id']}* now covered by Sales Engineer "
+        f"*Overlay {first['to_overlay_id']}* instead of Overlay {first['from_overlay_id']}, "
+        f"effective {next_quarter_start(DAY2).isoformat()}"
+    ) in m1
+    assert "C2 (Overlay C2)" not in m1
+    m2 = json.dumps(digests["manager:M2"].blocks)
+    assert "C2 (Overlay C2) (csm) is over its capacity" in m2 and "now covered" not in m2
