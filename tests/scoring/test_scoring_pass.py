@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 
 from pipelines.run import run_territory_pass
 from pipelines.scoring import QUALITY_CHECK
-from territory_ops.scoring.config import FACTOR_LABELS, FACTORS
+from territory_ops.scoring.config import FACTOR_LABELS, FACTORS, WorkloadConfig
 from territory_ops.scoring.explain import effects_and_order
 from territory_ops.settings import Settings
 from tests.conftest import use_home
@@ -126,12 +126,22 @@ def test_workload_and_capacity_reach_the_canonical_tables(truth_run):
         roster.filter(pl.col("status").is_in(["on_leave", "departed"]))["capacity_hours"] == 0
     ).all()
     assert (roster.filter(pl.col("active"))["capacity_hours"] > 0).all()
+    # without open deals: whitespace accounts need the prospecting hours, accounts in coverage
+    # the segment's cadence (WorkloadConfig: account hours + meetings x hours per meeting)
+    config = WorkloadConfig()
     workload = query(
         settings,
-        "select segment, min(workload_hours) as lowest from marts.account_profiles "
-        "where open_opportunity_count = 0 group by segment",
+        "select segment, min(workload_hours) as lowest, "
+        "min(workload_hours) filter (where workload_hours > 1) as covered "
+        "from marts.account_profiles where open_opportunity_count = 0 group by segment",
     )
-    assert dict(workload.iter_rows()) == {"enterprise": 32.0, "mid_market": 13.0, "smb": 10.0}
+    assert {r["segment"]: r["lowest"] for r in workload.iter_rows(named=True)} == (
+        config.whitespace_hours
+    )
+    assert {r["segment"]: r["covered"] for r in workload.iter_rows(named=True)} == {
+        segment: hours + config.meetings_per_year[segment] * config.hours_per_meeting
+        for segment, hours in config.account_hours.items()
+    }
 
 
 def test_without_history_the_run_completes_on_the_rule_and_says_so(landing_copy: Path, settings):
