@@ -294,7 +294,11 @@ def test_cli_and_daemon_runs_land_in_a_team_instance_on_postgres(
             "runConfigData": {
                 "ops": {
                     "decide_op": {
-                        "config": {"decision": "approve", "by": "revops", "ids": [proposal_id]}
+                        "config": {
+                            "decision": "approve",
+                            "by": "revops@example.com",
+                            "ids": [proposal_id],
+                        }
                     }
                 }
             },
