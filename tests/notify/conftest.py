@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from territory_ops.writeback.proposal_rows import proposal_id, proposals_frame
+from tests.org.tables import write_org_chart as write_org_table
 
 TOKEN = "xoxb-4242-TEST-super-secret-token"
 
@@ -254,15 +255,7 @@ def write_org_chart(con) -> None:
     ]
     rows += [(m, n, e, DIRECTOR[0], "manager", s) for m, (n, e, s) in MANAGERS.items()]
     rows.append((*DIRECTOR[:3], None, "manager", DIRECTOR[3]))
-    frame = pl.DataFrame(
-        rows,
-        schema=["user_id", "user_name", "email", "manager_id", "sales_role", "slack_user_id"],
-        orient="row",
-    ).with_columns(is_active=pl.lit(True))
-    con.execute("create schema if not exists marts")
-    con.register("_org", frame.to_arrow())
-    con.execute("create or replace table marts.org_chart as select * from _org")
-    con.unregister("_org")
+    write_org_table(con, rows)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from territory_ops.cli import app
 from territory_ops.planning import store
 from territory_ops.planning.config import load_pass_config
 from territory_ops.planning.service import propose_and_publish, report_drift, stage_plan
+from tests.org.tables import write_org_chart as write_org_table
 
 from .conftest import MANUAL, SNAPSHOT, make_accounts, make_reps, write_marts
 
@@ -34,24 +35,7 @@ CHART = [
 
 
 def write_org_chart(con: duckdb.DuckDBPyConnection) -> None:
-    frame = pl.DataFrame(
-        [
-            {
-                "user_id": u,
-                "user_name": n,
-                "email": e,
-                "manager_id": m,
-                "sales_role": r,
-                "is_active": True,
-                "slack_user_id": None,
-            }
-            for u, n, e, m, r in CHART
-        ],
-        schema_overrides={"manager_id": pl.String, "slack_user_id": pl.String},
-    )
-    con.register("frame", frame.to_arrow())
-    con.execute("create or replace table marts.org_chart as select * from frame")
-    con.unregister("frame")
+    write_org_table(con, [(*row, None) for row in CHART])
 
 
 @pytest.fixture

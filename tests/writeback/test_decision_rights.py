@@ -8,7 +8,6 @@ import json
 from datetime import date, datetime
 
 import duckdb
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -26,6 +25,7 @@ from territory_ops.writeback.decisions import (
     decision_log,
 )
 from territory_ops.writeback.proposal_rows import insert_proposals
+from tests.org.tables import write_org_chart as write_org_table
 
 from .conftest import make_rows
 
@@ -48,15 +48,7 @@ AT = datetime(2026, 11, 2, 9, 0)
 
 
 def write_org_chart(con: duckdb.DuckDBPyConnection) -> None:
-    frame = pl.DataFrame(
-        ORG,
-        schema=["user_id", "user_name", "email", "manager_id", "sales_role", "slack_user_id"],
-        orient="row",
-    ).with_columns(is_active=pl.lit(True))
-    con.execute("create schema if not exists marts")
-    con.register("_org", frame.to_arrow())
-    con.execute("create table marts.org_chart as select * from _org")
-    con.unregister("_org")
+    write_org_table(con, ORG)
 
 
 @pytest.fixture
