@@ -67,6 +67,7 @@ class MonthRow:
     potential_cv: float | None = None
     workload_cv: float | None = None
     without_owner: int | None = None
+    plan_without_owner: int | None = None  # accounts the published plan leaves unowned
     plan_in_band: float | None = None  # the pass's plan
     plan_potential_cv: float | None = None
     new: int = 0
@@ -360,6 +361,7 @@ def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
             row.workload_cv = before.get("workload_cv")
             row.without_owner = before.get("unowned_accounts")
             row.plan_in_band = after.get("share_in_band")
+            row.plan_without_owner = after.get("unowned_accounts")
             row.plan_potential_cv = after.get("potential_cv")
             row.accounts = int(record["accounts"] or 0)
             figures = proposal_figures(con, outcome.run_id, day)
@@ -467,8 +469,9 @@ def _num(v: float | int | None, fmt: str = "{:.3f}") -> str:
 def markdown(rows: list[MonthRow]) -> str:
     head = (
         "| arm | month | pass | reps in band: CRM / plan | potential CV: CRM / plan | workload "
-        "CV | without active owner | proposals new / waiting | forced / discretionary | routed "
-        "/ approved / rejected / appealed | owner changes imported (discretionary) | changed "
+        "CV | without active owner: CRM / plan | proposals new / waiting | forced / "
+        "discretionary | routed / approved / rejected / appealed | owner changes imported "
+        "(discretionary) | changed "
         "owner so far | flip-flops | deals in holdover | run |"
     )
     lines = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -476,7 +479,8 @@ def markdown(rows: list[MonthRow]) -> str:
         lines.append(
             f"| {r.arm} | {r.month} | {r.pass_kind} | {_pct(r.in_band)} / "
             f"{_pct(r.plan_in_band)} | {_num(r.potential_cv)} / {_num(r.plan_potential_cv)} | "
-            f"{_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} | "
+            f"{_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} / "
+            f"{_num(r.plan_without_owner, '{:,}')} | "
             f"{r.new:,} / {r.waiting:,} | {r.forced:,} / {r.discretionary:,} | "
             f"{r.routed:,} / {r.approved:,} / {r.rejected:,} / {r.appealed:,} | "
             f"{r.imported:,} ({r.discretionary_moves:,}) | {_pct(r.changed_share)} | "
