@@ -138,7 +138,7 @@ def improve(
     out_before = _reps_out(s)
     complete = (
         _band_completion(s, work)
-        if terms.move_budget is None and ctx.options.core_limit < inst.n_families
+        if terms.move_budget is not None or ctx.options.core_limit < inst.n_families
         else (0, 0)
     )
     rounds = band[0] + travel[0] + complete[0]

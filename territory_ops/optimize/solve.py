@@ -211,6 +211,18 @@ def solve(ctx: SolveContext) -> SolveOutcome:
         if kept:
             best, best_key = ex.assignment, key
             method += " + " + ex.method
+    if cur_col is not None and best_key[1] > 1e-9 and best_key[0] <= 1e-9:
+        # micro: moves the band no longer needs go to the reps still out of band
+        back, freed = micro.reclaim_moves(inst, best, cur_col, lower, upper)
+        if freed:
+            again = search(back, movable, "local search after reclaiming moves")
+            ex2 = lns.improve(ctx, terms, again, movable, reference=rounded)
+            if ex2 is not None:
+                again = ex2.assignment
+            key = terms.key(inst, again)
+            say(_key_text(f"{freed} moves reclaimed + search", key, budget))
+            if key < best_key:
+                best, best_key, method = again, key, method + " + reclaimed moves"
     if count_inherited and move_budget is not None:
         # micro: moves the plan left unused go to reps over max accounts today
         shed = micro.shed_inherited_counts(inst, best, move_budget, cost)
@@ -381,3 +393,4 @@ def infeasible_message(ctx: SolveContext, status: str) -> str:
         f"within capacity_hours (total workload {inst.total_workload:,.0f} h, active capacity "
         f"{cap:,.0f} h; eligibility concentrates the load; LP status: {status})"
     )
+
