@@ -26,6 +26,7 @@ from benchmarks.bench_closed_loop_12_months import (
     cli,
     connect,
     proposal_figures,
+    refusal_kinds,
     routed_by_policy,
     write_back,
 )
@@ -63,10 +64,10 @@ def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
             routed = routed_by_policy(con, record["run_id"])
             decided = approve_all_per_manager(con, k + 1)
         print(
-            f"Routing policy approved {routed}; managers approved {decided.approved} "
-            f"({len(decided.refused)} refused).",
-            flush=True,
+            f"Routing policy approved {routed}; managers approved {decided.approved}.", flush=True
         )
+        for line in refusal_lines(decided.refused):
+            print(line, flush=True)
         written = 0
         if k + 1 < len(months):
             batches = write_back(writeback, months[k + 1])
@@ -94,6 +95,28 @@ def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
             }
         )
     return rows
+
+
+# why an approval is refused, in the words a manager would want (by the decision's reason)
+REFUSAL_EXPLAINED = {
+    "waiting for export": (
+        "the account already has an approved change waiting for its date, to a rep who has "
+        "since left or gone on leave; this pass proposes the account to someone else, and an "
+        "account keeps one approved change at a time (the approved one is exported or "
+        "superseded first)"
+    ),
+}
+
+
+def refusal_lines(refused: list[str]) -> list[str]:
+    """The refused approvals grouped by why, each kind explained where the demo knows it."""
+    if not refused:
+        return []
+    lines = [f"{len(refused)} approval(s) refused, nothing decided for them:"]
+    for why, n in refusal_kinds(refused):
+        told = next((text for key, text in REFUSAL_EXPLAINED.items() if key in why), why)
+        lines.append(f"  {n} x {told}")
+    return lines
 
 
 def summary(rows: list[dict]) -> str:

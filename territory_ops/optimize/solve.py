@@ -393,4 +393,3 @@ def infeasible_message(ctx: SolveContext, status: str) -> str:
         f"within capacity_hours (total workload {inst.total_workload:,.0f} h, active capacity "
         f"{cap:,.0f} h; eligibility concentrates the load; LP status: {status})"
     )
-
