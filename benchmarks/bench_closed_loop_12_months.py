@@ -184,9 +184,10 @@ _ID = re.compile(r"\b[\w-]*\d[\w-]{5,}\b")  # proposal, account and rep ids in a
 
 
 def refusal_kinds(refused: list[str]) -> list[tuple[str, int]]:
-    """Refused decisions (``"<proposal id>: <why>"``) grouped by why, ids left out; most
-    frequent first."""
-    kinds = Counter(_ID.sub("…", r.split(": ", 1)[-1]) for r in refused)
+    """Refused decisions (``"<proposal id>: <why>"``) grouped by why, ids left out, each
+    proposal once (a move between two teams is tried by both managers); most frequent first."""
+    why = dict(r.split(": ", 1) if ": " in r else ("", r) for r in refused)
+    kinds = Counter(_ID.sub("…", text) for text in why.values())
     return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -100,20 +100,22 @@ def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
 # why an approval is refused, in the words a manager would want (by the decision's reason)
 REFUSAL_EXPLAINED = {
     "waiting for export": (
-        "the account already has an approved change waiting for its date, to a rep who has "
-        "since left or gone on leave; this pass proposes the account to someone else, and an "
-        "account keeps one approved change at a time (the approved one is exported or "
-        "superseded first)"
+        "the account already has an approved change from an earlier pass waiting for its "
+        "date, to another rep (in the demo, mostly one who has since left or gone on leave), "
+        "and an account keeps one approved change at a time: this pass's proposal waits until "
+        "the approved one is exported or the next pass supersedes it"
     ),
 }
 
 
 def refusal_lines(refused: list[str]) -> list[str]:
-    """The refused approvals grouped by why, each kind explained where the demo knows it."""
-    if not refused:
+    """The proposals whose approval was refused, grouped by why, each kind explained where the
+    demo knows it."""
+    kinds = refusal_kinds(refused)
+    if not kinds:
         return []
-    lines = [f"{len(refused)} approval(s) refused, nothing decided for them:"]
-    for why, n in refusal_kinds(refused):
+    lines = [f"{sum(n for _, n in kinds)} proposal(s) could not be approved, left open:"]
+    for why, n in kinds:
         told = next((text for key, text in REFUSAL_EXPLAINED.items() if key in why), why)
         lines.append(f"  {n} x {told}")
     return lines

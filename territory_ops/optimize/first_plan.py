@@ -87,11 +87,11 @@ def first_plan(
 
 
 def _band_tier(inst: Instance, P: np.ndarray, p: float, rr: np.ndarray) -> np.ndarray:
-    """Per candidate rep ``rr`` (potential ``P`` before the family): 0 where the family's
-    potential ``p`` is still below the band's bottom after it (the rep needs it), 1 where the
-    rep ends within the band, 2 where it would end above the band's top."""
-    after = P + p
-    return np.where(after <= inst.lower[rr], 0, np.where(after <= inst.upper[rr], 1, 2))
+    """Per candidate rep ``rr`` (potential ``P`` before the family of potential ``p``): 0 where
+    the rep is below the band's bottom and the family keeps it under the top (the rep needs
+    it), 1 where the rep stays under the top, 2 where the family would push it over."""
+    under_top = P + p <= inst.upper[rr]
+    return np.where(under_top & (P < inst.lower[rr]), 0, np.where(under_top, 1, 2))
 
 
 def _must_moves(inst: Instance, must: np.ndarray) -> int:

@@ -128,9 +128,13 @@ def solve(ctx: SolveContext) -> SolveOutcome:
     assignment = base.copy()
     for i, f in enumerate(core):
         assignment[f] = max(sol.values[i], key=lambda kv: (kv[1], -kv[0]))[0]
-    # the band the LP reached: what every phase from here keeps
-    lower = inst.lower - slack * inst.target
-    upper = inst.upper + slack * inst.target
+    # the band the LP reached: what every phase from here keeps. Micro: the real band. The
+    # LP's slack says that some reps cannot all be in band, not which: phase 1 spreads it
+    # over several reps, and a search judged on that widened band left them at its edge
+    # (110.2% of target) without trying the move that brought them in
+    widen = slack if cur_col is None else np.zeros_like(slack)
+    lower = inst.lower - widen * inst.target
+    upper = inst.upper + widen * inst.target
     terms = Terms(cost, lower, upper, move_budget)
     rounded = assignment.copy()  # the LP's choice per family: where the LNS measures travel
     say(f"rounding + band local search ({budget.elapsed():.1f}s)")
