@@ -91,7 +91,8 @@ def _band_tier(inst: Instance, P: np.ndarray, p: float, rr: np.ndarray) -> np.nd
     the rep is below the band's bottom and the family keeps it under the top (the rep needs
     it), 1 where the rep stays under the top, 2 where the family would push it over."""
     under_top = P + p <= inst.upper[rr]
-    return np.where(under_top & (P < inst.lower[rr]), 0, np.where(under_top, 1, 2))
+    needs = np.less(P, inst.lower[rr])
+    return np.where(under_top & needs, 0, np.where(under_top, 1, 2))
 
 
 def _must_moves(inst: Instance, must: np.ndarray) -> int:
