@@ -235,14 +235,12 @@ def band_reach(inst: Instance, r: int, move_budget: int) -> tuple[float, float]:
     bounds = []
     for sense in (1.0, -1.0):  # least, then most
         solver = pywraplp.Solver.CreateSolver("GLOP")
-        xs = []
         moves = solver.Constraint(-solver.infinity(), budget - float(out_c.sum()))
         work = solver.Constraint(-solver.infinity(), cap) if sense < 0 else None
         obj = solver.Objective()
         for i, f in enumerate(fams):
             lo = 1.0 if stay[f] else 0.0
             x = solver.NumVar(lo, 1.0, "")
-            xs.append(x)
             moves.SetCoefficient(x, float(in_cost[i] - out_c[i]))
             if work is not None:
                 work.SetCoefficient(x, float(inst.fam_workload[f]))
