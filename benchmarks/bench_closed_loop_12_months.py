@@ -32,9 +32,11 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -175,8 +177,19 @@ def _decide_each(con, ids: list[str], action: str, by: str, out: Decisions) -> i
             try:
                 done += len(decide(con, [pid], action, by=by, channel="cli"))
             except DecisionRefused as err:
-                out.refused.append(f"{pid}: {err}")
+                out.refused.extend(f"{p}: {why}" for p, why in err.reasons.items())
         return done
+
+
+_ID = re.compile(r"\b[\w-]*\d[\w-]{5,}\b")  # proposal, account and rep ids in a reason
+
+
+def refusal_kinds(refused: list[str]) -> list[tuple[str, int]]:
+    """Refused decisions (``"<proposal id>: <why>"``) grouped by why, ids left out, each
+    proposal once (a move between two teams is tried by both managers); most frequent first."""
+    why = dict(r.split(": ", 1) if ": " in r else ("", r) for r in refused)
+    kinds = Counter(_ID.sub("…", text) for text in why.values())
+    return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _teams(con) -> list[str]:

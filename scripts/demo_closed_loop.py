@@ -26,6 +26,7 @@ from benchmarks.bench_closed_loop_12_months import (
     cli,
     connect,
     proposal_figures,
+    refusal_kinds,
     routed_by_policy,
     write_back,
 )
@@ -63,10 +64,10 @@ def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
             routed = routed_by_policy(con, record["run_id"])
             decided = approve_all_per_manager(con, k + 1)
         print(
-            f"Routing policy approved {routed}; managers approved {decided.approved} "
-            f"({len(decided.refused)} refused).",
-            flush=True,
+            f"Routing policy approved {routed}; managers approved {decided.approved}.", flush=True
         )
+        for line in refusal_lines(decided.refused):
+            print(line, flush=True)
         written = 0
         if k + 1 < len(months):
             batches = write_back(writeback, months[k + 1])
@@ -94,6 +95,30 @@ def run_demo(landing: Path, writeback: Path, months: list[date]) -> list[dict]:
             }
         )
     return rows
+
+
+# why an approval is refused, in the words a manager would want (by the decision's reason)
+REFUSAL_EXPLAINED = {
+    "waiting for export": (
+        "the account already has an approved change from an earlier pass waiting for its "
+        "date, to another rep (in the demo, mostly one who has since left or gone on leave), "
+        "and an account keeps one approved change at a time: this pass's proposal waits until "
+        "the approved one is exported or the next pass supersedes it"
+    ),
+}
+
+
+def refusal_lines(refused: list[str]) -> list[str]:
+    """The proposals whose approval was refused, grouped by why, each kind explained where the
+    demo knows it."""
+    kinds = refusal_kinds(refused)
+    if not kinds:
+        return []
+    lines = [f"{sum(n for _, n in kinds)} proposal(s) could not be approved, left open:"]
+    for why, n in kinds:
+        told = next((text for key, text in REFUSAL_EXPLAINED.items() if key in why), why)
+        lines.append(f"  {n} x {told}")
+    return lines
 
 
 def summary(rows: list[dict]) -> str:

@@ -61,16 +61,20 @@ def first_plan(
             W[r] -= inst.fam_workload[f]
             N[r] -= inst.fam_count[f]
     cap = np.maximum(inst.capacity, 1e-9)
+    # micro: the placements are free (no move budget), so they balance: a family goes to a
+    # rep it brings towards the band before one it would push over the band's top
+    P = np.bincount(reps[placed], weights=inst.fam_potential[placed], minlength=R)
     order = np.nonzero(~placed)[0]
     for f in order[np.lexsort((order, -inst.fam_workload[order]))]:
         ks = np.nonzero(valid[f])[0]
         rr = inst.cand_rep[f, ks]
-        w, n = inst.fam_workload[f], inst.fam_count[f]
+        w, n, p = inst.fam_workload[f], inst.fam_count[f], inst.fam_potential[f]
         room = (W[rr] + w <= inst.capacity[rr]) & (N[rr] + n <= inst.max_accounts[rr])
         mv = inst.cand_moves[f, ks] if move_budget is not None else np.zeros(len(ks))
+        tier = _band_tier(inst, P[rr], p, rr) if cur_col is not None else np.zeros(len(ks))
         if room.any():
             sel = np.nonzero(room)[0]
-            k = int(ks[sel[np.lexsort((ks[sel], cost[f, ks[sel]], mv[sel]))[0]]])
+            k = int(ks[sel[np.lexsort((ks[sel], cost[f, ks[sel]], tier[sel], mv[sel]))[0]]])
         else:
             util = (W[rr] + w) / cap[rr]
             k = int(ks[np.lexsort((ks, cost[f, ks], util, mv))[0]])
@@ -78,7 +82,17 @@ def first_plan(
         a[f] = k
         W[r] += w
         N[r] += n
+        P[r] += p
     return a
+
+
+def _band_tier(inst: Instance, P: np.ndarray, p: float, rr: np.ndarray) -> np.ndarray:
+    """Per candidate rep ``rr`` (potential ``P`` before the family of potential ``p``): 0 where
+    the rep is below the band's bottom and the family keeps it under the top (the rep needs
+    it), 1 where the rep stays under the top, 2 where the family would push it over."""
+    under_top = P + p <= inst.upper[rr]
+    needs = np.less(P, inst.lower[rr])
+    return np.where(under_top & needs, 0, np.where(under_top, 1, 2))
 
 
 def _must_moves(inst: Instance, must: np.ndarray) -> int:

@@ -55,6 +55,9 @@ NEIGHBOUR_REPS = 5  # reps next to the centre rep that share its neighbourhood
 COMPLETION_WIDTHS = ((NEIGHBOUR_REPS, 300), (2 * NEIGHBOUR_REPS + 1, 600))
 # band completion: (reps next to the centre rep, free families) of a neighbourhood, tried in
 # this order; a wider one reaches reps with room beyond a ring of reps at the band's edge
+MICRO_COMPLETION_SHARE = 0.2  # micro band completion: deterministic seconds in all, per
+# second of ``work_scale`` (a 3k book: 4.4 s), so the plan is the work limit's, not the clock's
+# (without it a loaded 3k pass ran into its 30 s limit and two runs differed by a rep)
 COMPLETION_ROUNDS_PER_REP = 8  # band completion: at most this many solves per rep out of band
 # when it starts (work limits bound it; the clock stops it early)
 WORST_CHOICE = 3  # the seed picks the next neighbourhood among this many worst reps
@@ -137,8 +140,12 @@ def improve(
     )
     out_before = _reps_out(s)
     complete = (
-        _band_completion(s, work)
-        if terms.move_budget is None and ctx.options.core_limit < inst.n_families
+        _band_completion(
+            s,
+            work,
+            MICRO_COMPLETION_SHARE * budget.work_scale if terms.move_budget is not None else None,
+        )
+        if terms.move_budget is not None or ctx.options.core_limit < inst.n_families
         else (0, 0)
     )
     rounds = band[0] + travel[0] + complete[0]
@@ -215,7 +222,7 @@ def _travel_rounds(s: _Search, work: float, total: float) -> tuple[int, int]:
     return rounds, improved
 
 
-def _band_completion(s: _Search, work: float) -> tuple[int, int]:
+def _band_completion(s: _Search, work: float, total: float | None = None) -> tuple[int, int]:
     """The reps still out of band (or over capacity), worst first, until none is left.
 
     A rep whose neighbourhood did not improve the plan is tried at the next width of
@@ -229,7 +236,7 @@ def _band_completion(s: _Search, work: float) -> tuple[int, int]:
     width = np.zeros(inst.n_reps, dtype=np.int64)  # next width to try, per rep
     spent: list[float] = []
     rounds = improved = 0
-    while rounds < cap_rounds:
+    while rounds < cap_rounds and (total is None or sum(spent) < total):
         v = violations(inst, s.a, s.terms.lower, s.terms.upper)
         open_ = (v > 1e-9) & (width < len(COMPLETION_WIDTHS))
         if not open_.any() or s.out_of_time():

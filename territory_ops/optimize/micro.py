@@ -151,3 +151,103 @@ def restore_move_budget(
         moves -= int(moves_now[f] - inst.cand_moves[f, cur_col[f]])
         a[f] = cur_col[f]
     return a
+
+
+def reclaim_moves(
+    inst: Instance,
+    assignment: np.ndarray,
+    cur_col: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Send moved families home where the band does not need the move; the moves freed.
+
+    The searches spend the move budget step by step: a move that brought a rep into band
+    early may be needed no more once free placements (new and orphaned accounts) balanced it,
+    while a rep still out of band finds the budget spent. A family goes back to today's owner
+    when no rep's band violation grows by it and the owner has the capacity and account room;
+    those freeing the most moves first. The reps still out of band get the moves freed."""
+    F, R = inst.n_families, inst.n_reps
+    all_f = np.arange(F)
+    a = assignment.copy()
+    rep = inst.cand_rep[all_f, a]
+    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
+    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
+    T = np.maximum(inst.target, 1e-12)
+
+    def out(r: int, p: float) -> float:
+        return max(p - upper[r], lower[r] - p, 0.0) / T[r] if inst.active[r] else 0.0
+
+    moved = np.nonzero((cur_col >= 0) & (inst.cand_moves[all_f, a] > 0))[0]
+    freed = 0
+    for f in moved[np.lexsort((moved, -inst.cand_moves[moved, a[moved]]))]:
+        src, home = int(rep[f]), int(inst.cand_rep[f, cur_col[f]])
+        p, w, n = inst.fam_potential[f], inst.fam_workload[f], inst.fam_count[f]
+        if W[home] + w > inst.capacity[home] or N[home] + n > inst.max_accounts[home]:
+            continue
+        # neither end may end further out of band than it is
+        if out(src, P[src] - p) > out(src, P[src]) + 1e-12:
+            continue
+        if out(home, P[home] + p) > out(home, P[home]) + 1e-12:
+            continue
+        freed += int(inst.cand_moves[f, a[f]] - inst.cand_moves[f, cur_col[f]])
+        P[src] -= p
+        W[src] -= w
+        N[src] -= n
+        P[home] += p
+        W[home] += w
+        N[home] += n
+        a[f], rep[f] = cur_col[f], home
+    return a, freed
+
+
+def band_reach(inst: Instance, r: int, move_budget: int) -> tuple[float, float]:
+    """The least and the most potential rep ``r`` can hold in any plan within the move budget
+    (an LP relaxation: other reps' bands and capacities left out, families split), so a band
+    outside ``[least, most]`` is proven out of reach, whatever the search.
+
+    Per family that ``r`` may own (eligibility, its lock): ``x`` = the share on ``r``; it costs
+    the moves of putting it on ``r`` (``x``) or elsewhere (``1 - x``), at least the fewest of
+    its other columns; families locked to ``r``, or with no other candidate, stay. Most:
+    within ``r``'s capacity (or today's load if higher: an inherited overload may stay)."""
+    from ortools.linear_solver import pywraplp
+
+    col_r = np.argmax(inst.cand_rep == r, axis=1)
+    on_r = (inst.cand_rep == r).any(axis=1)
+    never = np.iinfo(np.int64).max
+    others = np.where((inst.cand_rep >= 0) & (inst.cand_rep != r), inst.cand_moves, never)
+    out_cost = others.min(axis=1)
+    stay = on_r & ((inst.fam_lock_rep == r) | (out_cost == never))
+    fams = np.nonzero(on_r)[0]
+    in_cost = inst.cand_moves[fams, col_r[fams]].astype(float)
+    out_c = np.where(stay[fams], 0.0, out_cost[fams].astype(float))
+    today = np.bincount(
+        inst.current[inst.current_active],
+        weights=inst.workload[inst.current_active],
+        minlength=inst.n_reps,
+    )
+    cap = max(float(inst.capacity[r]), float(today[r]))
+    # every family needs at least its fewest moves (a split family, one no longer eligible),
+    # which the plan spends even beyond the budget; the rest of the book, at least that
+    fewest = np.where(inst.cand_rep >= 0, inst.cand_moves, never).min(axis=1)
+    budget = max(float(move_budget), float(fewest.sum())) - float(fewest[~on_r].sum())
+    bounds = []
+    for sense in (1.0, -1.0):  # least, then most
+        solver = pywraplp.Solver.CreateSolver("GLOP")
+        moves = solver.Constraint(-solver.infinity(), budget - float(out_c.sum()))
+        work = solver.Constraint(-solver.infinity(), cap) if sense < 0 else None
+        obj = solver.Objective()
+        for i, f in enumerate(fams):
+            lo = 1.0 if stay[f] else 0.0
+            x = solver.NumVar(lo, 1.0, "")
+            moves.SetCoefficient(x, float(in_cost[i] - out_c[i]))
+            if work is not None:
+                work.SetCoefficient(x, float(inst.fam_workload[f]))
+            obj.SetCoefficient(x, sense * float(inst.fam_potential[f]))
+        obj.SetMinimization()
+        if solver.Solve() != pywraplp.Solver.OPTIMAL:
+            bounds.append(-sense * np.inf)  # proves nothing
+            continue
+        bounds.append(sense * obj.Value())
+    return bounds[0], bounds[1]

@@ -33,6 +33,7 @@ DIVE_BATCH_X = 0.9  # fractional families at or above this share are fixed in on
 STALL_STEPS, STALL_GAIN = 50, 0.02  # local search stops when 50 steps gained < 2% of V
 MESSY_SHARE = 0.25  # local search: more than this share of reps out of band = a messy book
 FOCUS_REPS = 24  # local search: reps (worst first) whose families one step considers
+BUDGET_TIER = 1e6  # local search, micro: a budgeted move ranks after every free one
 BATCH_SCAN = 4  # local search: candidate moves scanned per step, per rep (a batch per step)
 
 
@@ -413,7 +414,11 @@ def band_local_search(
         # move while it scans ~60k families: each family's best move of that kind, cheapest
         # first, then the other improving moves, largest reduction first. Two moves never
         # share a rep, so each move's effect is exactly what was computed.
-        near = np.where(dV <= 0.5 * best, dcost, np.inf)
+        # micro: a move that spends none of the budget (a new or orphaned family placed
+        # elsewhere) goes before one that does, so the budget is left for the reps that
+        # only a budgeted move can bring into band
+        spend = 0.0 if move_budget is None else BUDGET_TIER * np.maximum(dmoves, 0)
+        near = np.where(dV <= 0.5 * best, dcost + spend, np.inf)
         rest = np.where(dV < -1e-12, dV, np.inf) if messy else np.full_like(dV, np.inf)
         rows = np.arange(len(fs))
         k_near, k_rest = np.argmin(near, axis=1), np.argmin(rest, axis=1)

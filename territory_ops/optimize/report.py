@@ -253,8 +253,7 @@ def band_reasons(
                         cap = f"the top of the team's utilisation band ({inst.capacity[r]:,.0f} h)"
                     reason = f"{cap} caps its potential at {100 * reach / tr:.0f}% of target"
         if not reason and mode == "micro":
-            was = f" (was {100 * before_ratio[r]:.0f}%)" if before_ratio is not None else ""
-            reason = f"move budget: {max_moves} moves were not enough to bring it into band{was}"
+            reason = _budget_reason(inst, int(r), int(max_moves or 0), before_ratio)
         if not reason and lp_slack[r] > 1e-6:
             reason = (
                 "eligibility, locks and capacity of all reps together leave no plan with every "
@@ -273,3 +272,26 @@ def band_reasons(
             {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}
         )
     return out
+
+
+def _budget_reason(inst, r: int, moves: int, before_ratio: np.ndarray | None) -> str:
+    """Micro: the move budget as the reason, only where a bound proves it (:func:`band_reach`:
+    the potential the rep can reach within the budget, every other rep's band left out);
+    empty otherwise, and the rep is one the search did not bring in."""
+    from territory_ops.optimize.micro import band_reach
+
+    least, most = band_reach(inst, r, moves)
+    tr = max(float(inst.target[r]), 1e-12)
+    margin = 1e-6 * tr
+    was = f" (was {100 * before_ratio[r]:.0f}%)" if before_ratio is not None else ""
+    if most < inst.lower[r] - margin:
+        return (
+            f"move budget: with all {moves} moves it could reach at most {100 * most / tr:.0f}% "
+            f"of target{was}"
+        )
+    if least > inst.upper[r] + margin:
+        return (
+            f"move budget: with all {moves} moves it keeps at least {100 * least / tr:.0f}% "
+            f"of target{was}"
+        )
+    return ""

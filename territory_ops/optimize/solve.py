@@ -128,9 +128,13 @@ def solve(ctx: SolveContext) -> SolveOutcome:
     assignment = base.copy()
     for i, f in enumerate(core):
         assignment[f] = max(sol.values[i], key=lambda kv: (kv[1], -kv[0]))[0]
-    # the band the LP reached: what every phase from here keeps
-    lower = inst.lower - slack * inst.target
-    upper = inst.upper + slack * inst.target
+    # the band the LP reached: what every phase from here keeps. Micro: the real band. The
+    # LP's slack says that some reps cannot all be in band, not which: phase 1 spreads it
+    # over several reps, and a search judged on that widened band left them at its edge
+    # (110.2% of target) without trying the move that brought them in
+    widen = slack if cur_col is None else np.zeros_like(slack)
+    lower = inst.lower - widen * inst.target
+    upper = inst.upper + widen * inst.target
     terms = Terms(cost, lower, upper, move_budget)
     rounded = assignment.copy()  # the LP's choice per family: where the LNS measures travel
     say(f"rounding + band local search ({budget.elapsed():.1f}s)")
@@ -211,6 +215,18 @@ def solve(ctx: SolveContext) -> SolveOutcome:
         if kept:
             best, best_key = ex.assignment, key
             method += " + " + ex.method
+    if cur_col is not None and best_key[1] > 1e-9 and best_key[0] <= 1e-9:
+        # micro: moves the band no longer needs go to the reps still out of band
+        back, freed = micro.reclaim_moves(inst, best, cur_col, lower, upper)
+        if freed:
+            again = search(back, movable, "local search after reclaiming moves")
+            ex2 = lns.improve(ctx, terms, again, movable, reference=rounded)
+            if ex2 is not None:
+                again = ex2.assignment
+            key = terms.key(inst, again)
+            say(_key_text(f"{freed} moves reclaimed + search", key, budget))
+            if key < best_key:
+                best, best_key, method = again, key, method + " + reclaimed moves"
     if count_inherited and move_budget is not None:
         # micro: moves the plan left unused go to reps over max accounts today
         shed = micro.shed_inherited_counts(inst, best, move_budget, cost)
