@@ -31,6 +31,16 @@ def current_columns(inst: Instance) -> np.ndarray:
     return col.astype(np.int64)
 
 
+def rep_loads(inst: Instance, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Potential, workload and accounts per rep of a plan (``rep``: the rep of each family)."""
+    R = inst.n_reps
+    return (
+        np.bincount(rep, weights=inst.fam_potential, minlength=R),
+        np.bincount(rep, weights=inst.fam_workload, minlength=R),
+        np.bincount(rep, weights=inst.fam_count, minlength=R),
+    )
+
+
 SETTLED_PER_MOVE = 4  # big instances: settled families offered to the model per allowed move
 
 
@@ -70,14 +80,12 @@ def shed_inherited_counts(
     """Use the moves left to bring reps over max accounts today back towards their real cap:
     worst rep first, its unlocked families fewest accounts first, each to the cheapest
     candidate with capacity and account room (that keeps its band if it was in band)."""
-    F, R = inst.n_families, inst.n_reps
+    F = inst.n_families
     real = inst.max_accounts_real if len(inst.max_accounts_real) else inst.max_accounts
     all_f = np.arange(F)
     a = assignment.copy()
     rep = inst.cand_rep[all_f, a]
-    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
-    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
-    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
+    P, W, N = rep_loads(inst, rep)
     left = move_budget - int(inst.cand_moves[all_f, a].sum())
     hot = np.nonzero(inst.active & (real + 1e-9 < N))[0]
     for r in hot[np.lexsort((hot, -(N[hot] - real[hot])))]:
@@ -167,13 +175,11 @@ def reclaim_moves(
     while a rep still out of band finds the budget spent. A family goes back to today's owner
     when no rep's band violation grows by it and the owner has the capacity and account room;
     those freeing the most moves first. The reps still out of band get the moves freed."""
-    F, R = inst.n_families, inst.n_reps
+    F = inst.n_families
     all_f = np.arange(F)
     a = assignment.copy()
     rep = inst.cand_rep[all_f, a]
-    P = np.bincount(rep, weights=inst.fam_potential, minlength=R)
-    W = np.bincount(rep, weights=inst.fam_workload, minlength=R)
-    N = np.bincount(rep, weights=inst.fam_count, minlength=R)
+    P, W, N = rep_loads(inst, rep)
     T = np.maximum(inst.target, 1e-12)
 
     def out(r: int, p: float) -> float:

@@ -253,14 +253,55 @@ def covers_no_longer_needed(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) 
     return covers.filter(pl.col("from_rep_id").is_in(back.to_list())).cast(schema)
 
 
+_APPROVED_UNDELIVERED_SQL = """
+select proposal_id, run_id, account_id, from_rep_id, to_rep_id, status
+from plans.proposals
+where status = ?
+order by account_id, proposal_id
+"""
+
+
+def approvals_to_reps_gone(con: duckdb.DuckDBPyConnection, reps: pl.DataFrame) -> pl.DataFrame:
+    """Approved changes not delivered yet whose new owner (``to_rep_id``) may no longer own
+    accounts: left, deactivated or on leave since the approval.
+
+    Delivered, such a change would hand the account to someone who cannot work it, and the
+    next snapshot would show it orphaned again; held as a lock, it would keep the account
+    from the rep the pass would place it with now (and a manager could not approve that
+    placement: an account keeps one approved change at a time). So it is no lock, and the
+    pass withdraws the approval when it publishes, placing the account afresh. Columns as
+    :func:`covers_no_longer_needed`."""
+    schema = {
+        c: pl.String
+        for c in ("proposal_id", "run_id", "account_id", "from_rep_id", "to_rep_id", "status")
+    }
+    if not table_exists(con, "plans", "proposals") or reps.is_empty():
+        return pl.DataFrame(schema=schema)
+    owning = pl.col("status").is_in(_OWNING_STATUSES)
+    if "active" in reps.columns:
+        owning &= pl.col("active")
+    can_own = reps.filter(owning)["rep_id"].to_list()
+    approved = query_frame(con, _APPROVED_UNDELIVERED_SQL, [ProposalStatus.APPROVED])
+    gone = approved.filter(
+        pl.col("to_rep_id").is_not_null()
+        & (pl.col("to_rep_id") != "")
+        & ~pl.col("to_rep_id").is_in(can_own)
+    )
+    return gone.cast(schema)
+
+
 def decision_locks(
     con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, reps: pl.DataFrame, on: date
 ) -> pl.DataFrame:
     """Every lock a pass on snapshot ``on`` must keep (``LOCK_SCHEMA``), one per account.
     An approved cover whose rep is back before it was delivered is none
-    (:func:`covers_no_longer_needed`)."""
+    (:func:`covers_no_longer_needed`), nor an approved change whose new owner is gone
+    (:func:`approvals_to_reps_gone`)."""
     locks = locks_for_pass(con, on, accounts.select("account_id", "current_rep_id"))
-    stale = covers_no_longer_needed(con, reps)["proposal_id"].to_list()
+    stale = (
+        covers_no_longer_needed(con, reps)["proposal_id"].to_list()
+        + approvals_to_reps_gone(con, reps)["proposal_id"].to_list()
+    )
     if stale:
         locks = locks.filter(
             ~((pl.col("source") == ProposalStatus.APPROVED) & pl.col("source_id").is_in(stale))

@@ -13,6 +13,7 @@ target before the optimizer, republished under their first id (:mod:`territory_o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from territory_ops.planning.drift import drift_flags, reverted_flags, summarize
 from territory_ops.planning.due import due_changes
 from territory_ops.planning.kpis import rep_books, team_kpis
 from territory_ops.planning.locks import (
+    approvals_to_reps_gone,
     covers_no_longer_needed,
     decision_locks,
     held_unassigned,
@@ -364,18 +366,55 @@ def withdraw_covers(
     """Withdraw approved covers whose rep came back before they were delivered: status
     ``rejected`` (a reversal, so the cover is never exported and not proposed again while
     nothing changes), one audit row each by the pass, in one transaction."""
-    if covers.is_empty():
+    return _withdraw(
+        con,
+        covers,
+        "from_rep_id",
+        lambda rep: (
+            f"withdrawn: {rep} is back from leave before the cover was delivered; "
+            "the accounts stay with them"
+        ),
+        run_id,
+        now,
+    )
+
+
+def withdraw_approvals_to_reps_gone(
+    con: duckdb.DuckDBPyConnection, approvals: pl.DataFrame, run_id: str, now=None
+) -> int:
+    """Withdraw approved changes whose new owner left, was deactivated or went on leave
+    before they were delivered (:func:`.locks.approvals_to_reps_gone`): status ``rejected``,
+    one audit row each by the pass; the pass places those accounts afresh."""
+    return _withdraw(
+        con,
+        approvals,
+        "to_rep_id",
+        lambda rep: (
+            f"withdrawn: {rep} can no longer own accounts (left, inactive or on leave) and "
+            "the change was not delivered yet; the pass places the account again"
+        ),
+        run_id,
+        now,
+    )
+
+
+def _withdraw(
+    con: duckdb.DuckDBPyConnection,
+    rows_frame: pl.DataFrame,
+    rep_column: str,
+    note_for: Callable[[str], str],
+    run_id: str,
+    now=None,
+) -> int:
+    if rows_frame.is_empty():
         return 0
     ensure_decisions_table(con)
-    rows = covers.to_dicts()
+    rows = rows_frame.to_dicts()
     con.begin()
     try:
         set_status(con, rows, ProposalStatus.REJECTED)
-        for rep, group in covers.group_by("from_rep_id", maintain_order=True):
-            note = (
-                f"withdrawn: {rep[0]} is back from leave before the cover was delivered; "
-                "the accounts stay with them"
-            )
+        for rep, group in rows_frame.group_by(rep_column, maintain_order=True):
+            note = note_for(str(rep[0]))
             log_decisions(
                 con,
                 group.to_dicts(),
@@ -391,7 +430,7 @@ def withdraw_covers(
     except Exception:
         con.rollback()
         raise
-    return covers.height
+    return rows_frame.height
 
 
 def propose_and_publish(
@@ -442,6 +481,7 @@ def propose_and_publish(
     locks, carry = _locks_and_carry(con, data, config)
     proposals = continue_proposals(respect_decisions(con, proposals, locks), carry)
     withdraw_covers(con, covers_no_longer_needed(con, data.reps), run_id)
+    withdraw_approvals_to_reps_gone(con, approvals_to_reps_gone(con, data.reps), run_id)
     superseded = store.publish_run(con, run_id, proposals, summary, map_html)
     routed = route_proposals(con, run_id, config.routing, config.effective_dates)
     if not routed.is_empty():

@@ -66,3 +66,31 @@ def test_a_cover_delivered_before_the_rep_returns_is_handed_back_once(con):
     assert back.select("account_id", "from_rep_id").rows() == sorted(moved.items())
     due = due_changes(con, AUG).accounts.filter(pl.col("account_id").is_in(list(moved)))
     assert due.height == 4 and due["account_id"].n_unique() == 4
+
+
+def test_an_approved_change_whose_new_owner_left_before_delivery_is_withdrawn_and_replaced(con):
+    away = make_reps(R3=("on_leave", date(2026, 8, 15)))
+    book = make_accounts()
+    _, first = service_pass(con, "run-1", book, away, SNAPSHOT)
+    covers = first.proposals.filter(pl.col("reason_code") == "cover")
+    assert covers.height == 4 and (covers["status"] == "approved").all()
+    gone_rep = covers["to_rep_id"][0]
+    orphaned = sorted(covers.filter(pl.col("to_rep_id") == gone_rep)["account_id"])
+    # before write-back, the cover's rep leaves; R3 is still away
+    both = make_reps(R3=("on_leave", date(2026, 8, 15)), **{gone_rep: ("departed", None)})
+    _, second = service_pass(con, "run-2", book, both, AUG)
+    rows = store.proposals(con).filter(pl.col("account_id").is_in(orphaned))
+    old = rows.filter(pl.col("run_id") == "run-1")
+    assert set(old["status"]) == {"rejected"}  # withdrawn, never delivered
+    log = decision_log(con).filter(
+        pl.col("account_id").is_in(orphaned) & (pl.col("action") == "reverse")
+    )
+    assert log.height == len(orphaned)
+    assert all(f"withdrawn: {gone_rep} can no longer own accounts" in n for n in log["note"])
+    # the accounts are covered again by someone who can own them, and that is what is due
+    again = second.proposals.filter(pl.col("account_id").is_in(orphaned))
+    assert sorted(again["account_id"]) == orphaned
+    assert not again["to_rep_id"].is_in([gone_rep, "R3"]).any()
+    assert (again["status"] == "approved").all()
+    due = due_changes(con, AUG).accounts.filter(pl.col("account_id").is_in(orphaned))
+    assert due.height == len(orphaned) and gone_rep not in set(due["to_rep_id"])
