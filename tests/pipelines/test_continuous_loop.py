@@ -215,6 +215,10 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
         run3 = store.run_record(con, refresh.run_id)
         flags3 = store.drift_flags(con, refresh.run_id)
         history = store.proposals(con)
+        reversals = pl.read_database(
+            "select proposal_id, decided_by, note from plans.decisions where action = 'reverse'",
+            con,
+        )
         potentials = pl.read_database(
             "select account_id, snapshot_date, potential from plans.snapshot_accounts", con
         )
@@ -250,8 +254,9 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
         ]
     )
     # the routing policy approved placements, covers and hand-backs as each pass published
-    # (a cover withdrawn since reads rejected); every other proposal waited for a manager and
-    # the next pass superseded (or carried) it
+    # (one the pass withdrew since reads rejected: a cover whose rep came back, or a change
+    # whose new owner left or went on leave before delivery); every other proposal waited for
+    # a manager and the next pass superseded (or carried) it
     routed = ["new", "orphaned", "cover", "return"]
     for earlier, later in ((full.run_id, micro.run_id), (micro.run_id, refresh.run_id)):
         old = history.filter(pl.col("run_id") == earlier)
@@ -260,7 +265,21 @@ def test_four_months_of_drift_through_schedules_sensor_and_job(months, monkeypat
         assert waited.height > 0 and (waited["status"] == "superseded").all()
         assert (waited["superseded_by_run_id"] == later).all()
         assert old.filter(decided)["reason_code"].is_in(routed).all()
-        assert old.filter(pl.col("status") == "rejected")["reason_code"].is_in(["cover"]).all()
+        rejected = old.filter(pl.col("status") == "rejected")
+        withdrawn_by_pass = reversals.filter(
+            pl.col("proposal_id").is_in(rejected["proposal_id"].to_list())
+            & pl.col("note").str.starts_with("withdrawn: ")
+            & pl.col("decided_by").str.starts_with("pass ")
+        )
+        assert set(withdrawn_by_pass["proposal_id"]) == set(rejected["proposal_id"])
+        gone_targets = rejected.filter(pl.col("reason_code") != "cover")
+        assert (
+            gone_targets.is_empty()
+            or withdrawn_by_pass.filter(
+                pl.col("note").str.contains("can no longer own accounts")
+            ).height
+            >= gone_targets.height
+        )
     latest = history.filter(pl.col("run_id") == refresh.run_id)
     assert latest.filter(pl.col("status") != "open")["reason_code"].is_in(routed).all()
     # an open proposal keeps its target while nothing it rests on changed
