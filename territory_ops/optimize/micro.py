@@ -41,6 +41,13 @@ def rep_loads(inst: Instance, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     )
 
 
+def _shift(loads: tuple[np.ndarray, ...], family: tuple[float, ...], src: int, dst: int) -> None:
+    """Move one family's loads (potential, workload, accounts) from rep ``src`` to ``dst``."""
+    for load, value in zip(loads, family, strict=True):
+        load[src] -= value
+        load[dst] += value
+
+
 SETTLED_PER_MOVE = 4  # big instances: settled families offered to the model per allowed move
 
 
@@ -114,12 +121,7 @@ def shed_inherited_counts(
                 continue
             d = int(inst.cand_rep[f, best])
             left -= int(inst.cand_moves[f, best] - inst.cand_moves[f, a[f]])
-            N[r] -= n
-            W[r] -= w
-            P[r] -= p
-            N[d] += n
-            W[d] += w
-            P[d] += p
+            _shift((P, W, N), (p, w, n), r, d)
             a[f], rep[f] = best, d
     return a
 
@@ -198,12 +200,7 @@ def reclaim_moves(
         if out(home, P[home] + p) > out(home, P[home]) + 1e-12:
             continue
         freed += int(inst.cand_moves[f, a[f]] - inst.cand_moves[f, cur_col[f]])
-        P[src] -= p
-        W[src] -= w
-        N[src] -= n
-        P[home] += p
-        W[home] += w
-        N[home] += n
+        _shift((P, W, N), (p, w, n), src, home)
         a[f], rep[f] = cur_col[f], home
     return a, freed
 
