@@ -1,7 +1,10 @@
 """Large neighbourhood search (LNS) for books too big for the whole-book model (:mod:`.exact`).
 
-A neighbourhood is a few reps that sit next to each other and their free families; CP-SAT
-re-optimises it exactly with every other family fixed (``exact.solve_mip``: rows the plan keeps
+A neighbourhood is a few reps that sit next to each other and can trade families (eligible
+for each other's families: an enterprise rep's neighbours are enterprise reps, however far)
+and their free families; in micro also the month's free placements and budgeted moves
+anywhere in the book that one of its reps may take. CP-SAT re-optimises it exactly with
+every other family fixed (``exact.solve_mip``: rows the plan keeps
 stay hard, so a neighbourhood never makes the plan worse). Two kinds of rounds:
 
 * *band rounds*: the reps still out of band (or over capacity), worst first, each with its
@@ -36,7 +39,8 @@ from territory_ops.geography import haversine_km
 from territory_ops.optimize.context import SolveContext, Terms
 from territory_ops.optimize.exact import ExactResult, Limits, Sub, free_families, solve_mip
 from territory_ops.optimize.instance import Instance
-from territory_ops.optimize.repair import MESSY_SHARE
+from territory_ops.optimize.micro import current_columns
+from territory_ops.optimize.repair import FOCUS_REPS, MESSY_SHARE
 from territory_ops.optimize.status import TIME
 
 BAND_ROUNDS = 12  # band neighbourhoods tried at most
@@ -76,6 +80,7 @@ class _Search:
     stop_at: float
     ref: np.ndarray  # per family, the column the travel rounds measure its excess from
     gap: float | None = None
+    reach: np.ndarray | None = None  # micro: per family, today's owner's column (-1: placed)
 
     @property
     def inst(self) -> Instance:
@@ -125,6 +130,7 @@ def improve(
         # a safety stop: the work limits decide how many rounds run
         budget.elapsed() + budget.left(),
         reference if reference is not None else _cheapest(inst, terms.cost),
+        reach=current_columns(inst) if terms.move_budget is not None else None,
     )
     work = min(WORK_SHARE * budget.work_scale, MAX_WORK)
     band = _band_rounds(s, work)
@@ -142,9 +148,11 @@ def improve(
     out_before = _reps_out(s)
     micro = terms.move_budget is not None
     # micro: completion is for the last reps out of a month's plan; on a messy book (more
-    # than MESSY_SHARE of the reps out, inherited overloads) it brought a 20k book's 70 reps
-    # out to 69 in 35 s and ran the pass into its clock
-    few_out = out_before <= MESSY_SHARE * max(int(inst.active.sum()), 1)
+    # than MESSY_SHARE of the reps out, and more than a focused step's FOCUS_REPS, inherited
+    # overloads) it brought a 20k book's 70 reps out to 69 in 35 s and ran the pass into its
+    # clock. A small team's bad month (14 of 36 reps out) is not that: completion brought
+    # two of them in
+    few_out = out_before <= max(MESSY_SHARE * int(inst.active.sum()), FOCUS_REPS)
     complete = (
         _band_completion(s, work, MICRO_COMPLETION_SHARE * budget.work_scale if micro else None)
         if (micro and few_out) or (not micro and ctx.options.core_limit < inst.n_families)
@@ -181,7 +189,7 @@ def _band_rounds(s: _Search, work: float) -> tuple[int, int]:
         tried.add(r)
         lat, lon = s.inst.rep_lat[r], s.inst.rep_lon[r]
         reps = _nearest_reps(s.inst, lat, lon, [r])
-        sub = _neighbourhood(s.inst, s.a, lat, lon, s.free_mask, reps)
+        sub = _neighbourhood(s.inst, s.a, lat, lon, s.free_mask, reps, reach=s.reach)
         if sub is None:
             continue
         rounds += 1
@@ -249,7 +257,7 @@ def _band_completion(s: _Search, work: float, total: float | None = None) -> tup
         width[r] += 1
         lat, lon = inst.rep_lat[r], inst.rep_lon[r]
         reps = _nearest_reps(inst, lat, lon, [r], n_reps)
-        sub = _neighbourhood(inst, s.a, lat, lon, s.free_mask, reps, n_fams)
+        sub = _neighbourhood(inst, s.a, lat, lon, s.free_mask, reps, n_fams, s.reach)
         if sub is None:
             continue
         rounds += 1
@@ -303,10 +311,17 @@ def _better(inst: Instance, terms: Terms, new: np.ndarray, old: np.ndarray) -> b
 def _nearest_reps(
     inst: Instance, lat: float, lon: float, first: list[int], others: int = NEIGHBOUR_REPS
 ) -> np.ndarray:
-    """``first`` and the active reps nearest to (lat, lon): ``others + 1`` in all."""
+    """``first`` and the active reps nearest to (lat, lon): ``others + 1`` in all.
+
+    Reps that can trade families with ``first`` (eligible for a family one of them may own)
+    come first, nearest first; the others only fill what is left. The nearest reps alone can
+    all be of another segment: an enterprise rep 83% of target at 98% of capacity shared a
+    neighbourhood with SMB and mid-market reps only, so no solve could swap its families
+    with another enterprise rep's, and it stayed out of band with most of the budget left."""
     act = np.nonzero(inst.active)[0]
     d = haversine_km(lat, lon, inst.rep_lat[act], inst.rep_lon[act])
-    near = act[np.lexsort((act, d))]
+    trades = _trading_partners(inst, first)[act]
+    near = act[np.lexsort((act, d, ~trades))]
     reps = list(dict.fromkeys(first))
     for q in near:
         if len(reps) > others:
@@ -314,6 +329,15 @@ def _nearest_reps(
         if int(q) not in reps:
             reps.append(int(q))
     return np.asarray(reps, dtype=np.int64)
+
+
+def _trading_partners(inst: Instance, reps: list[int]) -> np.ndarray:
+    """Per rep: True if it is a candidate of a family that one of ``reps`` may own."""
+    shared = np.isin(inst.cand_rep, reps).any(axis=1)
+    out = np.zeros(inst.n_reps, dtype=bool)
+    cands = inst.cand_rep[shared]
+    out[cands[cands >= 0]] = True
+    return out
 
 
 def _neighbourhood(
@@ -324,18 +348,44 @@ def _neighbourhood(
     free_mask: np.ndarray,
     reps: np.ndarray,
     limit: int = FAMILIES,
+    reach: np.ndarray | None = None,
 ) -> Sub | None:
     """The free families on ``reps`` (at most ``limit``, nearest to (lat, lon) first), each
-    free to take any of its candidates among ``reps``."""
+    free to take any of its candidates among ``reps``.
+
+    ``reach`` (micro: per family, its column with today's owner, or -1 for a family placed
+    afresh): the families that move within the budget's reach anywhere in the book also
+    join where one of ``reps`` may take them, each free to stay where it is, go home or go
+    to one of ``reps``. A month's free placements (new and orphaned accounts) are its
+    cheapest lever on the band, and a budgeted move far away can be undone to pay for one
+    here; a neighbourhood of the families on its own reps saw neither."""
     hood = np.zeros(inst.n_reps, dtype=bool)
     hood[reps] = True
     rep = inst.cand_rep[np.arange(inst.n_families), a]
     fams = np.nonzero(free_mask & hood[rep])[0]
-    if len(fams) == 0:
-        return None
-    root = inst.fam_root_account[fams]
-    dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], lat, lon)
-    fams = np.sort(fams[np.lexsort((fams, dist))][:limit])
+    if len(fams):
+        root = inst.fam_root_account[fams]
+        dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], lat, lon)
+        fams = np.sort(fams[np.lexsort((fams, dist))][:limit])
     ok = (inst.cand_rep[fams] >= 0) & hood[np.maximum(inst.cand_rep[fams], 0)]
     cols = [np.nonzero(row)[0] for row in ok]
+    if reach is not None:
+        inside = np.zeros(inst.n_families, dtype=bool)
+        inside[fams] = True
+        can = ((inst.cand_rep >= 0) & hood[np.maximum(inst.cand_rep, 0)]).any(axis=1)
+        extra = np.nonzero(free_mask & ~inside & can & (reach != a))[0]
+        root = inst.fam_root_account[extra]
+        dist = haversine_km(inst.acc_lat[root], inst.acc_lon[root], lat, lon)
+        extra = np.sort(extra[np.lexsort((extra, dist))][:limit])
+        for f in extra:
+            keep = (inst.cand_rep[f] >= 0) & hood[np.maximum(inst.cand_rep[f], 0)]
+            keep[a[f]] = True
+            if reach[f] >= 0:
+                keep[reach[f]] = True
+            cols.append(np.nonzero(keep)[0])
+        order = np.argsort(np.concatenate([fams, extra]), kind="stable")
+        fams = np.concatenate([fams, extra])[order]
+        cols = [cols[i] for i in order]
+    if len(fams) == 0:
+        return None
     return Sub(fams, cols)

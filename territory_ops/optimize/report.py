@@ -204,6 +204,7 @@ def band_reasons(
     max_moves: int | None,
     before_ratio: np.ndarray | None = None,
     proven: bool = False,
+    floors: dict[int, float] | None = None,
 ) -> list[dict[str, object]]:
     """Every active rep outside the band, with its share of target and the reason.
 
@@ -211,7 +212,13 @@ def band_reasons(
     capacity, the move budget, or the LP relaxation (which may split families) leaving no
     plan in band. Indivisible families are named only when the exact model ``proven`` the
     plan optimal (and the book has a family of more than one account); otherwise the rep
-    is one the search did not bring into band within its budget."""
+    is one the search did not bring into band within its budget.
+
+    ``floors`` (:func:`~territory_ops.optimize.band_proof.band_floors`, where the book is
+    small enough): each rep's own LP bound. Where it was computed, the whole-team LP's slack
+    is not given as a rep's reason: it proves that not every rep can be in band, not which."""
+    from territory_ops.optimize.band_proof import PROOF_TOL, floor_reason
+
     t = inst.tolerance
     R = inst.n_reps
     P = np.bincount(rep_of_family, weights=inst.fam_potential, minlength=R)
@@ -254,7 +261,9 @@ def band_reasons(
                     reason = f"{cap} caps its potential at {100 * reach / tr:.0f}% of target"
         if not reason and mode == "micro":
             reason = _budget_reason(inst, int(r), int(max_moves or 0), before_ratio)
-        if not reason and lp_slack[r] > 1e-6:
+        if not reason and floors is not None and floors.get(int(r), 0.0) > PROOF_TOL:
+            reason = floor_reason(floors[int(r)], int(max_moves or 0) if mode == "micro" else None)
+        if not reason and lp_slack[r] > 1e-6 and floors is None:
             reason = (
                 "eligibility, locks and capacity of all reps together leave no plan with every "
                 f"rep in band (LP relaxation: at least {100 * lp_slack[r]:.1f} points outside)"
@@ -263,6 +272,12 @@ def band_reasons(
             reason = "families are indivisible: the proven-best whole-family plan leaves it here"
         elif not reason and proven:
             reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
+        elif not reason and lp_slack.max() > 1e-6:
+            reason = (
+                "not reached within the time budget: not every rep can be in band (LP "
+                f"relaxation: in every plan some rep is at least {100 * lp_slack.max():.1f} "
+                "points outside), but no check proves this rep must be one of them"
+            )
         elif not reason:
             reason = (
                 "not reached within the time budget: no check proves the band out of its "

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from territory_ops.optimize import capacity
+from territory_ops.optimize.band_proof import band_floors
 from territory_ops.optimize.candidates import pair_distances
 from territory_ops.optimize.context import SolveContext
 from territory_ops.optimize.instance import Instance
@@ -121,7 +122,14 @@ def _metrics(
     core_fams = out.lp_core.fams if out.lp_core is not None else None
     slack = proven_slack(inst, slack, out.lp is not None and out.lp.slack_proven, core_fams)
     oob = band_reasons(
-        inst, fam_rep, slack, mode, max_moves, before_ratio, proven=bool(stats.get("optimal"))
+        inst,
+        fam_rep,
+        slack,
+        mode,
+        max_moves,
+        before_ratio,
+        proven=bool(stats.get("optimal")),
+        floors=_band_floors(inst, fam_rep, ctx.move_budget),
     )
     dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
     travel_total = float((inst.workload * dist).sum())
@@ -242,3 +250,14 @@ def _summary(inst: Instance, new_rep: np.ndarray) -> pl.DataFrame:
             "accounts": N,
         }
     )
+
+
+def _band_floors(inst, fam_rep: np.ndarray, move_budget: int | None) -> dict[int, float] | None:
+    """Each out-of-band rep's own LP bound (:mod:`.band_proof`); None on a book too big."""
+    R = inst.n_reps
+    P = np.bincount(fam_rep, weights=inst.fam_potential, minlength=R)
+    out = np.nonzero(inst.active & ((inst.lower - 1e-9 > P) | (inst.upper + 1e-9 < P)))[0]
+    if not len(out):
+        return {}
+    floors = band_floors(inst, [int(r) for r in out], move_budget)
+    return floors or None

@@ -98,6 +98,13 @@ def _add_row(solver: pywraplp.Solver, xs: list[pywraplp.Variable], c: Any) -> No
         )
         for i, coef in zip(c.linear.vars, c.linear.coeffs, strict=True):
             row.SetCoefficient(xs[i], row.GetCoefficient(xs[i]) + float(coef))
+    elif len(c.enforcement_literal) == 0 and c.has_bool_or():
+        # CP-SAT writes a row over a single Boolean (a family with one column on a rep whose
+        # band depends on it alone) as a clause: at least one literal true
+        solver.Add(solver.Sum([_literal(xs, i) for i in c.bool_or.literals]) >= 1)
+    elif len(c.enforcement_literal) == 0 and c.has_bool_and():
+        for i in c.bool_and.literals:  # every literal true
+            solver.Add(_literal(xs, i) == 1)
     else:  # the whole-book model uses no other kind; never solve a different question
         raise ValueError(f"scip_polish: constraint {c} is not a plain linear row")
 

@@ -216,3 +216,11 @@ def test_scip_reads_cp_sats_model_and_its_bound_holds():
     c.minimize(y)
     with pytest.raises(ValueError, match="not a plain linear row"):
         scip_polish.solve(c, {}, seconds=1, seed=0, abs_gap=0.0)
+    # CP-SAT writes some rows over Booleans as clauses: SCIP keeps their meaning
+    k = cp_model.CpModel()
+    z = [k.new_bool_var("") for _ in range(3)]
+    k.add_bool_or([z[0], z[1]])
+    k.add_bool_and([z[2]])
+    k.minimize(2 * z[0] + z[1] - z[2])
+    ans = scip_polish.solve(k, {v.index: 1 for v in z}, seconds=10, seed=0, abs_gap=0.0)
+    assert ans is not None and [ans.values[v.index] for v in z] == [0, 1, 1]

@@ -1,0 +1,85 @@
+"""Per-rep proofs that the band is out of a rep's reach, whatever the other reps' bands.
+
+The whole-team LP (phase 1 of :mod:`.lp`) proves that *not every* rep can be in band, not
+*which*: it spreads the slack it needs over several reps, and a rep it leaves outside may be
+one any plan could bring in at another rep's expense. A RevOps reader is told a rep is out
+of reach only where that holds for the rep itself, so each rep out of band gets its own LP:
+the same rows as the pass (eligibility, locks, capacity or the load a rep over it today may
+keep, max accounts, the move budget), families split, every *other* rep's band dropped, and
+only this rep's distance from its band minimised. A distance above zero holds for every
+plan the pass could write. Small books only (``PROOF_MAX_PAIRS``): one model, re-solved per
+rep with a new objective; on a bigger book the other checks of :mod:`.report` speak alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_ops.optimize.capacity import today_loads
+from territory_ops.optimize.instance import Instance
+from territory_ops.optimize.lp import CoreProblem, build_lp
+from territory_ops.optimize.status import OPTIMAL, status_name
+
+PROOF_MAX_PAIRS = 300_000  # (family, candidate) pairs: a 3k book has ~100k, builds in ~1 s
+PROOF_TOL = 1e-5  # share of target: below this GLOP's tolerances could make up the distance
+
+
+def band_floors(inst: Instance, reps: list[int], move_budget: int | None) -> dict[int, float]:
+    """For each rep in ``reps``, the least distance from its band (share of its target) in
+    any plan within the rows above; empty where the book is too big or the LP fails."""
+    if not reps:
+        return {}
+    F, R = inst.n_families, inst.n_reps
+    free = inst.fam_lock_rep < 0
+    valid = inst.cand_rep >= 0
+    if int(valid[free].sum()) > PROOF_MAX_PAIRS:
+        return {}
+    locked = np.nonzero(~free)[0]
+    lock_rep = inst.fam_lock_rep[locked]
+    lock_col = np.argmax(inst.cand_rep[locked] == lock_rep[:, None], axis=1)
+    never = np.iinfo(np.int64).max
+    fewest = np.where(valid, inst.cand_moves, never).min(axis=1)
+    budget = None
+    if move_budget is not None:
+        # every family needs at least its fewest moves (a split family, one no longer
+        # eligible), which a plan spends even beyond the budget
+        budget = max(int(move_budget), int(fewest[fewest < never].sum()))
+    core = CoreProblem(
+        fams=np.nonzero(free & valid.any(axis=1))[0],
+        fixed_pot=np.bincount(lock_rep, weights=inst.fam_potential[locked], minlength=R),
+        fixed_work=np.bincount(lock_rep, weights=inst.fam_workload[locked], minlength=R),
+        fixed_count=np.bincount(lock_rep, weights=inst.fam_count[locked], minlength=R),
+        fixed_moves=int(inst.cand_moves[locked, lock_col].sum()),
+        lower=inst.lower,
+        upper=inst.upper,
+        move_budget=budget,
+    )
+    # a rep over capacity today may keep (not grow) its load
+    keep = np.maximum(today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1.0, 0.0)
+    model = build_lp(inst, core, np.ones((F, inst.cand_rep.shape[1])), phase1=True, overflow=keep)
+    objective = model.solver.Objective()
+    floors: dict[int, float] = {}
+    for r in reps:
+        slack = model.slack[r]
+        if slack is None:
+            continue
+        objective.Clear()
+        objective.SetCoefficient(slack, 1.0)
+        objective.SetMinimization()
+        if status_name(model.solver.Solve()) != OPTIMAL:
+            return {}
+        floors[int(r)] = float(slack.solution_value())
+    return floors
+
+
+def floor_reason(floor: float, move_budget: int | None) -> str:
+    """The reason shown for a rep whose floor is above zero."""
+    rows = "eligibility, locks and capacity"
+    within = ""
+    if move_budget is not None:
+        rows += " and the move budget"
+        within = f" within the month's {move_budget} moves"
+    return (
+        f"no plan{within} brings it into band, whatever the other reps' bands "
+        f"(LP relaxation of {rows}: at least {100 * floor:.1f} points outside)"
+    )

@@ -1,0 +1,72 @@
+"""A rep is said to be out of reach only where its own LP bound proves it; neighbourhoods of
+the local search are made of reps that can trade families with the rep they are built on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_ops.optimize import OptimizeOptions, optimize
+from territory_ops.optimize.band_proof import band_floors
+from territory_ops.optimize.build import build_instance
+from territory_ops.optimize.instance import MICRO_WEIGHTS
+from territory_ops.optimize.lns import _nearest_reps
+from territory_ops.optimize.tables import load_tables
+
+from .conftest import make_tables
+
+
+def _crowded_book():
+    """R1 holds six light accounts (600 potential, 150% of target); R2, the only other rep
+    that may own them, is full with its two heavy locked accounts (200 potential, 50%)."""
+    accounts = [
+        {"account_id": f"A{i}", "current_rep_id": "R1", "workload_hours": 10.0} for i in range(6)
+    ] + [
+        {"account_id": f"B{i}", "current_rep_id": "R2", "workload_hours": 50.0, "locked": "true"}
+        for i in range(2)
+    ]
+    reps = [{"rep_id": "R1"}, {"rep_id": "R2", "capacity_hours": 100.0}]
+    return make_tables(accounts, reps)
+
+
+def test_a_rep_whose_neighbours_are_full_is_proven_out_of_reach():
+    accounts, reps = _crowded_book()
+    res = optimize(
+        accounts, reps, OptimizeOptions(mode="micro", tolerance=0.10, max_moves=10, time_limit=10)
+    )
+    rows = {row["rep_id"]: row for row in res.metrics["out_of_band_reps"]}
+    why = {rep: str(row["reason"]) for rep, row in rows.items()}
+    # the budget alone would let R1 shed accounts; R2's capacity is what stops it, so R1
+    # keeps everything it holds: its distance from the band is all of its excess
+    assert why["R1"].startswith("no plan within the month's 10 moves brings it into band")
+    assert f"at least {float(rows['R1']['pct_of_target']) - 110:.1f} points outside" in why["R1"]
+    # R2's locked accounts fill its capacity: the bound on what it can reach says so
+    assert why["R2"].startswith("move budget: with all 10 moves it could reach at most 50%")
+
+
+def test_a_rep_the_team_could_bring_in_gets_no_proof():
+    accounts, reps = _crowded_book()
+    inst = build_instance(load_tables(accounts, reps, None), 0.10, MICRO_WEIGHTS)
+    r1, r2 = inst.rep_ids.index("R1"), inst.rep_ids.index("R2")
+    assert band_floors(inst, [r1], 10)[r1] > 0.39
+    inst.capacity[r2] = 1000.0  # room at R2: two moves bring R1 into band
+    assert band_floors(inst, [r1], 10)[r1] < 1e-6
+    assert abs(band_floors(inst, [r1], 1)[r1] - 0.15) < 1e-6  # one move leaves it at 125%
+
+
+def test_neighbourhoods_are_built_from_reps_that_can_trade():
+    # E1 and E2 cover enterprise accounts 1,000 km apart; four SMB reps sit next to E1
+    accounts = [
+        {"account_id": "E-1", "current_rep_id": "E1", "segment": "enterprise"},
+        {"account_id": "E-2", "current_rep_id": "E2", "segment": "enterprise"},
+    ] + [{"account_id": f"S-{i}", "current_rep_id": f"S{i}"} for i in range(4)]
+    reps = [
+        {"rep_id": "E1", "segments": "enterprise"},
+        {"rep_id": "E2", "segments": "enterprise", "latitude": 40.0, "longitude": -86.0},
+    ] + [{"rep_id": f"S{i}", "latitude": 40.01 * (i + 1) / (i + 1)} for i in range(4)]
+    inst = build_instance(load_tables(*make_tables(accounts, reps), None), 0.10, MICRO_WEIGHTS)
+    e1 = inst.rep_ids.index("E1")
+    hood = _nearest_reps(inst, 40.0, -74.0, [e1], others=1)
+    assert [inst.rep_ids[r] for r in hood] == ["E1", "E2"]
+    wider = _nearest_reps(inst, 40.0, -74.0, [e1], others=3)
+    assert [inst.rep_ids[r] for r in wider][:2] == ["E1", "E2"]
+    assert set(np.asarray(inst.rep_ids)[wider[2:]]) <= {"S0", "S1", "S2", "S3"}
