@@ -72,6 +72,8 @@ class MonthRow:
     plan_without_owner: int | None = None  # accounts the published plan leaves unowned
     plan_in_band: float | None = None  # the pass's plan
     plan_potential_cv: float | None = None
+    plan_out: int | None = None  # active reps outside the plan's band ...
+    plan_out_proven: int | None = None  # ... of which a check proves the band out of reach
     new: int = 0
     waiting: int = 0
     forced: int = 0
@@ -348,6 +350,7 @@ class Arm:
 def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
     """Import what was written back, run the month's pass, decide, write back."""
     from territory_ops.extracts.sample.crm_simulator import apply_writeback
+    from territory_ops.optimize.report import reason_is_proven
     from territory_ops.planning import store
 
     use_home(arm.home)
@@ -376,6 +379,9 @@ def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
             row.plan_in_band = after.get("share_in_band")
             row.plan_without_owner = after.get("unowned_accounts")
             row.plan_potential_cv = after.get("potential_cv")
+            oob = metrics.get("out_of_band_reps") or []
+            row.plan_out = len(oob)
+            row.plan_out_proven = sum(reason_is_proven(str(x.get("reason", ""))) for x in oob)
             row.accounts = int(record["accounts"] or 0)
             figures = proposal_figures(con, outcome.run_id, day)
             row.new, row.waiting = int(figures["new"] or 0), int(figures["waiting"] or 0)
@@ -479,19 +485,27 @@ def _num(v: float | int | None, fmt: str = "{:.3f}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
 
+def _out(r: MonthRow) -> str:
+    if r.plan_out is None or r.plan_out_proven is None:
+        return "n/a"
+    return f"{r.plan_out_proven} / {r.plan_out - r.plan_out_proven}"
+
+
 def markdown(rows: list[MonthRow]) -> str:
     head = (
-        "| arm | month | pass | reps in band: CRM / plan | potential CV: CRM / plan | workload "
+        "| arm | month | pass | reps in band: CRM / plan | plan's reps out: proven / not "
+        "| potential CV: CRM / plan | workload "
         "CV | without active owner: CRM / plan | proposals new / waiting | forced / "
         "discretionary | routed / approved / rejected / appealed | owner changes imported "
         "(discretionary) | changed "
         "owner so far | flip-flops | deals in holdover | run |"
     )
-    lines = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---:|---|" + "---:|" * 13]
     for r in rows:
         lines.append(
             f"| {r.arm} | {r.month} | {r.pass_kind} | {_pct(r.in_band)} / "
-            f"{_pct(r.plan_in_band)} | {_num(r.potential_cv)} / {_num(r.plan_potential_cv)} | "
+            f"{_pct(r.plan_in_band)} | {_out(r)} | "
+            f"{_num(r.potential_cv)} / {_num(r.plan_potential_cv)} | "
             f"{_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} / "
             f"{_num(r.plan_without_owner, '{:,}')} | "
             f"{r.new:,} / {r.waiting:,} | {r.forced:,} / {r.discretionary:,} | "

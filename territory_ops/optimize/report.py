@@ -289,6 +289,16 @@ def band_reasons(
     return out
 
 
+UNPROVEN = "not reached within the time budget"  # how every reason no check proves begins
+
+
+def reason_is_proven(reason: str) -> bool:
+    """True when an out-of-band reason of :func:`band_reasons` rests on a proof (locks, a
+    family, eligibility, capacity, the move budget, the rep's own LP bound, a proven-optimal
+    plan), False for a rep the search did not reach."""
+    return not reason.startswith(UNPROVEN)
+
+
 def _budget_reason(inst, r: int, moves: int, before_ratio: np.ndarray | None) -> str:
     """Micro: the move budget as the reason, only where a bound proves it (:func:`band_reach`:
     the potential the rep can reach within the budget, every other rep's band left out);
