@@ -225,6 +225,9 @@ def band_reasons(
     ratio = P / np.maximum(inst.target, 1e-12)
     lk = inst.fam_lock_rep >= 0
     locked = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_potential[lk], minlength=R)
+    # the whole-team LP's fact (some rep is at least its largest slack outside) is news only
+    # where no rep's own bound already says as much (a rep whose locks alone hold it there)
+    explained = bool(floors) and max(floors.values()) >= lp_slack.max() - 1e-6
     out = []
     for r in np.nonzero(inst.active)[0]:
         if abs(ratio[r] - 1) <= t + 1e-9:
@@ -272,7 +275,7 @@ def band_reasons(
             reason = "families are indivisible: the proven-best whole-family plan leaves it here"
         elif not reason and proven:
             reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
-        elif not reason and lp_slack.max() > 1e-6:
+        elif not reason and lp_slack.max() > 1e-6 and not explained:
             reason = (
                 "not reached within the time budget: not every rep can be in band (LP "
                 f"relaxation: in every plan some rep is at least {100 * lp_slack.max():.1f} "
