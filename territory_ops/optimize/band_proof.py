@@ -21,19 +21,25 @@ from territory_ops.optimize.lp import CoreProblem, build_lp
 from territory_ops.optimize.status import OPTIMAL, status_name
 
 PROOF_MAX_PAIRS = 300_000  # (family, candidate) pairs: a 3k book has ~100k, builds in ~1 s
+PROOF_MAX_WORK = 4_000_000  # pairs x reps to prove: each rep's solve costs about its pairs (a
+# messy 20k book's 70 reps out, 340k pairs, took 77 s after a 39 s pass)
 PROOF_TOL = 1e-5  # share of target: below this GLOP's tolerances could make up the distance
 
 
-def band_floors(inst: Instance, reps: list[int], move_budget: int | None) -> dict[int, float]:
+def band_floors(
+    inst: Instance, reps: list[int], move_budget: int | None
+) -> dict[int, float] | None:
     """For each rep in ``reps``, the least distance from its band (share of its target) in
-    any plan within the rows above; empty where the book is too big or the LP fails."""
+    any plan within the rows above; None where the book (or the number of reps to prove) is
+    too big, or the LP fails."""
     if not reps:
         return {}
     F, R = inst.n_families, inst.n_reps
     free = inst.fam_lock_rep < 0
     valid = inst.cand_rep >= 0
-    if int(valid[free].sum()) > PROOF_MAX_PAIRS:
-        return {}
+    pairs = int(valid[free].sum())
+    if pairs > PROOF_MAX_PAIRS or pairs * len(reps) > PROOF_MAX_WORK:
+        return None
     locked = np.nonzero(~free)[0]
     lock_rep = inst.fam_lock_rep[locked]
     lock_col = np.argmax(inst.cand_rep[locked] == lock_rep[:, None], axis=1)
@@ -67,7 +73,7 @@ def band_floors(inst: Instance, reps: list[int], move_budget: int | None) -> dic
         objective.SetCoefficient(slack, 1.0)
         objective.SetMinimization()
         if status_name(model.solver.Solve()) != OPTIMAL:
-            return {}
+            return None
         floors[int(r)] = float(slack.solution_value())
     return floors
 

@@ -7,6 +7,7 @@ the model cannot hide a violation. It is also used to score the baselines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,7 +205,7 @@ def band_reasons(
     max_moves: int | None,
     before_ratio: np.ndarray | None = None,
     proven: bool = False,
-    floors: dict[int, float] | None = None,
+    prove: Callable[[list[int]], dict[int, float] | None] | None = None,
 ) -> list[dict[str, object]]:
     """Every active rep outside the band, with its share of target and the reason.
 
@@ -214,58 +215,33 @@ def band_reasons(
     plan optimal (and the book has a family of more than one account); otherwise the rep
     is one the search did not bring into band within its budget.
 
-    ``floors`` (:func:`~territory_ops.optimize.band_proof.band_floors`, where the book is
-    small enough): each rep's own LP bound. Where it was computed, the whole-team LP's slack
-    is not given as a rep's reason: it proves that not every rep can be in band, not which."""
+    ``prove`` (:func:`~territory_ops.optimize.band_proof.band_floors` with its rows bound):
+    each rep's own LP bound, asked only for the reps no cheaper check explains; None where
+    the book is too big for it. Where it answered, the whole-team LP's slack is not given as
+    a rep's reason: it proves that not every rep can be in band, not which."""
     from territory_ops.optimize.band_proof import PROOF_TOL, floor_reason
 
     t = inst.tolerance
     R = inst.n_reps
     P = np.bincount(rep_of_family, weights=inst.fam_potential, minlength=R)
     ratio = P / np.maximum(inst.target, 1e-12)
-    lk = inst.fam_lock_rep >= 0
-    locked = np.bincount(inst.fam_lock_rep[lk], weights=inst.fam_potential[lk], minlength=R)
+    out_reps = [int(r) for r in np.nonzero(inst.active)[0] if abs(ratio[r] - 1) > t + 1e-9]
+    own = {r: _own_reason(inst, r, rep_of_family, ratio[r]) for r in out_reps}
+    if mode == "micro":
+        for r in out_reps:
+            if not own[r][0]:
+                own[r] = (_budget_reason(inst, r, int(max_moves or 0), before_ratio), 0.0)
+    open_ = [r for r in out_reps if not own[r][0]]
+    floors = prove(open_) if prove is not None and open_ else ({} if prove else None)
     # the whole-team LP's fact (some rep is at least its largest slack outside) is news only
     # where no rep's own bound already says as much (a rep whose locks alone hold it there)
-    explained = bool(floors) and max(floors.values()) >= lp_slack.max() - 1e-6
+    known = [d for _, d in own.values()] + list((floors or {}).values())
+    explained = floors is not None and max(known, default=0.0) >= lp_slack.max() - 1e-6
     out = []
-    for r in np.nonzero(inst.active)[0]:
-        if abs(ratio[r] - 1) <= t + 1e-9:
-            continue
-        tr = max(inst.target[r], 1e-12)
-        reason = ""
-        mine = np.nonzero(rep_of_family == r)[0]
-        biggest = int(mine[np.argmax(inst.fam_potential[mine])]) if len(mine) else -1
-        if ratio[r] > 1 + t and locked[r] / tr > 1 + t:
-            reason = f"locked potential alone is {100 * locked[r] / tr:.0f}% of target"
-        elif ratio[r] > 1 + t and biggest >= 0 and inst.fam_potential[biggest] / tr > 1 + t:
-            root = inst.account_ids[int(inst.fam_root_account[biggest])]
-            reason = (
-                f"one family (account {root} and its children) alone is "
-                f"{100 * inst.fam_potential[biggest] / tr:.0f}% of target; a family is not split"
-            )
-        elif ratio[r] < 1 - t:
-            el = inst.class_mask[inst.fam_class, r] & (
-                (inst.fam_lock_rep < 0) | (inst.fam_lock_rep == r)
-            )
-            avail = inst.fam_potential[el].sum()
-            if avail / tr < 1 - t:
-                reason = f"all accounts it may own total {100 * avail / tr:.0f}% of target"
-            else:
-                p, w = inst.fam_potential[el], inst.fam_workload[el]
-                order = np.argsort(-(p / np.maximum(w, 1e-9)), kind="stable")
-                cw = np.cumsum(w[order])
-                fit = cw <= inst.capacity[r]
-                reach = p[order][fit].sum()
-                if reach / tr < 1 - t:
-                    cap = f"capacity_hours {inst.capacity[r]:,.0f}"
-                    if inst.team_utilisation is not None:  # the planning capacity
-                        cap = f"the top of the team's utilisation band ({inst.capacity[r]:,.0f} h)"
-                    reason = f"{cap} caps its potential at {100 * reach / tr:.0f}% of target"
-        if not reason and mode == "micro":
-            reason = _budget_reason(inst, int(r), int(max_moves or 0), before_ratio)
-        if not reason and floors is not None and floors.get(int(r), 0.0) > PROOF_TOL:
-            reason = floor_reason(floors[int(r)], int(max_moves or 0) if mode == "micro" else None)
+    for r in out_reps:
+        reason = own[r][0]
+        if not reason and floors is not None and floors.get(r, 0.0) > PROOF_TOL:
+            reason = floor_reason(floors[r], int(max_moves or 0) if mode == "micro" else None)
         if not reason and lp_slack[r] > 1e-6 and floors is None:
             reason = (
                 "eligibility, locks and capacity of all reps together leave no plan with every "
@@ -290,6 +266,45 @@ def band_reasons(
             {"rep_id": inst.rep_ids[r], "pct_of_target": round(100 * ratio[r], 1), "reason": reason}
         )
     return out
+
+
+def _own_reason(inst, r: int, rep_of_family: np.ndarray, ratio: float) -> tuple[str, float]:
+    """The checks on rep ``r`` alone (its locks, its largest family, what it may own, its
+    capacity): the reason, and how far outside the band it proves the rep (share of target);
+    ("", 0) where none holds."""
+    t = inst.tolerance
+    tr = max(inst.target[r], 1e-12)
+    lk = inst.fam_lock_rep == r
+    locked = float(inst.fam_potential[lk].sum())
+    mine = np.nonzero(rep_of_family == r)[0]
+    biggest = int(mine[np.argmax(inst.fam_potential[mine])]) if len(mine) else -1
+    if ratio > 1 + t and locked / tr > 1 + t:
+        return f"locked potential alone is {100 * locked / tr:.0f}% of target", locked / tr - 1 - t
+    if ratio > 1 + t and biggest >= 0 and inst.fam_potential[biggest] / tr > 1 + t:
+        root = inst.account_ids[int(inst.fam_root_account[biggest])]
+        share = inst.fam_potential[biggest] / tr
+        return (
+            f"one family (account {root} and its children) alone is "
+            f"{100 * share:.0f}% of target; a family is not split",
+            share - 1 - t,
+        )
+    if ratio < 1 - t:
+        el = inst.class_mask[inst.fam_class, r] & (
+            (inst.fam_lock_rep < 0) | (inst.fam_lock_rep == r)
+        )
+        avail = inst.fam_potential[el].sum() / tr
+        if avail < 1 - t:
+            return f"all accounts it may own total {100 * avail:.0f}% of target", 1 - t - avail
+        p, w = inst.fam_potential[el], inst.fam_workload[el]
+        order = np.argsort(-(p / np.maximum(w, 1e-9)), kind="stable")
+        fit = np.cumsum(w[order]) <= inst.capacity[r]
+        reach = p[order][fit].sum() / tr
+        if reach < 1 - t:
+            cap = f"capacity_hours {inst.capacity[r]:,.0f}"
+            if inst.team_utilisation is not None:  # the planning capacity
+                cap = f"the top of the team's utilisation band ({inst.capacity[r]:,.0f} h)"
+            return f"{cap} caps its potential at {100 * reach:.0f}% of target", 1 - t - reach
+    return "", 0.0
 
 
 UNPROVEN = "not reached within the time budget"  # how every reason no check proves begins

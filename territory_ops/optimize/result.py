@@ -4,6 +4,7 @@ rep summary, and the split of capacity overloads into shortfall / inherited / in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -129,7 +130,7 @@ def _metrics(
         max_moves,
         before_ratio,
         proven=bool(stats.get("optimal")),
-        floors=_band_floors(inst, fam_rep, ctx.move_budget),
+        prove=partial(band_floors, inst, move_budget=ctx.move_budget),
     )
     dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
     travel_total = float((inst.workload * dist).sum())
@@ -250,14 +251,3 @@ def _summary(inst: Instance, new_rep: np.ndarray) -> pl.DataFrame:
             "accounts": N,
         }
     )
-
-
-def _band_floors(inst, fam_rep: np.ndarray, move_budget: int | None) -> dict[int, float] | None:
-    """Each out-of-band rep's own LP bound (:mod:`.band_proof`); None on a book too big."""
-    R = inst.n_reps
-    P = np.bincount(fam_rep, weights=inst.fam_potential, minlength=R)
-    out = np.nonzero(inst.active & ((inst.lower - 1e-9 > P) | (inst.upper + 1e-9 < P)))[0]
-    if not len(out):
-        return {}
-    floors = band_floors(inst, [int(r) for r in out], move_budget)
-    return floors or None
