@@ -70,3 +70,30 @@ def test_neighbourhoods_are_built_from_reps_that_can_trade():
     wider = _nearest_reps(inst, 40.0, -74.0, [e1], others=3)
     assert [inst.rep_ids[r] for r in wider][:2] == ["E1", "E2"]
     assert set(np.asarray(inst.rep_ids)[wider[2:]]) <= {"S0", "S1", "S2", "S3"}
+
+
+def test_the_team_lp_is_a_reason_for_no_rep_and_news_only_where_no_rep_accounts_for_it():
+    from territory_ops.optimize.micro import current_columns
+    from territory_ops.optimize.report import band_reasons, reason_is_proven
+
+    accounts, reps = _crowded_book()
+    inst = build_instance(load_tables(accounts, reps, None), 0.10, MICRO_WEIGHTS)
+    r1, r2 = inst.rep_ids.index("R1"), inst.rep_ids.index("R2")
+    today = inst.cand_rep[np.arange(inst.n_families), current_columns(inst)]
+    team = np.zeros(inst.n_reps)
+    team[r1] = 0.05  # phase 1: some rep is at least 5 points out, and it chose R1
+
+    def why(floors):
+        rows = band_reasons(inst, today, team, "full", None, prove=lambda reps: floors)
+        return {row["rep_id"]: str(row["reason"]) for row in rows}
+
+    # no rep's own bound says anything: both reps are open, the team's fact said beside
+    open_ = why({r1: 0.0, r2: 0.0})
+    assert all(not reason_is_proven(text) for text in open_.values())
+    assert all("some rep is at least 5.0 points outside" in text for text in open_.values())
+    # R1's own bound (40 points) accounts for the team's 5: R1 is proven, R2 simply open
+    shown = why({r1: 0.40, r2: 0.0})
+    assert shown["R1"].startswith("no plan brings it into band, whatever the other reps' bands")
+    assert shown["R2"].startswith("not reached within the time budget: no check proves")
+    # a book too big for the per-rep bounds: the whole-team LP speaks as before
+    assert why(None)["R1"].startswith("eligibility, locks and capacity of all reps together")
