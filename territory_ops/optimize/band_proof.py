@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_ops.optimize.capacity import today_loads
+from territory_ops.optimize.capacity import inherited_room
 from territory_ops.optimize.instance import Instance
 from territory_ops.optimize.lp import CoreProblem, build_lp
 from territory_ops.optimize.status import OPTIMAL, status_name
@@ -60,9 +60,13 @@ def band_floors(
         upper=inst.upper,
         move_budget=budget,
     )
-    # a rep over capacity today may keep (not grow) its load
-    keep = np.maximum(today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1.0, 0.0)
-    model = build_lp(inst, core, np.ones((F, inst.cand_rep.shape[1])), phase1=True, overflow=keep)
+    model = build_lp(
+        inst,
+        core,
+        np.ones((F, inst.cand_rep.shape[1])),
+        phase1=True,
+        overflow=inherited_room(inst),
+    )
     objective = model.solver.Objective()
     floors: dict[int, float] = {}
     for r in reps:

@@ -239,6 +239,12 @@ def today_loads(inst: Instance) -> np.ndarray:
     return np.bincount(inst.current[ca], weights=inst.workload[ca], minlength=inst.n_reps)
 
 
+def inherited_room(inst: Instance) -> np.ndarray:
+    """Per rep, the share of capacity it is over today: a rep over capacity today may keep
+    (not grow) that load in a micro pass."""
+    return np.maximum(today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1.0, 0.0)
+
+
 def classify_overloads(
     inst: Instance, fam_rep: np.ndarray, mode: str, budget_spent: bool = False
 ) -> tuple[list[int], list[int], list[int]]:

@@ -253,13 +253,13 @@ def band_reasons(
             reason = "accounts are indivisible: the proven-best whole-account plan leaves it here"
         elif not reason and lp_slack.max() > 1e-6 and not explained:
             reason = (
-                "not reached within the time budget: not every rep can be in band (LP "
+                f"{UNPROVEN}: not every rep can be in band (LP "
                 f"relaxation: in every plan some rep is at least {100 * lp_slack.max():.1f} "
                 "points outside), but no check proves this rep must be one of them"
             )
         elif not reason:
             reason = (
-                "not reached within the time budget: no check proves the band out of its "
+                f"{UNPROVEN}: no check proves the band out of its "
                 "reach, and the search stopped before a whole-family plan brought it in"
             )
         out.append(

@@ -270,7 +270,7 @@ def _micro_lp(
             f"{100 * spread.max():.1f}% of capacity"
         )
     # a rep over capacity today may keep (not grow) its load
-    keep = np.maximum(capacity.today_loads(inst) / np.maximum(inst.capacity, 1e-9) - 1, 0.0)
+    keep = capacity.inherited_room(inst)
     sol, slack, core_out = lp(overflow_cap=keep, grow=False)
     if sol is not None and sol.status not in SOLVED:
         say("the must-place families need room the move budget cannot make")
