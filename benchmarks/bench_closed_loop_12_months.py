@@ -74,6 +74,8 @@ class MonthRow:
     plan_potential_cv: float | None = None
     plan_out: int | None = None  # active reps outside the plan's band ...
     plan_out_proven: int | None = None  # ... of which a check proves the band out of reach
+    band_moves: int | None = None  # the LP's fewest moves to its best band (micro passes)
+    move_budget: int | None = None  # ... and the month's budget
     new: int = 0
     waiting: int = 0
     forced: int = 0
@@ -382,6 +384,8 @@ def run_month(arm: Arm, month: int, snapshots: list[date]) -> MonthRow:
             oob = metrics.get("out_of_band_reps") or []
             row.plan_out = len(oob)
             row.plan_out_proven = sum(reason_is_proven(str(x.get("reason", ""))) for x in oob)
+            row.band_moves = metrics.get("lp_band_moves")
+            row.move_budget = metrics.get("max_moves")
             row.accounts = int(record["accounts"] or 0)
             figures = proposal_figures(con, outcome.run_id, day)
             row.new, row.waiting = int(figures["new"] or 0), int(figures["waiting"] or 0)
@@ -491,20 +495,26 @@ def _out(r: MonthRow) -> str:
     return f"{r.plan_out_proven} / {r.plan_out - r.plan_out_proven}"
 
 
+def _need(r: MonthRow) -> str:
+    if r.band_moves is None or r.move_budget is None:
+        return "n/a"
+    return f"{r.band_moves:,} / {r.move_budget:,}"
+
+
 def markdown(rows: list[MonthRow]) -> str:
     head = (
         "| arm | month | pass | reps in band: CRM / plan | plan's reps out: proven / not "
-        "| potential CV: CRM / plan | workload "
+        "| moves the band needs (LP) / budget | potential CV: CRM / plan | workload "
         "CV | without active owner: CRM / plan | proposals new / waiting | forced / "
         "discretionary | routed / approved / rejected / appealed | owner changes imported "
         "(discretionary) | changed "
         "owner so far | flip-flops | deals in holdover | run |"
     )
-    lines = [head, "|---|---:|---|" + "---:|" * 13]
+    lines = [head, "|---|---:|---|" + "---:|" * 14]
     for r in rows:
         lines.append(
             f"| {r.arm} | {r.month} | {r.pass_kind} | {_pct(r.in_band)} / "
-            f"{_pct(r.plan_in_band)} | {_out(r)} | "
+            f"{_pct(r.plan_in_band)} | {_out(r)} | {_need(r)} | "
             f"{_num(r.potential_cv)} / {_num(r.plan_potential_cv)} | "
             f"{_num(r.workload_cv)} | {_num(r.without_owner, '{:,}')} / "
             f"{_num(r.plan_without_owner, '{:,}')} | "

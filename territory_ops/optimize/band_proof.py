@@ -9,9 +9,16 @@ keep, max accounts, the move budget), families split, every *other* rep's band d
 only this rep's distance from its band minimised. A distance above zero holds for every
 plan the pass could write. Small books only (``PROOF_MAX_PAIRS``): one model, re-solved per
 rep with a new objective; on a bigger book the other checks of :mod:`.report` speak alone.
+
+:func:`band_moves` answers the month's other question, whether the move budget is what keeps
+reps out: the fewest moves with which the LP relaxation reaches the best band the rows allow.
+A budget at or above it leaves the reps out to the families' indivisibility and the search;
+one below it says how far to raise the budget.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +33,22 @@ PROOF_MAX_WORK = 4_000_000  # pairs x reps to prove: each rep's solve costs abou
 PROOF_TOL = 1e-5  # share of target: below this GLOP's tolerances could make up the distance
 
 
+@dataclass(frozen=True)
+class BandNeed:
+    """What the LP relaxation says the month's band costs in moves: the fewest moves (away
+    from an active owner, the forced ones included) that reach the best band the rows allow
+    with no move budget, the reps that band still leaves out, and the moves no plan avoids
+    (families their owner may no longer hold)."""
+
+    moves: int
+    reps_out: int
+    forced: int
+
+    @property
+    def discretionary(self) -> int:
+        return max(self.moves - self.forced, 0)
+
+
 def band_floors(
     inst: Instance, reps: list[int], move_budget: int | None
 ) -> dict[int, float] | None:
@@ -34,38 +57,11 @@ def band_floors(
     too big, or the LP fails."""
     if not reps:
         return {}
-    F, R = inst.n_families, inst.n_reps
-    free = inst.fam_lock_rep < 0
-    valid = inst.cand_rep >= 0
-    pairs = int(valid[free].sum())
-    if pairs > PROOF_MAX_PAIRS or pairs * len(reps) > PROOF_MAX_WORK:
+    rows = _proof_rows(inst, move_budget, len(reps))
+    if rows is None:
         return None
-    locked = np.nonzero(~free)[0]
-    lock_rep = inst.fam_lock_rep[locked]
-    lock_col = np.argmax(inst.cand_rep[locked] == lock_rep[:, None], axis=1)
-    never = np.iinfo(np.int64).max
-    fewest = np.where(valid, inst.cand_moves, never).min(axis=1)
-    budget = None
-    if move_budget is not None:
-        # every family needs at least its fewest moves (a split family, one no longer
-        # eligible), which a plan spends even beyond the budget
-        budget = max(int(move_budget), int(fewest[fewest < never].sum()))
-    core = CoreProblem(
-        fams=np.nonzero(free & valid.any(axis=1))[0],
-        fixed_pot=np.bincount(lock_rep, weights=inst.fam_potential[locked], minlength=R),
-        fixed_work=np.bincount(lock_rep, weights=inst.fam_workload[locked], minlength=R),
-        fixed_count=np.bincount(lock_rep, weights=inst.fam_count[locked], minlength=R),
-        fixed_moves=int(inst.cand_moves[locked, lock_col].sum()),
-        lower=inst.lower,
-        upper=inst.upper,
-        move_budget=budget,
-    )
     model = build_lp(
-        inst,
-        core,
-        np.ones((F, inst.cand_rep.shape[1])),
-        phase1=True,
-        overflow=inherited_room(inst),
+        inst, rows.core, np.ones(inst.cand_rep.shape), phase1=True, overflow=inherited_room(inst)
     )
     objective = model.solver.Objective()
     floors: dict[int, float] = {}
@@ -80,6 +76,83 @@ def band_floors(
             return None
         floors[int(r)] = float(slack.solution_value())
     return floors
+
+
+def band_moves(inst: Instance) -> BandNeed | None:
+    """The fewest moves to the best band the rows allow (no move budget), by the LP
+    relaxation: phase 1 finds how close to the band any plan comes, then the moves are
+    minimised at that closeness. A lower bound: fewer moves than this leave some rep
+    further out. None where the book is too big or the LP fails."""
+    rows = _proof_rows(inst, None, 1)
+    if rows is None:
+        return None
+    model = build_lp(
+        inst, rows.core, np.ones(inst.cand_rep.shape), phase1=True, overflow=inherited_room(inst)
+    )
+    if status_name(model.solver.Solve()) != OPTIMAL:
+        return None
+    objective = model.solver.Objective()
+    best = objective.Value()
+    slack = np.array([s.solution_value() if s is not None else 0.0 for s in model.slack])
+    # keep phase 1's closeness to the band as a row, then ask for the fewest moves
+    keep = model.solver.Constraint(-model.solver.infinity(), best + 1e-7 * max(abs(best), 1.0))
+    for var in model.solver.variables():
+        c = objective.GetCoefficient(var)
+        if c:
+            keep.SetCoefficient(var, c)
+    objective.Clear()
+    for f, cols in zip(rows.core.fams, model.x, strict=True):
+        for k, var in cols:
+            if inst.cand_moves[f, k]:
+                objective.SetCoefficient(var, float(inst.cand_moves[f, k]))
+    objective.SetMinimization()
+    if status_name(model.solver.Solve()) != OPTIMAL:
+        return None
+    moves = objective.Value() + rows.core.fixed_moves
+    return BandNeed(
+        moves=int(np.ceil(moves - 1e-6)),
+        reps_out=int((slack > PROOF_TOL).sum()),
+        forced=rows.forced,
+    )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    core: CoreProblem
+    forced: int  # moves every plan makes (a family its owner may no longer hold)
+
+
+def _proof_rows(inst: Instance, move_budget: int | None, n_solves: int) -> _Rows | None:
+    """The pass's rows for a proof LP (families split, locks fixed), or None where the book
+    is too big for ``n_solves`` solves."""
+    R = inst.n_reps
+    free = inst.fam_lock_rep < 0
+    valid = inst.cand_rep >= 0
+    pairs = int(valid[free].sum())
+    if pairs > PROOF_MAX_PAIRS or pairs * n_solves > PROOF_MAX_WORK:
+        return None
+    locked = np.nonzero(~free)[0]
+    lock_rep = inst.fam_lock_rep[locked]
+    lock_col = np.argmax(inst.cand_rep[locked] == lock_rep[:, None], axis=1)
+    never = np.iinfo(np.int64).max
+    fewest = np.where(valid, inst.cand_moves, never).min(axis=1)
+    forced = int(fewest[fewest < never].sum())
+    budget = None
+    if move_budget is not None:
+        # every family needs at least its fewest moves (a split family, one no longer
+        # eligible), which a plan spends even beyond the budget
+        budget = max(int(move_budget), forced)
+    core = CoreProblem(
+        fams=np.nonzero(free & valid.any(axis=1))[0],
+        fixed_pot=np.bincount(lock_rep, weights=inst.fam_potential[locked], minlength=R),
+        fixed_work=np.bincount(lock_rep, weights=inst.fam_workload[locked], minlength=R),
+        fixed_count=np.bincount(lock_rep, weights=inst.fam_count[locked], minlength=R),
+        fixed_moves=int(inst.cand_moves[locked, lock_col].sum()),
+        lower=inst.lower,
+        upper=inst.upper,
+        move_budget=budget,
+    )
+    return _Rows(core, forced)
 
 
 def floor_reason(floor: float, move_budget: int | None) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from territory_ops.optimize import capacity
-from territory_ops.optimize.band_proof import band_floors
+from territory_ops.optimize.band_proof import band_floors, band_moves
 from territory_ops.optimize.candidates import pair_distances
 from territory_ops.optimize.context import SolveContext
 from territory_ops.optimize.instance import Instance
@@ -132,6 +132,8 @@ def _metrics(
         proven=bool(stats.get("optimal")),
         prove=partial(band_floors, inst, move_budget=ctx.move_budget),
     )
+    # micro: does the budget keep reps out? (the LP's fewest moves to its best band)
+    need = band_moves(inst) if mode == "micro" else None
     dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
     travel_total = float((inst.workload * dist).sum())
     W = max(inst.total_workload, 1e-12)
@@ -197,6 +199,8 @@ def _metrics(
         "repair_families": stats.get("repair_families"),
         "repair_method": stats.get("repair_method"),
         "lp_band_slack_max": round(float(stats.get("lp_band_slack_max", 0.0)), 6),
+        "lp_band_moves": need.discretionary if need else None,
+        "lp_band_moves_reps_out": need.reps_out if need else None,
         "lp_capacity_overflow": out.lp_overflow,
         "released_locks": len(tables.released_locks),
     }

@@ -172,6 +172,27 @@ def rep_table_markdown(
     return "\n".join(lines)
 
 
+def budget_need_line(metrics: dict[str, Any], move_budget: int) -> str:
+    """Whether the month's move budget is what keeps reps out of band ("" when no rep is
+    out or the book was too big for the LP that says so)."""
+    need = metrics.get("lp_band_moves")
+    if need is None or not metrics.get("reps_out_of_band"):
+        return ""
+    left = metrics.get("lp_band_moves_reps_out") or 0
+    rest = f", leaving {left} rep(s) out whatever the moves" if left else ""
+    if need <= move_budget:
+        return (
+            f"The move budget ({move_budget}) is not what keeps reps out: the LP relaxation "
+            f"(families split) reaches its best band with {need} move(s){rest}."
+        )
+    return (
+        f"The move budget keeps reps out: the LP relaxation (families split) needs at least "
+        f"{need} moves to "
+        f"reach its best band{rest}, and the budget is {move_budget} "
+        "(`move_budget` / `move_budget_share` in config/passes.yaml)."
+    )
+
+
 def carry_line(metrics: dict[str, Any]) -> str:
     """Open proposals of the last pass: carried unchanged, revised, flip-flops ("" if none)."""
     carried, revised = metrics.get("proposals_carried"), metrics.get("proposals_revised")
@@ -236,7 +257,9 @@ def plan_summary_markdown(
         parts[2:2] = ["", f"**{team_short[0].upper() + team_short[1:]}.**"]
     extra = [line for line in (win_rate_line(metrics), quota_line(metrics)) if line]
     extra += [f"**Skill gap:** {gap}." for gap in metrics.get("skill_gaps") or []]
-    extra += [line for line in (carry_line(metrics),) if line]
+    extra += [
+        line for line in (budget_need_line(metrics, move_budget), carry_line(metrics)) if line
+    ]
     if extra:
         parts += ["", *extra]
     waiting = pending_lines(pending)

@@ -97,3 +97,24 @@ def test_the_team_lp_is_a_reason_for_no_rep_and_news_only_where_no_rep_accounts_
     assert shown["R2"].startswith("not reached within the time budget: no check proves")
     # a book too big for the per-rep bounds: the whole-team LP speaks as before
     assert why(None)["R1"].startswith("eligibility, locks and capacity of all reps together")
+
+
+def test_band_moves_is_what_the_best_band_costs_in_moves():
+    from territory_ops.optimize.band_proof import band_moves
+    from territory_ops.planning.report import budget_need_line
+
+    accounts, reps = _crowded_book()
+    inst = build_instance(load_tables(accounts, reps, None), 0.10, MICRO_WEIGHTS)
+    r2 = inst.rep_ids.index("R2")
+    # R2 is full: no move brings anyone closer, both reps stay out
+    stuck = band_moves(inst)
+    assert (stuck.moves, stuck.reps_out) == (0, 2)
+    inst.capacity[r2] = 1000.0
+    # R1 holds 600 of 800 (band 360-440): shedding 160 takes 1.6 accounts, so 2 moves
+    need = band_moves(inst)
+    assert (need.moves, need.reps_out, need.discretionary) == (2, 0, 2)
+    out = {"lp_band_moves": need.discretionary, "lp_band_moves_reps_out": 0, "reps_out_of_band": 1}
+    assert budget_need_line(out, 1).startswith("The move budget keeps reps out: the LP")
+    assert "at least 2 moves" in budget_need_line(out, 1)
+    assert budget_need_line(out, 5).startswith("The move budget (5) is not what keeps reps out")
+    assert budget_need_line({**out, "reps_out_of_band": 0}, 1) == ""

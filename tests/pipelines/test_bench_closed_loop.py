@@ -38,6 +38,8 @@ def _row(arm: str, month: int, band: float) -> MonthRow:
         plan_potential_cv=0.05,
         plan_out=3,
         plan_out_proven=2,
+        band_moves=19,
+        move_budget=4,
         new=40,
         waiting=3,
         forced=35,
@@ -61,7 +63,7 @@ def test_rows_of_arms_run_apart_combine_into_one_table_in_arm_order(tmp_path: Pa
     assert len(table) == 2 + 4
     assert len({line.count("|") for line in table}) == 1  # every row has the header's cells
     assert table[2].startswith(
-        "| loop | 1 | micro | 60% / 97% | 2 / 1 | 0.200 / 0.050 | 0.300 | 12 / 0 |"
+        "| loop | 1 | micro | 60% / 97% | 2 / 1 | 19 / 4 | 0.200 / 0.050 | 0.300 | 12 / 0 |"
     )
     assert "| 40 / 3 | 35 / 8 |" in table[2] and "| 50 (4) | 12% |" in table[2]
     png = chart(rows, tmp_path / "chart.png", "two months").read_bytes()
