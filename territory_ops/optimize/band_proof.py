@@ -24,7 +24,7 @@ import numpy as np
 
 from territory_ops.optimize.capacity import inherited_room
 from territory_ops.optimize.instance import Instance
-from territory_ops.optimize.lp import CoreProblem, build_lp
+from territory_ops.optimize.lp import CoreProblem, LPModel, build_lp
 from territory_ops.optimize.status import OPTIMAL, status_name
 
 PROOF_MAX_PAIRS = 300_000  # (family, candidate) pairs: a 3k book has ~100k, builds in ~1 s
@@ -57,7 +57,7 @@ def band_floors(
     too big, or the LP fails."""
     if not reps:
         return {}
-    rows = _proof_rows(inst, move_budget, len(reps))
+    rows = proof_rows(inst, move_budget, len(reps))
     if rows is None:
         return None
     model = build_lp(
@@ -83,7 +83,26 @@ def band_moves(inst: Instance) -> BandNeed | None:
     relaxation: phase 1 finds how close to the band any plan comes, then the moves are
     minimised at that closeness. A lower bound: fewer moves than this leave some rep
     further out. None where the book is too big or the LP fails."""
-    rows = _proof_rows(inst, None, 1)
+    best = best_band_lp(inst, None)
+    if best is None:
+        return None
+    model, rows, slack = best
+    moves = model.solver.Objective().Value() + rows.core.fixed_moves
+    return BandNeed(
+        moves=int(np.ceil(moves - 1e-6)),
+        reps_out=int((slack > PROOF_TOL).sum()),
+        forced=rows.forced,
+    )
+
+
+def best_band_lp(
+    inst: Instance, move_budget: int | None
+) -> tuple[LPModel, ProofRows, np.ndarray] | None:
+    """The LP relaxation at its best band within ``move_budget`` with the fewest moves:
+    phase 1 first, its closeness to the band then kept as a row while the moves are
+    minimised. (model, its rows, per-rep slack of phase 1); None where the book is too big
+    or the LP fails."""
+    rows = proof_rows(inst, move_budget, 1)
     if rows is None:
         return None
     model = build_lp(
@@ -94,7 +113,6 @@ def band_moves(inst: Instance) -> BandNeed | None:
     objective = model.solver.Objective()
     best = objective.Value()
     slack = np.array([s.solution_value() if s is not None else 0.0 for s in model.slack])
-    # keep phase 1's closeness to the band as a row, then ask for the fewest moves
     keep = model.solver.Constraint(-model.solver.infinity(), best + 1e-7 * max(abs(best), 1.0))
     for var in model.solver.variables():
         c = objective.GetCoefficient(var)
@@ -108,21 +126,16 @@ def band_moves(inst: Instance) -> BandNeed | None:
     objective.SetMinimization()
     if status_name(model.solver.Solve()) != OPTIMAL:
         return None
-    moves = objective.Value() + rows.core.fixed_moves
-    return BandNeed(
-        moves=int(np.ceil(moves - 1e-6)),
-        reps_out=int((slack > PROOF_TOL).sum()),
-        forced=rows.forced,
-    )
+    return model, rows, slack
 
 
 @dataclass(frozen=True)
-class _Rows:
+class ProofRows:
     core: CoreProblem
     forced: int  # moves every plan makes (a family its owner may no longer hold)
 
 
-def _proof_rows(inst: Instance, move_budget: int | None, n_solves: int) -> _Rows | None:
+def proof_rows(inst: Instance, move_budget: int | None, n_solves: int) -> ProofRows | None:
     """The pass's rows for a proof LP (families split, locks fixed), or None where the book
     is too big for ``n_solves`` solves."""
     R = inst.n_reps
@@ -152,7 +165,7 @@ def _proof_rows(inst: Instance, move_budget: int | None, n_solves: int) -> _Rows
         upper=inst.upper,
         move_budget=budget,
     )
-    return _Rows(core, forced)
+    return ProofRows(core, forced)
 
 
 def floor_reason(floor: float, move_budget: int | None) -> str:

@@ -10,7 +10,9 @@
    fractional families (and the cheapest-to-move ones), then local search again;
 4. exact improvement: the whole book as a MIP when it is small (:mod:`.exact`), else
    neighbourhoods (:mod:`.lns`) of the reps still out of band and, in full mode, of the
-   families that travel furthest beyond the LP's rounding, within work limits.
+   families that travel furthest beyond the LP's rounding, within work limits;
+5. micro, reps still out of band on a small book: one integer model over the families the
+   LP's best band moves (:mod:`.band_model`).
 
 Anytime: if the LP does not finish within the budget or cannot be solved, a first plan
 (:mod:`.first_plan`: every family on a rep with room, repaired by the local search) is
@@ -26,7 +28,7 @@ from functools import partial
 
 import numpy as np
 
-from territory_ops.optimize import capacity, exact, lagrange, lns, micro
+from territory_ops.optimize import band_model, capacity, exact, lagrange, lns, micro
 from territory_ops.optimize.budget import Budget
 from territory_ops.optimize.candidates import candidates_pruned
 from territory_ops.optimize.certificate import uses_exact_lp
@@ -227,6 +229,14 @@ def solve(ctx: SolveContext) -> SolveOutcome:
             say(_key_text(f"{freed} moves reclaimed + search", key, budget))
             if key < best_key:
                 best, best_key, method = again, key, method + " + reclaimed moves"
+    if cur_col is not None and best_key[1] > 1e-9 and best_key[0] <= 1e-9:
+        # micro, reps still out: one integer model over what the LP's best band moves
+        modelled = band_model.improve(ctx, terms, best, cur_col, movable)
+        if modelled is not None:
+            key = terms.key(inst, modelled)
+            say(_key_text("band model", key, budget))
+            if key < best_key:
+                best, best_key, method = modelled, key, method + " + band model"
     if count_inherited and move_budget is not None:
         # micro: moves the plan left unused go to reps over max accounts today
         shed = micro.shed_inherited_counts(inst, best, move_budget, cost)

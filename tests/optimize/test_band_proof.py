@@ -118,3 +118,29 @@ def test_band_moves_is_what_the_best_band_costs_in_moves():
     assert "at least 2 moves" in budget_need_line(out, 1)
     assert budget_need_line(out, 5).startswith("The move budget (5) is not what keeps reps out")
     assert budget_need_line({**out, "reps_out_of_band": 0}, 1) == ""
+
+
+def test_the_band_model_brings_in_what_the_lp_moves_within_the_budget():
+    from territory_ops.optimize import band_model
+    from territory_ops.optimize.budget import Budget
+    from territory_ops.optimize.context import SolveContext, Terms, candidate_costs
+    from territory_ops.optimize.lns import violations
+    from territory_ops.optimize.micro import current_columns
+
+    accounts, reps = _crowded_book()
+    inst = build_instance(load_tables(accounts, reps, None), 0.10, MICRO_WEIGHTS)
+    inst.capacity[inst.rep_ids.index("R2")] = 1000.0
+    today = current_columns(inst)
+    opts = OptimizeOptions(mode="micro", tolerance=0.10, max_moves=10)
+    ctx = SolveContext(inst, opts, Budget(limit=30.0))
+    terms = Terms(candidate_costs(inst), inst.lower, inst.upper, 10)
+    assert violations(inst, today, inst.lower, inst.upper).sum() > 0.3  # R1 at 150%
+    plan = band_model.improve(ctx, terms, today, today, None)
+    assert plan is not None
+    assert violations(inst, plan, inst.lower, inst.upper).sum() < 1e-9
+    assert int(inst.cand_moves[np.arange(inst.n_families), plan].sum()) == 2  # the fewest
+    # one move: the LP itself leaves both reps out, so the model has nothing to add
+    one = Terms(terms.cost, inst.lower, inst.upper, 1)
+    assert band_model.improve(ctx, one, today, today, None) is None
+    # nothing out of band: the step does not run
+    assert band_model.improve(ctx, terms, plan, today, None) is None
