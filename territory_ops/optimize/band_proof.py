@@ -30,6 +30,7 @@ from territory_ops.optimize.status import OPTIMAL, status_name
 PROOF_MAX_PAIRS = 300_000  # (family, candidate) pairs: a 3k book has ~100k, builds in ~1 s
 PROOF_MAX_WORK = 4_000_000  # pairs x reps to prove: each rep's solve costs about its pairs (a
 # messy 20k book's 70 reps out, 340k pairs, took 77 s after a 39 s pass)
+KEEP_TOLERANCES = (1e-5, 1e-3)  # relative: how close to phase 1's best the moves are sought
 PROOF_TOL = 1e-5  # share of target: below this GLOP's tolerances could make up the distance
 
 
@@ -113,7 +114,7 @@ def best_band_lp(
     objective = model.solver.Objective()
     best = objective.Value()
     slack = np.array([s.solution_value() if s is not None else 0.0 for s in model.slack])
-    keep = model.solver.Constraint(-model.solver.infinity(), best + 1e-7 * max(abs(best), 1.0))
+    keep = model.solver.Constraint(-model.solver.infinity(), model.solver.infinity())
     for var in model.solver.variables():
         c = objective.GetCoefficient(var)
         if c:
@@ -124,9 +125,13 @@ def best_band_lp(
             if inst.cand_moves[f, k]:
                 objective.SetCoefficient(var, float(inst.cand_moves[f, k]))
     objective.SetMinimization()
-    if status_name(model.solver.Solve()) != OPTIMAL:
-        return None
-    return model, rows, slack
+    # phase 1's objective weighs capacity overflow a million times the band: kept to within
+    # 1e-7 of itself GLOP reported a numerical error on a captured month, 1e-5 solved it
+    for rel in KEEP_TOLERANCES:
+        keep.SetUb(best + rel * max(abs(best), 1.0))
+        if status_name(model.solver.Solve()) == OPTIMAL:
+            return model, rows, slack
+    return None
 
 
 @dataclass(frozen=True)
