@@ -68,12 +68,13 @@ def merge_regions(
     built from ``border_input``. Returns what :func:`territory_ops.optimize.optimize`
     returns, with ``solve_path`` "regional" and the regions' figures in the metrics."""
     say = options.progress or quiet
-    budget = Budget(limit=float("inf"))
     book = Path(border_input)
     inst = instance if instance is not None else book_instance(read_book(book), options)
     tables = inst.tables
     n = len(inst.account_ids)
-    budget.limit = float(options.time_limit or MERGE_SHARE * default_time_limit(n))
+    # the clock starts once the book is built: at 1M building it took longer than the
+    # merge's whole limit, and the reconciliation was left no second
+    budget = Budget(limit=float(options.time_limit or MERGE_SHARE * default_time_limit(n)))
     budget.work_scale = work_scale(n)
     split = pl.read_parquet(book / SPLIT)
     summary = read_json(book / SPLIT_META)
