@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from datetime import date
 from pathlib import Path
 
@@ -92,6 +93,10 @@ def serve_actions(
         typer.echo(f"Set {SIGNING_SECRET_ENV} (Slack app > Basic Information).", err=True)
         raise typer.Exit(code=2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # a supervisor's stop must stop it: a parent that blocked or ignored SIGTERM passes that
+    # on to the processes it starts (a test worker did, and the server outlived its stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     server = make_actions_server(host, port, secret)
     typer.echo(f"Listening on http://{host}:{server.server_address[1]}/slack/actions")
     try:

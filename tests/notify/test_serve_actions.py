@@ -85,7 +85,11 @@ def endpoint(tmp_path, fake_slack, sample):
         )
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _body(ep, button, trigger: str) -> bytes:
