@@ -18,8 +18,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (CI images, containers)
+# every process would otherwise compile dagster, dbt and their kin again, ~8 s per start, and
+# the job, its CLI, dbt and each test start hundreds of them.
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --python $(PYTHON) --quiet
+	$(UV) sync --frozen --python $(PYTHON) --quiet --compile-bytecode
 	touch $@
 
 setup: $(VENV)/.synced

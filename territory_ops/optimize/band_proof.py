@@ -152,9 +152,7 @@ def proof_rows(inst: Instance, move_budget: int | None, n_solves: int) -> ProofR
     locked = np.nonzero(~free)[0]
     lock_rep = inst.fam_lock_rep[locked]
     lock_col = np.argmax(inst.cand_rep[locked] == lock_rep[:, None], axis=1)
-    never = np.iinfo(np.int64).max
-    fewest = np.where(valid, inst.cand_moves, never).min(axis=1)
-    forced = int(fewest[fewest < never].sum())
+    forced = int(inst.fewest_moves().sum())
     budget = None
     if move_budget is not None:
         # every family needs at least its fewest moves (a split family, one no longer

@@ -143,6 +143,15 @@ class Instance:
     def eligible(self, f: int) -> np.ndarray:
         return self.class_mask[self.fam_class[f]]
 
+    def fewest_moves(self) -> np.ndarray:
+        """Per family, the fewest moves any plan makes with it (a split family, one its
+        owner may no longer hold): a plan spends them whatever its move budget. 0 for a
+        family with no candidate, which no plan places."""
+        never = np.iinfo(np.int64).max
+        cost = np.where(self.cand_rep >= 0, self.cand_moves, never)
+        fewest = cost.min(axis=1, initial=never)
+        return np.where(fewest == never, 0, fewest).astype(np.int64)
+
 
 # --- families ------------------------------------------------------------------------------
 

@@ -233,7 +233,7 @@ def band_reach(inst: Instance, r: int, move_budget: int) -> tuple[float, float]:
     cap = max(float(inst.capacity[r]), float(today[r]))
     # every family needs at least its fewest moves (a split family, one no longer eligible),
     # which the plan spends even beyond the budget; the rest of the book, at least that
-    fewest = np.where(inst.cand_rep >= 0, inst.cand_moves, never).min(axis=1)
+    fewest = inst.fewest_moves()
     budget = max(float(move_budget), float(fewest.sum())) - float(fewest[~on_r].sum())
     bounds = []
     for sense in (1.0, -1.0):  # least, then most

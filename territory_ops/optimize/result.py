@@ -132,8 +132,10 @@ def _metrics(
         proven=bool(stats.get("optimal")),
         prove=partial(band_floors, inst, move_budget=ctx.move_budget),
     )
-    # micro: does the budget keep reps out? (the LP's fewest moves to its best band)
-    need = band_moves(inst) if mode == "micro" else None
+    # micro: does the budget keep reps out? (the LP's fewest moves to its best band; a plan
+    # with every rep in band has no such question, and the LP costs seconds on a big book)
+    reps_out = int(m["reps_active"]) - int(m["reps_in_band"])
+    need = band_moves(inst) if mode == "micro" and reps_out else None
     dist = pair_distances(inst, np.arange(len(new_rep)), new_rep)
     travel_total = float((inst.workload * dist).sum())
     W = max(inst.total_workload, 1e-12)
@@ -169,7 +171,7 @@ def _metrics(
         "potential_max_dev": round(float(m["potential_max_dev"]), 6),
         "potential_max_dev_before": round(float(np.abs(before_ratio[act] - 1).max()), 6),
         "reps_in_band": m["reps_in_band"],
-        "reps_out_of_band": int(m["reps_active"]) - int(m["reps_in_band"]),
+        "reps_out_of_band": reps_out,
         "reps_active": m["reps_active"],
         "band_feasible_lp": (
             (bool(float(slack.max()) <= 1e-6) if len(slack) else True)

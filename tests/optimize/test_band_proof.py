@@ -144,3 +144,16 @@ def test_the_band_model_brings_in_what_the_lp_moves_within_the_budget():
     assert band_model.improve(ctx, one, today, today, None) is None
     # nothing out of band: the step does not run
     assert band_model.improve(ctx, terms, plan, today, None) is None
+
+
+def test_fewest_moves_are_what_every_plan_spends():
+    accounts, reps = _crowded_book()
+    inst = build_instance(load_tables(accounts, reps, None), 0.10, MICRO_WEIGHTS)
+    assert inst.fewest_moves().tolist() == [0] * inst.n_families  # each may stay where it is
+    a, b = 0, 1
+    owner = inst.current[inst.members(a)[0]]
+    inst.cand_rep[a][inst.cand_rep[a] == owner] = -1  # its owner may no longer hold it
+    inst.cand_rep[b] = -1  # no rep may hold it: no plan places it, so it costs no move
+    fewest = inst.fewest_moves()
+    assert fewest[a] == len(inst.members(a)) and fewest[b] == 0
+    assert int(fewest.sum()) == len(inst.members(a))
