@@ -5,7 +5,11 @@ between them: ``dbt_prep`` (staging, intermediate, seeds) and ``dbt_marts``.
 """
 
 import json
-from collections.abc import Mapping
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -68,11 +72,49 @@ def dbt_asset_options(name: str, **selection: str) -> dict[str, Any]:
     }
 
 
+PARSE_FILE = "partial_parse.msgpack"
+
+
+def kept_parse(duckdb_path: str, name: str) -> Path:
+    """Where the last parse of step ``name`` for this warehouse is kept, beside it.
+
+    dbt re-parses the whole project when the vars or the profile differ from its last parse
+    (about 2.5 s a build, twice a run), and the warehouse's path is in both: the parse
+    dagster-dbt seeds each build with is `dbt parse`'s, without them. Each warehouse keeps its
+    own, and dbt still checks every file, var and the profile before it reuses one.
+    """
+    db = Path(duckdb_path)
+    return db.parent / ".dbt_parse" / f"{db.stem}.{name}.msgpack"
+
+
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb_path: str, name: str
+) -> Iterator[Any]:
+    """``dbt build`` of this step's selection, seeded with the warehouse's last parse."""
+    run = f"{name}-{context.run_id[:7]}-{uuid.uuid4().hex[:7]}"  # as dagster-dbt names them
+    target = Path(dbt_project().project_dir) / "target" / run
+    kept = kept_parse(duckdb_path, name)
+    if kept.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, target / PARSE_FILE)
+    try:
+        yield from dbt.cli(
+            dbt_build_args(duckdb_path), context=context, target_path=target
+        ).stream()
+    finally:
+        made = target / PARSE_FILE
+        if made.exists():  # written whole, then renamed: a reader never sees half a parse
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            part = kept.with_suffix(".part")
+            shutil.copyfile(made, part)
+            os.replace(part, kept)
+
+
 @dbt_assets(**dbt_asset_options("dbt_prep", exclude=MARTS_SELECTION))
 def dbt_prep_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    yield from dbt.cli(dbt_build_args(warehouse.database), context=context).stream()
+    yield from dbt_build(context, dbt, warehouse.database, "dbt_prep")
 
 
 @dbt_assets(**dbt_asset_options("dbt_marts", select=MARTS_SELECTION))
@@ -83,7 +125,7 @@ def dbt_mart_assets(
     # summaries are read after the build and attached to their materializations then.
     events = []
     try:
-        for event in dbt.cli(dbt_build_args(warehouse.database), context=context).stream():
+        for event in dbt_build(context, dbt, warehouse.database, "dbt_marts"):
             events.append(event)
     except Exception:
         yield from events

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import base64
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
 from benchmarks.bench_closed_loop_12_months import Arm, approve_all_per_manager, run_month
+from pipelines.dbt import kept_parse
+from territory_ops.settings import DBT_PROJECT_DIR
 from territory_ops.warehouse import query_frame
 from tests.conftest import use_home
 
@@ -123,3 +126,21 @@ def test_the_kpi_trend_is_drawn_from_the_run_history_and_shown_on_the_drift_repo
     shown = event.asset_materialization.metadata["kpi_trend"].value
     encoded = shown.split("base64,", 1)[1].rstrip(")")
     assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_later_months_reuse_the_parse_dbt_made_for_this_warehouse(loop) -> None:
+    # the warehouse's path is in dbt's vars and profile: without the parse kept beside it,
+    # every build re-parsed the whole project
+    home = loop[3]
+    warehouse = str(home / "territory.duckdb")
+    for step in ("dbt_prep", "dbt_marts"):
+        assert kept_parse(warehouse, step).exists()
+        logs = [
+            text
+            for path in (Path(DBT_PROJECT_DIR) / "target").glob(f"{step}-*/dbt.log")
+            if warehouse in (text := path.read_text(encoding="utf-8"))
+        ]
+        assert len(logs) == MONTHS, step
+        assert all("Command `dbt build` succeeded" in text for text in logs)
+        reparsed = sum("UnableToPartialParse" in text for text in logs)
+        assert reparsed == 1, f"{step}: {reparsed} of {MONTHS} builds parsed the whole project"
