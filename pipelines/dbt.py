@@ -7,6 +7,7 @@ between them: ``dbt_prep`` (staging, intermediate, seeds) and ``dbt_marts``.
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -74,6 +75,12 @@ def dbt_asset_options(name: str, **selection: str) -> dict[str, Any]:
 
 PARSE_FILE = "partial_parse.msgpack"
 
+# Each build writes its own folder under dbt_project/target (manifest, compiled SQL, dbt.log:
+# what explains a failed build), about 7 MB at the sample's size. A scheduled deployment
+# builds twice a run, so folders older than a week go, except each step's newest ones.
+BUILDS_KEPT_DAYS = 7
+BUILDS_KEPT_NEWEST = 20
+
 
 def kept_parse(duckdb_path: str, name: str) -> Path:
     """Where the last parse of step ``name`` for this warehouse is kept, beside it.
@@ -108,6 +115,33 @@ def dbt_build(
             part = kept.with_suffix(".part")
             shutil.copyfile(made, part)
             os.replace(part, kept)
+        prune_builds(target.parent, name)
+
+
+def prune_builds(
+    target_root: Path,
+    name: str,
+    now: float | None = None,
+    days: float = BUILDS_KEPT_DAYS,
+    newest: int = BUILDS_KEPT_NEWEST,
+) -> list[Path]:
+    """Delete step ``name``'s build folders older than ``days``, keeping its ``newest``;
+    returns what was deleted. Age is the folder's last change: a build still running (of this
+    or another process) is minutes old, so it is never taken."""
+    now = time.time() if now is None else now
+    folders = []
+    for path in target_root.glob(f"{name}-*"):
+        try:
+            folders.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # another process pruned it first
+            continue
+    folders.sort(reverse=True)
+    gone = []
+    for changed, path in folders[newest:]:
+        if now - changed > days * 86400:
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone
 
 
 @dbt_assets(**dbt_asset_options("dbt_prep", exclude=MARTS_SELECTION))

@@ -6,6 +6,8 @@ reviewer needs to trust — or question — the result.
 """
 
 import dagster as dg
+import duckdb
+import polars as pl
 
 from pipelines.metadata import to_metadata
 from pipelines.resources import WarehouseResource
@@ -13,7 +15,8 @@ from territory_ops.capacity import CapacityConfig, rep_capacity
 from territory_ops.capacity.report import capacity_summary
 from territory_ops.scoring import ScoringConfig, score_accounts
 from territory_ops.scoring.report import scoring_check_text, scoring_summary
-from territory_ops.warehouse import replace_table
+from territory_ops.scoring.smoothing import HISTORY_COLUMNS, history_rows, smooth_scores
+from territory_ops.warehouse import query_frame, replace_table, table_exists
 
 SCORING_GROUP = "scoring"
 SCORES_SCHEMA = "scores"
@@ -27,6 +30,16 @@ select opportunity_id, account_id, owner_id, amount, close_date, is_closed, is_w
 from intermediate.{OPPORTUNITY_MODEL}
 """
 USERS_SQL = "select * from staging.stg_crm__users"
+HISTORY_TABLE = "account_score_history"
+# The last published scores before a snapshot: what the next fit is averaged with. A re-run
+# of a snapshot (or a backfill of an older one) reads the one before it, never its own.
+PREVIOUS_SQL = f"""
+select {", ".join(HISTORY_COLUMNS)} from {SCORES_SCHEMA}.{HISTORY_TABLE}
+where snapshot_date = (
+    select max(snapshot_date) from {SCORES_SCHEMA}.{HISTORY_TABLE} where snapshot_date < ?
+)
+"""
+HISTORY_SNAPSHOTS_KEPT = 3  # published snapshots kept (the next one needs only the last)
 
 
 @dg.asset(
@@ -51,7 +64,9 @@ USERS_SQL = "select * from staging.stg_crm__users"
     ],
     description=(
         "Account potential per year with factor contributions and a sentence per account "
-        "(territory_ops.scoring), and workload hours. Table scores.account_scores."
+        "(territory_ops.scoring), and workload hours. Table scores.account_scores. The "
+        "published potential moves a share of the way toward each snapshot's fit "
+        "(potential_fitted); scores.account_score_history keeps the last snapshots."
     ),
 )
 def account_scores(
@@ -61,9 +76,25 @@ def account_scores(
     with warehouse.connect(read_only=True) as con:
         accounts = con.sql(ACCOUNTS_SQL).pl()
         opportunities = con.sql(OPPORTUNITIES_SQL).pl()
-    result = score_accounts(accounts, opportunities, config)
+        result = score_accounts(accounts, opportunities, config)
+        previous = (
+            query_frame(con, PREVIOUS_SQL, [result.snapshot_date])
+            if table_exists(con, SCORES_SCHEMA, HISTORY_TABLE)
+            else None
+        )
+    published = smooth_scores(
+        result.scores,
+        previous,
+        result.snapshot_date,
+        config.update_share_per_month,
+        config.model_version,
+        config.sentence_factors,
+    )
     with warehouse.connect() as con:
-        replace_table(con, SCORES_SCHEMA, "account_scores", result.scores)
+        con.execute("begin")
+        replace_table(con, SCORES_SCHEMA, "account_scores", published)
+        save_history(con, history_rows(published, result.snapshot_date))
+        con.execute("commit")
     if result.is_fallback:
         context.log.warning(
             f"Potential model NOT published, rule-based fallback used: {result.reason}"
@@ -72,7 +103,7 @@ def account_scores(
         context.log.info(f"Potential model {result.score_version} published: {result.reason}")
     summary = scoring_summary(result, config, accounts)
     return dg.MaterializeResult(
-        metadata=to_metadata(summary),
+        metadata={**to_metadata(summary), **smoothing_metadata(published, config)},
         check_results=[
             dg.AssetCheckResult(
                 check_name=QUALITY_CHECK,
@@ -88,6 +119,41 @@ def account_scores(
             )
         ],
     )
+
+
+def save_history(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    """Replace this snapshot's rows of the score history; keep its last few snapshots."""
+    con.execute(f"create schema if not exists {SCORES_SCHEMA}")
+    if not table_exists(con, SCORES_SCHEMA, HISTORY_TABLE):
+        replace_table(con, SCORES_SCHEMA, HISTORY_TABLE, rows.head(0))
+    table = f"{SCORES_SCHEMA}.{HISTORY_TABLE}"
+    as_of = rows["snapshot_date"][0] if rows.height else None
+    con.execute(f"delete from {table} where snapshot_date >= ?", [as_of])
+    con.register("_history_rows", rows.to_arrow())
+    try:
+        con.execute(f"insert into {table} select {', '.join(HISTORY_COLUMNS)} from _history_rows")
+    finally:
+        con.unregister("_history_rows")
+    con.execute(
+        f"""delete from {table} where snapshot_date not in (
+            select distinct snapshot_date from {table}
+            order by snapshot_date desc limit {HISTORY_SNAPSHOTS_KEPT})"""
+    )
+
+
+def smoothing_metadata(published: pl.DataFrame, config: ScoringConfig) -> dict[str, dg.MetadataValue]:
+    """How far the published potential sits from this snapshot's own fit."""
+    fitted = published["potential_fitted"]
+    moved = (published["potential"] - fitted).abs()
+    share = float(moved.sum() / fitted.sum()) if fitted.sum() else 0.0
+    averaged = int((moved > 0.005).sum())
+    return {
+        "potential_update_share_per_month": dg.MetadataValue.float(
+            float(config.update_share_per_month)
+        ),
+        "accounts_averaged_with_last_snapshot": dg.MetadataValue.int(averaged),
+        "published_vs_fit_pct": dg.MetadataValue.float(round(100.0 * share, 2)),
+    }
 
 
 @dg.asset(

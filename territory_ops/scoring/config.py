@@ -141,6 +141,10 @@ class ScoringConfig:
     activity_recency_days: float = 90.0
     # Sentences name at most this many factors.
     sentence_factors: int = 4
+    # The published potential moves this share of the way toward each monthly fit
+    # (smoothing.py): refits swing an account's fit far more than its business moves.
+    # 1.0 publishes every fit as it is.
+    update_share_per_month: float = 1 / 3
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
     rule: RuleConfig = field(default_factory=RuleConfig)
 
