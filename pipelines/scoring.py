@@ -141,7 +141,9 @@ def save_history(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
     )
 
 
-def smoothing_metadata(published: pl.DataFrame, config: ScoringConfig) -> dict[str, dg.MetadataValue]:
+def smoothing_metadata(
+    published: pl.DataFrame, config: ScoringConfig
+) -> dict[str, dg.MetadataValue]:
     """How far the published potential sits from this snapshot's own fit."""
     fitted = published["potential_fitted"]
     moved = (published["potential"] - fitted).abs()

@@ -59,7 +59,7 @@ PATH_FILE = "path.pkl"  # the size switch's choice, for the merge's report
 REGION_INPUTS_FILE = "region_inputs.pkl"  # region name -> the input folder the split wrote
 # PlanningInput's and PassInputs' frames, by file name
 SNAPSHOT_FRAMES = ("accounts", "reps", "merged")
-KEPT_FRAMES = ("returns", "uncovered", "held", "released")
+KEPT_FRAMES = ("returns", "uncovered", "held", "released", "carried")
 
 
 @dataclass(frozen=True)

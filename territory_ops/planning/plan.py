@@ -92,6 +92,29 @@ def returning_covers(published: pl.DataFrame | None, reps: pl.DataFrame) -> pl.D
     ).select("account_id", cover_rep_id="rep_id", covered_rep_id="covered_rep_id")
 
 
+def carried_covers(published: pl.DataFrame | None, reps: pl.DataFrame) -> pl.DataFrame:
+    """Accounts the published plan holds for a rep who is still on leave: account_id,
+    carried_rep_id (who gets it back), carried_until (their leave's end as the roster says now).
+
+    A leave outlasts a month's pass: the cover reached the CRM, so the next plan sees the
+    cover rep as the owner. Each plan marks those accounts temporary again, so the plan
+    before the rep's return still names them and the return hands them back."""
+    empty = pl.DataFrame(
+        schema={"account_id": pl.String, "carried_rep_id": pl.String, "carried_until": pl.Date}
+    )
+    if published is None or published.is_empty():
+        return empty
+    away = reps.filter(pl.col("status") == "on_leave").select(
+        carried_rep_id="rep_id", carried_until=pl.col("leave_until").cast(pl.Date)
+    )
+    return (
+        published.filter(pl.col("is_temporary") & pl.col("covered_rep_id").is_not_null())
+        .select("account_id", carried_rep_id="covered_rep_id")
+        .join(away, on="carried_rep_id", how="inner")
+        .select(empty.columns)
+    )
+
+
 def _covered_now(returns: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """Hand-backs of covers that reached the CRM or are on their way (the account's owner, or
     its lock, is the cover rep). A cover still waiting when its rep came back is withdrawn, not
@@ -325,6 +348,7 @@ class PassInputs:
     uncovered: pl.DataFrame  # accounts no active rep may own, and why
     held: pl.DataFrame  # unowned accounts kept unassigned, and why
     released: pl.DataFrame  # locks released because the locked owner may not own them
+    carried: pl.DataFrame  # account_id, carried_rep_id, carried_until: covers of a leave going on
 
 
 def run_pass(
@@ -374,6 +398,7 @@ def prepare_pass(
         uncovered=uncovered,
         held=held,
         released=released,
+        carried=carried_covers(published, data.reps),
     )
 
 
@@ -390,7 +415,9 @@ def finish_pass(
     )
     options = inputs.options
     plan = _with_uncovered(result.plan, data.accounts, uncovered)
-    plan = _with_merge_reasons(_annotate(_with_held(plan, held), data, returns), released)
+    plan = _with_merge_reasons(
+        _annotate(_with_held(plan, held), data, returns, inputs.carried), released
+    )
     accounts_after = data.accounts.join(
         plan.select("account_id", planned_rep_id="rep_id"), on="account_id", how="left"
     )
@@ -490,8 +517,11 @@ def _with_held(plan: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([plan.select(rows.columns), rows], how="vertical_relaxed").sort("account_id")
 
 
-def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) -> pl.DataFrame:
-    """Plan rows against today's CRM owner, with reason codes, covers and hand-backs."""
+def _annotate(
+    plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame, carried: pl.DataFrame
+) -> pl.DataFrame:
+    """Plan rows against today's CRM owner, with reason codes, covers (new, and carried while
+    the leave goes on) and hand-backs."""
     owners = data.accounts.select("account_id", crm_rep_id="current_rep_id")
     leave = data.reps.filter(pl.col("status") == "on_leave").select(
         crm_rep_id="rep_id", owner_leave_until="leave_until"
@@ -501,6 +531,7 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         .join(owners, on="account_id", how="left")
         .join(leave, on="crm_rep_id", how="left")
         .join(returns, on="account_id", how="left")
+        .join(carried, on="account_id", how="left")
     )
     not_a_rep = (
         pl.col("crm_rep_id").is_not_null()
@@ -520,6 +551,15 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
         & pl.col("owner_leave_until").is_not_null()
         & (pl.col("rep_id") != pl.col("crm_rep_id"))
         & ~is_return
+    )
+    # held for a rep still away by an earlier cover: the account stays temporary, whoever
+    # the plan gives it to, so the return hands it back
+    is_carried = (
+        pl.col("carried_rep_id").is_not_null()
+        & ~is_cover
+        & ~is_return
+        & ~pl.col("reason").str.starts_with("uncovered:")
+        & (pl.col("rep_id") != pl.col("carried_rep_id"))
     )
     return frame.with_columns(
         previous_rep_id=pl.when(is_return)
@@ -560,10 +600,16 @@ def _annotate(plan: pl.DataFrame, data: PlanningInput, returns: pl.DataFrame) ->
             pl.format("orphaned: owner {} is not a sales rep; now with {}", "crm_rep_id", "rep_id")
         )
         .otherwise(pl.col("reason")),
-        is_temporary=is_cover,
-        temporary_until=pl.when(is_cover).then(pl.col("owner_leave_until")).otherwise(None),
+        is_temporary=is_cover | is_carried,
+        temporary_until=pl.when(is_cover)
+        .then(pl.col("owner_leave_until").cast(pl.Date))
+        .when(is_carried)
+        .then(pl.col("carried_until"))
+        .otherwise(None),
         covered_rep_id=pl.when(is_cover)
         .then(pl.col("crm_rep_id"))
+        .when(is_carried)
+        .then(pl.col("carried_rep_id"))
         .otherwise(pl.lit(None, dtype=pl.String)),
     ).select(
         "account_id",

@@ -94,3 +94,36 @@ def test_an_approved_change_whose_new_owner_left_before_delivery_is_withdrawn_an
     assert (again["status"] == "approved").all()
     due = due_changes(con, AUG).accounts.filter(pl.col("account_id").is_in(orphaned))
     assert due.height == len(orphaned) and gone_rep not in set(due["to_rep_id"])
+
+
+def test_a_leave_longer_than_a_month_is_still_handed_back_when_the_rep_returns(con):
+    # the cover reached the CRM; at the next pass the rep is still away, so the CRM shows the
+    # cover rep as owner. That plan keeps the accounts temporary, and the return hands back.
+    away = make_reps(R3=("on_leave", date(2026, 9, 15)))
+    book = make_accounts()
+    _, first = service_pass(con, "run-1", book, away, SNAPSHOT)
+    covers = first.proposals.filter(pl.col("reason_code") == "cover")
+    assert covers.height == 4
+    moved = dict(covers.select("account_id", "to_rep_id").iter_rows())
+    con.execute(
+        "update plans.proposals set status = 'confirmed' where list_contains(?, proposal_id)",
+        [covers["proposal_id"].to_list()],
+    )
+    shown = book.with_columns(
+        current_rep_id=pl.col("account_id").replace_strict(moved, default=pl.col("current_rep_id"))
+    )
+    staged, second = service_pass(con, "run-2", shown, away, AUG)
+    assert not second.proposals.filter(pl.col("account_id").is_in(list(moved))).height
+    held = staged.plan.plan.filter(pl.col("account_id").is_in(list(moved))).sort("account_id")
+    assert held["is_temporary"].all() and (held["covered_rep_id"] == "R3").all()
+    assert (held["temporary_until"] == date(2026, 9, 15)).all()
+    assert not held["changed"].any()
+    assert held.select("account_id", "rep_id").rows() == sorted(moved.items())
+    # R3 is back a month later: each account goes back, from the rep who held it
+    _, third = service_pass(con, "run-3", shown, make_reps(), SEP)
+    back = third.proposals.filter(pl.col("account_id").is_in(list(moved)))
+    assert back.height == 4 and set(back["reason_code"]) == {"return"}
+    assert (back["to_rep_id"] == "R3").all() and (back["status"] == "approved").all()
+    assert back.select("account_id", "from_rep_id").sort("account_id").rows() == sorted(
+        moved.items()
+    )

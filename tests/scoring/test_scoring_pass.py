@@ -114,6 +114,58 @@ def test_the_materialization_records_how_it_was_scored(truth_run):
     assert latest_check(settings).passed
 
 
+def test_a_month_later_the_published_potential_moves_a_third_of_the_way(truth_run, tmp_path):
+    # the asset itself, on a copy of the run's warehouse, a month on: the refit moves each
+    # account's fit; the published potential moves part of the way and still adds up
+    import shutil
+
+    from pipelines.resources import WarehouseResource
+    from pipelines.scoring import account_scores
+    from territory_ops.scoring.config import ScoringConfig
+    from territory_ops.scoring.smoothing import DAYS_PER_MONTH, update_share
+
+    _, settings = truth_run
+    db = tmp_path / "territory.duckdb"
+    shutil.copyfile(settings.duckdb_path, db)
+    with duckdb.connect(str(db)) as con:
+        before = con.sql("select account_id, potential as before from scores.account_scores").pl()
+        con.execute(
+            "update intermediate.int_accounts_enriched "
+            "set snapshot_date = cast(snapshot_date + interval 1 month as date)"
+        )
+    warehouse = WarehouseResource(database=str(db), archive_dir=str(tmp_path / "archive"))
+    result = dg.materialize([account_scores], resources={"warehouse": warehouse})
+    assert result.success
+    meta = {
+        k: v.value
+        for k, v in result.asset_materializations_for_node("account_scores")[0].metadata.items()
+    }
+    with duckdb.connect(str(db), read_only=True) as con:
+        after = con.sql(
+            f"select account_id, potential, potential_fitted, {CONTRIBUTION_SUM} as parts "
+            "from scores.account_scores"
+        ).pl()
+        kept = (
+            con.sql("select distinct snapshot_date from scores.account_score_history order by 1")
+            .pl()["snapshot_date"]
+            .to_list()
+        )
+    assert kept == [date(2026, 10, 31), date(2026, 11, 30)]
+    share = update_share(ScoringConfig().update_share_per_month, 30 / DAYS_PER_MONTH)
+    both = after.join(before, on="account_id")
+    assert both.height == after.height
+    expected = share * both["potential_fitted"] + (1 - share) * both["before"]
+    assert (both["potential"] - expected).abs().max() < 0.01
+    assert (both["potential"] - both["parts"]).abs().max() < 0.011
+    # the refit did move the fits, and the published scores moved only part of the way
+    moved_fit = (both["potential_fitted"] - both["before"]).abs().sum()
+    moved_published = (both["potential"] - both["before"]).abs().sum()
+    assert moved_fit > 0.01 * both["before"].sum()
+    assert moved_published == pytest.approx(share * moved_fit, rel=0.01)
+    assert meta["accounts_averaged_with_last_snapshot"] > 0.9 * after.height
+    assert meta["potential_update_share_per_month"] == pytest.approx(1 / 3)
+
+
 def test_workload_and_capacity_reach_the_canonical_tables(truth_run):
     _, settings = truth_run
     roster = query(
