@@ -5,6 +5,8 @@ library function each, write ``scores.*`` (dbt sources of the marts) and record 
 reviewer needs to trust — or question — the result.
 """
 
+from datetime import date
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -15,7 +17,12 @@ from territory_ops.capacity import CapacityConfig, rep_capacity
 from territory_ops.capacity.report import capacity_summary
 from territory_ops.scoring import ScoringConfig, score_accounts
 from territory_ops.scoring.report import scoring_check_text, scoring_summary
-from territory_ops.scoring.smoothing import HISTORY_COLUMNS, history_rows, smooth_scores
+from territory_ops.scoring.smoothing import (
+    FITTED_COLUMN,
+    HISTORY_COLUMNS,
+    history_rows,
+    smooth_scores,
+)
 from territory_ops.warehouse import query_frame, replace_table, table_exists
 
 SCORING_GROUP = "scoring"
@@ -93,7 +100,7 @@ def account_scores(
     with warehouse.connect() as con:
         con.execute("begin")
         replace_table(con, SCORES_SCHEMA, "account_scores", published)
-        save_history(con, history_rows(published, result.snapshot_date))
+        save_history(con, history_rows(published, result.snapshot_date), result.snapshot_date)
         con.execute("commit")
     if result.is_fallback:
         context.log.warning(
@@ -121,13 +128,12 @@ def account_scores(
     )
 
 
-def save_history(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
-    """Replace this snapshot's rows of the score history; keep its last few snapshots."""
-    con.execute(f"create schema if not exists {SCORES_SCHEMA}")
+def save_history(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, as_of: date) -> None:
+    """Replace the score history from snapshot ``as_of`` on with ``rows``; keep its last few
+    snapshots."""
     if not table_exists(con, SCORES_SCHEMA, HISTORY_TABLE):
         replace_table(con, SCORES_SCHEMA, HISTORY_TABLE, rows.head(0))
     table = f"{SCORES_SCHEMA}.{HISTORY_TABLE}"
-    as_of = rows["snapshot_date"][0] if rows.height else None
     con.execute(f"delete from {table} where snapshot_date >= ?", [as_of])
     con.register("_history_rows", rows.to_arrow())
     try:
@@ -145,7 +151,7 @@ def smoothing_metadata(
     published: pl.DataFrame, config: ScoringConfig
 ) -> dict[str, dg.MetadataValue]:
     """How far the published potential sits from this snapshot's own fit."""
-    fitted = published["potential_fitted"]
+    fitted = published[FITTED_COLUMN]
     moved = (published["potential"] - fitted).abs()
     share = float(moved.sum() / fitted.sum()) if fitted.sum() else 0.0
     averaged = int((moved > 0.005).sum())

@@ -7,8 +7,8 @@ while the generator's true potential moved 0.6%; shifting only the training wind
 moved it 6.6%. Planned as they come, those swings pushed reps out of band every month and
 spent the micro pass's move budget on noise. So the published potential is an exponentially
 weighted average of the fits: it moves ``update_share_per_month`` of the way toward each new
-fit (more when snapshots are further apart), and a lasting change still arrives — two thirds
-of it within three months at the default third.
+fit (more when snapshots are further apart), and a lasting change still arrives — 70% of it
+within three months at the default third.
 
 The average is linear, so it is taken of every contribution too: the published factor
 contributions and the base still add up to the published potential to the cent, and the
@@ -75,6 +75,7 @@ def smooth_scores(
         prior.select("account_id", *[pl.col(c).alias(f"_prev_{c}") for c in carried]),
         on="account_id",
         how="left",
+        maintain_order="left",  # the columns below are written back onto ``scores`` by position
     )
     take = (
         (joined["score_version"] == model_version) & joined["_prev_potential"].is_not_null()
