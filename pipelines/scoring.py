@@ -23,7 +23,7 @@ from territory_ops.scoring.smoothing import (
     history_rows,
     smooth_scores,
 )
-from territory_ops.warehouse import query_frame, replace_table, table_exists
+from territory_ops.warehouse import append_rows, query_frame, replace_table, table_exists
 
 SCORING_GROUP = "scoring"
 SCORES_SCHEMA = "scores"
@@ -135,11 +135,7 @@ def save_history(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, as_of: date
         replace_table(con, SCORES_SCHEMA, HISTORY_TABLE, rows.head(0))
     table = f"{SCORES_SCHEMA}.{HISTORY_TABLE}"
     con.execute(f"delete from {table} where snapshot_date >= ?", [as_of])
-    con.register("_history_rows", rows.to_arrow())
-    try:
-        con.execute(f"insert into {table} select {', '.join(HISTORY_COLUMNS)} from _history_rows")
-    finally:
-        con.unregister("_history_rows")
+    append_rows(con, SCORES_SCHEMA, HISTORY_TABLE, rows)
     con.execute(
         f"""delete from {table} where snapshot_date not in (
             select distinct snapshot_date from {table}

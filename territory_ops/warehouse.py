@@ -76,6 +76,22 @@ def replace_table(
     return frame.height
 
 
+def append_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame
+) -> int:
+    """Insert ``frame``'s rows into the existing ``schema.table`` by column name; returns rows."""
+    if frame.is_empty():
+        return 0
+    name = f"_rows_to_append_{table}"
+    con.register(name, frame.to_arrow())
+    try:
+        cols = ", ".join(frame.columns)
+        con.execute(f"insert into {schema}.{table} ({cols}) select {cols} from {name}")
+    finally:
+        con.unregister(name)
+    return frame.height
+
+
 class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by another process for the whole wait."""
 

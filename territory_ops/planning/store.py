@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 
 from territory_ops.planning.status import ProposalStatus
-from territory_ops.warehouse import query_frame, table_exists
+from territory_ops.warehouse import append_rows, query_frame, table_exists
 
 if TYPE_CHECKING:  # the plan module pulls in the optimizer; the store only reads its fields
     from territory_ops.planning.plan import PassPlan
@@ -118,15 +118,7 @@ def _now() -> datetime:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    if frame.is_empty():
-        return
-    name = f"_insert_{table}"
-    con.register(name, frame.to_arrow())
-    try:
-        cols = ", ".join(frame.columns)
-        con.execute(f"insert into {SCHEMA}.{table} ({cols}) select {cols} from {name}")
-    finally:
-        con.unregister(name)
+    append_rows(con, SCHEMA, table, frame)
 
 
 def _json(value: Any) -> str:

@@ -90,13 +90,10 @@ def smooth_scores(
     sentences[take] = explanation_sentences(
         potential, base, contributions, FACTORS, sentence_factors
     )
-    columns = {c: joined[c].to_numpy().astype(np.float64) for c in carried}
-    columns["potential"][take] = potential
-    columns["contrib_base"][take] = base
-    for i, c in enumerate(CONTRIB_COLUMNS):
-        columns[c][take] = contributions[:, i]
+    # ``carried`` is potential, the contributions in FACTORS order, then the base
+    now[take] = np.column_stack([potential, contributions, base])
     return scores.with_columns(
-        *[pl.Series(c, v) for c, v in columns.items()],
+        *[pl.Series(c, now[:, i]) for i, c in enumerate(carried)],
         pl.Series("potential_explanation", sentences.tolist(), dtype=pl.Utf8),
     )
 
